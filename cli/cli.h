@@ -1,0 +1,46 @@
+/* The stpm command: shared state of one invocation and the pieces every command uses. */
+#ifndef STPM_CLI_H
+#define STPM_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "stpm/date.h"
+#include "stpm/error.h"
+
+typedef enum { CLI_FORMAT_TABLE, CLI_FORMAT_JSON, CLI_FORMAT_CSV } cli_format;
+
+/* What the global options said; filled by main before a command runs. */
+typedef struct cli_ctx {
+    const char *db;   /* --db or STPM_DB, else NULL */
+    const char *home; /* --home or STPM_HOME, else NULL (the default applies) */
+    cli_format format;
+    bool today_set; /* --today or STPM_TODAY given */
+    stpm_date today;
+    bool color; /* stdout is a terminal and NO_COLOR is unset */
+    void *db_handle; /* the open connection, owned by cli/connect.c; NULL until needed */
+} cli_ctx;
+
+/* A command's entry point: argv[0] is the command name. Returns the exit status. */
+typedef int (*cli_command_fn)(cli_ctx *ctx, int argc, char **argv);
+
+typedef struct cli_command {
+    const char *name;
+    cli_command_fn fn;
+    const char *summary;
+} cli_command;
+
+/* Print err in PostgreSQL's style to stderr ("stpm: error: ...", DETAIL, HINT and one line
+ * per located diagnostic) and return its exit status. */
+int cli_report(const stpm_error *err);
+
+/* Print a usage error ("stpm: usage: ...") and return 2. */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The effective "today": --today / STPM_TODAY, else the real date. */
+stpm_date cli_today(const cli_ctx *ctx);
+
+/* Parse a --format value; 0 on success, -1 otherwise. */
+int cli_parse_format(const char *s, cli_format *out);
+
+#endif

@@ -1,0 +1,124 @@
+/* stpm: parse the global options, find the command in the table, run it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "connect.h"
+#include "opts.h"
+#include "stpm_config.h"
+
+const cli_command cli_commands[] = {
+    {NULL, NULL, NULL},
+};
+
+static const char usage_text[] =
+    "stpm [--db CONNINFO] [--home DIR] [--format table|json|csv] [--today DATE] COMMAND ...";
+
+static void print_main_help(FILE *f)
+{
+    fprintf(f, "usage: %s\n\n", usage_text);
+    fprintf(f, "stpm manages science-and-technology projects (科技项目) from the October survey\n"
+               "through application, integrity admission, approval and checks to acceptance.\n\n"
+               "commands:\n");
+    for (const cli_command *c = cli_commands; c->name; c++)
+        fprintf(f, "  %-10s %s\n", c->name, c->summary);
+    fprintf(f, "\noptions:\n"
+               "  --db CONNINFO     a libpq connection string or URI (else STPM_DB, else the\n"
+               "                    libpq environment, else the embedded database)\n"
+               "  --home DIR        where the embedded database lives (else STPM_HOME, else\n"
+               "                    $XDG_DATA_HOME/stpm)\n"
+               "  --format FORMAT   table (default), json or csv\n"
+               "  --today DATE      the date to act as of (else STPM_TODAY, else today)\n"
+               "  -h, --help        this help; \"stpm COMMAND --help\" for a command's\n"
+               "  -V, --version     the version\n\n"
+               "exit status: 0 ok, 1 error, 2 usage, 3 refused by a rule, 4 conflict,\n"
+               "5 bad input data, 6 not found, 7 permission denied, 8 database unavailable\n");
+}
+
+static int take_value(int argc, char **argv, int *i, const char **out)
+{
+    const char *a = argv[*i];
+    const char *eq = strchr(a, '=');
+    if (eq) {
+        *out = eq + 1;
+        return 0;
+    }
+    if (*i + 1 >= argc)
+        return cli_usage_error("option %s needs a value", a);
+    *out = argv[++*i];
+    return 0;
+}
+
+static int is_opt(const char *a, const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(a, name, n) == 0 && (a[n] == '\0' || a[n] == '=');
+}
+
+int main(int argc, char **argv)
+{
+    cli_ctx ctx = {0};
+    ctx.db = getenv("STPM_DB");
+    if (ctx.db && !*ctx.db)
+        ctx.db = NULL;
+    ctx.home = getenv("STPM_HOME");
+    if (ctx.home && !*ctx.home)
+        ctx.home = NULL;
+    ctx.color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+    const char *today = getenv("STPM_TODAY");
+    if (today && *today) {
+        if (stpm_date_parse(today, &ctx.today) < 0)
+            return cli_usage_error("invalid STPM_TODAY \"%s\": expected a date YYYY-MM-DD", today);
+        ctx.today_set = true;
+    }
+
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i], *v = NULL;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            print_main_help(stdout);
+            return 0;
+        } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+            printf("stpm %s\n", STPM_VERSION);
+            return 0;
+        } else if (is_opt(a, "--db")) {
+            if (take_value(argc, argv, &i, &v))
+                return 2;
+            ctx.db = v;
+        } else if (is_opt(a, "--home")) {
+            if (take_value(argc, argv, &i, &v))
+                return 2;
+            ctx.home = v;
+        } else if (is_opt(a, "--format")) {
+            if (take_value(argc, argv, &i, &v))
+                return 2;
+            if (cli_parse_format(v, &ctx.format) < 0)
+                return cli_usage_error("unknown format \"%s\": expected table, json or csv", v);
+        } else if (is_opt(a, "--today")) {
+            if (take_value(argc, argv, &i, &v))
+                return 2;
+            if (stpm_date_parse(v, &ctx.today) < 0)
+                return cli_usage_error("invalid --today \"%s\": expected a date YYYY-MM-DD", v);
+            ctx.today_set = true;
+        } else {
+            return cli_usage_error("unknown option %s\nTry \"stpm --help\".", a);
+        }
+    }
+    if (i >= argc) {
+        print_main_help(stderr);
+        return 2;
+    }
+    const char *name = argv[i];
+    for (const cli_command *c = cli_commands; c->name; c++) {
+        if (strcmp(c->name, name) == 0) {
+            int rc = c->fn(&ctx, argc - i, argv + i);
+            cli_disconnect(&ctx);
+            fflush(stdout);
+            return rc;
+        }
+    }
+    return cli_usage_error("unknown command \"%s\"\nTry \"stpm --help\".", name);
+}

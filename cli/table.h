@@ -1,0 +1,37 @@
+/*
+ * Tabular output in the three formats of DESIGN §7: aligned text tables that respect the
+ * display width of Chinese text, one JSON document (an array of objects), or RFC 4180 CSV.
+ */
+#ifndef STPM_CLI_TABLE_H
+#define STPM_CLI_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "cli.h"
+
+typedef struct cli_table cli_table;
+
+/* Column kinds decide JSON typing and alignment. */
+typedef enum { CLI_COL_TEXT, CLI_COL_NUMBER, CLI_COL_BOOL } cli_col_kind;
+
+/* A table with the given column names (also the JSON keys and CSV header). NULL on OOM. */
+cli_table *cli_table_new(size_t ncols, const char *const *names);
+void cli_table_free(cli_table *t);
+/* Change a column's kind (default text). */
+void cli_table_set_kind(cli_table *t, size_t col, cli_col_kind kind);
+/* Append a row of ncols cells (copied); a NULL cell is a null value. 0 or -1 on OOM. */
+int cli_table_add_row(cli_table *t, const char *const *cells);
+size_t cli_table_rows(const cli_table *t);
+/* Print in the format; table format prints "(N rows)" after the rows when footer is set. */
+void cli_table_print(const cli_table *t, cli_format fmt, FILE *out, bool footer);
+
+/* Display width of a UTF-8 string in terminal columns (CJK and full-width count 2). */
+size_t cli_display_width(const char *s);
+/* Write s as a JSON string literal (with quotes). */
+void cli_json_string(FILE *out, const char *s);
+/* Write s as one CSV field, quoted when needed. */
+void cli_csv_field(FILE *out, const char *s);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * stpm — the connection to the PostgreSQL store.
+ *
+ * Resolution order (DESIGN §7): options.conninfo (the CLI passes --db or STPM_DB), else
+ * the standard libpq environment when any of its variables is set (PGHOST, PGSERVICE,
+ * PGDATABASE, ...), else the embedded default: a private cluster under options.home
+ * (else $XDG_DATA_HOME/stpm, i.e. ~/.local/share/stpm), created, started and migrated on
+ * first use, listening on a Unix socket only.
+ */
+#ifndef STPM_DB_H
+#define STPM_DB_H
+
+#include "stpm/common.h"
+#include "stpm/error.h"
+
+typedef struct stpm_db stpm_db;
+
+typedef enum {
+    STPM_DB_SOURCE_CONNINFO, /* an explicit connection string */
+    STPM_DB_SOURCE_ENV,      /* the libpq environment */
+    STPM_DB_SOURCE_EMBEDDED, /* the private cluster under home */
+} stpm_db_source;
+
+#define STPM_DB_OPTIONS_VERSION 1
+
+typedef struct stpm_db_options {
+    unsigned version;     /* STPM_DB_OPTIONS_VERSION */
+    const char *conninfo; /* explicit conninfo or URI, or NULL */
+    const char *home;     /* embedded home, or NULL for the default */
+    bool no_start;        /* embedded: fail instead of creating/starting the cluster */
+    bool no_migrate;      /* do not apply pending migrations on connect */
+} stpm_db_options;
+
+#define STPM_DB_OPTIONS_INIT {STPM_DB_OPTIONS_VERSION, NULL, NULL, false, false}
+
+/* Which source the options resolve to, without connecting. */
+STPM_API stpm_db_source stpm_db_resolve(const stpm_db_options *opts);
+
+/* Connect as resolved above. Failures: STPM_EUNAVAIL (refused, not running, lost),
+ * STPM_EPERM (authentication or permission), STPM_EUSAGE (malformed conninfo). */
+STPM_API int stpm_db_open(stpm_db **out, const stpm_db_options *opts, stpm_error *err);
+
+/* Close the connection. Accepts NULL. */
+STPM_API void stpm_db_free(stpm_db *db);
+
+/* Where we are connected, for people: "embedded cluster at /path" or "host=... dbname=...". */
+STPM_API const char *stpm_db_describe(const stpm_db *db);
+
+/* The source the connection came from. */
+STPM_API stpm_db_source stpm_db_source_of(const stpm_db *db);
+
+/* The connected PostgreSQL role (current_user): the actor of every change. */
+STPM_API const char *stpm_db_role(const stpm_db *db);
+
+#endif

@@ -1,0 +1,32 @@
+/* Internal view of a connection: the libpq handle and helpers for store code. */
+#ifndef STPM_STORE_DB_INTERNAL_H
+#define STPM_STORE_DB_INTERNAL_H
+
+#include <libpq-fe.h>
+
+#include "stpm/db.h"
+
+struct stpm_db {
+    PGconn *conn;
+    stpm_db_source source;
+    char *describe;
+    char *role;
+};
+
+/* The libpq connection of an open handle. */
+PGconn *stpm_db_pg(stpm_db *db);
+
+/*
+ * Turn a failed libpq result (or a NULL one) into an stpm error: the server's primary
+ * message, detail and hint, its SQLSTATE, and the code that SQLSTATE maps to
+ * (42501 → EPERM, 40001/40P01/55P03 → ECONFLICT, 08* or a lost connection → EUNAVAIL,
+ * 22* and 23* → EINPUT, P0001 → EREFUSED, else ERROR). `what` says what was being done,
+ * e.g. "cannot load workflow"; it becomes the message's first words when given.
+ * Returns the code.
+ */
+int stpm_pg_error(stpm_error *err, PGconn *conn, const PGresult *res, const char *what);
+
+/* The code an SQLSTATE maps to, as above. */
+int stpm_pg_sqlstate_code(const char *sqlstate);
+
+#endif

@@ -1,0 +1,71 @@
+/* From libpq's errors to stpm's error object. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/db_internal.h"
+#include "util/strutil.h"
+
+int stpm_pg_sqlstate_code(const char *s)
+{
+    if (!s || strlen(s) != 5)
+        return STPM_ERROR;
+    if (strcmp(s, "42501") == 0 || strncmp(s, "28", 2) == 0)
+        return STPM_EPERM;
+    if (strcmp(s, "40001") == 0 || strcmp(s, "40P01") == 0 || strcmp(s, "55P03") == 0)
+        return STPM_ECONFLICT;
+    if (strncmp(s, "08", 2) == 0 || strcmp(s, "57P01") == 0 || strcmp(s, "57P02") == 0 ||
+        strcmp(s, "57P03") == 0)
+        return STPM_EUNAVAIL;
+    if (strncmp(s, "22", 2) == 0 || strncmp(s, "23", 2) == 0)
+        return STPM_EINPUT;
+    if (strcmp(s, "P0001") == 0)
+        return STPM_EREFUSED;
+    return STPM_ERROR;
+}
+
+/* libpq messages end with a newline; people's messages do not. */
+static char *trimmed(const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
+        n--;
+    return stpm_strndup(s, n);
+}
+
+int stpm_pg_error(stpm_error *err, PGconn *conn, const PGresult *res, const char *what)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    char *fallback = NULL;
+    if (!primary)
+        primary = fallback = trimmed(conn ? PQerrorMessage(conn) : "no connection");
+    int code = stpm_pg_sqlstate_code(state);
+    if (!state && conn && PQstatus(conn) == CONNECTION_BAD) {
+        code = STPM_EUNAVAIL;
+        stpm_error_set(err, code, "%s%slost the connection to the database", what ? what : "",
+                       what ? ": " : "");
+        stpm_error_detail(err, "%s", primary ? primary : "");
+        stpm_error_hint(err, "Check that the server is running, then try again.");
+    } else {
+        stpm_error_set(err, code, "%s%s%s", what ? what : "", what ? ": " : "",
+                       primary ? primary : "unknown database error");
+        if (res) {
+            const char *d = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+            const char *h = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+            if (d)
+                stpm_error_detail(err, "%s", d);
+            if (h)
+                stpm_error_hint(err, "%s", h);
+        }
+        if (code == STPM_EPERM && !(err && err->hint))
+            stpm_error_hint(err, "The connected role %s lacks the privilege; an administrator "
+                                 "can grant a role with \"stpm user add\".",
+                            conn ? PQuser(conn) : "");
+    }
+    if (err && state)
+        memcpy(err->sqlstate, state, 6);
+    free(fallback);
+    return code;
+}

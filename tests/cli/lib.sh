@@ -1,0 +1,63 @@
+# TAP helpers for the end-to-end tests: source this file, call `ok`/`is`/`run`, end with `done_testing`.
+# $STPM is the binary under test; $STPM_TEST_DB the throwaway cluster (may be unset).
+set -u
+_n=0
+_failed=0
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/stpm-cli.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+
+pass() { _n=$((_n + 1)); echo "ok $_n - $1"; }
+fail() { _n=$((_n + 1)); _failed=$((_failed + 1)); echo "not ok $_n - $1"; shift; for l in "$@"; do printf '# %s\n' "$l"; done; }
+skip() { _n=$((_n + 1)); echo "ok $_n - $1 # SKIP $2"; }
+
+# run CMD...: runs it, keeping stdout in $OUT, stderr in $ERR and the status in $RC.
+run() {
+    set +e
+    "$@" >"$TMP/out" 2>"$TMP/err"
+    RC=$?
+    set -e
+    OUT=$(cat "$TMP/out")
+    ERR=$(cat "$TMP/err")
+}
+
+# expect_rc N NAME: the last run exited with N.
+expect_rc() {
+    if [ "$RC" -eq "$1" ]; then pass "$2"; else fail "$2" "expected exit $1, got $RC" "stdout: $OUT" "stderr: $ERR"; fi
+}
+
+# contains HAYSTACK NEEDLE NAME
+contains() {
+    case "$1" in
+    *"$2"*) pass "$3" ;;
+    *) fail "$3" "expected to find: $2" "in: $1" ;;
+    esac
+}
+
+# is GOT WANT NAME
+is() {
+    if [ "$1" = "$2" ]; then pass "$3"; else fail "$3" "got:  $1" "want: $2"; fi
+}
+
+# fresh_db TAG: create an empty database in the throwaway cluster; prints its conninfo.
+fresh_db() {
+    local name="t_$1_$$_${RANDOM}"
+    psql "$STPM_TEST_DB" -qAtX -v ON_ERROR_STOP=1 -c "CREATE DATABASE $name" >/dev/null
+    echo "$STPM_TEST_DB dbname=$name"
+}
+
+drop_db() {
+    local name="${1##*dbname=}"
+    psql "$STPM_TEST_DB" -qAtX -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null 2>&1 || true
+}
+
+need_db() {
+    if [ -z "${STPM_TEST_DB:-}" ]; then
+        echo "1..0 # SKIP no test cluster (run the suite through tests/run)"
+        exit 0
+    fi
+}
+
+done_testing() {
+    echo "1..$_n"
+    [ "$_failed" -eq 0 ]
+}
