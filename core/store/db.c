@@ -5,9 +5,9 @@
 #include "store/db_internal.h"
 #include "util/strutil.h"
 
-static const char *const libpq_env[] = {"PGHOST",     "PGHOSTADDR", "PGPORT",   "PGDATABASE",
-                                        "PGUSER",     "PGSERVICE",  "PGSERVICEFILE",
-                                        "PGPASSFILE", NULL};
+static const char *const libpq_env[] = {"PGHOST",        "PGHOSTADDR", "PGPORT",
+                                        "PGDATABASE",    "PGUSER",     "PGSERVICE",
+                                        "PGSERVICEFILE", "PGPASSFILE", NULL};
 
 stpm_db_source stpm_db_resolve(const stpm_db_options *opts)
 {

@@ -9,10 +9,10 @@ static int finish_open(stpm_db *db, stpm_error *err)
 {
     if (PQstatus(db->conn) != CONNECTION_OK) {
         const char *m = PQerrorMessage(db->conn);
-        int code = (strstr(m, "authentication") || strstr(m, "password") ||
-                    strstr(m, "permission denied"))
-                       ? STPM_EPERM
-                       : STPM_EUNAVAIL;
+        int code =
+            (strstr(m, "authentication") || strstr(m, "password") || strstr(m, "permission denied"))
+                ? STPM_EPERM
+                : STPM_EUNAVAIL;
         stpm_error_set(err, code, "cannot connect to the database");
         stpm_error_detail(err, "%.*s", (int)strcspn(m, "\n"), m);
         stpm_error_hint(err, code == STPM_EPERM
@@ -62,9 +62,9 @@ int stpm_db_open(stpm_db **out, const stpm_db_options *opts, stpm_error *err)
     }
     rc = finish_open(db, err);
     if (rc == 0)
-        db->describe = stpm_asprintf("database %s on %s as %s", PQdb(db->conn),
-                                     PQhost(db->conn) ? PQhost(db->conn) : "local socket",
-                                     db->role);
+        db->describe =
+            stpm_asprintf("database %s on %s as %s", PQdb(db->conn),
+                          PQhost(db->conn) ? PQhost(db->conn) : "local socket", db->role);
 out:
     if (rc < 0)
         stpm_db_free(db);

@@ -31,7 +31,10 @@ typedef struct stpm_db_options {
     bool no_migrate;      /* do not apply pending migrations on connect */
 } stpm_db_options;
 
-#define STPM_DB_OPTIONS_INIT {STPM_DB_OPTIONS_VERSION, NULL, NULL, false, false}
+#define STPM_DB_OPTIONS_INIT                                                                       \
+    {                                                                                              \
+        STPM_DB_OPTIONS_VERSION, NULL, NULL, false, false                                          \
+    }
 
 /* Which source the options resolve to, without connecting. */
 STPM_API stpm_db_source stpm_db_resolve(const stpm_db_options *opts);

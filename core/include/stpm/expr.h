@@ -20,11 +20,11 @@
 #include "stpm/error.h"
 
 typedef enum {
-    STPM_TYPE_NULL,     /* a field that is not set; compares only with `is set` */
+    STPM_TYPE_NULL, /* a field that is not set; compares only with `is set` */
     STPM_TYPE_BOOL,
     STPM_TYPE_INT,
-    STPM_TYPE_DECIMAL,  /* an amount (workflow field type `amount`) */
-    STPM_TYPE_STRING,   /* workflow field type `text` */
+    STPM_TYPE_DECIMAL, /* an amount (workflow field type `amount`) */
+    STPM_TYPE_STRING,  /* workflow field type `text` */
     STPM_TYPE_DATE,
     STPM_TYPE_DURATION,
 } stpm_type;
