@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "store/query.h"
+#include "store/rows_internal.h"
 #include "store/wf_store_internal.h"
 #include "util/strutil.h"
 
