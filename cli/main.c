@@ -11,6 +11,7 @@
 #include "stpm_config.h"
 
 const cli_command cli_commands[] = {
+    {"workflow", cli_cmd_workflow, "check and draw workflow definitions"},
     {NULL, NULL, NULL},
 };
 

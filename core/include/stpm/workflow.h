@@ -170,6 +170,18 @@ STPM_API char *stpm_roles_format(unsigned roles, char buf[static 32]);
 /* A duration as written ("5wd"); buf size ≥ 24. Returns buf. */
 STPM_API char *stpm_wf_duration_format(stpm_wf_duration d, char buf[static 24]);
 
+/* Output formats of stpm_workflow_graph. */
+typedef enum {
+    STPM_GRAPH_DOT,     /* Graphviz DOT: `dot -Tsvg` renders it */
+    STPM_GRAPH_MERMAID, /* a Mermaid stateDiagram-v2 */
+} stpm_graph_format;
+
+/* Draw the workflow: states with their labels (final states doubled, closed ones shaded),
+ * transitions with label and name, timers dashed with their duration. *out is a malloc'd
+ * UTF-8 text ending in a newline. 0 or STPM_ERROR (out of memory). */
+STPM_API int stpm_workflow_graph(const stpm_workflow *wf, stpm_graph_format format, char **out,
+                                 stpm_error *err);
+
 /* The built-in project fields every workflow may read (see docs/workflows.md): their
  * names, types and whether `set:` may write them. i < stpm_workflow_n_builtin_fields(). */
 STPM_API size_t stpm_workflow_n_builtin_fields(void);
