@@ -52,23 +52,25 @@ void proj_json_value(stpm_strbuf *sb, const stpm_value *v);
 /* Parse a value of the field type from its text form (as PostgreSQL or JSON gives it). */
 int proj_value_from_text(stpm_field_type t, const char *text, stpm_value *out);
 
-/* The working-day calendar, shared by the connection. */
-int proj_calendar(stpm_db *db, const stpm_calendar **out, stpm_error *err);
+/* Attach a file to the project with id project_id (see stpm_project_attach). */
+int proj_attach_id(stpm_db *db, const char *project_id, const char *kind, const char *path,
+                   stpm_date today, bool *already, char sha256[65], stpm_error *err);
 
-/* The project statement's parameters, to find a project by code. */
+/* STPM_EPERM unless the connected role is an officer, admin or expert. */
 int proj_require_writer(const proj_snap *s, stpm_error *err);
 
 /*
- * Evaluate `transition` on the loaded snapshot (its fields already overlaid with the
- * user's sets): runs the integrity checks it names (through stpm_integrity_run), asks the
- * engine, and on success applies it. Fills report (always) and *changes_json (the `set:`
- * changes plus the user's, as a JSON object) and *data_json (the event's data) when
- * allowed. Returns 0 when allowed, STPM_EREFUSED with the reasons in err, or an error.
+ * Decide `transition` for the snapshot (its fields already overlaid with the user's
+ * sets): run the integrity checks it names (stpm_integrity_run, on this connection), ask
+ * the engine, and when allowed apply `set:`. Always fills report; when allowed also
+ * *to_state, *changes_json (user_sets — the inner members of a JSON object, possibly
+ * empty — followed by the `set:` changes) and *data_json (the event's data, with
+ * documents_json, a JSON array, as its documents). Returns 0 when allowed, STPM_EREFUSED
+ * with every reason in err's detail, or another error.
  */
 int proj_decide(stpm_db *db, proj_snap *s, const char *transition, const stpm_advance_options *o,
-                const stpm_strbuf *user_sets, const char *documents_json,
-                stpm_transition_report *report, char **changes_json, char **to_state,
-                char **data_json, stpm_error *err);
+                const char *user_sets, const char *documents_json, stpm_transition_report *report,
+                char **to_state, char **changes_json, char **data_json, stpm_error *err);
 
 /* The statement that writes a transition: updates the row if its row_version is still
  * $2 and inserts the event; returns the event's hash (no row: someone changed it first).

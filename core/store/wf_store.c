@@ -216,26 +216,63 @@ int stpm_wfstore_parse_ref(const char *ref, char **name, int *version, stpm_erro
     return *name ? 0 : stpm_error_set(err, STPM_ERROR, "out of memory");
 }
 
-/* The connection's cache of parsed versions. */
+/* The connection's cache: parsed versions and the calendar. */
 typedef struct wf_cached {
     struct wf_cached *next;
     char id[40];
     stpm_workflow *wf;
 } wf_cached;
 
+typedef struct store_cache {
+    wf_cached *list;
+    stpm_calendar *calendar;
+} store_cache;
+
 static void cache_free(void *cache)
 {
-    for (wf_cached *c = cache, *next; c; c = next) {
+    store_cache *sc = cache;
+    if (!sc)
+        return;
+    for (wf_cached *c = sc->list, *next; c; c = next) {
         next = c->next;
         stpm_workflow_free(c->wf);
         free(c);
     }
+    stpm_calendar_free(sc->calendar);
+    free(sc);
+}
+
+static store_cache *cache_of(stpm_db *db)
+{
+    if (!db->wf_cache) {
+        db->wf_cache = calloc(1, sizeof(store_cache));
+        db->wf_cache_free = cache_free;
+    }
+    return db->wf_cache;
+}
+
+int stpm_store_calendar(stpm_db *db, const stpm_calendar **out, stpm_error *err)
+{
+    *out = NULL;
+    store_cache *sc = cache_of(db);
+    if (!sc)
+        return stpm_error_set(err, STPM_ERROR, "out of memory");
+    if (!sc->calendar) {
+        int rc = stpm_calendar_new_default(&sc->calendar, err);
+        if (rc < 0)
+            return rc;
+    }
+    *out = sc->calendar;
+    return 0;
 }
 
 int stpm_wfstore_by_id(stpm_db *db, const char *id, const stpm_workflow **out, stpm_error *err)
 {
     *out = NULL;
-    for (wf_cached *c = db->wf_cache; c; c = c->next) {
+    store_cache *sc = cache_of(db);
+    if (!sc)
+        return stpm_error_set(err, STPM_ERROR, "out of memory");
+    for (wf_cached *c = sc->list; c; c = c->next) {
         if (strcmp(c->id, id) == 0) {
             *out = c->wf;
             return 0;
@@ -262,9 +299,8 @@ int stpm_wfstore_by_id(stpm_db *db, const char *id, const stpm_workflow **out, s
     if (rc < 0)
         goto out;
     snprintf(c->id, sizeof(c->id), "%s", id);
-    c->next = db->wf_cache;
-    db->wf_cache = c;
-    db->wf_cache_free = cache_free;
+    c->next = sc->list;
+    sc->list = c;
     *out = c->wf;
     c = NULL;
 out:
