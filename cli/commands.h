@@ -20,4 +20,10 @@ int cli_db_show_status(cli_ctx *ctx);
 /* stpm demo: the guided tour on the embedded database (cli/cmd_demo.c). */
 int cli_cmd_demo(cli_ctx *ctx, int argc, char **argv);
 
+/* stpm project create | list | show | history | attach | advance | why (cli/cmd_project.c). */
+int cli_cmd_project(cli_ctx *ctx, int argc, char **argv);
+
+/* stpm tick: fire due timers (cli/cmd_tick.c). */
+int cli_cmd_tick(cli_ctx *ctx, int argc, char **argv);
+
 #endif
