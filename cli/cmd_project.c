@@ -153,9 +153,8 @@ static int cmd_show(cli_ctx *ctx, int argc, char **argv)
     stpm_rows *rows = NULL;
     char *json = NULL;
     int rc = 0;
-    if (start(ctx, usage,
-              "Show one project: its columns, workflow fields, documents and checks.", opts,
-              argc, argv, &args, 1, 1, &db, &rc) < 0)
+    if (start(ctx, usage, "Show one project: its columns, workflow fields, documents and checks.",
+              opts, argc, argv, &args, 1, 1, &db, &rc) < 0)
         goto cleanup;
     if (ctx->format == CLI_FORMAT_JSON) {
         if (stpm_project_show_json(db, args.operands[0], cli_today(ctx), &json, &err) < 0)
@@ -198,8 +197,8 @@ static int cmd_history(cli_ctx *ctx, int argc, char **argv)
         rc = cli_print_rows(ctx, rows, false);
         goto cleanup;
     }
-    static const char *const cols[] = {"seq", "on_date", "actor", "kind", "transition", "from → to",
-                                       "reason", "hash"};
+    static const char *const cols[] = {"seq",        "on_date",   "actor",  "kind",
+                                       "transition", "from → to", "reason", "hash"};
     cli_table *t = cli_table_new(8, cols);
     if (!t) {
         rc = 1;
@@ -340,8 +339,9 @@ static int cmd_advance(cli_ctx *ctx, int argc, char **argv)
         CLI_STRING("reason", 0, "R", "why (required by some transitions)"),
         CLI_LIST("set", 0, "FIELD=VALUE", "set a workflow field before the rules are checked"),
         CLI_LIST("attach", 0, "KIND=FILE", "attach a document as part of the transition"),
-        CLI_STRING("where", 0, "CONDITIONS", "advance every project matching: state=S plan=P "
-                                             "level=L year=Y town=T org=USCC overdue"),
+        CLI_STRING("where", 0, "CONDITIONS",
+                   "advance every project matching: state=S plan=P "
+                   "level=L year=Y town=T org=USCC overdue"),
         CLI_FLAG("dry-run", 'n', "check and report, change nothing"),
         CLI_END,
     };
@@ -403,8 +403,9 @@ static int cmd_advance(cli_ctx *ctx, int argc, char **argv)
         cli_json_string(stdout, code);
         fputs(", \"transition\": ", stdout);
         cli_json_string(stdout, tr);
-        fprintf(stdout, ", \"outcome\": \"%s\", \"dry_run\": %s, \"from\": ",
-                r == 0 ? "ok" : "refused", o.dry_run ? "true" : "false");
+        fprintf(stdout,
+                ", \"outcome\": \"%s\", \"dry_run\": %s, \"from\": ", r == 0 ? "ok" : "refused",
+                o.dry_run ? "true" : "false");
         cli_json_string(stdout, res.from ? res.from : "");
         fputs(", \"to\": ", stdout);
         if (res.to)
@@ -454,8 +455,9 @@ static int print_bulk(cli_ctx *ctx, const stpm_bulk_report *rep)
         return 1;
     for (size_t i = 0; i < rep->n; i++) {
         const stpm_bulk_item *it = &rep->items[i];
-        const char *cells[] = {it->code, it->transition, it->from, it->to,
-                               stpm_outcome_name(it->outcome), it->message};
+        const char *cells[] = {
+            it->code,   it->transition, it->from, it->to, stpm_outcome_name(it->outcome),
+            it->message};
         cli_table_add_row(t, cells);
     }
     cli_table_print(t, ctx->format, stdout, false);
@@ -508,14 +510,17 @@ static int cmd_why(cli_ctx *ctx, int argc, char **argv)
         goto cleanup;
     }
     if (ctx->format == CLI_FORMAT_CSV) {
-        static const char *const cols[] = {"transition", "to", "allowed", "kind", "subject",
-                                           "message"};
+        static const char *const cols[] = {"transition", "to",      "allowed",
+                                           "kind",       "subject", "message"};
         cli_table *t = cli_table_new(6, cols);
         for (size_t i = 0; t && i < n; i++) {
             for (size_t j = 0; j < reps[i].n_reasons || j == 0; j++) {
                 const stpm_reason *x = j < reps[i].n_reasons ? &reps[i].reasons[j] : NULL;
-                const char *cells[] = {reps[i].name, reps[i].to, reps[i].allowed ? "true" : "false",
-                                       x ? x->kind : NULL, x ? x->subject : NULL,
+                const char *cells[] = {reps[i].name,
+                                       reps[i].to,
+                                       reps[i].allowed ? "true" : "false",
+                                       x ? x->kind : NULL,
+                                       x ? x->subject : NULL,
                                        x ? x->message : NULL};
                 cli_table_add_row(t, cells);
             }

@@ -47,8 +47,9 @@ int cli_cmd_tick(cli_ctx *ctx, int argc, char **argv)
     cli_table *t = cli_table_new(6, cols);
     for (size_t i = 0; t && i < rep.n; i++) {
         const stpm_bulk_item *it = &rep.items[i];
-        const char *cells[] = {it->code, it->transition, it->from, it->to,
-                               stpm_outcome_name(it->outcome), it->message};
+        const char *cells[] = {
+            it->code,   it->transition, it->from, it->to, stpm_outcome_name(it->outcome),
+            it->message};
         cli_table_add_row(t, cells);
     }
     if (t && (rep.n || ctx->format != CLI_FORMAT_TABLE))
@@ -56,8 +57,7 @@ int cli_cmd_tick(cli_ctx *ctx, int argc, char **argv)
     cli_table_free(t);
     if (ctx->format == CLI_FORMAT_TABLE)
         printf("tick: %zu timers due, %zu fired%s, %zu refused, %zu conflict, %zu error\n", rep.n,
-               rep.n_ok, o.dry_run ? " (dry run)" : "", rep.n_refused, rep.n_conflict,
-               rep.n_error);
+               rep.n_ok, o.dry_run ? " (dry run)" : "", rep.n_refused, rep.n_conflict, rep.n_error);
     rc = rep.n_error ? 1 : rep.n_conflict ? 4 : rep.n_refused ? 3 : 0;
 cleanup:
     stpm_bulk_report_clear(&rep);

@@ -259,7 +259,8 @@ static void show_workflow(const stpm_workflow *wf)
         const stpm_wf_field *f = stpm_workflow_field(wf, i);
         if (f->builtin)
             continue;
-        printf("  %-20s %-8s %s\n", f->name, stpm_field_type_name(f->type), f->label ? f->label : "");
+        printf("  %-20s %-8s %s\n", f->name, stpm_field_type_name(f->type),
+               f->label ? f->label : "");
     }
     printf("\ntransitions:\n");
     for (size_t i = 0; i < stpm_workflow_n_transitions(wf); i++) {

@@ -20,9 +20,10 @@ static cli_table *to_table(const stpm_rows *r)
         goto out;
     for (size_t c = 0; c < nc; c++) {
         stpm_col_kind k = stpm_rows_kind(r, c);
-        cli_table_set_kind(t, c, k == STPM_COL_NUMBER ? CLI_COL_NUMBER
-                                 : k == STPM_COL_BOOL ? CLI_COL_BOOL
-                                                      : CLI_COL_TEXT);
+        cli_table_set_kind(t, c,
+                           k == STPM_COL_NUMBER ? CLI_COL_NUMBER
+                           : k == STPM_COL_BOOL ? CLI_COL_BOOL
+                                                : CLI_COL_TEXT);
     }
     for (size_t i = 0; i < stpm_rows_count(r); i++) {
         for (size_t c = 0; c < nc; c++)

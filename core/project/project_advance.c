@@ -98,8 +98,8 @@ static char *dup_or_null(const char *s)
 }
 
 /* Run every check of transition t on the project; results appended to the report. */
-static int run_checks(stpm_db *db, const proj_snap *s, const stpm_wf_transition *t,
-                      stpm_date today, stpm_transition_report *rep, stpm_error *err)
+static int run_checks(stpm_db *db, const proj_snap *s, const stpm_wf_transition *t, stpm_date today,
+                      stpm_transition_report *rep, stpm_error *err)
 {
     if (!t->n_checks)
         return 0;
@@ -132,10 +132,9 @@ static int run_checks(stpm_db *db, const proj_snap *s, const stpm_wf_transition 
     return 0;
 }
 
-static void engine_ctx(const proj_snap *s, const stpm_advance_options *o,
-                       const stpm_calendar *cal, const stpm_engine_fields *fields,
-                       stpm_engine_check_result *checks, const stpm_transition_report *rep,
-                       stpm_engine_ctx *ctx)
+static void engine_ctx(const proj_snap *s, const stpm_advance_options *o, const stpm_calendar *cal,
+                       const stpm_engine_fields *fields, stpm_engine_check_result *checks,
+                       const stpm_transition_report *rep, stpm_engine_ctx *ctx)
 {
     stpm_engine_ctx init = STPM_ENGINE_CTX_INIT;
     *ctx = init;
@@ -159,8 +158,7 @@ static void engine_ctx(const proj_snap *s, const stpm_advance_options *o,
 }
 
 /* Copy the engine's verdict on one transition into a report. */
-static int fill_report(const stpm_engine_option *opt, stpm_transition_report *rep,
-                       stpm_error *err)
+static int fill_report(const stpm_engine_option *opt, stpm_transition_report *rep, stpm_error *err)
 {
     const stpm_wf_transition *t = opt->transition;
     rep->name = stpm_strdup(t->name);
@@ -284,8 +282,7 @@ out:
 }
 
 /* Overlay the user's FIELD=VALUE on the snapshot; *inner receives the JSON members. */
-static int overlay_sets(proj_snap *s, const stpm_advance_options *o, char **inner,
-                        stpm_error *err)
+static int overlay_sets(proj_snap *s, const stpm_advance_options *o, char **inner, stpm_error *err)
 {
     stpm_strbuf sb = STPM_STRBUF_INIT;
     int rc = 0;
@@ -324,7 +321,8 @@ static int attach_all(stpm_db *db, proj_snap *s, const stpm_advance_options *o, 
             break;
         stpm_strbuf_printf(&sb, "%s{\"kind\": ", i ? ", " : "");
         stpm_px_json_string(&sb, a->kind);
-        stpm_strbuf_printf(&sb, ", \"sha256\": \"%s\", \"new\": %s}", sha, already ? "false" : "true");
+        stpm_strbuf_printf(&sb, ", \"sha256\": \"%s\", \"new\": %s}", sha,
+                           already ? "false" : "true");
         char **grown = realloc(s->documents, (s->n_documents + 1) * sizeof(*grown));
         if (!grown || !(grown[s->n_documents] = stpm_strdup(a->kind))) {
             if (grown)
@@ -388,11 +386,12 @@ static int advance_once(stpm_db *db, const char *code, const char *transition,
         goto out;
     char ver[16], today[11];
     snprintf(ver, sizeof(ver), "%d", s.row_version);
-    const char *p[] = {s.id, ver, to, stpm_date_format(o->today, today), changes, transition,
-                       s.state, o->reason && *o->reason ? o->reason : NULL, data};
-    r = stpm_px_exec(db, proj_write_sql, PROJ_WRITE_NPARAMS, p, PGRES_TUPLES_OK,
-                     "cannot advance project", &rc, err);
-    if (!r)
+    const char *p[] = {s.id,    ver,        to,      stpm_date_format(o->today, today),
+                       changes, transition, s.state, o->reason && *o->reason ? o->reason : NULL,
+                       data};
+    rc = stpm_query_prepared(db, STPM_STMT_PROJECT_WRITE, proj_write_sql, PROJ_WRITE_NPARAMS, p, &r,
+                             "cannot advance project", err);
+    if (rc < 0)
         goto out;
     if (PQntuples(r) == 0) {
         rc = conflict(&s, err);

@@ -122,8 +122,8 @@ static int flush_chunk(stpm_db *db, pending *w, size_t from, size_t to, stpm_bul
             } else if (!done && st != PGRES_PIPELINE_ABORTED) {
                 stpm_error e = STPM_ERROR_INIT;
                 int code = stpm_pg_error(&e, c, r, NULL);
-                set_outcome(rep, it, code == STPM_ECONFLICT ? STPM_OUTCOME_CONFLICT
-                                                            : STPM_OUTCOME_ERROR,
+                set_outcome(rep, it,
+                            code == STPM_ECONFLICT ? STPM_OUTCOME_CONFLICT : STPM_OUTCOME_ERROR,
                             e.message);
                 free(it->to);
                 it->to = NULL;
@@ -177,6 +177,113 @@ out:
     return rc;
 }
 
+/* The writes of many projects in one statement: each project's row and event go together
+ * (an event is inserted only for a row updated at its expected row version), so each
+ * project stays atomic; the statement answers with the ids written. Parameters are
+ * arrays in the order of proj_write_sql's, today last. */
+static const char batch_write_sql[] =
+    "WITH i AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::jsonb[], $5::text[],"
+    "   $6::text[], $7::text[], $8::jsonb[])"
+    "   AS i(id, rv, to_state, changes, transition, from_state, reason, data)),"
+    " u AS (UPDATE stpm.projects p SET state = i.to_state, state_since = $9::date,"
+    "   amount_requested = CASE WHEN i.changes ? 'amount_requested'"
+    "     THEN (i.changes->>'amount_requested')::numeric ELSE p.amount_requested END,"
+    "   amount_approved = CASE WHEN i.changes ? 'amount_approved'"
+    "     THEN (i.changes->>'amount_approved')::numeric ELSE p.amount_approved END,"
+    "   start_date = CASE WHEN i.changes ? 'start_date'"
+    "     THEN (i.changes->>'start_date')::date ELSE p.start_date END,"
+    "   due_date = CASE WHEN i.changes ? 'due_date'"
+    "     THEN (i.changes->>'due_date')::date ELSE p.due_date END,"
+    "   closed_date = CASE WHEN i.changes ? 'closed_date'"
+    "     THEN (i.changes->>'closed_date')::date ELSE p.closed_date END,"
+    "   extensions = CASE WHEN i.changes ? 'extensions'"
+    "     THEN coalesce((i.changes->>'extensions')::int, 0) ELSE p.extensions END,"
+    "   fields = jsonb_strip_nulls(p.fields || (i.changes - '{amount_requested,amount_approved,"
+    "start_date,due_date,closed_date,extensions}'::text[])),"
+    "   row_version = p.row_version + 1, updated_at = now()"
+    "   FROM i WHERE p.id = i.id AND p.row_version = i.rv RETURNING p.id)"
+    " INSERT INTO stpm.events (chain, project_id, on_date, kind, transition, from_state, to_state,"
+    "   reason, data)"
+    " SELECT 'project:' || u.id, u.id, $9::date, 'transition', i.transition, i.from_state,"
+    "   i.to_state, i.reason, i.data FROM u JOIN i ON i.id = u.id"
+    " RETURNING project_id::text";
+
+/* Projects per batch statement. */
+#define BATCH_SIZE 1000
+
+/* Append one element to a PostgreSQL array literal being built. */
+static void array_put(stpm_strbuf *sb, const char *v, bool first)
+{
+    if (!first)
+        stpm_strbuf_putc(sb, ',');
+    if (!v) {
+        stpm_strbuf_puts(sb, "NULL");
+        return;
+    }
+    stpm_strbuf_putc(sb, '"');
+    for (const char *c = v; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            stpm_strbuf_putc(sb, '\\');
+        stpm_strbuf_putc(sb, *c);
+    }
+    stpm_strbuf_putc(sb, '"');
+}
+
+/* Write [from, to) in one statement. 1 when the statement failed as a whole (the caller
+ * falls back to one statement per project), 0 when done, negative on a lost connection. */
+static int batch_chunk(stpm_db *db, pending *w, size_t from, size_t to, const char *today,
+                       stpm_bulk_report *rep, stpm_error *err)
+{
+    /* Parameter k of each write goes into array k (today, parameter 3, is shared). */
+    static const int cols[8] = {0, 1, 2, 4, 5, 6, 7, 8};
+    stpm_strbuf arr[8];
+    int rc = 0;
+    for (int k = 0; k < 8; k++) {
+        stpm_strbuf init = STPM_STRBUF_INIT;
+        arr[k] = init;
+        stpm_strbuf_putc(&arr[k], '{');
+        for (size_t i = from; i < to; i++)
+            array_put(&arr[k], w[i].params[cols[k]], i == from);
+        stpm_strbuf_putc(&arr[k], '}');
+        if (arr[k].oom)
+            rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+    }
+    PGresult *r = NULL;
+    if (rc == 0) {
+        const char *p[9];
+        for (int k = 0; k < 8; k++)
+            p[k] = stpm_strbuf_str(&arr[k]);
+        p[8] = today;
+        r = PQexecParams(db->conn, batch_write_sql, 9, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            rc = PQstatus(db->conn) == CONNECTION_BAD
+                     ? stpm_pg_error(err, db->conn, r, "cannot advance projects")
+                     : 1;
+        } else {
+            /* Mark the written ones; the others changed meanwhile. */
+            int n = PQntuples(r);
+            for (size_t i = from; i < to; i++) {
+                stpm_bulk_item *it = &rep->items[w[i].item_index];
+                bool written = false;
+                for (int j = 0; j < n && !written; j++)
+                    written = strcmp(PQgetvalue(r, j, 0), w[i].params[0]) == 0;
+                if (written) {
+                    set_outcome(rep, it, STPM_OUTCOME_OK, NULL);
+                } else {
+                    set_outcome(rep, it, STPM_OUTCOME_CONFLICT,
+                                "the project changed while the transition was decided");
+                    free(it->to);
+                    it->to = NULL;
+                }
+            }
+        }
+    }
+    PQclear(r);
+    for (int k = 0; k < 8; k++)
+        stpm_strbuf_free(&arr[k]);
+    return rc;
+}
+
 /* Decide transitions[i] for each snapshot and write the allowed ones. */
 static int run_many(stpm_db *db, proj_snap *snaps, const char *const *transitions, size_t n,
                     const stpm_advance_options *o, stpm_bulk_report *rep, stpm_error *err)
@@ -216,8 +323,11 @@ static int run_many(stpm_db *db, proj_snap *snaps, const char *const *transition
                 pending *p = &w[nw++];
                 p->item_index = base + i;
                 const char *vals[PROJ_WRITE_NPARAMS] = {
-                    s->id, ver, to, stpm_date_format(o->today, today), changes, transitions[i],
-                    s->state, o->reason && *o->reason ? o->reason : NULL, data};
+                    s->id,    ver,
+                    to,       stpm_date_format(o->today, today),
+                    changes,  transitions[i],
+                    s->state, o->reason && *o->reason ? o->reason : NULL,
+                    data};
                 for (int k = 0; k < PROJ_WRITE_NPARAMS; k++)
                     p->params[k] = vals[k] ? stpm_strdup(vals[k]) : NULL;
             }
@@ -233,7 +343,15 @@ static int run_many(stpm_db *db, proj_snap *snaps, const char *const *transition
             goto out;
         }
     }
-    rc = send_writes(db, w, nw, rep, err);
+    /* In batches; a batch that fails as a whole is written one project at a time. */
+    char today[11];
+    stpm_date_format(o->today, today);
+    for (size_t i = 0; i < nw && rc >= 0; i += BATCH_SIZE) {
+        size_t end = i + BATCH_SIZE < nw ? i + BATCH_SIZE : nw;
+        rc = batch_chunk(db, w, i, end, today, rep, err);
+        if (rc == 1)
+            rc = send_writes(db, w + i, end - i, rep, err);
+    }
 out:
     for (size_t i = 0; i < nw; i++)
         pending_clear(&w[i]);
@@ -266,9 +384,9 @@ static int load_snaps(stpm_db *db, PGresult *r, proj_snap **out, stpm_error *err
     return 0;
 }
 
-int stpm_project_advance_where(stpm_db *db, const stpm_project_filter *f,
-                               const char *transition, const stpm_advance_options *o,
-                               stpm_bulk_report *report, stpm_error *err)
+int stpm_project_advance_where(stpm_db *db, const stpm_project_filter *f, const char *transition,
+                               const stpm_advance_options *o, stpm_bulk_report *report,
+                               stpm_error *err)
 {
     if (o->n_sets || o->n_attachments)
         return stpm_error_set(err, STPM_EUSAGE,
@@ -324,8 +442,7 @@ int stpm_project_tick(stpm_db *db, const stpm_advance_options *opts, stpm_bulk_r
     /* A necessary condition in SQL (n working days are at least n days), exact in C. */
     PGresult *r = stpm_px_exec(
         db,
-        "SELECT " PROJ_SNAP_COLUMNS
-        " FROM stpm.projects p JOIN stpm.workflow_states ws"
+        "SELECT " PROJ_SNAP_COLUMNS " FROM stpm.projects p JOIN stpm.workflow_states ws"
         "   ON ws.workflow_id = p.workflow_id AND ws.name = p.state"
         " WHERE ws.timeout_n IS NOT NULL AND p.state_since + CASE ws.timeout_unit"
         "   WHEN 'mo' THEN make_interval(months => ws.timeout_n)"
@@ -353,8 +470,8 @@ int stpm_project_tick(stpm_db *db, const stpm_advance_options *opts, stpm_bulk_r
     for (size_t i = 0; i < n; i++) {
         stpm_date fire_on = 0;
         const stpm_wf_transition *t = NULL;
-        rc = stpm_engine_timer(snaps[i].wf, snaps[i].state, snaps[i].state_since, cal, &fire_on,
-                               &t, err);
+        rc = stpm_engine_timer(snaps[i].wf, snaps[i].state, snaps[i].state_since, cal, &fire_on, &t,
+                               err);
         if (rc < 0)
             goto out;
         if (rc == 1 && o.today >= fire_on) {

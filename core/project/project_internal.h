@@ -15,7 +15,7 @@ typedef struct proj_snap {
     char *id, *code, *state, *workflow_id;
     int row_version;
     stpm_date state_since;
-    const stpm_workflow *wf; /* cached on the connection */
+    const stpm_workflow *wf;   /* cached on the connection */
     stpm_engine_field *fields; /* every field of the workflow, built-in first */
     size_t n_fields;
     char **documents; /* kinds attached */
@@ -24,13 +24,13 @@ typedef struct proj_snap {
 } proj_snap;
 
 /* The columns proj_snap_from_row reads, as a SELECT list over projects p. */
-#define PROJ_SNAP_COLUMNS                                                                     \
-    "p.id, p.code, p.state, p.row_version, p.state_since, p.workflow_id, p.title, p.year, "   \
-    "p.amount_requested, p.amount_approved, p.start_date, p.due_date, p.closed_date, "        \
-    "p.extensions, p.fields::text, "                                                          \
-    "ARRAY(SELECT DISTINCT d.kind FROM stpm.documents d WHERE d.project_id = p.id)::text, "   \
-    "pg_has_role(session_user, 'stpm_officer', 'MEMBER'), "                                   \
-    "pg_has_role(session_user, 'stpm_admin', 'MEMBER'), "                                     \
+#define PROJ_SNAP_COLUMNS                                                                          \
+    "p.id, p.code, p.state, p.row_version, p.state_since, p.workflow_id, p.title, p.year, "        \
+    "p.amount_requested, p.amount_approved, p.start_date, p.due_date, p.closed_date, "             \
+    "p.extensions, p.fields::text, "                                                               \
+    "ARRAY(SELECT DISTINCT d.kind FROM stpm.documents d WHERE d.project_id = p.id)::text, "        \
+    "pg_has_role(session_user, 'stpm_officer', 'MEMBER'), "                                        \
+    "pg_has_role(session_user, 'stpm_admin', 'MEMBER'), "                                          \
     "pg_has_role(session_user, 'stpm_expert', 'MEMBER')"
 
 /* Fill a snapshot from row `row` of a result selecting PROJ_SNAP_COLUMNS. */

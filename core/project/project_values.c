@@ -6,6 +6,7 @@
 #include "project/project_internal.h"
 #include "project/px.h"
 #include "stpm/decimal.h"
+#include "store/query.h"
 #include "store/wf_store_internal.h"
 
 int proj_value_from_text(stpm_field_type t, const char *s, stpm_value *out)
@@ -109,15 +110,14 @@ int proj_parse_set(const stpm_workflow *wf, const char *assign, bool creating,
                         stpm_workflow_name(wf), stpm_workflow_version(wf));
         goto out;
     }
-    if (f->builtin && !f->settable &&
-        !(creating && strcmp(f->name, "amount_requested") == 0)) {
+    if (f->builtin && !f->settable && !(creating && strcmp(f->name, "amount_requested") == 0)) {
         rc = stpm_error_set(err, STPM_EINPUT, "field \"%s\" cannot be set this way", name);
         goto out;
     }
     if (eq[1] && proj_value_from_text(f->type, eq + 1, value) < 0) {
         rc = stpm_error_set(err, STPM_EINPUT, "invalid value \"%s\" for field \"%s\": expected %s",
                             eq + 1, name,
-                            f->type == STPM_FIELD_DATE     ? "a date YYYY-MM-DD"
+                            f->type == STPM_FIELD_DATE      ? "a date YYYY-MM-DD"
                             : f->type == STPM_FIELD_AMOUNT  ? "an amount in 万元, e.g. 12.5"
                             : f->type == STPM_FIELD_INTEGER ? "an integer"
                             : f->type == STPM_FIELD_BOOLEAN ? "true or false"
@@ -126,7 +126,8 @@ int proj_parse_set(const stpm_workflow *wf, const char *assign, bool creating,
     }
     if (f->type == STPM_FIELD_AMOUNT && value->type == STPM_TYPE_DECIMAL && value->u.d < 0) {
         stpm_value_clear(value);
-        rc = stpm_error_set(err, STPM_EINPUT, "invalid value \"%s\" for field \"%s\": amounts are not negative",
+        rc = stpm_error_set(err, STPM_EINPUT,
+                            "invalid value \"%s\" for field \"%s\": amounts are not negative",
                             eq + 1, name);
         goto out;
     }
@@ -254,7 +255,8 @@ static int json_each(const char *p, int (*fn)(void *, const char *, const char *
             stpm_strbuf_putn(&val, p, n);
             p += n;
         }
-        if (key.oom || val.oom || fn(ctx, stpm_strbuf_str(&key), null ? NULL : stpm_strbuf_str(&val)) < 0)
+        if (key.oom || val.oom ||
+            fn(ctx, stpm_strbuf_str(&key), null ? NULL : stpm_strbuf_str(&val)) < 0)
             goto out;
         p = skip_ws(p);
         if (*p == ',') {
@@ -367,7 +369,7 @@ int proj_snap_from_row(stpm_db *db, PGresult *r, int row, proj_snap *s, stpm_err
         goto out;
     }
     /* Built-in fields come from columns 6.. in the order of PROJ_SNAP_COLUMNS. */
-    static const char *const builtin_cols[] = {"title",     "year",       "amount_requested",
+    static const char *const builtin_cols[] = {"title",           "year",       "amount_requested",
                                                "amount_approved", "start_date", "due_date",
                                                "closed_date",     "extensions"};
     for (size_t i = 0; i < s->n_fields; i++) {
@@ -408,9 +410,10 @@ int proj_snap_load(stpm_db *db, const char *code, proj_snap *out, stpm_error *er
     PGresult *r = NULL;
     int rc = 0;
     const char *p[] = {code};
-    r = stpm_px_exec(db, "SELECT " PROJ_SNAP_COLUMNS " FROM stpm.projects p WHERE p.code = $1", 1,
-                     p, PGRES_TUPLES_OK, "cannot read project", &rc, err);
-    if (!r)
+    rc = stpm_query_prepared(db, STPM_STMT_PROJECT_LOAD,
+                             "SELECT " PROJ_SNAP_COLUMNS " FROM stpm.projects p WHERE p.code = $1",
+                             1, p, &r, "cannot read project", err);
+    if (rc < 0)
         return rc;
     if (PQntuples(r) == 0) {
         rc = stpm_error_set(err, STPM_ENOTFOUND, "project %s does not exist", code);

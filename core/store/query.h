@@ -25,4 +25,12 @@ void stpm_query_rollback(stpm_db *db);
  * (40001 serialization failure, 40P01 deadlock). */
 bool stpm_query_retryable(const stpm_error *err);
 
+/* Statements that hot paths prepare once per connection. */
+enum { STPM_STMT_PROJECT_LOAD = 0, STPM_STMT_PROJECT_WRITE = 1 };
+
+/* Like stpm_query, for the statement `id` with text sql: prepared (as "stpm_stmt_ID") on
+ * first use on this connection, then executed by name. */
+int stpm_query_prepared(stpm_db *db, int id, const char *sql, int n, const char *const *params,
+                        PGresult **out, const char *what, stpm_error *err);
+
 #endif

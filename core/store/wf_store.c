@@ -30,8 +30,8 @@ static int compare_stored(stpm_db *db, const char *name, const char *ver, const 
 {
     PGresult *r = NULL;
     const char *p[] = {name, ver};
-    int rc = stpm_query(db, "SELECT digest FROM stpm.workflows WHERE name = $1 AND version = $2",
-                        2, p, &r, "cannot load workflow", err);
+    int rc = stpm_query(db, "SELECT digest FROM stpm.workflows WHERE name = $1 AND version = $2", 2,
+                        p, &r, "cannot load workflow", err);
     if (rc < 0)
         goto out;
     if (PQntuples(r) == 0) {
@@ -180,8 +180,8 @@ int stpm_wfstore_get(stpm_db *db, const char *name, int version, stpm_workflow *
         goto out;
     if (PQntuples(r) == 0) {
         if (version)
-            rc = stpm_error_set(err, STPM_ENOTFOUND, "workflow %s version %d is not stored",
-                                name, version);
+            rc = stpm_error_set(err, STPM_ENOTFOUND, "workflow %s version %d is not stored", name,
+                                version);
         else
             rc = stpm_error_set(err, STPM_ENOTFOUND, "workflow %s is not stored", name);
         stpm_error_hint(err, "\"stpm workflow list\" shows the stored workflows.");
@@ -281,8 +281,8 @@ int stpm_wfstore_by_id(stpm_db *db, const char *id, const stpm_workflow **out, s
     PGresult *r = NULL;
     wf_cached *c = NULL;
     const char *p[] = {id};
-    int rc = stpm_query(db, "SELECT name, version, source FROM stpm.workflows WHERE id = $1", 1,
-                        p, &r, "cannot read workflow", err);
+    int rc = stpm_query(db, "SELECT name, version, source FROM stpm.workflows WHERE id = $1", 1, p,
+                        &r, "cannot read workflow", err);
     if (rc < 0)
         goto out;
     if (PQntuples(r) == 0) {
