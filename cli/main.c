@@ -11,6 +11,11 @@
 #include "stpm_config.h"
 
 const cli_command cli_commands[] = {
+    {"workflow", cli_cmd_workflow, "check and draw workflow definitions"},
+    {"db", cli_cmd_db, "the database: init | start | stop | status | migrate"},
+    {"demo", cli_cmd_demo, "the guided tour on the embedded database"},
+    {"project", cli_cmd_project, "create, list, show, advance projects; why; history; attach"},
+    {"tick", cli_cmd_tick, "fire the timers that are due"},
     {NULL, NULL, NULL},
 };
 

@@ -30,6 +30,8 @@ void stpm_db_free(stpm_db *db)
 {
     if (!db)
         return;
+    if (db->wf_cache_free)
+        db->wf_cache_free(db->wf_cache);
     if (db->conn)
         PQfinish(db->conn);
     free(db->describe);
@@ -50,4 +52,10 @@ stpm_db_source stpm_db_source_of(const stpm_db *db)
 const char *stpm_db_role(const stpm_db *db)
 {
     return db->role ? db->role : "";
+}
+
+const char *stpm_db_server_version(const stpm_db *db)
+{
+    const char *v = db->conn ? PQparameterStatus(db->conn, "server_version") : NULL;
+    return v ? v : "";
 }
