@@ -5,9 +5,9 @@
 #include "store/db_internal.h"
 #include "util/strutil.h"
 
-static const char *const libpq_env[] = {"PGHOST",     "PGHOSTADDR", "PGPORT",   "PGDATABASE",
-                                        "PGUSER",     "PGSERVICE",  "PGSERVICEFILE",
-                                        "PGPASSFILE", NULL};
+static const char *const libpq_env[] = {"PGHOST",        "PGHOSTADDR", "PGPORT",
+                                        "PGDATABASE",    "PGUSER",     "PGSERVICE",
+                                        "PGSERVICEFILE", "PGPASSFILE", NULL};
 
 stpm_db_source stpm_db_resolve(const stpm_db_options *opts)
 {
@@ -50,4 +50,10 @@ stpm_db_source stpm_db_source_of(const stpm_db *db)
 const char *stpm_db_role(const stpm_db *db)
 {
     return db->role ? db->role : "";
+}
+
+const char *stpm_db_server_version(const stpm_db *db)
+{
+    const char *v = db->conn ? PQparameterStatus(db->conn, "server_version") : NULL;
+    return v ? v : "";
 }

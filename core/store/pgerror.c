@@ -60,8 +60,9 @@ int stpm_pg_error(stpm_error *err, PGconn *conn, const PGresult *res, const char
                 stpm_error_hint(err, "%s", h);
         }
         if (code == STPM_EPERM && !(err && err->hint))
-            stpm_error_hint(err, "The connected role %s lacks the privilege; an administrator "
-                                 "can grant a role with \"stpm user add\".",
+            stpm_error_hint(err,
+                            "The connected role %s lacks the privilege; an administrator "
+                            "can grant a role with \"stpm user add\".",
                             conn ? PQuser(conn) : "");
     }
     if (err && state)
