@@ -17,4 +17,13 @@ int cli_db_show_status(cli_ctx *ctx);
 /* stpm demo: the guided tour on the embedded database (cli/cmd_demo.c). */
 int cli_cmd_demo(cli_ctx *ctx, int argc, char **argv);
 
+/* stpm org add | list | show | blacklist | unblacklist | conflict (cli/cmd_org.c). */
+int cli_cmd_org(cli_ctx *ctx, int argc, char **argv);
+
+/* stpm plan add | list | show (cli/cmd_plan.c). */
+int cli_cmd_plan(cli_ctx *ctx, int argc, char **argv);
+
+/* stpm user add | list (cli/cmd_user.c). */
+int cli_cmd_user(cli_ctx *ctx, int argc, char **argv);
+
 #endif

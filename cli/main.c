@@ -13,6 +13,9 @@
 const cli_command cli_commands[] = {
     {"db", cli_cmd_db, "the database: init | start | stop | status | migrate"},
     {"demo", cli_cmd_demo, "the guided tour on the embedded database"},
+    {"plan", cli_cmd_plan, "science-and-technology plans: add | list | show"},
+    {"org", cli_cmd_org, "organisations: add | list | show | blacklist | unblacklist | conflict"},
+    {"user", cli_cmd_user, "users and their roles: add | list"},
     {NULL, NULL, NULL},
 };
 
