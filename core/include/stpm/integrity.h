@@ -36,6 +36,9 @@
  *   uscc_valid            the organisation's USCC passes the GB 32100-2015 check
  *                         characters. Evidence: "uscc", "reason" when invalid.
  *
+ * The lists of leader_limit and org_no_overdue hold at most 20 projects (the first by code,
+ * resp. due date); "count" and the summary's number are always complete.
+ *
  * Every evidence object also carries "check", "passed", "project" (the human code) and
  * "as_of" (today, YYYY-MM-DD).
  *
