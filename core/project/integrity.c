@@ -333,8 +333,7 @@ int stpm_integrity_run(stpm_db *db, const char *check, const char *project_id,
     char today_s[11], max_s[16];
     const check_def *c = find_check(check);
 
-    out->passed = false;
-    out->summary = out->evidence_json = NULL;
+    stpm_integrity_result_clear(out); /* an earlier result is released */
     if (!c) {
         rc = stpm_error_set(err, STPM_EINPUT, "unknown integrity check \"%s\"", check ? check : "");
         stpm_error_hint(err, "The checks are integrity_commitment, credit_clean, no_conflict, "
