@@ -25,5 +25,13 @@ int cli_cmd_project(cli_ctx *ctx, int argc, char **argv);
 
 /* stpm tick: fire due timers (cli/cmd_tick.c). */
 int cli_cmd_tick(cli_ctx *ctx, int argc, char **argv);
+/* stpm org add | list | show | blacklist | unblacklist | conflict (cli/cmd_org.c). */
+int cli_cmd_org(cli_ctx *ctx, int argc, char **argv);
+
+/* stpm plan add | list | show (cli/cmd_plan.c). */
+int cli_cmd_plan(cli_ctx *ctx, int argc, char **argv);
+
+/* stpm user add | list (cli/cmd_user.c). */
+int cli_cmd_user(cli_ctx *ctx, int argc, char **argv);
 
 #endif

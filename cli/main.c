@@ -16,6 +16,9 @@ const cli_command cli_commands[] = {
     {"demo", cli_cmd_demo, "the guided tour on the embedded database"},
     {"project", cli_cmd_project, "create, list, show, advance projects; why; history; attach"},
     {"tick", cli_cmd_tick, "fire the timers that are due"},
+    {"plan", cli_cmd_plan, "science-and-technology plans: add | list | show"},
+    {"org", cli_cmd_org, "organisations: add | list | show | blacklist | unblacklist | conflict"},
+    {"user", cli_cmd_user, "users and their roles: add | list"},
     {NULL, NULL, NULL},
 };
 

@@ -13,6 +13,9 @@
 #include "stpm/uscc.h"
 #include "util/strutil.h"
 
+/* Evidence lists at most this many projects (the count is always complete). */
+#define EVIDENCE_MAX "20"
+
 /* States that never count as a live application (no_duplicate) ... */
 #define DEAD_STATES "'rejected', 'terminated', 'withdrawn'"
 /* ... and states that do not count as a leader's active project (leader_limit). */
@@ -117,7 +120,8 @@ static const char sql_leader[] =
     "  THEN format('leader %s of org %s has %s other active project(s), under the limit of %s',"
     "              l.name, o.uscc, a.n, $3)"
     "  ELSE format('leader %s of org %s already has %s active project(s), the limit is %s: %s',"
-    "              l.name, o.uscc, a.n, $3, a.codes)"
+    "              l.name, o.uscc, a.n, $3, a.codes ||"
+    "              CASE WHEN a.n > " EVIDENCE_MAX " THEN ' ...' ELSE '' END)"
     " END,"
     " jsonb_build_object('check', 'leader_limit', 'project', p.code, 'as_of', $2::date,"
     "  'passed', a.n < $3::int, 'leader', l.name, 'org', o.uscc, 'max', $3::int,"
@@ -125,13 +129,17 @@ static const char sql_leader[] =
     " FROM stpm.projects p JOIN stpm.leaders l ON l.id = p.leader_id"
     " JOIN stpm.orgs o ON o.id = l.org_id"
     " CROSS JOIN LATERAL ("
-    "  SELECT count(*) AS n,"
-    "   jsonb_agg(jsonb_build_object('code', q.code, 'title', q.title, 'plan', pl.code,"
-    "    'state', q.state) ORDER BY q.code) AS list,"
-    "   string_agg(q.code, ', ' ORDER BY q.code) AS codes"
-    "  FROM stpm.projects q JOIN stpm.plans pl ON pl.id = q.plan_id"
-    "  WHERE q.leader_id = p.leader_id AND q.id <> p.id AND q.closed_date IS NULL"
-    "   AND q.state NOT IN (" INACTIVE_STATES ")) a"
+    "  SELECT (SELECT count(*) FROM stpm.projects q WHERE q.leader_id = p.leader_id"
+    "           AND q.id <> p.id AND q.closed_date IS NULL"
+    "           AND q.state NOT IN (" INACTIVE_STATES ")) AS n,"
+    "   jsonb_agg(jsonb_build_object('code', t.code, 'title', t.title, 'plan', t.plan,"
+    "    'state', t.state) ORDER BY t.code) AS list,"
+    "   string_agg(t.code, ', ' ORDER BY t.code) AS codes"
+    "  FROM (SELECT q.code, q.title, pl.code AS plan, q.state"
+    "        FROM stpm.projects q JOIN stpm.plans pl ON pl.id = q.plan_id"
+    "        WHERE q.leader_id = p.leader_id AND q.id <> p.id AND q.closed_date IS NULL"
+    "         AND q.state NOT IN (" INACTIVE_STATES ")"
+    "        ORDER BY q.code LIMIT " EVIDENCE_MAX ") t) a"
     " WHERE p.id = $1::uuid";
 
 static const char sql_overdue[] =
@@ -140,19 +148,22 @@ static const char sql_overdue[] =
     "  THEN format('org %s (%s) has no overdue unclosed project on %s', o.uscc, o.name,"
     "              $2::date)"
     "  ELSE format('org %s (%s) has %s overdue unclosed project(s) (应结未结): %s', o.uscc,"
-    "              o.name, a.n, a.codes)"
+    "              o.name, a.n, a.codes ||"
+    "              CASE WHEN a.n > " EVIDENCE_MAX " THEN ' ...' ELSE '' END)"
     " END,"
     " jsonb_build_object('check', 'org_no_overdue', 'project', p.code, 'as_of', $2::date,"
     "  'passed', a.n = 0, 'org', o.uscc, 'overdue', coalesce(a.list, '[]'))::text"
     " FROM stpm.projects p JOIN stpm.orgs o ON o.id = p.org_id"
     " CROSS JOIN LATERAL ("
-    "  SELECT count(*) AS n,"
-    "   jsonb_agg(jsonb_build_object('code', q.code, 'title', q.title, 'state', q.state,"
-    "    'due_date', q.due_date) ORDER BY q.due_date, q.code) AS list,"
-    "   string_agg(format('%s (due %s)', q.code, q.due_date), ', '"
-    "    ORDER BY q.due_date, q.code) AS codes"
-    "  FROM stpm.projects q"
-    "  WHERE q.org_id = p.org_id AND q.closed_date IS NULL AND q.due_date < $2::date) a"
+    "  SELECT (SELECT count(*) FROM stpm.projects q WHERE q.org_id = p.org_id"
+    "           AND q.closed_date IS NULL AND q.due_date < $2::date) AS n,"
+    "   jsonb_agg(jsonb_build_object('code', t.code, 'title', t.title, 'state', t.state,"
+    "    'due_date', t.due_date) ORDER BY t.due_date, t.code) AS list,"
+    "   string_agg(format('%s (due %s)', t.code, t.due_date), ', '"
+    "    ORDER BY t.due_date, t.code) AS codes"
+    "  FROM (SELECT q.code, q.title, q.state, q.due_date FROM stpm.projects q"
+    "        WHERE q.org_id = p.org_id AND q.closed_date IS NULL AND q.due_date < $2::date"
+    "        ORDER BY q.due_date, q.code LIMIT " EVIDENCE_MAX ") t) a"
     " WHERE p.id = $1::uuid";
 
 static const char sql_uscc[] =
@@ -322,8 +333,7 @@ int stpm_integrity_run(stpm_db *db, const char *check, const char *project_id,
     char today_s[11], max_s[16];
     const check_def *c = find_check(check);
 
-    out->passed = false;
-    out->summary = out->evidence_json = NULL;
+    stpm_integrity_result_clear(out); /* an earlier result is released */
     if (!c) {
         rc = stpm_error_set(err, STPM_EINPUT, "unknown integrity check \"%s\"", check ? check : "");
         stpm_error_hint(err, "The checks are integrity_commitment, credit_clean, no_conflict, "

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 
+#include "stpm/uscc.h"
 #include "util/strutil.h"
 
 PGresult *stpm_px_exec(stpm_db *db, const char *sql, int n, const char *const *params,
@@ -87,4 +88,20 @@ void stpm_px_json_string(stpm_strbuf *sb, const char *s)
         }
     }
     stpm_strbuf_putc(sb, '"');
+}
+
+char *stpm_px_value(const PGresult *res, int row, int col)
+{
+    if (PQgetisnull(res, row, col))
+        return NULL;
+    return stpm_strdup(PQgetvalue(res, row, col));
+}
+
+void stpm_px_uscc_key(const char *s, char out[static 64])
+{
+    char norm[STPM_USCC_LEN + 1];
+    if (s && stpm_uscc_normalize(s, norm) == 0)
+        snprintf(out, 64, "%s", norm);
+    else
+        snprintf(out, 64, "%s", s ? s : "");
 }

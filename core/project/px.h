@@ -26,4 +26,11 @@ int stpm_px_end(stpm_db *db, bool own, int rc, stpm_error *err);
 /* Append s as a JSON string literal (quoted, escaped) to sb. NULL appends null. */
 void stpm_px_json_string(stpm_strbuf *sb, const char *s);
 
+/* A copy of a result cell, or NULL when it is SQL null (or memory ran out). */
+char *stpm_px_value(const PGresult *res, int row, int col);
+
+/* Normalise a USCC typed by someone for a look-up: the normalised code when it has 18
+ * characters, else a copy of s as given (it will then not be found). */
+void stpm_px_uscc_key(const char *s, char out[static 64]);
+
 #endif

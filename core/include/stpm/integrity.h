@@ -36,6 +36,9 @@
  *   uscc_valid            the organisation's USCC passes the GB 32100-2015 check
  *                         characters. Evidence: "uscc", "reason" when invalid.
  *
+ * The lists of leader_limit and org_no_overdue hold at most 20 projects (the first by code,
+ * resp. due date); "count" and the summary's number are always complete.
+ *
  * Every evidence object also carries "check", "passed", "project" (the human code) and
  * "as_of" (today, YYYY-MM-DD).
  *
@@ -87,7 +90,8 @@ typedef struct stpm_integrity_result {
 /*
  * Run the check named `check` on the project whose id (UUID text) is project_id, as of
  * `today`. params may be NULL (defaults apply). On success returns 0 and fills *out
- * (passed or failed, with summary and evidence); the caller clears it.
+ * (passed or failed, with summary and evidence); the caller clears it. *out must start as
+ * STPM_INTEGRITY_RESULT_INIT or hold an earlier result, which is released first.
  * Errors: STPM_EINPUT for an unknown check name, a malformed project id or a bad
  * parameter (the message names it); STPM_ENOTFOUND when no such project exists; the
  * codes of stpm/error.h for database failures. On error *out is left cleared.
