@@ -7,4 +7,7 @@
 /* The table of commands (cli/main.c), terminated by a NULL name. */
 extern const cli_command cli_commands[];
 
+/* stpm survey import: the October survey (cli/cmd_survey.c). */
+int cli_cmd_survey(cli_ctx *ctx, int argc, char **argv);
+
 #endif

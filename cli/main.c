@@ -11,6 +11,7 @@
 #include "stpm_config.h"
 
 const cli_command cli_commands[] = {
+    {"survey", cli_cmd_survey, "read the October survey (科技项目调研) into the reserve pool"},
     {NULL, NULL, NULL},
 };
 
