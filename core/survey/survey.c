@@ -348,10 +348,9 @@ static int cell_row(stpm_survey_reader *r, survey_col c)
     return r->cell_row[c] > 0 ? r->cell_row[c] : r->cur_row;
 }
 
-static void set_amount(stpm_survey_reader *r, survey_col c, stpm_survey_amount *a)
+static void set_amount(stpm_survey_reader *r, survey_col c, const char *v, stpm_survey_amount *a)
 {
     char why[256];
-    const char *v = r->val[c].buf;
     a->set = false;
     a->value = 0;
     if (!v)
@@ -414,10 +413,10 @@ static int validate_row(stpm_survey_reader *r)
         else
             row->uscc = r->uscc;
     }
-    set_amount(r, SV_PLANNED_INVESTMENT, &row->planned_investment);
-    set_amount(r, SV_REQUESTED_FUNDING, &row->requested_funding);
-    set_amount(r, SV_RD_SPEND, &row->rd_spend);
-    set_amount(r, SV_REVENUE, &row->revenue);
+    set_amount(r, SV_PLANNED_INVESTMENT, text[SV_PLANNED_INVESTMENT], &row->planned_investment);
+    set_amount(r, SV_REQUESTED_FUNDING, text[SV_REQUESTED_FUNDING], &row->requested_funding);
+    set_amount(r, SV_RD_SPEND, text[SV_RD_SPEND], &row->rd_spend);
+    set_amount(r, SV_REVENUE, text[SV_REVENUE], &row->revenue);
     if (text[SV_HIGH_TECH]) {
         row->high_tech = parse_bool(text[SV_HIGH_TECH]);
         if (row->high_tech < 0)
@@ -494,8 +493,10 @@ static int csv_header(stpm_survey_reader *r, const stpm_csv_record *rec)
         char letters[8];
         column_letters(i, letters);
         if (c < 0) {
-            if (name.len > 0)
+            if (name.len > 0) {
                 survey_warning(r, rec->row, name.buf, "unknown column (%s) ignored", letters);
+                r->warned_field[i] = true; /* its values are not warned about again */
+            }
         } else if (seen[c] >= 0) {
             char first[8];
             column_letters((size_t)seen[c], first);
@@ -516,10 +517,10 @@ static int csv_header(stpm_survey_reader *r, const stpm_csv_record *rec)
     r->header_zh = zh >= en;
     r->header_ok = true;
     int found = 0;
-    for (int c = 0; c < SV_NCOLS; c++) {
-        if (seen[c] >= 0)
-            found++;
-        else if (columns[c].required) {
+    for (int c = 0; c < SV_NCOLS; c++)
+        found += seen[c] >= 0;
+    for (int c = 0; c < SV_NCOLS && found > 0; c++) {
+        if (seen[c] < 0 && columns[c].required) {
             r->header_ok = false;
             survey_error(r, rec->row, r->header_zh ? columns[c].zh : columns[c].en,
                          "missing required column %s (%s)", columns[c].zh, columns[c].en);

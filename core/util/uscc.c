@@ -119,8 +119,10 @@ int stpm_uscc_validate(const char *s, char *normalized, char *why, size_t whylen
                 while (i + bad_len < sb.len && ((unsigned char)sb.buf[i + bad_len] & 0xC0) == 0x80)
                     bad_len++;
                 if (why && whylen)
-                    snprintf(why, whylen, "character %zu '%.*s' is not allowed (0-9 and A-Y "
-                             "without I, O, S, V, Z)", bad_at, (int)bad_len, sb.buf + i);
+                    snprintf(why, whylen,
+                             "character %zu '%.*s' is not allowed (0-9 and A-Y "
+                             "without I, O, S, V, Z)",
+                             bad_at, (int)bad_len, sb.buf + i);
             }
         }
         stpm_strbuf_free(&sb);

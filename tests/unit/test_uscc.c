@@ -35,9 +35,9 @@ static void normalisation(void **state)
     (void)state;
     char norm[STPM_USCC_LEN + 1];
     /* full-width, lower case, surrounding (ideographic) spaces */
-    assert_int_equal(stpm_uscc_validate("\xe3\x80\x80 ９１３５０１００ｍ０００１００ｙ４３ \t", norm,
-                                        NULL, 0),
-                     0);
+    assert_int_equal(
+        stpm_uscc_validate("\xe3\x80\x80 ９１３５０１００ｍ０００１００ｙ４３ \t", norm, NULL, 0),
+        0);
     assert_string_equal(norm, "91350100M000100Y43");
     assert_int_equal(stpm_uscc_normalize("91350100m000100y43", norm), 0);
     assert_string_equal(norm, "91350100M000100Y43");
@@ -67,7 +67,7 @@ static void complete_and_single_errors(void **state)
     (void)state;
     static const char alphabet[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
     char code[STPM_USCC_LEN + 1];
-    assert_int_equal(stpm_uscc_complete("91320682MA1MXYZ", code), -1); /* 15 chars */
+    assert_int_equal(stpm_uscc_complete("91320682MA1MXYZ", code), -1);  /* 15 chars */
     assert_int_equal(stpm_uscc_complete("91320682MA1MXYZO", code), -1); /* O not allowed */
     uint32_t x = 12345;
     for (int n = 0; n < 500; n++) {
