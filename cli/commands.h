@@ -33,5 +33,7 @@ int cli_cmd_plan(cli_ctx *ctx, int argc, char **argv);
 
 /* stpm user add | list (cli/cmd_user.c). */
 int cli_cmd_user(cli_ctx *ctx, int argc, char **argv);
+/* stpm survey import: the October survey (cli/cmd_survey.c). */
+int cli_cmd_survey(cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@ const cli_command cli_commands[] = {
     {"plan", cli_cmd_plan, "science-and-technology plans: add | list | show"},
     {"org", cli_cmd_org, "organisations: add | list | show | blacklist | unblacklist | conflict"},
     {"user", cli_cmd_user, "users and their roles: add | list"},
+    {"survey", cli_cmd_survey, "read the October survey (科技项目调研) into the reserve pool"},
     {NULL, NULL, NULL},
 };
 
