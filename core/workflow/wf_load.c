@@ -311,7 +311,18 @@ static int type_of_name(void *ctx, const char *name, stpm_type *out)
 }
 
 /* Move the expression diagnostics in `e` to the scalar n's place in the file. */
-static void expr_diags(loader *ld, yaml_node_t *n, const stpm_error *e, const char *what)
+/* The number of UTF-8 characters in the first n bytes of s. */
+static int utf8_chars(const char *s, size_t n)
+{
+    int c = 0;
+    for (size_t i = 0; i < n && s[i]; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80)
+            c++;
+    return c;
+}
+
+static void expr_diags(loader *ld, yaml_node_t *n, const char *src, const stpm_error *e,
+                       const char *what)
 {
     int line = (int)n->start_mark.line + 1, col = (int)n->start_mark.column + 1;
     yaml_scalar_style_t st = n->data.scalar.style;
@@ -324,8 +335,8 @@ static void expr_diags(loader *ld, yaml_node_t *n, const stpm_error *e, const ch
     }
     for (size_t i = 0; i < e->n_diags; i++) {
         int c = col;
-        if (shift && e->diags[i].col > 0)
-            c = col + e->diags[i].col - 1 + quote;
+        if (shift && e->diags[i].col > 0) /* the byte column as characters, as libyaml counts */
+            c = col + utf8_chars(src, (size_t)e->diags[i].col - 1) + quote;
         wf_diag(&ld->d, line, c, "%s: %s", what,
                 e->diags[i].message ? e->diags[i].message : "out of memory");
     }
@@ -340,12 +351,12 @@ static stpm_expr *expression(loader *ld, yaml_node_t *n, const char *what, stpm_
     stpm_error e = STPM_ERROR_INIT;
     stpm_expr *x = NULL;
     if (stpm_expr_parse(&x, src, &e) < 0) {
-        expr_diags(ld, n, &e, what);
+        expr_diags(ld, n, src, &e, what);
         stpm_error_clear(&e);
         return NULL;
     }
     if (stpm_expr_check(x, type_of_name, ld->wf, type, &e) < 0) {
-        expr_diags(ld, n, &e, what);
+        expr_diags(ld, n, src, &e, what);
         stpm_error_clear(&e);
         stpm_expr_free(x);
         return NULL;
@@ -896,12 +907,25 @@ static void load_tree(loader *ld, yaml_node_t *root)
         wf_validate_graph(wf, ld->state_locs, &ld->d);
 }
 
-static void yaml_problem(loader *ld, const yaml_parser_t *p)
+static void yaml_problem(loader *ld, const yaml_parser_t *p, const char *text, size_t len)
 {
     const yaml_mark_t *m = &p->problem_mark;
     const char *problem = p->problem ? p->problem : "invalid YAML";
     if (p->error == YAML_MEMORY_ERROR) {
         ld->wf->oom = true;
+        return;
+    }
+    if (p->error == YAML_READER_ERROR) { /* located by byte offset only */
+        int line = 1, col = 1;
+        for (size_t i = 0; i < p->problem_offset && i < len; i++) {
+            if (text[i] == '\n') {
+                line++;
+                col = 1;
+            } else if (((unsigned char)text[i] & 0xC0) != 0x80) {
+                col++;
+            }
+        }
+        wf_diag(&ld->d, line, col, "%s (the file must be UTF-8)", problem);
         return;
     }
     if (p->context)
@@ -971,7 +995,7 @@ int stpm_workflow_load_text(stpm_workflow **out, const char *name, const char *t
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
     if (!yaml_parser_load(&parser, &doc)) {
-        yaml_problem(&ld, &parser);
+        yaml_problem(&ld, &parser, text, len);
     } else {
         doc_ok = true;
         yaml_node_t *root = yaml_document_get_root_node(&doc);
@@ -979,7 +1003,7 @@ int stpm_workflow_load_text(stpm_workflow **out, const char *name, const char *t
             wf_diag(&ld.d, 1, 1, "the file is empty");
         } else {
             if (!yaml_parser_load(&parser, &extra))
-                yaml_problem(&ld, &parser);
+                yaml_problem(&ld, &parser, text, len);
             else {
                 extra_ok = true;
                 if (yaml_document_get_root_node(&extra))
