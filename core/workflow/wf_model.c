@@ -91,6 +91,7 @@ void stpm_workflow_free(stpm_workflow *wf)
     for (size_t i = 0; i < wf->n_fields; i++)
         if (wf->fields[i].has_default)
             stpm_value_clear(&wf->fields[i].default_value);
+    free(wf->fields);
     free(wf->source);
     wf_chunk *c = wf->arena;
     while (c) {
