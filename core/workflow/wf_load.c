@@ -21,6 +21,9 @@
 
 #define WF_MAX_DIAGS 200
 #define WF_MAX_FILE (16u << 20)
+/* At most this many entries in any mapping or list: keeps every check well below
+ * quadratic trouble on hostile input. Real workflows have a few dozen. */
+#define WF_MAX_ITEMS 500
 
 typedef struct loader {
     stpm_workflow *wf;
@@ -141,10 +144,26 @@ static int parse_int_text(const char *s, int64_t *out)
     return 0;
 }
 
+/* true (with a diagnostic) when a mapping or list holds more than WF_MAX_ITEMS entries. */
+static bool too_big(loader *ld, yaml_node_t *n)
+{
+    size_t count = 0;
+    if (n->type == YAML_MAPPING_NODE)
+        count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+    else if (n->type == YAML_SEQUENCE_NODE)
+        count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (count <= WF_MAX_ITEMS)
+        return false;
+    DIAG(ld, n, "%zu entries are too many (at most %d)", count, WF_MAX_ITEMS);
+    return true;
+}
+
 /* Check a mapping's keys: each a scalar, none twice, each one of `allowed` (NULL-ended;
  * NULL allowed means any identifier-free key). `what` names the mapping in messages. */
 static void check_keys(loader *ld, yaml_node_t *map, const char *const *allowed, const char *what)
 {
+    if (too_big(ld, map))
+        return;
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
         yaml_node_t *k = get(ld, p->key);
@@ -236,6 +255,8 @@ static yaml_node_t **scalar_list(loader *ld, yaml_node_t *n, size_t *n_out, cons
         DIAG(ld, n, "%s must be a name or a list of names", what);
         return NULL;
     }
+    if (too_big(ld, n))
+        return NULL;
     size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
     yaml_node_t **a = wf_alloc(ld->wf, (count ? count : 1) * sizeof(*a));
     if (!a)
@@ -403,18 +424,19 @@ static const char *text_value(loader *ld, yaml_node_t *n, const char *what)
 static size_t declare(loader *ld, yaml_node_t *map, const char *what, yaml_node_t ***values)
 {
     *values = NULL;
+    if (too_big(ld, map))
+        return 0;
     check_keys(ld, map, NULL, what);
     size_t count = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
     *values = wf_alloc(ld->wf, (count ? count : 1) * sizeof(**values));
     return *values ? count : 0;
 }
 
-static void declare_names(loader *ld, yaml_node_t *map, const char *what, const char **names,
-                          yaml_node_t **values, wf_loc *locs)
+static void declare_names(loader *ld, yaml_node_t *map, size_t n, const char *what,
+                          const char **names, yaml_node_t **values, wf_loc *locs)
 {
     size_t i = 0;
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-         p++, i++) {
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; i < n; p++, i++) {
         yaml_node_t *k = get(ld, p->key);
         values[i] = get(ld, p->value);
         if (locs)
@@ -634,6 +656,8 @@ static void parse_checks(loader *ld, stpm_wf_transition *t, yaml_node_t *n)
         DIAG(ld, n, "checks must be a list");
         return;
     }
+    if (too_big(ld, n))
+        return;
     size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
     stpm_wf_check *checks = wf_alloc(ld->wf, (count ? count : 1) * sizeof(*checks));
     if (!checks)
@@ -696,7 +720,7 @@ static void parse_require(loader *ld, stpm_wf_transition *t, yaml_node_t *n)
 
 static void parse_set(loader *ld, stpm_wf_transition *t, yaml_node_t *n)
 {
-    if (!want_mapping(ld, n, "set"))
+    if (!want_mapping(ld, n, "set") || too_big(ld, n))
         return;
     check_keys(ld, n, NULL, "set");
     size_t count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
@@ -818,7 +842,7 @@ static void load_tree(loader *ld, yaml_node_t *root)
     /* pass 1: declarations */
     if (states) {
         size_t n = declare(ld, states, "states", &ld->state_nodes);
-        if (n == 0 && !wf->oom)
+        if (states->data.mapping.pairs.top == states->data.mapping.pairs.start)
             DIAG(ld, states, "a workflow needs at least one state");
         wf->states = wf_alloc(wf, (n ? n : 1) * sizeof(*wf->states));
         ld->state_locs = wf_alloc(wf, (n ? n : 1) * sizeof(*ld->state_locs));
@@ -828,7 +852,7 @@ static void load_tree(loader *ld, yaml_node_t *root)
         const char **names = wf_alloc(wf, (n ? n : 1) * sizeof(*names));
         if (!names)
             return;
-        declare_names(ld, states, "state", names, ld->state_nodes, ld->state_locs);
+        declare_names(ld, states, n, "state", names, ld->state_nodes, ld->state_locs);
         for (size_t i = 0; i < n; i++) {
             wf->states[i].name = names[i];
             wf->states[i].line = ld->state_locs[i].line;
@@ -844,7 +868,7 @@ static void load_tree(loader *ld, yaml_node_t *root)
             wf->oom = true;
             return;
         }
-        declare_names(ld, fields, "field", names, ld->field_nodes, locs);
+        declare_names(ld, fields, n, "field", names, ld->field_nodes, locs);
         for (size_t i = 0; i < n; i++) {
             yaml_node_t *k = get(ld, fields->data.mapping.pairs.start[i].key);
             if (names[i] &&
@@ -860,13 +884,13 @@ static void load_tree(loader *ld, yaml_node_t *root)
     }
     if (trs) {
         size_t n = declare(ld, trs, "transitions", &ld->tr_nodes);
-        if (n == 0 && !wf->oom)
+        if (trs->data.mapping.pairs.top == trs->data.mapping.pairs.start)
             DIAG(ld, trs, "a workflow needs at least one transition");
         wf->transitions = wf_alloc(wf, (n ? n : 1) * sizeof(*wf->transitions));
         const char **names = wf_alloc(wf, (n ? n : 1) * sizeof(*names));
         if (!wf->transitions || !names)
             return;
-        declare_names(ld, trs, "transition", names, ld->tr_nodes, NULL);
+        declare_names(ld, trs, n, "transition", names, ld->tr_nodes, NULL);
         for (size_t i = 0; i < n; i++) {
             wf->transitions[i].name = names[i];
             wf->transitions[i].line =

@@ -299,6 +299,22 @@ static void expression_errors(void **state)
     expect_diag("extensions: 0", "extensions: true", 28, 64, "integer field \"extensions\"");
 }
 
+static void too_many_entries(void **state)
+{
+    (void)state;
+    /* a hostile file with thousands of states is refused quickly, without overflow */
+    size_t cap = 700 * 32 + 256;
+    char *s = malloc(cap);
+    assert_non_null(s);
+    size_t n =
+        (size_t)snprintf(s, cap, "workflow: x\nversion: 1\ntitle: x\ninitial: s0\nstates:\n");
+    for (int i = 0; i < 700; i++)
+        n += (size_t)snprintf(s + n, cap - n, "  s%d: {label: x}\n", i);
+    snprintf(s + n, cap - n, "transitions: {}\n");
+    expect_diag_text(s, 6, 3, "700 entries are too many (at most 500)");
+    free(s);
+}
+
 static void load_file_errors(void **state)
 {
     (void)state;
@@ -336,11 +352,11 @@ static void all_problems_at_once(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(good_file_loads),      cmocka_unit_test(structure_errors),
-        cmocka_unit_test(state_errors),         cmocka_unit_test(graph_errors),
-        cmocka_unit_test(field_errors),         cmocka_unit_test(transition_errors),
-        cmocka_unit_test(expression_errors),    cmocka_unit_test(load_file_errors),
-        cmocka_unit_test(all_problems_at_once),
+        cmocka_unit_test(good_file_loads),   cmocka_unit_test(structure_errors),
+        cmocka_unit_test(state_errors),      cmocka_unit_test(graph_errors),
+        cmocka_unit_test(field_errors),      cmocka_unit_test(transition_errors),
+        cmocka_unit_test(expression_errors), cmocka_unit_test(load_file_errors),
+        cmocka_unit_test(too_many_entries),  cmocka_unit_test(all_problems_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
