@@ -21,6 +21,9 @@
 
 #define WF_MAX_DIAGS 200
 #define WF_MAX_FILE (16u << 20)
+/* At most this many entries in any mapping or list: keeps every check well below
+ * quadratic trouble on hostile input. Real workflows have a few dozen. */
+#define WF_MAX_ITEMS 500
 
 typedef struct loader {
     stpm_workflow *wf;
@@ -141,10 +144,26 @@ static int parse_int_text(const char *s, int64_t *out)
     return 0;
 }
 
+/* true (with a diagnostic) when a mapping or list holds more than WF_MAX_ITEMS entries. */
+static bool too_big(loader *ld, yaml_node_t *n)
+{
+    size_t count = 0;
+    if (n->type == YAML_MAPPING_NODE)
+        count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+    else if (n->type == YAML_SEQUENCE_NODE)
+        count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (count <= WF_MAX_ITEMS)
+        return false;
+    DIAG(ld, n, "%zu entries are too many (at most %d)", count, WF_MAX_ITEMS);
+    return true;
+}
+
 /* Check a mapping's keys: each a scalar, none twice, each one of `allowed` (NULL-ended;
  * NULL allowed means any identifier-free key). `what` names the mapping in messages. */
 static void check_keys(loader *ld, yaml_node_t *map, const char *const *allowed, const char *what)
 {
+    if (too_big(ld, map))
+        return;
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
         yaml_node_t *k = get(ld, p->key);
@@ -236,6 +255,8 @@ static yaml_node_t **scalar_list(loader *ld, yaml_node_t *n, size_t *n_out, cons
         DIAG(ld, n, "%s must be a name or a list of names", what);
         return NULL;
     }
+    if (too_big(ld, n))
+        return NULL;
     size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
     yaml_node_t **a = wf_alloc(ld->wf, (count ? count : 1) * sizeof(*a));
     if (!a)
@@ -311,7 +332,18 @@ static int type_of_name(void *ctx, const char *name, stpm_type *out)
 }
 
 /* Move the expression diagnostics in `e` to the scalar n's place in the file. */
-static void expr_diags(loader *ld, yaml_node_t *n, const stpm_error *e, const char *what)
+/* The number of UTF-8 characters in the first n bytes of s. */
+static int utf8_chars(const char *s, size_t n)
+{
+    int c = 0;
+    for (size_t i = 0; i < n && s[i]; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80)
+            c++;
+    return c;
+}
+
+static void expr_diags(loader *ld, yaml_node_t *n, const char *src, const stpm_error *e,
+                       const char *what)
 {
     int line = (int)n->start_mark.line + 1, col = (int)n->start_mark.column + 1;
     yaml_scalar_style_t st = n->data.scalar.style;
@@ -324,8 +356,8 @@ static void expr_diags(loader *ld, yaml_node_t *n, const stpm_error *e, const ch
     }
     for (size_t i = 0; i < e->n_diags; i++) {
         int c = col;
-        if (shift && e->diags[i].col > 0)
-            c = col + e->diags[i].col - 1 + quote;
+        if (shift && e->diags[i].col > 0) /* the byte column as characters, as libyaml counts */
+            c = col + utf8_chars(src, (size_t)e->diags[i].col - 1) + quote;
         wf_diag(&ld->d, line, c, "%s: %s", what,
                 e->diags[i].message ? e->diags[i].message : "out of memory");
     }
@@ -340,12 +372,12 @@ static stpm_expr *expression(loader *ld, yaml_node_t *n, const char *what, stpm_
     stpm_error e = STPM_ERROR_INIT;
     stpm_expr *x = NULL;
     if (stpm_expr_parse(&x, src, &e) < 0) {
-        expr_diags(ld, n, &e, what);
+        expr_diags(ld, n, src, &e, what);
         stpm_error_clear(&e);
         return NULL;
     }
     if (stpm_expr_check(x, type_of_name, ld->wf, type, &e) < 0) {
-        expr_diags(ld, n, &e, what);
+        expr_diags(ld, n, src, &e, what);
         stpm_error_clear(&e);
         stpm_expr_free(x);
         return NULL;
@@ -392,18 +424,19 @@ static const char *text_value(loader *ld, yaml_node_t *n, const char *what)
 static size_t declare(loader *ld, yaml_node_t *map, const char *what, yaml_node_t ***values)
 {
     *values = NULL;
+    if (too_big(ld, map))
+        return 0;
     check_keys(ld, map, NULL, what);
     size_t count = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
     *values = wf_alloc(ld->wf, (count ? count : 1) * sizeof(**values));
     return *values ? count : 0;
 }
 
-static void declare_names(loader *ld, yaml_node_t *map, const char *what, const char **names,
-                          yaml_node_t **values, wf_loc *locs)
+static void declare_names(loader *ld, yaml_node_t *map, size_t n, const char *what,
+                          const char **names, yaml_node_t **values, wf_loc *locs)
 {
     size_t i = 0;
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-         p++, i++) {
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; i < n; p++, i++) {
         yaml_node_t *k = get(ld, p->key);
         values[i] = get(ld, p->value);
         if (locs)
@@ -623,6 +656,8 @@ static void parse_checks(loader *ld, stpm_wf_transition *t, yaml_node_t *n)
         DIAG(ld, n, "checks must be a list");
         return;
     }
+    if (too_big(ld, n))
+        return;
     size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
     stpm_wf_check *checks = wf_alloc(ld->wf, (count ? count : 1) * sizeof(*checks));
     if (!checks)
@@ -685,7 +720,7 @@ static void parse_require(loader *ld, stpm_wf_transition *t, yaml_node_t *n)
 
 static void parse_set(loader *ld, stpm_wf_transition *t, yaml_node_t *n)
 {
-    if (!want_mapping(ld, n, "set"))
+    if (!want_mapping(ld, n, "set") || too_big(ld, n))
         return;
     check_keys(ld, n, NULL, "set");
     size_t count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
@@ -807,7 +842,7 @@ static void load_tree(loader *ld, yaml_node_t *root)
     /* pass 1: declarations */
     if (states) {
         size_t n = declare(ld, states, "states", &ld->state_nodes);
-        if (n == 0 && !wf->oom)
+        if (states->data.mapping.pairs.top == states->data.mapping.pairs.start)
             DIAG(ld, states, "a workflow needs at least one state");
         wf->states = wf_alloc(wf, (n ? n : 1) * sizeof(*wf->states));
         ld->state_locs = wf_alloc(wf, (n ? n : 1) * sizeof(*ld->state_locs));
@@ -817,7 +852,7 @@ static void load_tree(loader *ld, yaml_node_t *root)
         const char **names = wf_alloc(wf, (n ? n : 1) * sizeof(*names));
         if (!names)
             return;
-        declare_names(ld, states, "state", names, ld->state_nodes, ld->state_locs);
+        declare_names(ld, states, n, "state", names, ld->state_nodes, ld->state_locs);
         for (size_t i = 0; i < n; i++) {
             wf->states[i].name = names[i];
             wf->states[i].line = ld->state_locs[i].line;
@@ -833,7 +868,7 @@ static void load_tree(loader *ld, yaml_node_t *root)
             wf->oom = true;
             return;
         }
-        declare_names(ld, fields, "field", names, ld->field_nodes, locs);
+        declare_names(ld, fields, n, "field", names, ld->field_nodes, locs);
         for (size_t i = 0; i < n; i++) {
             yaml_node_t *k = get(ld, fields->data.mapping.pairs.start[i].key);
             if (names[i] &&
@@ -849,13 +884,13 @@ static void load_tree(loader *ld, yaml_node_t *root)
     }
     if (trs) {
         size_t n = declare(ld, trs, "transitions", &ld->tr_nodes);
-        if (n == 0 && !wf->oom)
+        if (trs->data.mapping.pairs.top == trs->data.mapping.pairs.start)
             DIAG(ld, trs, "a workflow needs at least one transition");
         wf->transitions = wf_alloc(wf, (n ? n : 1) * sizeof(*wf->transitions));
         const char **names = wf_alloc(wf, (n ? n : 1) * sizeof(*names));
         if (!wf->transitions || !names)
             return;
-        declare_names(ld, trs, "transition", names, ld->tr_nodes, NULL);
+        declare_names(ld, trs, n, "transition", names, ld->tr_nodes, NULL);
         for (size_t i = 0; i < n; i++) {
             wf->transitions[i].name = names[i];
             wf->transitions[i].line =
@@ -896,12 +931,25 @@ static void load_tree(loader *ld, yaml_node_t *root)
         wf_validate_graph(wf, ld->state_locs, &ld->d);
 }
 
-static void yaml_problem(loader *ld, const yaml_parser_t *p)
+static void yaml_problem(loader *ld, const yaml_parser_t *p, const char *text, size_t len)
 {
     const yaml_mark_t *m = &p->problem_mark;
     const char *problem = p->problem ? p->problem : "invalid YAML";
     if (p->error == YAML_MEMORY_ERROR) {
         ld->wf->oom = true;
+        return;
+    }
+    if (p->error == YAML_READER_ERROR) { /* located by byte offset only */
+        int line = 1, col = 1;
+        for (size_t i = 0; i < p->problem_offset && i < len; i++) {
+            if (text[i] == '\n') {
+                line++;
+                col = 1;
+            } else if (((unsigned char)text[i] & 0xC0) != 0x80) {
+                col++;
+            }
+        }
+        wf_diag(&ld->d, line, col, "%s (the file must be UTF-8)", problem);
         return;
     }
     if (p->context)
@@ -971,7 +1019,7 @@ int stpm_workflow_load_text(stpm_workflow **out, const char *name, const char *t
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
     if (!yaml_parser_load(&parser, &doc)) {
-        yaml_problem(&ld, &parser);
+        yaml_problem(&ld, &parser, text, len);
     } else {
         doc_ok = true;
         yaml_node_t *root = yaml_document_get_root_node(&doc);
@@ -979,7 +1027,7 @@ int stpm_workflow_load_text(stpm_workflow **out, const char *name, const char *t
             wf_diag(&ld.d, 1, 1, "the file is empty");
         } else {
             if (!yaml_parser_load(&parser, &extra))
-                yaml_problem(&ld, &parser);
+                yaml_problem(&ld, &parser, text, len);
             else {
                 extra_ok = true;
                 if (yaml_document_get_root_node(&extra))

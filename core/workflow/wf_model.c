@@ -91,6 +91,7 @@ void stpm_workflow_free(stpm_workflow *wf)
     for (size_t i = 0; i < wf->n_fields; i++)
         if (wf->fields[i].has_default)
             stpm_value_clear(&wf->fields[i].default_value);
+    free(wf->fields);
     free(wf->source);
     wf_chunk *c = wf->arena;
     while (c) {
@@ -306,7 +307,7 @@ const stpm_wf_state *stpm_workflow_state(const stpm_workflow *wf, size_t i)
 const stpm_wf_state *stpm_workflow_find_state(const stpm_workflow *wf, const char *name)
 {
     for (size_t i = 0; i < wf->n_states; i++)
-        if (strcmp(wf->states[i].name, name) == 0)
+        if (wf->states[i].name && strcmp(wf->states[i].name, name) == 0)
             return &wf->states[i];
     return NULL;
 }
@@ -330,7 +331,7 @@ const stpm_wf_field *stpm_workflow_find_field(const stpm_workflow *wf, const cha
         if (strcmp(builtin_fields[i].name, name) == 0)
             return &builtin_fields[i];
     for (size_t i = 0; wf && i < wf->n_fields; i++)
-        if (strcmp(wf->fields[i].name, name) == 0)
+        if (wf->fields[i].name && strcmp(wf->fields[i].name, name) == 0)
             return &wf->fields[i];
     return NULL;
 }
@@ -348,7 +349,7 @@ const stpm_wf_transition *stpm_workflow_transition(const stpm_workflow *wf, size
 const stpm_wf_transition *stpm_workflow_find_transition(const stpm_workflow *wf, const char *name)
 {
     for (size_t i = 0; i < wf->n_transitions; i++)
-        if (strcmp(wf->transitions[i].name, name) == 0)
+        if (wf->transitions[i].name && strcmp(wf->transitions[i].name, name) == 0)
             return &wf->transitions[i];
     return NULL;
 }
@@ -356,7 +357,7 @@ const stpm_wf_transition *stpm_workflow_find_transition(const stpm_workflow *wf,
 bool stpm_wf_transition_leaves(const stpm_wf_transition *t, const char *state)
 {
     for (size_t i = 0; i < t->n_from; i++)
-        if (strcmp(t->from[i], state) == 0)
+        if (t->from[i] && strcmp(t->from[i], state) == 0)
             return true;
     return false;
 }
