@@ -7,4 +7,14 @@
 /* The table of commands (cli/main.c), terminated by a NULL name. */
 extern const cli_command cli_commands[];
 
+/* stpm db init | start | stop | status | migrate (cli/cmd_db.c). */
+int cli_cmd_db(cli_ctx *ctx, int argc, char **argv);
+
+/* Print what "stpm db status" prints for the resolved database; returns the exit status
+ * (0 when it answers, 8 when not). Shared with stpm demo. */
+int cli_db_show_status(cli_ctx *ctx);
+
+/* stpm demo: the guided tour on the embedded database (cli/cmd_demo.c). */
+int cli_cmd_demo(cli_ctx *ctx, int argc, char **argv);
+
 #endif

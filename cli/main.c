@@ -11,6 +11,8 @@
 #include "stpm_config.h"
 
 const cli_command cli_commands[] = {
+    {"db", cli_cmd_db, "the database: init | start | stop | status | migrate"},
+    {"demo", cli_cmd_demo, "the guided tour on the embedded database"},
     {NULL, NULL, NULL},
 };
 

@@ -51,3 +51,9 @@ const char *stpm_db_role(const stpm_db *db)
 {
     return db->role ? db->role : "";
 }
+
+const char *stpm_db_server_version(const stpm_db *db)
+{
+    const char *v = db->conn ? PQparameterStatus(db->conn, "server_version") : NULL;
+    return v ? v : "";
+}

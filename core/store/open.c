@@ -1,25 +1,71 @@
-/* stpm_db_open: connect to the resolved source and check the server answers. */
+/* stpm_db_open: resolve the source, start the embedded cluster on demand, connect, check
+ * the server answers, apply pending migrations. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "stpm/embedded.h"
+#include "stpm/migrate.h"
 #include "store/db_internal.h"
 #include "util/strutil.h"
 
+/* The library never prints: the server's notices are dropped. */
+static void quiet_notices(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+static bool has(const char *m, const char *needle)
+{
+    return strstr(m, needle) != NULL;
+}
+
+/* A failed connection attempt, classified: permission, refused, no server, unknown host,
+ * missing database, anything else. libpq gives no SQLSTATE here, so its (untranslated:
+ * stpm does not call setlocale for messages) text is what we have. */
+static int connect_failed(PGconn *conn, stpm_error *err)
+{
+    const char *m = PQerrorMessage(conn);
+    const char *user = PQuser(conn) ? PQuser(conn) : "";
+    int code = STPM_EUNAVAIL;
+    if (has(m, "authentication failed") || has(m, "password") || has(m, "permission denied") ||
+        has(m, "pg_hba.conf") || (has(m, "role \"") && has(m, "does not exist")) ||
+        has(m, "not permitted to log in") || has(m, "CONNECT privilege")) {
+        code = STPM_EPERM;
+        stpm_error_set(err, code, "permission denied to connect to the database as role %s", user);
+        stpm_error_hint(err, "Check the user name and password of the connection; an "
+                             "administrator grants access with a login role.");
+    } else if (has(m, "Connection refused")) {
+        stpm_error_set(err, code, "the database server refused the connection");
+        stpm_error_hint(err, "Check that the server is running and accepts connections at "
+                             "this address.");
+    } else if (has(m, "No such file or directory")) {
+        stpm_error_set(err, code, "no database server is running at the socket");
+        stpm_error_hint(err, "Check that the server is running; the socket directory is given "
+                             "by host=.");
+    } else if (has(m, "translate host name")) {
+        stpm_error_set(err, code, "unknown database host %s", PQhost(conn) ? PQhost(conn) : "");
+        stpm_error_hint(err, "Check the host name of the connection.");
+    } else if (has(m, "database \"") && has(m, "does not exist")) {
+        stpm_error_set(err, code, "database %s does not exist", PQdb(conn) ? PQdb(conn) : "");
+        stpm_error_hint(err, "Check the dbname of the connection.");
+    } else if (has(m, "timeout") || has(m, "timed out")) {
+        stpm_error_set(err, code, "the connection to the database server timed out");
+        stpm_error_hint(err, "Check the address and the network.");
+    } else {
+        stpm_error_set(err, code, "cannot connect to the database");
+        stpm_error_hint(err, "Check that the server is running and accepts connections.");
+    }
+    /* The first line of libpq's message names the address it tried. */
+    stpm_error_detail(err, "%.*s", (int)strcspn(m, "\n"), m);
+    return code;
+}
+
 static int finish_open(stpm_db *db, stpm_error *err)
 {
-    if (PQstatus(db->conn) != CONNECTION_OK) {
-        const char *m = PQerrorMessage(db->conn);
-        int code =
-            (strstr(m, "authentication") || strstr(m, "password") || strstr(m, "permission denied"))
-                ? STPM_EPERM
-                : STPM_EUNAVAIL;
-        stpm_error_set(err, code, "cannot connect to the database");
-        stpm_error_detail(err, "%.*s", (int)strcspn(m, "\n"), m);
-        stpm_error_hint(err, code == STPM_EPERM
-                                 ? "Check the user name and password of the connection."
-                                 : "Check that the server is running and accepts connections.");
-        return code;
-    }
+    if (PQstatus(db->conn) != CONNECTION_OK)
+        return connect_failed(db->conn, err);
+    PQsetNoticeProcessor(db->conn, quiet_notices, NULL);
     PGresult *r = PQexec(db->conn, "SELECT current_user");
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         int code = stpm_pg_error(err, db->conn, r, "cannot connect to the database");
@@ -28,7 +74,95 @@ static int finish_open(stpm_db *db, stpm_error *err)
     }
     db->role = stpm_strdup(PQgetvalue(r, 0, 0));
     PQclear(r);
-    return 0;
+    return db->role ? 0 : stpm_error_set(err, STPM_ERROR, "out of memory");
+}
+
+static PGconn *connect_embedded_socket(const stpm_embedded *e)
+{
+    char port[16];
+    snprintf(port, sizeof(port), "%d", STPM_EMBEDDED_PORT);
+    const char *keys[] = {"host", "port", "dbname", "user", "application_name", NULL};
+    const char *vals[] = {stpm_embedded_socket_dir(e), port,   STPM_EMBEDDED_DBNAME,
+                          stpm_embedded_user(e),       "stpm", NULL};
+    return PQconnectdbParams(keys, vals, 0);
+}
+
+/* The embedded cluster: try its socket first (the common case costs one connection
+ * attempt); when nothing answers, create and start it, then connect again. */
+static int open_embedded(stpm_db *db, const stpm_db_options *opts, stpm_error *err)
+{
+    stpm_embedded *e = NULL;
+    int rc = stpm_embedded_new(&e, opts ? opts->home : NULL, err);
+    if (rc < 0)
+        return rc;
+    db->conn = connect_embedded_socket(e);
+    if (PQstatus(db->conn) != CONNECTION_OK) {
+        if (opts && opts->no_start) {
+            rc = stpm_error_set(err, STPM_EUNAVAIL, "the embedded database is not running");
+            stpm_error_detail(err, "Nothing answers on %s.", stpm_embedded_socket_dir(e));
+            stpm_error_hint(err, "Run \"stpm db start\".");
+            goto out;
+        }
+        PQfinish(db->conn);
+        db->conn = NULL;
+        if ((rc = stpm_embedded_ensure(e, err)) < 0)
+            goto out;
+        db->conn = connect_embedded_socket(e);
+    }
+    if (!db->conn) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto out;
+    }
+    if ((rc = finish_open(db, err)) < 0)
+        goto out;
+    db->describe = stpm_asprintf("embedded database in %s (socket %s) as %s", stpm_embedded_home(e),
+                                 stpm_embedded_socket_dir(e), db->role);
+out:
+    stpm_embedded_free(e);
+    return rc;
+}
+
+static int open_conninfo(stpm_db *db, const char *ci, stpm_error *err)
+{
+    char *errmsg = NULL;
+    PQconninfoOption *parsed = PQconninfoParse(ci, &errmsg);
+    if (!parsed) {
+        int rc = stpm_error_set(err, STPM_EUSAGE, "invalid connection string");
+        if (errmsg)
+            stpm_error_detail(err, "%.*s", (int)strcspn(errmsg, "\n"), errmsg);
+        PQfreemem(errmsg);
+        return rc;
+    }
+    PQconninfoFree(parsed);
+    db->conn = PQconnectdb(ci);
+    if (!db->conn)
+        return stpm_error_set(err, STPM_ERROR, "out of memory");
+    int rc = finish_open(db, err);
+    if (rc == 0)
+        db->describe =
+            stpm_asprintf("database %s on %s as %s", PQdb(db->conn),
+                          PQhost(db->conn) ? PQhost(db->conn) : "local socket", db->role);
+    return rc;
+}
+
+/* Apply pending migrations. A role that may not even read the table of applied
+ * migrations (an auditor's, say) cannot migrate either: it is left to the owner. */
+static int auto_migrate(stpm_db *db, stpm_error *err)
+{
+    size_t pending = 0;
+    stpm_error probe = STPM_ERROR_INIT;
+    int rc = stpm_migrate_status(db, NULL, &pending, &probe);
+    if (rc == STPM_EPERM) {
+        stpm_error_clear(&probe);
+        return 0;
+    }
+    if (rc < 0) {
+        stpm_error_move(err, &probe);
+        return rc;
+    }
+    if (pending == 0)
+        return 0;
+    return stpm_migrate(db, NULL, err);
 }
 
 int stpm_db_open(stpm_db **out, const stpm_db_options *opts, stpm_error *err)
@@ -39,33 +173,14 @@ int stpm_db_open(stpm_db **out, const stpm_db_options *opts, stpm_error *err)
         return stpm_error_set(err, STPM_ERROR, "out of memory");
     db->source = stpm_db_resolve(opts);
     int rc = 0;
-    if (db->source == STPM_DB_SOURCE_EMBEDDED) {
-        rc = stpm_error_set(err, STPM_EUNAVAIL, "no database given");
-        stpm_error_hint(err, "Give --db CONNINFO or set STPM_DB.");
-        goto out;
-    }
-    const char *ci = db->source == STPM_DB_SOURCE_CONNINFO ? opts->conninfo : "";
-    char *errmsg = NULL;
-    PQconninfoOption *parsed = PQconninfoParse(ci, &errmsg);
-    if (!parsed) {
-        rc = stpm_error_set(err, STPM_EUSAGE, "invalid connection string");
-        if (errmsg)
-            stpm_error_detail(err, "%.*s", (int)strcspn(errmsg, "\n"), errmsg);
-        PQfreemem(errmsg);
-        goto out;
-    }
-    PQconninfoFree(parsed);
-    db->conn = PQconnectdb(ci);
-    if (!db->conn) {
+    if (db->source == STPM_DB_SOURCE_EMBEDDED)
+        rc = open_embedded(db, opts, err);
+    else
+        rc = open_conninfo(db, db->source == STPM_DB_SOURCE_CONNINFO ? opts->conninfo : "", err);
+    if (rc == 0 && !(opts && opts->no_migrate))
+        rc = auto_migrate(db, err);
+    if (rc == 0 && !db->describe)
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");
-        goto out;
-    }
-    rc = finish_open(db, err);
-    if (rc == 0)
-        db->describe =
-            stpm_asprintf("database %s on %s as %s", PQdb(db->conn),
-                          PQhost(db->conn) ? PQhost(db->conn) : "local socket", db->role);
-out:
     if (rc < 0)
         stpm_db_free(db);
     else

@@ -5,7 +5,12 @@
  * the standard libpq environment when any of its variables is set (PGHOST, PGSERVICE,
  * PGDATABASE, ...), else the embedded default: a private cluster under options.home
  * (else $XDG_DATA_HOME/stpm, i.e. ~/.local/share/stpm), created, started and migrated on
- * first use, listening on a Unix socket only.
+ * first use, listening on a Unix socket only (see stpm/embedded.h).
+ *
+ * Unless options.no_migrate is set, stpm_db_open applies pending migrations
+ * (stpm/migrate.h) once connected; a role that may not read stpm.schema_migrations is
+ * left alone. Unless options.no_start is set, the embedded cluster is created and started
+ * when nothing answers on its socket. The server's notices are never printed.
  */
 #ifndef STPM_DB_H
 #define STPM_DB_H
@@ -39,8 +44,11 @@ typedef struct stpm_db_options {
 /* Which source the options resolve to, without connecting. */
 STPM_API stpm_db_source stpm_db_resolve(const stpm_db_options *opts);
 
-/* Connect as resolved above. Failures: STPM_EUNAVAIL (refused, not running, lost),
- * STPM_EPERM (authentication or permission), STPM_EUSAGE (malformed conninfo). */
+/* Connect as resolved above. Failures: STPM_EUNAVAIL (refused, not running, lost, server
+ * binaries missing, server does not start), STPM_EPERM (authentication or permission),
+ * STPM_EUSAGE (malformed conninfo), STPM_EINPUT (an applied migration was edited). Each
+ * message says which: "the database server refused the connection", "permission denied to
+ * connect ...", "lost the connection to the database"; the detail names the address tried. */
 STPM_API int stpm_db_open(stpm_db **out, const stpm_db_options *opts, stpm_error *err);
 
 /* Close the connection. Accepts NULL. */
@@ -54,5 +62,8 @@ STPM_API stpm_db_source stpm_db_source_of(const stpm_db *db);
 
 /* The connected PostgreSQL role (current_user): the actor of every change. */
 STPM_API const char *stpm_db_role(const stpm_db *db);
+
+/* The server's version as it reports it, e.g. "15.4 (Debian 15.4-1)", or "" when unknown. */
+STPM_API const char *stpm_db_server_version(const stpm_db *db);
 
 #endif

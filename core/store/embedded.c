@@ -1,0 +1,954 @@
+/* The embedded cluster: see stpm/embedded.h and docs/database.md. */
+#include "stpm/embedded.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <libpq-fe.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/digest.h"
+#include "store/db_internal.h"
+#include "util/strutil.h"
+
+#define ROOT_CLUSTERS "/var/lib/stpm"
+
+struct stpm_embedded {
+    char *home;     /* absolute */
+    char *cluster;  /* home/cluster, or its target under /var/lib/stpm as root */
+    char *data;     /* cluster/data */
+    char *sock;     /* cluster/run */
+    char *log;      /* cluster/server.log */
+    char *user;     /* the role to connect as */
+    char *conninfo; /* for people */
+    char *bindir;   /* found on demand */
+    char *data_version;
+    bool as_root;   /* we are root: run the server binaries as the service user */
+    char *svc_name; /* the service user when as_root */
+    uid_t svc_uid;
+    gid_t svc_gid;
+};
+
+/* ---- paths ---- */
+
+static bool is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static bool is_exec(const char *dir, const char *name)
+{
+    char *p = stpm_asprintf("%s/%s", dir, name);
+    bool ok = p && access(p, X_OK) == 0;
+    free(p);
+    return ok;
+}
+
+static bool has_server_binaries(const char *dir)
+{
+    return is_exec(dir, "initdb") && is_exec(dir, "pg_ctl") && is_exec(dir, "postgres");
+}
+
+/* Read the first line of a small file; NULL when it cannot be read. */
+static char *read_first_line(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return NULL;
+    char buf[256];
+    char *out = NULL;
+    if (fgets(buf, sizeof(buf), f)) {
+        buf[strcspn(buf, "\r\n")] = '\0';
+        out = stpm_strdup(buf);
+    }
+    fclose(f);
+    return out;
+}
+
+/* An absolute version of path (relative paths are taken from the working directory),
+ * without resolving symbolic links. */
+static char *absolute(const char *path)
+{
+    if (path[0] == '/')
+        return stpm_strdup(path);
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof(cwd)))
+        return NULL;
+    return stpm_asprintf("%s/%s", cwd, path);
+}
+
+static char *default_home(void)
+{
+    const char *xdg = getenv("XDG_DATA_HOME");
+    if (xdg && xdg[0] == '/')
+        return stpm_asprintf("%s/stpm", xdg);
+    const char *home = getenv("HOME");
+    if (!home || home[0] != '/') {
+        struct passwd *pw = getpwuid(getuid());
+        home = pw ? pw->pw_dir : NULL;
+    }
+    if (!home || !*home)
+        return NULL;
+    return stpm_asprintf("%s/.local/share/stpm", home);
+}
+
+/* Where the cluster of this home lives (see the header): for root, a directory under
+ * /var/lib/stpm named by the digest of the home's real path; the link in the home, when
+ * present, is authoritative. */
+static char *cluster_dir_for(const stpm_embedded *e)
+{
+    char *link = stpm_asprintf("%s/cluster", e->home);
+    if (!link)
+        return NULL;
+    if (!e->as_root)
+        return link;
+    struct stat st;
+    if (lstat(link, &st) == 0) {
+        char target[PATH_MAX];
+        char *real = realpath(link, target) ? stpm_strdup(target) : NULL;
+        if (real) {
+            free(link);
+            return real;
+        }
+    }
+    free(link);
+    char resolved[PATH_MAX];
+    const char *key = realpath(e->home, resolved) ? resolved : e->home;
+    char hex[STPM_SHA256_HEX_LEN];
+    if (!stpm_sha256_hex(key, strlen(key), hex))
+        return NULL;
+    hex[16] = '\0';
+    return stpm_asprintf("%s/%s", ROOT_CLUSTERS, hex);
+}
+
+static void free_paths(stpm_embedded *e)
+{
+    free(e->cluster);
+    free(e->data);
+    free(e->sock);
+    free(e->log);
+    free(e->conninfo);
+    e->cluster = e->data = e->sock = e->log = e->conninfo = NULL;
+}
+
+/* Single-quote a conninfo value. */
+static void put_conninfo_value(stpm_strbuf *sb, const char *v)
+{
+    stpm_strbuf_putc(sb, '\'');
+    for (const char *p = v; *p; p++) {
+        if (*p == '\'' || *p == '\\')
+            stpm_strbuf_putc(sb, '\\');
+        stpm_strbuf_putc(sb, *p);
+    }
+    stpm_strbuf_putc(sb, '\'');
+}
+
+static int resolve_paths(stpm_embedded *e, stpm_error *err)
+{
+    free_paths(e);
+    e->cluster = cluster_dir_for(e);
+    if (!e->cluster)
+        return stpm_error_set(err, STPM_ERROR, "out of memory");
+    e->data = stpm_asprintf("%s/data", e->cluster);
+    e->sock = stpm_asprintf("%s/run", e->cluster);
+    e->log = stpm_asprintf("%s/server.log", e->cluster);
+    stpm_strbuf sb = STPM_STRBUF_INIT;
+    stpm_strbuf_puts(&sb, "host=");
+    put_conninfo_value(&sb, e->sock ? e->sock : "");
+    stpm_strbuf_printf(&sb, " port=%d dbname=%s user=", STPM_EMBEDDED_PORT, STPM_EMBEDDED_DBNAME);
+    put_conninfo_value(&sb, e->user);
+    e->conninfo = stpm_strbuf_detach(&sb);
+    if (!e->data || !e->sock || !e->log || !e->conninfo)
+        return stpm_error_set(err, STPM_ERROR, "out of memory");
+    return 0;
+}
+
+int stpm_embedded_new(stpm_embedded **out, const char *home, stpm_error *err)
+{
+    *out = NULL;
+    int rc = 0;
+    stpm_embedded *e = calloc(1, sizeof(*e));
+    if (!e)
+        return stpm_error_set(err, STPM_ERROR, "out of memory");
+    if (!home || !*home) {
+        home = getenv("STPM_HOME");
+        if (home && !*home)
+            home = NULL;
+    }
+    e->home = home ? absolute(home) : default_home();
+    if (!e->home) {
+        rc = stpm_error_set(err, STPM_ERROR, "cannot tell where the embedded database lives");
+        stpm_error_hint(err, "Set HOME or STPM_HOME, or give --home DIR.");
+        goto out;
+    }
+    while (strlen(e->home) > 1 && e->home[strlen(e->home) - 1] == '/')
+        e->home[strlen(e->home) - 1] = '\0';
+    struct passwd *pw = getpwuid(geteuid());
+    e->user = stpm_strdup(pw ? pw->pw_name : getenv("USER"));
+    if (!e->user) {
+        rc = stpm_error_set(err, STPM_ERROR, "cannot tell the name of the current user");
+        goto out;
+    }
+    e->as_root = geteuid() == 0;
+    if (e->as_root) {
+        const char *svc = getenv("STPM_PG_USER");
+        e->svc_name = stpm_strdup(svc && *svc ? svc : "postgres");
+        if (!e->svc_name) {
+            rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+            goto out;
+        }
+    }
+    rc = resolve_paths(e, err);
+out:
+    if (rc < 0)
+        stpm_embedded_free(e);
+    else
+        *out = e;
+    return rc;
+}
+
+void stpm_embedded_free(stpm_embedded *e)
+{
+    if (!e)
+        return;
+    free_paths(e);
+    free(e->home);
+    free(e->user);
+    free(e->bindir);
+    free(e->data_version);
+    free(e->svc_name);
+    free(e);
+}
+
+const char *stpm_embedded_home(const stpm_embedded *e)
+{
+    return e->home;
+}
+const char *stpm_embedded_cluster_dir(const stpm_embedded *e)
+{
+    return e->cluster;
+}
+const char *stpm_embedded_data_dir(const stpm_embedded *e)
+{
+    return e->data;
+}
+const char *stpm_embedded_socket_dir(const stpm_embedded *e)
+{
+    return e->sock;
+}
+const char *stpm_embedded_log_file(const stpm_embedded *e)
+{
+    return e->log;
+}
+const char *stpm_embedded_user(const stpm_embedded *e)
+{
+    return e->user;
+}
+const char *stpm_embedded_conninfo(const stpm_embedded *e)
+{
+    return e->conninfo;
+}
+
+/* ---- the server binaries ---- */
+
+static int version_cmp(const char *a, const char *b)
+{
+    long x = strtol(a, NULL, 10), y = strtol(b, NULL, 10);
+    return x < y ? -1 : x > y;
+}
+
+static char *highest_versioned_bindir(void)
+{
+    DIR *d = opendir("/usr/lib/postgresql");
+    if (!d)
+        return NULL;
+    char *best = NULL, *best_ver = NULL;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] < '0' || de->d_name[0] > '9')
+            continue;
+        char *dir = stpm_asprintf("/usr/lib/postgresql/%s/bin", de->d_name);
+        if (dir && has_server_binaries(dir) &&
+            (!best_ver || version_cmp(de->d_name, best_ver) > 0)) {
+            free(best);
+            free(best_ver);
+            best = dir;
+            best_ver = stpm_strdup(de->d_name);
+            dir = NULL;
+        }
+        free(dir);
+    }
+    closedir(d);
+    free(best_ver);
+    return best;
+}
+
+static char *bindir_on_path(void)
+{
+    const char *path = getenv("PATH");
+    if (!path)
+        return NULL;
+    for (const char *p = path; *p;) {
+        size_t n = strcspn(p, ":");
+        char *dir = stpm_strndup(p, n);
+        if (dir && *dir == '/' && has_server_binaries(dir))
+            return dir;
+        free(dir);
+        p += n;
+        if (*p == ':')
+            p++;
+    }
+    return NULL;
+}
+
+static void read_data_version(stpm_embedded *e)
+{
+    free(e->data_version);
+    char *p = stpm_asprintf("%s/PG_VERSION", e->data);
+    e->data_version = p ? read_first_line(p) : NULL;
+    free(p);
+}
+
+static int find_bindir(stpm_embedded *e, stpm_error *err)
+{
+    if (e->bindir)
+        return 0;
+    const char *env = getenv("STPM_PG_BINDIR");
+    if (env && *env) {
+        if (has_server_binaries(env)) {
+            e->bindir = stpm_strdup(env);
+            return e->bindir ? 0 : stpm_error_set(err, STPM_ERROR, "out of memory");
+        }
+        stpm_error_set(err, STPM_EUNAVAIL, "the postgresql server binaries are not installed");
+        stpm_error_detail(err, "initdb, pg_ctl and postgres were not found in STPM_PG_BINDIR (%s).",
+                          env);
+        stpm_error_hint(err, "Install the postgresql package (apt-get install postgresql), "
+                             "or set STPM_PG_BINDIR to the directory that holds them, or give "
+                             "--db CONNINFO to use another server.");
+        return STPM_EUNAVAIL;
+    }
+    read_data_version(e);
+    if (e->data_version) {
+        char *dir = stpm_asprintf("/usr/lib/postgresql/%s/bin", e->data_version);
+        if (dir && has_server_binaries(dir)) {
+            e->bindir = dir;
+            return 0;
+        }
+        free(dir);
+    }
+    e->bindir = highest_versioned_bindir();
+    if (!e->bindir)
+        e->bindir = bindir_on_path();
+    if (e->bindir)
+        return 0;
+    stpm_error_set(err, STPM_EUNAVAIL, "the postgresql server binaries are not installed");
+    stpm_error_detail(err, "initdb, pg_ctl and postgres were not found in "
+                           "/usr/lib/postgresql/*/bin nor on PATH.");
+    stpm_error_hint(err, "Install the postgresql package (apt-get install postgresql), or set "
+                         "STPM_PG_BINDIR, or give --db CONNINFO to use another server.");
+    return STPM_EUNAVAIL;
+}
+
+/* ---- running the server binaries ---- */
+
+/* The last `lines` lines of text, for a detail. */
+static char *tail_lines(const char *text, int lines)
+{
+    size_t n = strlen(text);
+    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == ' '))
+        n--;
+    size_t start = n;
+    int seen = 0;
+    while (start > 0) {
+        if (text[start - 1] == '\n' && ++seen == lines)
+            break;
+        start--;
+    }
+    return stpm_strndup(text + start, n - start);
+}
+
+static char *tail_file(const char *path, int lines)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return NULL;
+    stpm_strbuf sb = STPM_STRBUF_INIT;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long size = ftell(f);
+        if (size > 8192)
+            fseek(f, size - 8192, SEEK_SET);
+        else
+            fseek(f, 0, SEEK_SET);
+    }
+    char buf[4096];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof(buf), f)) > 0)
+        stpm_strbuf_putn(&sb, buf, got);
+    fclose(f);
+    char *t = tail_lines(stpm_strbuf_str(&sb), lines);
+    stpm_strbuf_free(&sb);
+    return t;
+}
+
+static void child_become_service_user(const stpm_embedded *e)
+{
+    if (!e->as_root)
+        return;
+    if (setgid(e->svc_gid) != 0 || initgroups(e->svc_name, e->svc_gid) != 0 ||
+        setuid(e->svc_uid) != 0) {
+        perror("stpm: cannot switch to the service user");
+        _exit(126);
+    }
+}
+
+/*
+ * Run argv (argv[0] an absolute path) as the service user (when root) with the cluster
+ * directory as working directory; its output goes into *output (may be NULL). Returns
+ * the exit status, or -1 when it could not be run or was killed.
+ */
+static int run_tool(const stpm_embedded *e, char *const argv[], char **output)
+{
+    if (output)
+        *output = NULL;
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return -1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0)
+            dup2(devnull, 0);
+        dup2(fds[1], 1);
+        dup2(fds[1], 2);
+        signal(SIGPIPE, SIG_DFL);
+        child_become_service_user(e);
+        if (chdir(is_dir(e->cluster) ? e->cluster : "/") != 0 && chdir("/") != 0)
+            _exit(126);
+        /* The tools must not follow the caller's own connection settings. */
+        unsetenv("PGDATA");
+        unsetenv("PGHOST");
+        unsetenv("PGPORT");
+        unsetenv("PGOPTIONS");
+        setenv("LC_MESSAGES", "C", 1);
+        execv(argv[0], argv);
+        perror(argv[0]);
+        _exit(127);
+    }
+    close(fds[1]);
+    stpm_strbuf sb = STPM_STRBUF_INIT;
+    char buf[4096];
+    for (;;) {
+        ssize_t got = read(fds[0], buf, sizeof(buf));
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        stpm_strbuf_putn(&sb, buf, (size_t)got);
+    }
+    close(fds[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            status = -1;
+            break;
+        }
+    }
+    if (output)
+        *output = stpm_strbuf_detach(&sb);
+    stpm_strbuf_free(&sb);
+    if (status == -1 || !WIFEXITED(status))
+        return -1;
+    return WEXITSTATUS(status);
+}
+
+static int lookup_service_user(stpm_embedded *e, stpm_error *err)
+{
+    if (!e->as_root)
+        return 0;
+    struct passwd *pw = getpwnam(e->svc_name);
+    if (!pw || pw->pw_uid == 0) {
+        stpm_error_set(err, STPM_EUNAVAIL, "cannot run the embedded database as root");
+        stpm_error_detail(err, "PostgreSQL refuses to run as root, and the service user \"%s\" %s.",
+                          e->svc_name, pw ? "is root itself" : "does not exist");
+        stpm_error_hint(err, "Install the postgresql package (it creates the user postgres), "
+                             "or set STPM_PG_USER to an unprivileged user.");
+        return STPM_EUNAVAIL;
+    }
+    e->svc_uid = pw->pw_uid;
+    e->svc_gid = pw->pw_gid;
+    return 0;
+}
+
+/* mkdir that accepts an existing directory; as root, hands the new one to the service user. */
+static int make_dir(const stpm_embedded *e, const char *path, mode_t mode, bool for_service,
+                    stpm_error *err)
+{
+    if (mkdir(path, mode) != 0) {
+        if (errno == EEXIST && is_dir(path))
+            return 0;
+        int saved = errno;
+        stpm_error_set(err, STPM_ERROR, "cannot create directory %s: %s", path, strerror(saved));
+        return STPM_ERROR;
+    }
+    if (chmod(path, mode) != 0 ||
+        (for_service && e->as_root && chown(path, e->svc_uid, e->svc_gid) != 0)) {
+        int saved = errno;
+        stpm_error_set(err, STPM_ERROR, "cannot set the owner of %s: %s", path, strerror(saved));
+        return STPM_ERROR;
+    }
+    return 0;
+}
+
+static int make_dirs(const stpm_embedded *e, const char *path, stpm_error *err)
+{
+    char *p = stpm_strdup(path);
+    if (!p)
+        return stpm_error_set(err, STPM_ERROR, "out of memory");
+    int rc = 0;
+    for (char *s = p + 1; *s && rc == 0; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (!is_dir(p))
+            rc = make_dir(e, p, 0755, false, err);
+        *s = '/';
+    }
+    if (rc == 0)
+        rc = make_dir(e, p, 0700, false, err);
+    free(p);
+    return rc;
+}
+
+/* An exclusive lock on the home, so that two stpm processes do not both create or start
+ * the cluster. The descriptor is close-on-exec: a server we start must not inherit it. */
+static int lock_home(const stpm_embedded *e, int *fd, stpm_error *err)
+{
+    char *path = stpm_asprintf("%s/cluster.lock", e->home);
+    if (!path)
+        return stpm_error_set(err, STPM_ERROR, "out of memory");
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int saved = errno;
+    free(path);
+    if (*fd < 0)
+        return stpm_error_set(err, STPM_ERROR, "cannot lock the embedded database in %s: %s",
+                              e->home, strerror(saved));
+    while (flock(*fd, LOCK_EX) != 0) {
+        if (errno != EINTR) {
+            saved = errno;
+            close(*fd);
+            *fd = -1;
+            return stpm_error_set(err, STPM_ERROR, "cannot lock the embedded database in %s: %s",
+                                  e->home, strerror(saved));
+        }
+    }
+    return 0;
+}
+
+static void unlock_home(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
+static bool initialized(const stpm_embedded *e)
+{
+    char *p = stpm_asprintf("%s/PG_VERSION", e->data);
+    bool ok = p && access(p, F_OK) == 0;
+    free(p);
+    return ok;
+}
+
+static int check_socket_path(const stpm_embedded *e, stpm_error *err)
+{
+    struct sockaddr_un sa;
+    size_t need = strlen(e->sock) + strlen("/.s.PGSQL.5432.lock") + 1;
+    if (need > sizeof(sa.sun_path)) {
+        stpm_error_set(err, STPM_EUSAGE, "the home directory's path is too long for a socket");
+        stpm_error_detail(err,
+                          "The socket directory %s leaves no room for the socket's name "
+                          "(at most %zu bytes in all).",
+                          e->sock, sizeof(sa.sun_path) - 1);
+        stpm_error_hint(err, "Give a shorter --home or STPM_HOME.");
+        return STPM_EUSAGE;
+    }
+    if (strchr(e->sock, '\'') || strchr(e->sock, '"') || strchr(e->sock, '\\')) {
+        stpm_error_set(err, STPM_EUSAGE, "the home directory's path holds a quote or backslash");
+        stpm_error_detail(err, "Path: %s", e->sock);
+        stpm_error_hint(err, "Give another --home or STPM_HOME.");
+        return STPM_EUSAGE;
+    }
+    return 0;
+}
+
+static int write_config(const stpm_embedded *e, const char *datadir, stpm_error *err)
+{
+    char *path = stpm_asprintf("%s/postgresql.conf", datadir);
+    if (!path)
+        return stpm_error_set(err, STPM_ERROR, "out of memory");
+    FILE *f = fopen(path, "ae");
+    int rc = 0;
+    if (!f) {
+        rc = stpm_error_set(err, STPM_ERROR, "cannot write %s: %s", path, strerror(errno));
+        goto out;
+    }
+    fprintf(f,
+            "\n# stpm: the embedded cluster listens on its private Unix socket only.\n"
+            "listen_addresses = ''\n"
+            "port = %d\n"
+            "unix_socket_directories = '%s'\n"
+            "unix_socket_permissions = 0700\n"
+            "logging_collector = off\n",
+            STPM_EMBEDDED_PORT, e->sock);
+    if (fclose(f) != 0)
+        rc = stpm_error_set(err, STPM_ERROR, "cannot write %s: %s", path, strerror(errno));
+out:
+    free(path);
+    return rc;
+}
+
+/* Remove a directory tree left by an interrupted initdb, as its owner. */
+static void remove_tree(const stpm_embedded *e, const char *path)
+{
+    if (access(path, F_OK) != 0)
+        return;
+    char *argv[] = {(char *)"/bin/rm", (char *)"-rf", (char *)path, NULL};
+    run_tool(e, argv, NULL);
+}
+
+static int init_locked(stpm_embedded *e, bool *created, stpm_error *err)
+{
+    int rc = 0;
+    char *tmp = NULL, *out = NULL, *link = NULL, *pwopt = NULL;
+    if (initialized(e))
+        goto out;
+    if ((rc = find_bindir(e, err)) < 0 || (rc = check_socket_path(e, err)) < 0)
+        goto out;
+    if (e->as_root) {
+        rc = make_dir(e, ROOT_CLUSTERS, 0755, false, err);
+        if (rc == 0)
+            rc = make_dir(e, e->cluster, 0700, true, err);
+        if (rc < 0)
+            goto out;
+        link = stpm_asprintf("%s/cluster", e->home);
+        if (!link) {
+            rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+            goto out;
+        }
+        struct stat st;
+        if (lstat(link, &st) != 0 && symlink(e->cluster, link) != 0) {
+            rc = stpm_error_set(err, STPM_ERROR, "cannot create the link %s: %s", link,
+                                strerror(errno));
+            goto out;
+        }
+    } else if ((rc = make_dir(e, e->cluster, 0700, false, err)) < 0) {
+        goto out;
+    }
+    if ((rc = make_dir(e, e->sock, 0700, true, err)) < 0)
+        goto out;
+    tmp = stpm_asprintf("%s.initdb", e->data);
+    char *initdb = stpm_asprintf("%s/initdb", e->bindir);
+    pwopt = stpm_asprintf("--username=%s", e->user);
+    if (!tmp || !initdb || !pwopt) {
+        free(initdb);
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto out;
+    }
+    remove_tree(e, tmp);
+    const char *nosync = getenv("STPM_EMBEDDED_NOSYNC");
+    char *argv[] = {initdb,
+                    (char *)"-D",
+                    tmp,
+                    pwopt,
+                    (char *)"--auth-local=trust",
+                    (char *)"--auth-host=reject",
+                    (char *)"--encoding=UTF8",
+                    (char *)"--locale=C.UTF-8",
+                    (char *)"--no-instructions",
+                    (char *)(nosync && *nosync ? "--no-sync" : NULL),
+                    NULL};
+    int st = run_tool(e, argv, &out);
+    free(initdb);
+    if (st != 0) {
+        char *t = tail_lines(out ? out : "", 8);
+        rc = stpm_error_set(err, STPM_EUNAVAIL, "cannot create the embedded database in %s",
+                            e->cluster);
+        stpm_error_detail(err, "initdb failed: %s", t ? t : "");
+        free(t);
+        remove_tree(e, tmp);
+        goto out;
+    }
+    if ((rc = write_config(e, tmp, err)) < 0)
+        goto out;
+    if (rename(tmp, e->data) != 0) {
+        rc = stpm_error_set(err, STPM_ERROR, "cannot move %s into place: %s", tmp, strerror(errno));
+        goto out;
+    }
+    read_data_version(e);
+    if (created)
+        *created = true;
+out:
+    free(tmp);
+    free(out);
+    free(link);
+    free(pwopt);
+    return rc;
+}
+
+/* Prepare for work that may create things: the home exists, paths re-resolved against
+ * its real path, the service user known. */
+static int prepare(stpm_embedded *e, bool create_home, stpm_error *err)
+{
+    int rc = lookup_service_user(e, err);
+    if (rc < 0)
+        return rc;
+    if (!is_dir(e->home)) {
+        if (!create_home)
+            return stpm_error_set(err, STPM_ENOTFOUND,
+                                  "the embedded database is not initialised in %s", e->home);
+        if ((rc = make_dirs(e, e->home, err)) < 0)
+            return rc;
+    }
+    return resolve_paths(e, err);
+}
+
+int stpm_embedded_init(stpm_embedded *e, bool *created, stpm_error *err)
+{
+    if (created)
+        *created = false;
+    int fd = -1;
+    int rc = prepare(e, true, err);
+    if (rc == 0)
+        rc = lock_home(e, &fd, err);
+    if (rc == 0)
+        rc = init_locked(e, created, err);
+    unlock_home(fd);
+    return rc;
+}
+
+/* ---- running state ---- */
+
+/* The postmaster's pid when one runs for the data directory, else 0. */
+static long running_pid(const stpm_embedded *e)
+{
+    char *p = stpm_asprintf("%s/postmaster.pid", e->data);
+    char *line = p ? read_first_line(p) : NULL;
+    free(p);
+    long pid = line ? strtol(line, NULL, 10) : 0;
+    free(line);
+    if (pid <= 0)
+        return 0;
+    if (kill((pid_t)pid, 0) != 0 && errno != EPERM)
+        return 0;
+    return pid;
+}
+
+static bool server_answers(const stpm_embedded *e)
+{
+    return PQping(e->conninfo) == PQPING_OK;
+}
+
+/* Create the `stpm` database when it is missing. */
+static int ensure_database(const stpm_embedded *e, stpm_error *err)
+{
+    const char *keys[] = {"host", "port", "dbname", "user", "application_name", NULL};
+    char port[16];
+    snprintf(port, sizeof(port), "%d", STPM_EMBEDDED_PORT);
+    const char *vals[] = {e->sock, port, "postgres", e->user, "stpm", NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 0);
+    PGresult *r = NULL;
+    int rc = 0;
+    if (PQstatus(c) != CONNECTION_OK) {
+        const char *m = PQerrorMessage(c);
+        rc = stpm_error_set(err, STPM_EUNAVAIL, "cannot connect to the embedded database");
+        stpm_error_detail(err, "%.*s", (int)strcspn(m, "\n"), m);
+        goto out;
+    }
+    const char *params[] = {STPM_EMBEDDED_DBNAME};
+    r = PQexecParams(c, "SELECT 1 FROM pg_database WHERE datname = $1", 1, NULL, params, NULL, NULL,
+                     0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        rc = stpm_pg_error(err, c, r, "cannot look up the stpm database");
+        goto out;
+    }
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        r = PQexec(c, "CREATE DATABASE " STPM_EMBEDDED_DBNAME);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+            if (!state || strcmp(state, "42P04") != 0) /* created meanwhile */
+                rc = stpm_pg_error(err, c, r, "cannot create the stpm database");
+        }
+    }
+out:
+    PQclear(r);
+    PQfinish(c);
+    return rc;
+}
+
+static int start_locked(stpm_embedded *e, bool *started, stpm_error *err)
+{
+    int rc = 0;
+    char *out = NULL, *pg_ctl = NULL, *opts = NULL;
+    if (!initialized(e)) {
+        rc = stpm_error_set(err, STPM_ENOTFOUND, "the embedded database is not initialised in %s",
+                            e->home);
+        stpm_error_hint(err, "Run \"stpm db init\".");
+        goto out;
+    }
+    if (running_pid(e) > 0 && server_answers(e))
+        goto database;
+    if ((rc = find_bindir(e, err)) < 0 || (rc = check_socket_path(e, err)) < 0 ||
+        (rc = make_dir(e, e->sock, 0700, true, err)) < 0)
+        goto out;
+    pg_ctl = stpm_asprintf("%s/pg_ctl", e->bindir);
+    opts = stpm_asprintf("-c listen_addresses='' -p %d -k '%s'", STPM_EMBEDDED_PORT, e->sock);
+    if (!pg_ctl || !opts) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto out;
+    }
+    char *argv[] = {pg_ctl,       (char *)"start", (char *)"-D", e->data,      (char *)"-l", e->log,
+                    (char *)"-w", (char *)"-t",    (char *)"60", (char *)"-o", opts,         NULL};
+    /* After a SIGKILL the old server's backends may hold its shared memory for a moment
+     * after the postmaster died; the server then refuses to start, so try a few times. */
+    int st = -1;
+    for (int attempt = 0; attempt < 5; attempt++) {
+        free(out);
+        out = NULL;
+        st = run_tool(e, argv, &out);
+        if (st == 0 || (running_pid(e) > 0 && server_answers(e)))
+            break;
+        struct timespec ts = {0, 400 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (st != 0 && !(running_pid(e) > 0 && server_answers(e))) {
+        char *t = tail_file(e->log, 10);
+        if (!t || !*t) {
+            free(t);
+            t = tail_lines(out ? out : "", 10);
+        }
+        rc = stpm_error_set(err, STPM_EUNAVAIL, "the embedded database server did not start");
+        stpm_error_detail(err, "The end of %s:\n%s", e->log, t ? t : "");
+        stpm_error_hint(err, "Read the server log; \"stpm db status\" shows where it lives.");
+        free(t);
+        goto out;
+    }
+    if (started)
+        *started = true;
+database:
+    rc = ensure_database(e, err);
+out:
+    free(out);
+    free(pg_ctl);
+    free(opts);
+    return rc;
+}
+
+int stpm_embedded_start(stpm_embedded *e, bool *started, stpm_error *err)
+{
+    if (started)
+        *started = false;
+    int fd = -1;
+    int rc = prepare(e, false, err);
+    if (rc == STPM_ENOTFOUND)
+        stpm_error_hint(err, "Run \"stpm db init\".");
+    if (rc == 0)
+        rc = lock_home(e, &fd, err);
+    if (rc == 0)
+        rc = start_locked(e, started, err);
+    unlock_home(fd);
+    return rc;
+}
+
+int stpm_embedded_ensure(stpm_embedded *e, stpm_error *err)
+{
+    int fd = -1;
+    int rc = prepare(e, true, err);
+    if (rc == 0)
+        rc = lock_home(e, &fd, err);
+    if (rc == 0)
+        rc = init_locked(e, NULL, err);
+    if (rc == 0)
+        rc = start_locked(e, NULL, err);
+    unlock_home(fd);
+    return rc;
+}
+
+int stpm_embedded_stop(stpm_embedded *e, bool *stopped, stpm_error *err)
+{
+    if (stopped)
+        *stopped = false;
+    int fd = -1;
+    char *out = NULL, *pg_ctl = NULL;
+    int rc = prepare(e, false, err);
+    if (rc == STPM_ENOTFOUND) { /* nothing there: nothing runs */
+        stpm_error_clear(err);
+        return 0;
+    }
+    if (rc == 0)
+        rc = lock_home(e, &fd, err);
+    if (rc < 0 || !initialized(e) || running_pid(e) == 0)
+        goto out;
+    if ((rc = find_bindir(e, err)) < 0)
+        goto out;
+    pg_ctl = stpm_asprintf("%s/pg_ctl", e->bindir);
+    if (!pg_ctl) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto out;
+    }
+    char *argv[] = {pg_ctl,         (char *)"stop", (char *)"-D", e->data,      (char *)"-m",
+                    (char *)"fast", (char *)"-w",   (char *)"-t", (char *)"60", NULL};
+    int st = run_tool(e, argv, &out);
+    if (st != 0 && running_pid(e) > 0) {
+        char *t = tail_lines(out ? out : "", 6);
+        rc = stpm_error_set(err, STPM_ERROR, "cannot stop the embedded database server");
+        stpm_error_detail(err, "%s", t ? t : "");
+        free(t);
+        goto out;
+    }
+    if (stopped)
+        *stopped = true;
+out:
+    unlock_home(fd);
+    free(out);
+    free(pg_ctl);
+    return rc;
+}
+
+int stpm_embedded_status(stpm_embedded *e, stpm_embedded_state *out, stpm_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    read_data_version(e);
+    out->initialized = initialized(e);
+    out->data_version = e->data_version;
+    if (out->initialized) {
+        out->pid = running_pid(e);
+        out->running = out->pid > 0 && server_answers(e);
+        if (!out->running)
+            out->pid = 0;
+    }
+    stpm_error scratch = STPM_ERROR_INIT;
+    if (find_bindir(e, &scratch) == 0)
+        out->bindir = e->bindir;
+    stpm_error_clear(&scratch);
+    (void)err;
+    return 0;
+}
