@@ -94,6 +94,12 @@ typedef struct stpm_expr_env {
 STPM_API int stpm_expr_eval(const stpm_expr *e, const stpm_expr_env *env, stpm_value *out,
                             stpm_error *err);
 
+/* Evaluate a guard: *out is true only when e evaluates to true; a null result (a guard
+ * that reads a not-set field) is false. A non-boolean result is STPM_EINPUT. A `wd`
+ * duration without env->calendar is STPM_EUSAGE. */
+STPM_API int stpm_expr_eval_bool(const stpm_expr *e, const stpm_expr_env *env, bool *out,
+                                 stpm_error *err);
+
 /* Every name the expression reads (fields, not `today`), for dependency listings and
  * `project why`: calls fn once per distinct name in order of first appearance. */
 STPM_API void stpm_expr_names(const stpm_expr *e, void (*fn)(void *ctx, const char *name),
