@@ -20,7 +20,7 @@
 
 static const char stage_sql[] = "CREATE TEMP TABLE stpm_survey_stage (\n"
                                 "    rownum integer NOT NULL,\n"
-                                "    uscc text NOT NULL,\n"
+                                "    uscc char(18) NOT NULL,\n"
                                 "    org_name text NOT NULL,\n"
                                 "    town text,\n"
                                 "    title text NOT NULL,\n"
@@ -44,8 +44,8 @@ static const char copy_sql[] = "COPY stpm_survey_stage FROM STDIN";
 /* Organisations: the last row of each USCC in the file gives its name and town. */
 static const char orgs_sql[] =
     "WITH src AS (\n"
-    "    SELECT DISTINCT ON (uscc) uscc, org_name, town\n"
-    "    FROM stpm_survey_stage ORDER BY uscc, rownum DESC\n"
+    "    SELECT DISTINCT ON (uscc COLLATE \"C\") uscc, org_name, town\n"
+    "    FROM stpm_survey_stage ORDER BY uscc COLLATE \"C\", rownum DESC\n"
     "), up AS (\n"
     "    INSERT INTO stpm.orgs AS o (uscc, name, town)\n"
     "    SELECT uscc, org_name, town FROM src\n"
@@ -59,10 +59,10 @@ static const char orgs_sql[] =
 /* The organisation's figures of the year: from its last row that gives any of them. */
 static const char figures_sql[] =
     "WITH src AS (\n"
-    "    SELECT DISTINCT ON (uscc) uscc, rd_spend, revenue, high_tech\n"
+    "    SELECT DISTINCT ON (uscc COLLATE \"C\") uscc, rd_spend, revenue, high_tech\n"
     "    FROM stpm_survey_stage\n"
     "    WHERE rd_spend IS NOT NULL OR revenue IS NOT NULL OR high_tech IS NOT NULL\n"
-    "    ORDER BY uscc, rownum DESC\n"
+    "    ORDER BY uscc COLLATE \"C\", rownum DESC\n"
     "), up AS (\n"
     "    INSERT INTO stpm.org_figures AS f (org_id, survey_year, rd_spend, revenue, high_tech)\n"
     "    SELECT o.id, $1::integer, s.rd_spend, s.revenue, s.high_tech\n"
@@ -89,23 +89,30 @@ static const char record_sql[] =
     "    ON r.survey_year = $1::integer AND r.org_id = o.id AND r.title_norm = s.title_norm\n"
     "RETURNING id, rows, new, updated, unchanged";
 
-/* Write the new and the changed candidates; unchanged ones keep their import. */
-static const char entries_sql[] =
-    "INSERT INTO stpm.reserve_entries AS r (survey_year, org_id, title, title_norm, field,\n"
+/* Write the new candidates: the advisory lock of the year keeps others from adding the
+ * same keys meanwhile, so a plain INSERT of what the pool lacks is enough. */
+static const char insert_sql[] =
+    "INSERT INTO stpm.reserve_entries (survey_year, org_id, title, title_norm, field,\n"
     "    target_plan, leader, planned_investment, requested_funding, rd_spend, revenue,\n"
     "    high_tech, partner, maturity, notes, row_digest, import_id)\n"
     "SELECT $1::integer, o.id, s.title, s.title_norm, s.field, s.target_plan, s.leader,\n"
     "    s.planned_investment, s.requested_funding, s.rd_spend, s.revenue, s.high_tech,\n"
     "    s.partner, s.maturity, s.notes, s.row_digest, $2::uuid\n"
     "FROM stpm_survey_stage s JOIN stpm.orgs o ON o.uscc = s.uscc\n"
-    "ON CONFLICT (survey_year, org_id, title_norm) DO UPDATE SET title = EXCLUDED.title,\n"
-    "    field = EXCLUDED.field, target_plan = EXCLUDED.target_plan,\n"
-    "    leader = EXCLUDED.leader, planned_investment = EXCLUDED.planned_investment,\n"
-    "    requested_funding = EXCLUDED.requested_funding, rd_spend = EXCLUDED.rd_spend,\n"
-    "    revenue = EXCLUDED.revenue, high_tech = EXCLUDED.high_tech,\n"
-    "    partner = EXCLUDED.partner, maturity = EXCLUDED.maturity, notes = EXCLUDED.notes,\n"
-    "    row_digest = EXCLUDED.row_digest, import_id = EXCLUDED.import_id, updated_at = now()\n"
-    "WHERE r.row_digest <> EXCLUDED.row_digest";
+    "WHERE NOT EXISTS (SELECT FROM stpm.reserve_entries r WHERE r.survey_year = $1::integer\n"
+    "    AND r.org_id = o.id AND r.title_norm = s.title_norm)";
+
+/* Update the candidates whose values changed; unchanged ones keep their import. */
+static const char update_sql[] =
+    "UPDATE stpm.reserve_entries r SET title = s.title, field = s.field,\n"
+    "    target_plan = s.target_plan, leader = s.leader,\n"
+    "    planned_investment = s.planned_investment, requested_funding = s.requested_funding,\n"
+    "    rd_spend = s.rd_spend, revenue = s.revenue, high_tech = s.high_tech,\n"
+    "    partner = s.partner, maturity = s.maturity, notes = s.notes,\n"
+    "    row_digest = s.row_digest, import_id = $2::uuid, updated_at = now()\n"
+    "FROM stpm_survey_stage s JOIN stpm.orgs o ON o.uscc = s.uscc\n"
+    "WHERE r.survey_year = $1::integer AND r.org_id = o.id AND r.title_norm = s.title_norm\n"
+    "    AND r.row_digest <> s.row_digest";
 
 static const char event_sql[] =
     "INSERT INTO stpm.events (chain, kind, on_date, data)\n"
@@ -357,8 +364,7 @@ static int flush_chunk(PGconn *c, stpm_strbuf *sb, stpm_error *err)
         return stpm_error_set(err, STPM_ERROR, "out of memory");
     if (sb->len && PQputCopyData(c, sb->buf, (int)sb->len) != 1) {
         stpm_error_set(err, STPM_EUNAVAIL, "cannot send the survey rows to the database");
-        stpm_error_detail(err, "%.*s", (int)strcspn(PQerrorMessage(c), "\n"),
-                          PQerrorMessage(c));
+        stpm_error_detail(err, "%.*s", (int)strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
         return STPM_EUNAVAIL;
     }
     stpm_strbuf_reset(sb);
@@ -410,8 +416,7 @@ out:
     return rc;
 }
 
-static void progress(const stpm_survey_import_options *o, stpm_survey_reader *r,
-                     const char *phase)
+static void progress(const stpm_survey_import_options *o, stpm_survey_reader *r, const char *phase)
 {
     if (!o->progress)
         return;
@@ -428,8 +433,6 @@ static int merge(PGconn *c, const stpm_survey_import_options *o, const char *fil
     int rc;
     char year[16], today[11];
     snprintf(year, sizeof(year), "%d", o->read.year);
-    if ((rc = exec_ok(c, "ANALYZE stpm_survey_stage", "cannot import the survey", err)) < 0)
-        goto out;
 
     const char *p_year[] = {year};
     if ((rc = query(c, orgs_sql, 0, NULL, &q, "cannot import the organisations", err)) < 0)
@@ -456,16 +459,28 @@ static int merge(PGconn *c, const stpm_survey_import_options *o, const char *fil
     q = NULL;
 
     const char *p_ent[] = {year, res->import_id};
-    PGresult *w = PQexecParams(c, entries_sql, 2, NULL, p_ent, NULL, NULL, 0);
-    if (PQresultStatus(w) != PGRES_COMMAND_OK) {
-        rc = stpm_pg_error(err, c, w, "cannot import the candidates");
+    PGresult *w = NULL;
+    if (res->new_rows > 0) {
+        w = PQexecParams(c, insert_sql, 2, NULL, p_ent, NULL, NULL, 0);
+        if (PQresultStatus(w) != PGRES_COMMAND_OK) {
+            rc = stpm_pg_error(err, c, w, "cannot import the candidates");
+            PQclear(w);
+            goto out;
+        }
         PQclear(w);
-        goto out;
     }
-    PQclear(w);
+    if (res->updated > 0) {
+        w = PQexecParams(c, update_sql, 2, NULL, p_ent, NULL, NULL, 0);
+        if (PQresultStatus(w) != PGRES_COMMAND_OK) {
+            rc = stpm_pg_error(err, c, w, "cannot update the candidates");
+            PQclear(w);
+            goto out;
+        }
+        PQclear(w);
+    }
 
     char n[7][24];
-    size_t v[7] = {res->rows,     res->new_rows, res->updated,        res->unchanged,
+    size_t v[7] = {res->rows,     res->new_rows,     res->updated,        res->unchanged,
                    res->orgs_new, res->orgs_updated, res->figures_changed};
     for (int i = 0; i < 7; i++)
         snprintf(n[i], sizeof(n[i]), "%zu", v[i]);
@@ -518,7 +533,6 @@ int stpm_survey_import(stpm_db *db, const char *path, const stpm_survey_import_o
         goto out;
     if ((rc = stpm_survey_reader_open(&r, path, &opts->read, err)) < 0)
         goto out;
-    res.encoding = stpm_survey_reader_encoding(r);
 
     if ((rc = exec_ok(c, "BEGIN", "cannot start the import", err)) < 0)
         goto out;
@@ -542,6 +556,7 @@ int stpm_survey_import(stpm_db *db, const char *path, const stpm_survey_import_o
     PQclear(cp);
     if ((rc = stream_rows(c, r, opts, err)) < 0)
         goto out;
+    res.encoding = stpm_survey_reader_encoding(r);
     progress(opts, r, "merging");
     if ((rc = merge(c, opts, shown, &res, err)) < 0)
         goto out;

@@ -37,16 +37,16 @@
 
 /* Called now and then while the file is read: bytes read of total (0 when unknown) and
  * rows read so far; phase is "reading" while rows stream in, then "merging" once. */
-typedef void (*stpm_survey_progress_fn)(void *arg, const char *phase, uint64_t done,
-                                        uint64_t total, size_t rows);
+typedef void (*stpm_survey_progress_fn)(void *arg, const char *phase, uint64_t done, uint64_t total,
+                                        size_t rows);
 
 #define STPM_SURVEY_IMPORT_OPTIONS_VERSION 1
 
 typedef struct stpm_survey_import_options {
-    unsigned version;         /* STPM_SURVEY_IMPORT_OPTIONS_VERSION */
-    stpm_survey_options read; /* year (required), encoding, format, display name */
-    bool dry_run;             /* do everything, report the counts, then roll back */
-    stpm_date today;          /* business date of the event; 0 for the server's date */
+    unsigned version;                 /* STPM_SURVEY_IMPORT_OPTIONS_VERSION */
+    stpm_survey_options read;         /* year (required), encoding, format, display name */
+    bool dry_run;                     /* do everything, report the counts, then roll back */
+    stpm_date today;                  /* business date of the event; 0 for the server's date */
     stpm_survey_progress_fn progress; /* or NULL */
     void *progress_arg;
 } stpm_survey_import_options;
@@ -61,12 +61,12 @@ typedef struct stpm_survey_import_result {
     char import_id[37];   /* the stpm.survey_imports row; "" after a dry run */
     char file_digest[65]; /* SHA-256 of the file's bytes, hex */
     int year;
-    size_t rows;      /* candidates in the file */
-    size_t new_rows;  /* candidates not in the pool before */
-    size_t updated;   /* candidates whose values changed */
-    size_t unchanged; /* candidates already in the pool as the file says */
-    size_t orgs_new;  /* organisations added */
-    size_t orgs_updated; /* organisations whose name or town changed */
+    size_t rows;            /* candidates in the file */
+    size_t new_rows;        /* candidates not in the pool before */
+    size_t updated;         /* candidates whose values changed */
+    size_t unchanged;       /* candidates already in the pool as the file says */
+    size_t orgs_new;        /* organisations added */
+    size_t orgs_updated;    /* organisations whose name or town changed */
     size_t figures_changed; /* org_figures rows added or changed */
     stpm_encoding encoding; /* the encoding the file was read in */
     bool dry_run;
