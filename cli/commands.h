@@ -7,6 +7,9 @@
 /* The table of commands (cli/main.c), terminated by a NULL name. */
 extern const cli_command cli_commands[];
 
+/* stpm workflow: check | graph (cli/cmd_workflow.c). */
+int cli_cmd_workflow(cli_ctx *ctx, int argc, char **argv);
+
 /* stpm db init | start | stop | status | migrate (cli/cmd_db.c). */
 int cli_cmd_db(cli_ctx *ctx, int argc, char **argv);
 
