@@ -19,9 +19,8 @@ int cli_db_show_status(cli_ctx *ctx);
 
 /* stpm demo: the guided tour on the embedded database (cli/cmd_demo.c). */
 int cli_cmd_demo(cli_ctx *ctx, int argc, char **argv);
+
 /* stpm survey import: the October survey (cli/cmd_survey.c). */
 int cli_cmd_survey(cli_ctx *ctx, int argc, char **argv);
-/* stpm workflow: check | graph (cli/cmd_workflow.c). */
-int cli_cmd_workflow(cli_ctx *ctx, int argc, char **argv);
 
 #endif

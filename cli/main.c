@@ -15,9 +15,6 @@ const cli_command cli_commands[] = {
     {"demo", cli_cmd_demo, "the guided tour on the embedded database"},
     {"survey", cli_cmd_survey, "read the October survey (科技项目调研) into the reserve pool"},
     {"workflow", cli_cmd_workflow, "check and draw workflow definitions"},
-    {"workflow", cli_cmd_workflow, "check and draw workflow definitions"},
-    {"db", cli_cmd_db, "the database: init | start | stop | status | migrate"},
-    {"demo", cli_cmd_demo, "the guided tour on the embedded database"},
     {NULL, NULL, NULL},
 };
 
