@@ -13,6 +13,7 @@
 const cli_command cli_commands[] = {
     {"db", cli_cmd_db, "the database: init | start | stop | status | migrate"},
     {"demo", cli_cmd_demo, "the guided tour on the embedded database"},
+    {"reserve", cli_cmd_reserve, "the reserve pool: list | rank | promote (好中选优)"},
     {"survey", cli_cmd_survey, "read the October survey (科技项目调研) into the reserve pool"},
     {"workflow", cli_cmd_workflow, "check and draw workflow definitions"},
     {NULL, NULL, NULL},

@@ -193,7 +193,8 @@ int stpm_project_create(stpm_db *db, const stpm_project_new *spec, char **code, 
     int rc = 0;
     if (!spec->plan || !spec->org || !spec->title || !spec->leader || !*spec->title ||
         !*spec->leader)
-        return stpm_error_set(err, STPM_EUSAGE, "a project needs a plan, an org, a title and a leader");
+        return stpm_error_set(err, STPM_EUSAGE,
+                              "a project needs a plan, an org, a title and a leader");
     const char *p1[] = {spec->plan, spec->org};
     r = stpm_px_exec(db,
                      "SELECT pl.id, pl.workflow_name, wv.id, wv.version, o.id, pl.code"
@@ -237,11 +238,22 @@ int stpm_project_create(stpm_db *db, const stpm_project_new *spec, char **code, 
     char ybuf[16], today[11];
     snprintf(ybuf, sizeof(ybuf), "%d", year);
     stpm_date_format(spec->today, today);
-    const char *p2[] = {PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 4), PQgetvalue(r, 0, 2),
-                        spec->title, spec->leader, ybuf, PQgetvalue(r, 0, 5), spec->field,
-                        stpm_workflow_initial(wf), stpm_strbuf_str(&defaults),
-                        stpm_strbuf_str(&sets), today, spec->org, stpm_workflow_name(wf),
-                        PQgetvalue(r, 0, 3), spec->reserve_entry};
+    const char *p2[] = {PQgetvalue(r, 0, 0),
+                        PQgetvalue(r, 0, 4),
+                        PQgetvalue(r, 0, 2),
+                        spec->title,
+                        spec->leader,
+                        ybuf,
+                        PQgetvalue(r, 0, 5),
+                        spec->field,
+                        stpm_workflow_initial(wf),
+                        stpm_strbuf_str(&defaults),
+                        stpm_strbuf_str(&sets),
+                        today,
+                        spec->org,
+                        stpm_workflow_name(wf),
+                        PQgetvalue(r, 0, 3),
+                        spec->reserve_entry};
     w = stpm_px_exec(db, create_sql, 16, p2, PGRES_TUPLES_OK, "cannot create project", &rc, err);
     if (!w)
         goto out;
@@ -273,11 +285,12 @@ int stpm_project_list(stpm_db *db, const stpm_project_filter *f, stpm_date today
     char ybuf[16], tbuf[11];
     proj_filter_params(f ? f : &none, today, params, ybuf, tbuf);
     stpm_strbuf sql = STPM_STRBUF_INIT;
-    stpm_strbuf_puts(&sql, "SELECT p.code, p.title, o.name AS org_name, o.town, pl.code AS plan,"
-                           " pl.level, p.year, p.field, p.state, p.state_since::text, l.name AS leader,"
-                           " stpm.project_due(p, ws.due_field)::text AS due,"
-                           " coalesce(ws.due_field IS NOT NULL AND NOT ws.closed"
-                           "   AND stpm.project_due(p, ws.due_field) < $9::date, false) AS overdue");
+    stpm_strbuf_puts(&sql,
+                     "SELECT p.code, p.title, o.name AS org_name, o.town, pl.code AS plan,"
+                     " pl.level, p.year, p.field, p.state, p.state_since::text, l.name AS leader,"
+                     " stpm.project_due(p, ws.due_field)::text AS due,"
+                     " coalesce(ws.due_field IS NOT NULL AND NOT ws.closed"
+                     "   AND stpm.project_due(p, ws.due_field) < $9::date, false) AS overdue");
     stpm_strbuf_puts(&sql, proj_filter_sql);
     stpm_strbuf_puts(&sql, " ORDER BY p.code");
     int rc = 0;
@@ -397,13 +410,13 @@ int stpm_project_history(stpm_db *db, const char *code, stpm_rows **out, stpm_er
     *out = NULL;
     const char *p[] = {code};
     int rc = 0;
-    PGresult *r = stpm_px_exec(
-        db,
-        "SELECT e.seq, e.on_date::text, e.actor, e.kind, e.transition, e.from_state,"
-        " e.to_state, e.reason, left(e.hash, 12) AS hash, e.data::text AS data"
-        " FROM stpm.projects p JOIN stpm.events e ON e.chain = 'project:' || p.id"
-        " WHERE p.code = $1 ORDER BY e.seq",
-        1, p, PGRES_TUPLES_OK, "cannot read history", &rc, err);
+    PGresult *r =
+        stpm_px_exec(db,
+                     "SELECT e.seq, e.on_date::text, e.actor, e.kind, e.transition, e.from_state,"
+                     " e.to_state, e.reason, left(e.hash, 12) AS hash, e.data::text AS data"
+                     " FROM stpm.projects p JOIN stpm.events e ON e.chain = 'project:' || p.id"
+                     " WHERE p.code = $1 ORDER BY e.seq",
+                     1, p, PGRES_TUPLES_OK, "cannot read history", &rc, err);
     if (!r)
         return rc;
     if ((rc = not_found(r, code, err)) < 0)
@@ -469,7 +482,6 @@ static const char attach_sql[] =
     " INSERT INTO stpm.events (chain, project_id, on_date, kind, data)"
     " SELECT 'project:' || $1, $1::uuid, $7, 'attach', jsonb_build_object('kind', $2::text,"
     "   'file_name', $3::text, 'size', $4::bigint, 'sha256', $5::text) FROM d RETURNING seq";
-
 
 int proj_attach_id(stpm_db *db, const char *project_id, const char *kind, const char *path,
                    stpm_date today, bool *already, char sha256[65], stpm_error *err)

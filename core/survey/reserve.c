@@ -62,8 +62,7 @@ static const char list_sql[] =
     " LEFT JOIN stpm.projects p ON p.id = r.project_id" FILTER_WHERE
     " ORDER BY r.survey_year, o.name COLLATE \"C\", r.title COLLATE \"C\", r.id";
 
-int stpm_reserve_list(stpm_db *db, const stpm_reserve_filter *f, stpm_rows **out,
-                      stpm_error *err)
+int stpm_reserve_list(stpm_db *db, const stpm_reserve_filter *f, stpm_rows **out, stpm_error *err)
 {
     *out = NULL;
     PGconn *c = stpm_db_pg(db);
@@ -143,8 +142,8 @@ static int compare_ranked(const void *pa, const void *pb)
     return c ? c : strcmp(a->id, b->id);
 }
 
-int stpm_reserve_rank(stpm_db *db, const stpm_reserve_filter *f, const stpm_scoring *s,
-                      size_t top, stpm_ranking *out, stpm_error *err)
+int stpm_reserve_rank(stpm_db *db, const stpm_reserve_filter *f, const stpm_scoring *s, size_t top,
+                      stpm_ranking *out, stpm_error *err)
 {
     out->items = NULL;
     out->n = 0;
@@ -306,7 +305,7 @@ int stpm_reserve_promote(stpm_db *db, const char *entry, const stpm_promote_opti
         stpm_error_hint(err, "See it with \"stpm project show %s\".", PQgetvalue(r, 0, 7));
         goto out;
     }
-    const char *leader = opts->leader ? opts->leader
+    const char *leader = opts->leader           ? opts->leader
                          : PQgetisnull(r, 0, 4) ? NULL
                                                 : PQgetvalue(r, 0, 4);
     if (!leader || !*leader) {

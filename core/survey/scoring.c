@@ -30,11 +30,16 @@ static const struct {
     const char *name;
     input_type type;
 } inputs[N_INPUTS] = {
-    {"high_tech", IN_BOOL},        {"rd_spend", IN_AMOUNT},
-    {"revenue", IN_AMOUNT},        {"partner", IN_TEXT},
-    {"maturity", IN_INTEGER},      {"planned_investment", IN_AMOUNT},
-    {"requested_funding", IN_AMOUNT}, {"target_plan", IN_TEXT},
-    {"field", IN_TEXT},            {"town", IN_TEXT},
+    {"high_tech", IN_BOOL},
+    {"rd_spend", IN_AMOUNT},
+    {"revenue", IN_AMOUNT},
+    {"partner", IN_TEXT},
+    {"maturity", IN_INTEGER},
+    {"planned_investment", IN_AMOUNT},
+    {"requested_funding", IN_AMOUNT},
+    {"target_plan", IN_TEXT},
+    {"field", IN_TEXT},
+    {"town", IN_TEXT},
 };
 
 typedef enum { RULE_YES, RULE_PRESENT, RULE_LINEAR, RULE_RATIO, RULE_MAP } rule_kind;
@@ -49,10 +54,10 @@ typedef struct criterion {
     stpm_decimal weight;
     input_id input;
     rule_kind rule;
-    stpm_decimal from, to;   /* linear */
-    input_id ratio_to;       /* ratio */
-    stpm_decimal full_at;    /* ratio */
-    map_entry *map;          /* map */
+    stpm_decimal from, to; /* linear */
+    input_id ratio_to;     /* ratio */
+    stpm_decimal full_at;  /* ratio */
+    map_entry *map;        /* map */
     size_t n_map;
 } criterion;
 
@@ -264,8 +269,7 @@ static void problem(loader *ld, const yaml_node_t *n, const char *fmt, ...)
     char *m = stpm_vasprintf(fmt, ap);
     va_end(ap);
     stpm_error_add_diag(ld->err, ld->file, n ? (int)n->start_mark.line + 1 : 0,
-                        n ? (int)n->start_mark.column + 1 : 0, NULL, "%s",
-                        m ? m : "out of memory");
+                        n ? (int)n->start_mark.column + 1 : 0, NULL, "%s", m ? m : "out of memory");
     free(m);
     ld->errors++;
 }
@@ -342,8 +346,7 @@ static bool decimal_node(loader *ld, yaml_node_t *n, const char *what, stpm_deci
     if (!s)
         return false;
     if (stpm_decimal_parse(s, out) < 0) {
-        problem(ld, n, "%s must be a decimal number with at most four places, not \"%s\"", what,
-                s);
+        problem(ld, n, "%s must be a decimal number with at most four places, not \"%s\"", what, s);
         return false;
     }
     return true;
@@ -375,8 +378,8 @@ static void load_rule(loader *ld, yaml_node_t *rn, criterion *c, bool input_ok)
         problem(ld, rn, "rule of criterion %s must be a mapping", c->name);
         return;
     }
-    static const char *const keys[] = {"yes", "present", "linear", "ratio_to", "full_at", "map",
-                                       NULL};
+    static const char *const keys[] = {"yes",     "present", "linear", "ratio_to",
+                                       "full_at", "map",     NULL};
     check_keys(ld, rn, keys, "a rule");
     int forms = 0;
     yaml_node_t *n;
@@ -414,8 +417,7 @@ static void load_rule(loader *ld, yaml_node_t *rn, criterion *c, bool input_ok)
                 problem(ld, n, "\"from\" must be less than \"to\"");
         }
         if (input_ok && !numeric)
-            problem(ld, n, "rule \"linear\" needs a numeric column, not %s",
-                    inputs[c->input].name);
+            problem(ld, n, "rule \"linear\" needs a numeric column, not %s", inputs[c->input].name);
     }
     yaml_node_t *rt = map_get(ld, rn, "ratio_to"), *fa = map_get(ld, rn, "full_at");
     if (rt || fa) {
@@ -448,8 +450,8 @@ static void load_rule(loader *ld, yaml_node_t *rn, criterion *c, bool input_ok)
                 problem(ld, n, "out of memory");
                 return;
             }
-            for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
-                 p < n->data.mapping.pairs.top; p++) {
+            for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+                 p++) {
                 const char *k = scalar(ld, node(ld, p->key), "a map key");
                 stpm_decimal f;
                 yaml_node_t *vn = node(ld, p->value);
@@ -492,8 +494,7 @@ static void load_criteria(loader *ld, yaml_node_t *cn, stpm_scoring *s)
     }
     stpm_decimal sum = 0;
     static const char *const keys[] = {"label", "weight", "input", "rule", NULL};
-    for (yaml_node_pair_t *p = cn->data.mapping.pairs.start; p < cn->data.mapping.pairs.top;
-         p++) {
+    for (yaml_node_pair_t *p = cn->data.mapping.pairs.start; p < cn->data.mapping.pairs.top; p++) {
         yaml_node_t *kn = node(ld, p->key), *vn = node(ld, p->value);
         const char *name = scalar(ld, kn, "a criterion name");
         if (!name)

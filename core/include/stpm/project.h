@@ -32,13 +32,13 @@
 
 /* What `project create` is given. */
 typedef struct stpm_project_new {
-    unsigned version;   /* STPM_PROJECT_NEW_VERSION */
-    const char *plan;   /* plan code, e.g. "PKRD" */
-    const char *org;    /* the organisation's USCC */
+    unsigned version; /* STPM_PROJECT_NEW_VERSION */
+    const char *plan; /* plan code, e.g. "PKRD" */
+    const char *org;  /* the organisation's USCC */
     const char *title;
-    const char *leader; /* a name; upserted among the organisation's leaders */
-    int year;           /* 0: the year of today */
-    const char *field;  /* 技术领域, or NULL */
+    const char *leader;      /* a name; upserted among the organisation's leaders */
+    int year;                /* 0: the year of today */
+    const char *field;       /* 技术领域, or NULL */
     const char *const *sets; /* "FIELD=VALUE" assignments of workflow fields */
     size_t n_sets;
     stpm_date today;
@@ -48,7 +48,10 @@ typedef struct stpm_project_new {
     const char *reserve_entry;
 } stpm_project_new;
 
-#define STPM_PROJECT_NEW_INIT {STPM_PROJECT_NEW_VERSION, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0, 0, NULL}
+#define STPM_PROJECT_NEW_INIT                                                                      \
+    {                                                                                              \
+        STPM_PROJECT_NEW_VERSION, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0, 0, NULL                \
+    }
 
 /*
  * Create a project in the initial state of the newest version of its plan's workflow and
@@ -65,13 +68,16 @@ typedef struct stpm_project_filter {
     char *plan;  /* plan code */
     char *level; /* national, provincial, municipal, county */
     int year;
-    char *town;  /* the organisation's 所属板块 */
-    char *org;   /* USCC */
-    char *code;  /* one project */
+    char *town;   /* the organisation's 所属板块 */
+    char *org;    /* USCC */
+    char *code;   /* one project */
     bool overdue; /* the state has a `due:` date before today and is not closed */
 } stpm_project_filter;
 
-#define STPM_PROJECT_FILTER_INIT {NULL, NULL, NULL, 0, NULL, NULL, NULL, false}
+#define STPM_PROJECT_FILTER_INIT                                                                   \
+    {                                                                                              \
+        NULL, NULL, NULL, 0, NULL, NULL, NULL, false                                               \
+    }
 
 /* Parse a --where text: space-separated KEY=VALUE terms with the keys state, plan, level,
  * year, town, org, code, and the word `overdue`. STPM_EUSAGE when malformed. */
@@ -97,8 +103,7 @@ STPM_API int stpm_project_show_json(stpm_db *db, const char *code, stpm_date tod
 
 /* The project's events in chain order: seq, on_date, actor, kind, transition, from_state,
  * to_state, reason, hash (the first 12 hex digits), data (JSON text). */
-STPM_API int stpm_project_history(stpm_db *db, const char *code, stpm_rows **out,
-                                  stpm_error *err);
+STPM_API int stpm_project_history(stpm_db *db, const char *code, stpm_rows **out, stpm_error *err);
 
 /*
  * Store the file at path as a document of `kind` ([a-z][a-z0-9_]*) of the project, with
@@ -106,9 +111,8 @@ STPM_API int stpm_project_history(stpm_db *db, const char *code, stpm_rows **out
  * twice is one document: *already is set and nothing is written. Larger than
  * STPM_PROJECT_MAX_DOCUMENT: STPM_EINPUT. sha256 (65 bytes) receives the digest; may be NULL.
  */
-STPM_API int stpm_project_attach(stpm_db *db, const char *code, const char *kind,
-                                 const char *path, stpm_date today, bool *already,
-                                 char sha256[65], stpm_error *err);
+STPM_API int stpm_project_attach(stpm_db *db, const char *code, const char *kind, const char *path,
+                                 stpm_date today, bool *already, char sha256[65], stpm_error *err);
 
 /* ---- transitions ---- */
 
@@ -132,7 +136,10 @@ typedef struct stpm_advance_options {
     bool by_timer; /* fired by `stpm tick`: the transition's roles are not required */
 } stpm_advance_options;
 
-#define STPM_ADVANCE_OPTIONS_INIT {STPM_ADVANCE_OPTIONS_VERSION, NULL, NULL, 0, NULL, 0, false, 0, false}
+#define STPM_ADVANCE_OPTIONS_INIT                                                                  \
+    {                                                                                              \
+        STPM_ADVANCE_OPTIONS_VERSION, NULL, NULL, 0, NULL, 0, false, 0, false                      \
+    }
 
 /* Why a transition is blocked: one reason. kind is "state", "role", "field", "document",
  * "reason", "check" or "guard"; subject names the field, document, check, roles or the
@@ -172,8 +179,8 @@ typedef struct stpm_advance_result {
     int row_version;
     bool dry_run;
     stpm_transition_report report; /* reasons when refused; the checks that ran */
-    char *changes; /* the field changes as a JSON object */
-    char *event_hash; /* the event's hash, NULL when nothing was written */
+    char *changes;                 /* the field changes as a JSON object */
+    char *event_hash;              /* the event's hash, NULL when nothing was written */
 } stpm_advance_result;
 
 /* Release a result's strings and reset it. */
@@ -224,7 +231,10 @@ typedef struct stpm_bulk_report {
     size_t n_ok, n_refused, n_conflict, n_error;
 } stpm_bulk_report;
 
-#define STPM_BULK_REPORT_INIT {NULL, 0, 0, 0, 0, 0, 0}
+#define STPM_BULK_REPORT_INIT                                                                      \
+    {                                                                                              \
+        NULL, 0, 0, 0, 0, 0, 0                                                                     \
+    }
 
 STPM_API void stpm_bulk_report_clear(stpm_bulk_report *r);
 /* "ok", "refused", "conflict", "error". */

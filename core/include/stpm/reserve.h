@@ -83,7 +83,10 @@ typedef struct stpm_reserve_filter {
     const char *plan;  /* a plan code: candidates whose 拟申报计划 is that plan's name */
 } stpm_reserve_filter;
 
-#define STPM_RESERVE_FILTER_INIT {0, NULL, NULL, NULL}
+#define STPM_RESERVE_FILTER_INIT                                                                   \
+    {                                                                                              \
+        0, NULL, NULL, NULL                                                                        \
+    }
 
 /* The candidates (entry: the first 8 hex digits of the id, id, year, uscc, org, town,
  * title, field, target_plan, leader, requested_funding, project: the code once promoted)
@@ -109,9 +112,8 @@ typedef struct stpm_ranking {
 /* Score the candidates of f (year required) and order them: score descending, then
  * requested funding ascending (not given last), then USCC, title and id — deterministic.
  * top > 0 keeps the first top. Free with stpm_ranking_clear. */
-STPM_API int stpm_reserve_rank(stpm_db *db, const stpm_reserve_filter *f,
-                               const stpm_scoring *s, size_t top, stpm_ranking *out,
-                               stpm_error *err);
+STPM_API int stpm_reserve_rank(stpm_db *db, const stpm_reserve_filter *f, const stpm_scoring *s,
+                               size_t top, stpm_ranking *out, stpm_error *err);
 STPM_API void stpm_ranking_clear(stpm_ranking *r);
 
 #define STPM_PROMOTE_OPTIONS_VERSION 1
@@ -124,7 +126,10 @@ typedef struct stpm_promote_options {
     stpm_date today;
 } stpm_promote_options;
 
-#define STPM_PROMOTE_OPTIONS_INIT {STPM_PROMOTE_OPTIONS_VERSION, NULL, NULL, 0, 0}
+#define STPM_PROMOTE_OPTIONS_INIT                                                                  \
+    {                                                                                              \
+        STPM_PROMOTE_OPTIONS_VERSION, NULL, NULL, 0, 0                                             \
+    }
 
 /*
  * Promote the candidate named by entry (a prefix of its id, at least 6 hex digits, dashes
@@ -135,8 +140,7 @@ typedef struct stpm_promote_options {
  * *code receives the project's code (malloc'd). No such entry: STPM_ENOTFOUND; a prefix
  * matching several: STPM_EUSAGE; already promoted: STPM_EREFUSED naming that project.
  */
-STPM_API int stpm_reserve_promote(stpm_db *db, const char *entry,
-                                  const stpm_promote_options *opts, char **code,
-                                  stpm_error *err);
+STPM_API int stpm_reserve_promote(stpm_db *db, const char *entry, const stpm_promote_options *opts,
+                                  char **code, stpm_error *err);
 
 #endif
