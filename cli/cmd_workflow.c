@@ -8,7 +8,11 @@
 #include "commands.h"
 #include "opts.h"
 #include "table.h"
+#include "connect.h"
+#include "rows.h"
+#include "stpm/wfstore.h"
 #include "stpm/workflow.h"
+#include <unistd.h>
 
 typedef struct wf_subcommand {
     const char *name;
@@ -80,9 +84,28 @@ cleanup:
     return rc;
 }
 
+/* A stored workflow NAME[@VERSION], or a file when the operand names one. On failure
+ * *rc is the exit status (connection failures are reported already). */
+static int load_named_or_file(cli_ctx *ctx, const char *arg, stpm_workflow **wf, stpm_error *err,
+                              int *rc)
+{
+    if (access(arg, F_OK) == 0 || strchr(arg, '/') || strchr(arg, '.'))
+        return stpm_workflow_load_file(wf, arg, err);
+    stpm_db *db = NULL;
+    if ((*rc = cli_connect(ctx, &db)) != 0)
+        return -1;
+    char *name = NULL;
+    int version = 0;
+    int r = stpm_wfstore_parse_ref(arg, &name, &version, err);
+    if (r == 0)
+        r = stpm_wfstore_get(db, name, version, wf, err);
+    free(name);
+    return r;
+}
+
 static int cmd_graph(cli_ctx *ctx, int argc, char **argv)
 {
-    static const char usage[] = "stpm workflow graph FILE [--as dot|mermaid]";
+    static const char usage[] = "stpm workflow graph NAME[@VERSION]|FILE [--as dot|mermaid]";
     cli_opt opts[] = {
         CLI_STRING("as", 0, "FORMAT", "dot (Graphviz, the default) or mermaid"),
         CLI_STRING("format", 0, "FORMAT", "the same as --as (for this command only)"),
@@ -103,7 +126,7 @@ static int cmd_graph(cli_ctx *ctx, int argc, char **argv)
         goto cleanup;
     }
     if (args.n_operands != 1) {
-        rc = cli_usage_error("workflow graph needs exactly one FILE");
+        rc = cli_usage_error("workflow graph needs exactly one NAME or FILE");
         goto cleanup;
     }
     const char *as = cli_opt_get(opts, "as")->value;
@@ -118,9 +141,9 @@ static int cmd_graph(cli_ctx *ctx, int argc, char **argv)
         rc = cli_usage_error("unknown graph format \"%s\": expected dot or mermaid", as);
         goto cleanup;
     }
-    if (stpm_workflow_load_file(&wf, args.operands[0], &err) < 0 ||
+    if (load_named_or_file(ctx, args.operands[0], &wf, &err, &rc) < 0 ||
         stpm_workflow_graph(wf, fmt, &text, &err) < 0) {
-        rc = cli_report(&err);
+        rc = rc ? rc : cli_report(&err);
         goto cleanup;
     }
     fputs(text, stdout);
@@ -133,9 +156,185 @@ cleanup:
     return rc;
 }
 
+static int cmd_load(cli_ctx *ctx, int argc, char **argv)
+{
+    static const char usage[] = "stpm workflow load FILE...";
+    cli_opt opts[] = {CLI_END};
+    cli_args args = {0};
+    stpm_db *db = NULL;
+    int rc = cli_parse(ctx, usage, opts, argc, argv, &args);
+    if (rc)
+        goto cleanup;
+    if (args.help) {
+        cli_print_help(stdout, usage,
+                       "Validate workflow files and store each as an immutable version. Loading "
+                       "the same\nversion again changes nothing; another file under a stored "
+                       "version is refused (exit 5).",
+                       opts);
+        goto cleanup;
+    }
+    if (args.n_operands == 0) {
+        rc = cli_usage_error("workflow load needs at least one FILE");
+        goto cleanup;
+    }
+    if ((rc = cli_connect(ctx, &db)) != 0)
+        goto cleanup;
+    for (int i = 0; i < args.n_operands; i++) {
+        stpm_workflow *wf = NULL;
+        stpm_error err = STPM_ERROR_INIT;
+        stpm_wfstore_outcome outcome;
+        if (stpm_workflow_load_file(&wf, args.operands[i], &err) < 0 ||
+            stpm_wfstore_put(db, wf, &outcome, &err) < 0) {
+            int r = cli_report(&err);
+            if (r > rc)
+                rc = r;
+        } else if (outcome == STPM_WFSTORE_UNCHANGED) {
+            printf("%s: workflow %s version %d is already stored with this digest, unchanged\n",
+                   args.operands[i], stpm_workflow_name(wf), stpm_workflow_version(wf));
+        } else {
+            printf("%s: stored workflow %s version %d (digest %.12s)\n", args.operands[i],
+                   stpm_workflow_name(wf), stpm_workflow_version(wf), stpm_workflow_digest(wf));
+        }
+        stpm_workflow_free(wf);
+        stpm_error_clear(&err);
+    }
+cleanup:
+    cli_args_free(&args);
+    cli_opts_free(opts);
+    return rc;
+}
+
+static int cmd_list(cli_ctx *ctx, int argc, char **argv)
+{
+    static const char usage[] = "stpm workflow list";
+    cli_opt opts[] = {CLI_END};
+    cli_args args = {0};
+    stpm_db *db = NULL;
+    stpm_rows *rows = NULL;
+    stpm_error err = STPM_ERROR_INIT;
+    int rc = cli_parse(ctx, usage, opts, argc, argv, &args);
+    if (rc)
+        goto cleanup;
+    if (args.help) {
+        cli_print_help(stdout, usage, "List the stored workflow versions.", opts);
+        goto cleanup;
+    }
+    if (args.n_operands) {
+        rc = cli_usage_error("workflow list takes no operands");
+        goto cleanup;
+    }
+    if ((rc = cli_connect(ctx, &db)) != 0)
+        goto cleanup;
+    if (stpm_wfstore_list(db, &rows, &err) < 0)
+        rc = cli_report(&err);
+    else
+        rc = cli_print_rows(ctx, rows, true);
+cleanup:
+    stpm_rows_free(rows);
+    stpm_error_clear(&err);
+    cli_args_free(&args);
+    cli_opts_free(opts);
+    return rc;
+}
+
+static void show_workflow(const stpm_workflow *wf)
+{
+    char buf[32], dur[24];
+    printf("workflow  %s\nversion   %d\ntitle     %s\ndigest    %s\ninitial   %s\n\nstates:\n",
+           stpm_workflow_name(wf), stpm_workflow_version(wf), stpm_workflow_title(wf),
+           stpm_workflow_digest(wf), stpm_workflow_initial(wf));
+    for (size_t i = 0; i < stpm_workflow_n_states(wf); i++) {
+        const stpm_wf_state *s = stpm_workflow_state(wf, i);
+        printf("  %-14s %s%s%s", s->name, s->label ? s->label : "", s->final ? "  final" : "",
+               s->closed ? " closed" : "");
+        if (s->due)
+            printf("  due: %s", s->due);
+        if (s->has_timeout)
+            printf("  timeout: %s → %s", stpm_wf_duration_format(s->timeout_after, dur),
+                   s->timeout_transition);
+        putchar('\n');
+    }
+    printf("\nfields:\n");
+    for (size_t i = 0; i < stpm_workflow_n_fields(wf); i++) {
+        const stpm_wf_field *f = stpm_workflow_field(wf, i);
+        if (f->builtin)
+            continue;
+        printf("  %-20s %-8s %s\n", f->name, stpm_field_type_name(f->type), f->label ? f->label : "");
+    }
+    printf("\ntransitions:\n");
+    for (size_t i = 0; i < stpm_workflow_n_transitions(wf); i++) {
+        const stpm_wf_transition *t = stpm_workflow_transition(wf, i);
+        printf("  %-12s ", t->name);
+        for (size_t j = 0; j < t->n_from; j++)
+            printf("%s%s", j ? "|" : "", t->from[j]);
+        printf(" → %s  [%s]%s\n", t->to, stpm_roles_format(t->roles, buf),
+               t->label ? t->label : "");
+    }
+}
+
+static int cmd_show(cli_ctx *ctx, int argc, char **argv)
+{
+    static const char usage[] = "stpm workflow show NAME[@VERSION]";
+    cli_opt opts[] = {CLI_END};
+    cli_args args = {0};
+    stpm_db *db = NULL;
+    stpm_workflow *wf = NULL;
+    stpm_error err = STPM_ERROR_INIT;
+    char *name = NULL;
+    int version = 0;
+    int rc = cli_parse(ctx, usage, opts, argc, argv, &args);
+    if (rc)
+        goto cleanup;
+    if (args.help) {
+        cli_print_help(stdout, usage,
+                       "Show a stored workflow version (the newest when no version is given), "
+                       "parsed again\nfrom its stored source; --format json prints the source "
+                       "with its digest.",
+                       opts);
+        goto cleanup;
+    }
+    if (args.n_operands != 1) {
+        rc = cli_usage_error("workflow show needs exactly one NAME[@VERSION]");
+        goto cleanup;
+    }
+    if ((rc = cli_connect(ctx, &db)) != 0)
+        goto cleanup;
+    if (stpm_wfstore_parse_ref(args.operands[0], &name, &version, &err) < 0 ||
+        stpm_wfstore_get(db, name, version, &wf, &err) < 0) {
+        rc = cli_report(&err);
+        goto cleanup;
+    }
+    if (ctx->format == CLI_FORMAT_TABLE) {
+        show_workflow(wf);
+    } else {
+        static const char *const cols[] = {"workflow", "version", "title", "digest", "source"};
+        char v[16];
+        snprintf(v, sizeof(v), "%d", stpm_workflow_version(wf));
+        const char *cells[] = {stpm_workflow_name(wf), v, stpm_workflow_title(wf),
+                               stpm_workflow_digest(wf), stpm_workflow_source(wf, NULL)};
+        cli_table *t = cli_table_new(5, cols);
+        if (t) {
+            cli_table_set_kind(t, 1, CLI_COL_NUMBER);
+            cli_table_add_row(t, cells);
+            cli_table_print(t, ctx->format, stdout, false);
+            cli_table_free(t);
+        }
+    }
+cleanup:
+    free(name);
+    stpm_workflow_free(wf);
+    stpm_error_clear(&err);
+    cli_args_free(&args);
+    cli_opts_free(opts);
+    return rc;
+}
+
 static const wf_subcommand subcommands[] = {
     {"check", cmd_check, "validate workflow files (no database)"},
-    {"graph", cmd_graph, "draw a workflow file as DOT or Mermaid"},
+    {"graph", cmd_graph, "draw a stored workflow or a file as DOT or Mermaid"},
+    {"load", cmd_load, "validate and store workflow versions"},
+    {"list", cmd_list, "list the stored workflow versions"},
+    {"show", cmd_show, "show a stored workflow version"},
     {NULL, NULL, NULL},
 };
 

@@ -25,5 +25,10 @@ int cli_cmd_reserve(cli_ctx *ctx, int argc, char **argv);
 
 /* stpm survey import: the October survey (cli/cmd_survey.c). */
 int cli_cmd_survey(cli_ctx *ctx, int argc, char **argv);
+/* stpm project create | list | show | history | attach | advance | why (cli/cmd_project.c). */
+int cli_cmd_project(cli_ctx *ctx, int argc, char **argv);
+
+/* stpm tick: fire due timers (cli/cmd_tick.c). */
+int cli_cmd_tick(cli_ctx *ctx, int argc, char **argv);
 
 #endif

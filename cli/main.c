@@ -16,6 +16,8 @@ const cli_command cli_commands[] = {
     {"reserve", cli_cmd_reserve, "the reserve pool: list | rank | promote (好中选优)"},
     {"survey", cli_cmd_survey, "read the October survey (科技项目调研) into the reserve pool"},
     {"workflow", cli_cmd_workflow, "check and draw workflow definitions"},
+    {"project", cli_cmd_project, "create, list, show, advance projects; why; history; attach"},
+    {"tick", cli_cmd_tick, "fire the timers that are due"},
     {NULL, NULL, NULL},
 };
 

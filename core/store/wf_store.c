@@ -133,7 +133,7 @@ int stpm_wfstore_list(stpm_db *db, stpm_rows **out, stpm_error *err)
     PGresult *r = NULL;
     int rc = stpm_query(
         db,
-        "SELECT w.name, w.version, w.title, w.digest, "
+        "SELECT w.name, w.version, w.title, left(w.digest, 12) AS digest, "
         "  (SELECT count(*) FROM stpm.workflow_states s WHERE s.workflow_id = w.id) AS states, "
         "  to_char(w.loaded_at, 'YYYY-MM-DD HH24:MI:SS') AS loaded_at, w.loaded_by, "
         "  (SELECT string_agg(code, ' ' ORDER BY code) FROM stpm.plans pl "
