@@ -65,6 +65,26 @@ static void tally_free(tally *t)
     free(t->counts);
 }
 
+/* Order by count, most first, then by name. */
+static void tally_sort(tally *t)
+{
+    for (size_t i = 1; i < t->n; i++) {
+        for (size_t j = i; j > 0; j--) {
+            bool before =
+                t->counts[j] > t->counts[j - 1] ||
+                (t->counts[j] == t->counts[j - 1] && strcmp(t->names[j], t->names[j - 1]) < 0);
+            if (!before)
+                break;
+            char *n = t->names[j];
+            t->names[j] = t->names[j - 1];
+            t->names[j - 1] = n;
+            size_t c = t->counts[j];
+            t->counts[j] = t->counts[j - 1];
+            t->counts[j - 1] = c;
+        }
+    }
+}
+
 /* Distinct organisations: a set of 64-bit hashes of the USCC (8 bytes a row at most). */
 typedef struct hashset {
     uint64_t *slots;
@@ -402,6 +422,8 @@ static int survey_import(cli_ctx *ctx, int argc, char **argv)
         stpm_error_clear(&all);
         goto cleanup;
     }
+    tally_sort(&towns);
+    tally_sort(&fields);
     if (print_summary(ctx, file, r, o.year, good, orgs.n, &towns, &fields) < 0) {
         stpm_error_set(&err, STPM_ERROR, "out of memory");
         rc = cli_report(&err);

@@ -76,7 +76,8 @@ static int start_field(stpm_csv *c)
 }
 
 /* Turn the buffer into the record handed out. */
-static int finish_record(stpm_csv *c, int start_line, stpm_csv_record **out, stpm_error *err)
+static int finish_record(stpm_csv *c, int start_line, stpm_csv_record **out, stpm_error *err,
+                         bool at_newline)
 {
     stpm_csv_record *r = &c->rec;
     stpm_strbuf_putc(&c->buf, '\0');
@@ -98,7 +99,7 @@ static int finish_record(stpm_csv *c, int start_line, stpm_csv_record **out, stp
     r->n_fields = c->n_fields;
     r->row = ++c->row;
     r->line = start_line;
-    r->end_line = c->line;
+    r->end_line = at_newline ? c->line - 1 : c->line;
     *out = r;
     return 1;
 oom:
@@ -147,7 +148,7 @@ int stpm_csv_next(stpm_csv *c, stpm_csv_record **out, stpm_error *err)
                     return 0;
                 if (st == S_FIELD_START && start_field(c) < 0)
                     goto oom;
-                return finish_record(c, start_line, out, err);
+                return finish_record(c, start_line, out, err, false);
             }
             c->p = c->dec->data;
             c->end = c->p + c->dec->data_len;
@@ -186,7 +187,7 @@ int stpm_csv_next(stpm_csv *c, stpm_csv_record **out, stpm_error *err)
                  * field of a spreadsheet's empty row */
                 if (start_field(c) < 0)
                     goto oom;
-                return finish_record(c, start_line, out, err);
+                return finish_record(c, start_line, out, err, true);
             }
             any = true;
             if (start_field(c) < 0)
@@ -203,7 +204,7 @@ int stpm_csv_next(stpm_csv *c, stpm_csv_record **out, stpm_error *err)
             break;
         case S_UNQUOTED:
             if (newline)
-                return finish_record(c, start_line, out, err);
+                return finish_record(c, start_line, out, err, true);
             if (ch == ',') {
                 stpm_strbuf_putc(&c->buf, '\0');
                 st = S_FIELD_START;
@@ -233,7 +234,7 @@ int stpm_csv_next(stpm_csv *c, stpm_csv_record **out, stpm_error *err)
                 stpm_strbuf_putc(&c->buf, '\0');
                 st = S_FIELD_START;
             } else if (newline) {
-                return finish_record(c, start_line, out, err);
+                return finish_record(c, start_line, out, err, true);
             } else {
                 /* text after the closing quote: keep it, note the quote as stray */
                 if (c->rec.stray_field < 0) {

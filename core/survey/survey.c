@@ -348,21 +348,59 @@ static int cell_row(stpm_survey_reader *r, survey_col c)
     return r->cell_row[c] > 0 ? r->cell_row[c] : r->cur_row;
 }
 
-static void set_amount(stpm_survey_reader *r, survey_col c, stpm_survey_amount *a)
+/* Check one normalised cell (text NULL when empty) and fill its part of the row. */
+static void check_cell(stpm_survey_reader *r, survey_col c, const char *text)
 {
+    stpm_survey_row *row = &r->row;
     char why[256];
-    const char *v = r->val[c].buf;
-    a->set = false;
-    a->value = 0;
-    if (!v)
+    if (!text) {
+        if (columns[c].required &&
+            (r->present[c] || r->format == STPM_SURVEY_FORMAT_YAML || r->header_ok))
+            survey_error(r, cell_row(r, c), colname(r, c), "required value is empty");
         return;
-    if (parse_amount(v, &a->value, why, sizeof(why)) < 0)
-        survey_error(r, cell_row(r, c), colname(r, c), "%s", why);
-    else
-        a->set = true;
+    }
+    switch (columns[c].kind) {
+    case K_TEXT:
+        if (columns[c].max_chars && utf8_chars(text, strlen(text)) > columns[c].max_chars)
+            survey_error(r, cell_row(r, c), colname(r, c), "longer than %zu characters",
+                         columns[c].max_chars);
+        break;
+    case K_USCC:
+        if (stpm_uscc_validate(text, r->uscc, why, sizeof(why)) < 0)
+            survey_error(r, cell_row(r, c), colname(r, c),
+                         "invalid unified social credit code \"%s\": %s", text, why);
+        else
+            row->uscc = r->uscc;
+        break;
+    case K_AMOUNT: {
+        stpm_survey_amount *a = c == SV_PLANNED_INVESTMENT  ? &row->planned_investment
+                                : c == SV_REQUESTED_FUNDING ? &row->requested_funding
+                                : c == SV_RD_SPEND          ? &row->rd_spend
+                                                            : &row->revenue;
+        if (parse_amount(text, &a->value, why, sizeof(why)) < 0)
+            survey_error(r, cell_row(r, c), colname(r, c), "%s", why);
+        else
+            a->set = true;
+        break;
+    }
+    case K_BOOL:
+        row->high_tech = parse_bool(text);
+        if (row->high_tech < 0)
+            survey_error(r, cell_row(r, c), colname(r, c),
+                         "invalid yes/no value \"%s\": expected 是 or 否 (yes or no)", text);
+        break;
+    case K_MATURITY:
+        if (text[0] >= '1' && text[0] <= '9' && text[1] == '\0')
+            row->maturity = text[0] - '0';
+        else
+            survey_error(r, cell_row(r, c), colname(r, c),
+                         "technology maturity \"%s\" is not a whole number from 1 to 9", text);
+        break;
+    }
 }
 
-/* Normalise and check every cell; fill r->row. 0 when the row has no error. */
+/* Normalise and check every cell, in the order of the file's columns (so that a row's
+ * errors read left to right); fill r->row. 0 when the row has no error. */
 static int validate_row(stpm_survey_reader *r)
 {
     stpm_survey_row *row = &r->row;
@@ -386,18 +424,17 @@ static int validate_row(stpm_survey_reader *r)
             survey_error(r, r->cur_row, colname(r, c), "out of memory");
             return -1;
         }
-        if (v->len == 0) {
-            if (columns[c].required &&
-                (r->present[c] || r->format == STPM_SURVEY_FORMAT_YAML || r->header_ok))
-                survey_error(r, cell_row(r, c), colname(r, c), "required value is empty");
-            continue;
-        }
-        text[c] = v->buf;
-        if (columns[c].kind == K_TEXT && columns[c].max_chars &&
-            utf8_chars(v->buf, v->len) > columns[c].max_chars)
-            survey_error(r, cell_row(r, c), colname(r, c), "longer than %zu characters",
-                         columns[c].max_chars);
+        if (v->len > 0)
+            text[c] = v->buf;
     }
+    bool done[SV_NCOLS] = {0};
+    for (size_t i = 0; i < r->n_order; i++) {
+        done[r->order[i]] = true;
+        check_cell(r, r->order[i], text[r->order[i]]);
+    }
+    for (int c = 0; c < SV_NCOLS; c++)
+        if (!done[c])
+            check_cell(r, (survey_col)c, text[c]);
     row->org_name = text[SV_ORG_NAME];
     row->town = text[SV_TOWN];
     row->title = text[SV_TITLE];
@@ -406,33 +443,6 @@ static int validate_row(stpm_survey_reader *r)
     row->leader = text[SV_LEADER];
     row->partner = text[SV_PARTNER];
     row->notes = text[SV_NOTES];
-    if (text[SV_USCC]) {
-        char why[160];
-        if (stpm_uscc_validate(text[SV_USCC], r->uscc, why, sizeof(why)) < 0)
-            survey_error(r, cell_row(r, SV_USCC), colname(r, SV_USCC),
-                         "invalid unified social credit code \"%s\": %s", text[SV_USCC], why);
-        else
-            row->uscc = r->uscc;
-    }
-    set_amount(r, SV_PLANNED_INVESTMENT, &row->planned_investment);
-    set_amount(r, SV_REQUESTED_FUNDING, &row->requested_funding);
-    set_amount(r, SV_RD_SPEND, &row->rd_spend);
-    set_amount(r, SV_REVENUE, &row->revenue);
-    if (text[SV_HIGH_TECH]) {
-        row->high_tech = parse_bool(text[SV_HIGH_TECH]);
-        if (row->high_tech < 0)
-            survey_error(r, cell_row(r, SV_HIGH_TECH), colname(r, SV_HIGH_TECH),
-                         "invalid yes/no value \"%s\": expected 是 or 否 (yes or no)",
-                         r->raw[SV_HIGH_TECH].buf);
-    }
-    if (text[SV_MATURITY]) {
-        const char *m = text[SV_MATURITY];
-        if (m[0] >= '1' && m[0] <= '9' && m[1] == '\0')
-            row->maturity = m[0] - '0';
-        else
-            survey_error(r, cell_row(r, SV_MATURITY), colname(r, SV_MATURITY),
-                         "technology maturity \"%s\" is not a whole number from 1 to 9", m);
-    }
     if (row->title) {
         stpm_strbuf_reset(&r->title_key);
         stpm_text_normalize(&r->title_key, row->title, strlen(row->title),
@@ -494,8 +504,10 @@ static int csv_header(stpm_survey_reader *r, const stpm_csv_record *rec)
         char letters[8];
         column_letters(i, letters);
         if (c < 0) {
-            if (name.len > 0)
+            if (name.len > 0) {
                 survey_warning(r, rec->row, name.buf, "unknown column (%s) ignored", letters);
+                r->warned_field[i] = true; /* its values are not warned about again */
+            }
         } else if (seen[c] >= 0) {
             char first[8];
             column_letters((size_t)seen[c], first);
@@ -504,6 +516,7 @@ static int csv_header(stpm_survey_reader *r, const stpm_csv_record *rec)
         } else {
             seen[c] = (int)i;
             r->field_col[i] = c;
+            r->order[r->n_order++] = (survey_col)c;
             stpm_strbuf_reset(&r->cname[c]);
             stpm_strbuf_puts(&r->cname[c], stpm_strbuf_str(&name));
             if (is_zh)
@@ -516,10 +529,10 @@ static int csv_header(stpm_survey_reader *r, const stpm_csv_record *rec)
     r->header_zh = zh >= en;
     r->header_ok = true;
     int found = 0;
-    for (int c = 0; c < SV_NCOLS; c++) {
-        if (seen[c] >= 0)
-            found++;
-        else if (columns[c].required) {
+    for (int c = 0; c < SV_NCOLS; c++)
+        found += seen[c] >= 0;
+    for (int c = 0; c < SV_NCOLS && found > 0; c++) {
+        if (seen[c] < 0 && columns[c].required) {
             r->header_ok = false;
             survey_error(r, rec->row, r->header_zh ? columns[c].zh : columns[c].en,
                          "missing required column %s (%s)", columns[c].zh, columns[c].en);

@@ -67,6 +67,8 @@ struct stpm_survey_reader {
     bool header_ok; /* every required column is there */
     bool stop;      /* no more rows: the end, or reading cannot go on */
     int cur_row, cur_line;
+    survey_col order[SV_NCOLS]; /* the columns in the order of the file (header / keys) */
+    size_t n_order;
     bool present[SV_NCOLS];
     stpm_strbuf raw[SV_NCOLS];   /* values as read */
     stpm_strbuf cname[SV_NCOLS]; /* the column name as in the file */

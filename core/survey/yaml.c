@@ -121,6 +121,7 @@ static int read_mapping(stpm_survey_reader *r, int start_line, stpm_error *err)
     survey_clear_cells(r);
     for (int c = 0; c < SV_NCOLS; c++)
         stpm_strbuf_reset(&r->cname[c]);
+    r->n_order = 0;
     r->rows++;
     r->cur_row = start_line;
     r->cur_line = start_line;
@@ -166,6 +167,7 @@ static int read_mapping(stpm_survey_reader *r, int start_line, stpm_error *err)
                          survey_column_en((survey_col)c), r->cname[c].buf);
         } else {
             stpm_strbuf_puts(&r->cname[c], k);
+            r->order[r->n_order++] = (survey_col)c;
             r->cell_row[c] = line;
             is_zh ? zh++ : en++;
         }

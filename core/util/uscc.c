@@ -105,15 +105,30 @@ int stpm_uscc_validate(const char *s, char *normalized, char *why, size_t whylen
         why[0] = '\0';
     if (stpm_uscc_normalize(s, code) < 0) {
         stpm_strbuf sb = STPM_STRBUF_INIT;
-        stpm_text_normalize(&sb, s, strlen(s), STPM_TEXT_TRIM);
-        size_t nchars = 0;
-        for (size_t i = 0; i < sb.len; i++)
-            if (((unsigned char)sb.buf[i] & 0xC0) != 0x80)
-                nchars++;
+        stpm_text_normalize(&sb, s, strlen(s),
+                            STPM_TEXT_TRIM | STPM_TEXT_HALFWIDTH | STPM_TEXT_UPPER);
+        size_t nchars = 0, bad_at = 0, bad_len = 0;
+        for (size_t i = 0; i < sb.len; i++) {
+            unsigned char c = (unsigned char)sb.buf[i];
+            if ((c & 0xC0) == 0x80)
+                continue;
+            nchars++;
+            if (c >= 0x80 && !bad_len) {
+                bad_at = nchars;
+                bad_len = 1;
+                while (i + bad_len < sb.len && ((unsigned char)sb.buf[i + bad_len] & 0xC0) == 0x80)
+                    bad_len++;
+                if (why && whylen)
+                    snprintf(why, whylen,
+                             "character %zu '%.*s' is not allowed (0-9 and A-Y "
+                             "without I, O, S, V, Z)",
+                             bad_at, (int)bad_len, sb.buf + i);
+            }
+        }
         stpm_strbuf_free(&sb);
         if (nchars == 0)
             why_set(why, whylen, "is empty");
-        else
+        else if (nchars != STPM_USCC_LEN)
             why_set(why, whylen, "has %zu characters, expected 18", nchars);
         return -1;
     }

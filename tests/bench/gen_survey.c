@@ -85,9 +85,10 @@ int main(int argc, char **argv)
     for (long long i = 0; i < n; i++) {
         long long org_no = i / 3;
         if (i % 3 == 0) {
-            char s16[17];
+            char s16[24];
             /* 91 企业, 320682 如皋市, then an 8-digit organisation code body */
-            snprintf(s16, sizeof(s16), "91320682%08lld", (10000000 + org_no * 7919) % 100000000);
+            snprintf(s16, sizeof(s16), "91320682%08llu",
+                     (unsigned long long)(10000000 + org_no * 7919) % 100000000u);
             if (stpm_uscc_complete(s16, uscc) < 0)
                 return 1;
             snprintf(org, sizeof(org), "南通%s%s有限公司%lld", PICK(org_words), PICK(org_kinds),
