@@ -122,7 +122,7 @@ expect_rc 2 "an impossible year exits 2"
 # -- kill -9 half way: the transaction is gone, nothing is left
 db3=$(fresh_db imp3)
 "$gen" 400000 3 >big.csv
-"$STPM" --db "$db3" db status >/dev/null 2>&1 || true   # migrate first, so the import is what runs
+"$STPM" --db "$db3" db migrate >/dev/null 2>&1 || true   # migrate first, so the import is what runs
 name="${db3##*dbname=}"
 "$STPM" --db "$db3" survey import big.csv --year 2022 >kill.out 2>&1 &
 pid=$!
