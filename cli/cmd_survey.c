@@ -8,7 +8,9 @@
 #include "cli.h"
 #include "commands.h"
 #include "opts.h"
+#include "connect.h"
 #include "stpm/survey.h"
+#include "stpm/survey_import.h"
 #include "table.h"
 
 static const char import_usage[] =
@@ -229,6 +231,109 @@ static int print_summary(cli_ctx *ctx, const char *file, const stpm_survey_reade
     return 0;
 }
 
+/* ---- the import into the database ------------------------------------------------- */
+
+typedef struct import_bar {
+    bool on;
+    const char *name;
+    uint64_t last;
+} import_bar;
+
+static void import_progress(void *arg, const char *phase, uint64_t done, uint64_t total,
+                            size_t rows)
+{
+    import_bar *b = arg;
+    if (!b->on || (strcmp(phase, "reading") == 0 && done - b->last < 256 * 1024))
+        return;
+    b->last = done;
+    if (strcmp(phase, "merging") == 0)
+        fprintf(stderr, "\r\033[Kmerging %zu rows of %s into the reserve pool", rows, b->name);
+    else if (total > 0) {
+        int pct = (int)(done * 100 / total);
+        int bars = pct / 5;
+        fprintf(stderr, "\rimporting %s [%.*s%*s] %3d%% %zu rows", b->name, bars,
+                "####################", 20 - bars, "", pct, rows);
+    } else {
+        fprintf(stderr, "\rimporting %s %zu rows", b->name, rows);
+    }
+    fflush(stderr);
+}
+
+static void print_import(cli_ctx *ctx, const char *file, const stpm_survey_import_result *r)
+{
+    if (ctx->format == CLI_FORMAT_JSON) {
+        fputs("{\"file\": ", stdout);
+        cli_json_string(stdout, file);
+        fprintf(stdout,
+                ", \"year\": %d, \"file_digest\": \"%s\", \"encoding\": \"%s\", "
+                "\"import_id\": %s%s%s, \"rows\": %zu, \"new\": %zu, \"updated\": %zu, "
+                "\"unchanged\": %zu, \"orgs_new\": %zu, \"orgs_updated\": %zu, "
+                "\"figures_changed\": %zu, \"dry_run\": %s}\n",
+                r->year, r->file_digest, stpm_encoding_name(r->encoding), r->dry_run ? "" : "\"",
+                r->dry_run ? "null" : r->import_id, r->dry_run ? "" : "\"", r->rows, r->new_rows,
+                r->updated, r->unchanged, r->orgs_new, r->orgs_updated, r->figures_changed,
+                r->dry_run ? "true" : "false");
+        return;
+    }
+    if (ctx->format == CLI_FORMAT_CSV) {
+        static const char *const names[] = {"file",        "year",      "rows",     "new",
+                                            "updated",     "unchanged", "orgs_new", "orgs_updated",
+                                            "file_digest", "import_id"};
+        cli_table *t = cli_table_new(10, names);
+        if (!t)
+            return;
+        char n[7][24];
+        size_t v[7] = {(size_t)r->year, r->rows,     r->new_rows,    r->updated,
+                       r->unchanged,    r->orgs_new, r->orgs_updated};
+        for (int i = 0; i < 7; i++)
+            snprintf(n[i], sizeof(n[i]), "%zu", v[i]);
+        const char *cells[] = {file, n[0], n[1], n[2],           n[3],
+                               n[4], n[5], n[6], r->file_digest, r->dry_run ? NULL : r->import_id};
+        cli_table_add_row(t, cells);
+        cli_table_print(t, ctx->format, stdout, false);
+        cli_table_free(t);
+        return;
+    }
+    printf("%s: %zu candidate%s for %d: %zu new, %zu updated, %zu unchanged%s\n", file, r->rows,
+           r->rows == 1 ? "" : "s", r->year, r->new_rows, r->updated, r->unchanged,
+           r->dry_run ? " (dry run, nothing imported)" : "");
+    printf("organisations: %zu new, %zu updated; figures of %d: %zu changed\n", r->orgs_new,
+           r->orgs_updated, r->year, r->figures_changed);
+    if (!r->dry_run)
+        printf("import %.8s, file sha256 %s\n", r->import_id, r->file_digest);
+    if (!r->dry_run && r->new_rows == 0 && r->updated == 0)
+        printf("nothing changed: the reserve pool already holds this survey\n");
+}
+
+/* Import into the database in one transaction (stpm_survey_import). */
+static int import_into_db(cli_ctx *ctx, const char *file, const stpm_survey_options *read)
+{
+    stpm_error err = STPM_ERROR_INIT;
+    stpm_db *db = NULL;
+    int rc = cli_connect(ctx, &db);
+    if (rc)
+        return rc;
+    stpm_survey_import_options o = STPM_SURVEY_IMPORT_OPTIONS_INIT;
+    o.read = *read;
+    o.today = ctx->today_set ? ctx->today : 0;
+    import_bar bar = {isatty(STDERR_FILENO) != 0, file, 0};
+    o.progress = import_progress;
+    o.progress_arg = &bar;
+    stpm_survey_import_result res;
+    rc = stpm_survey_import(db, file, &o, &res, &err);
+    if (bar.on)
+        fputs("\r\033[K", stderr);
+    if (rc < 0) {
+        rc = cli_report(&err);
+        goto out;
+    }
+    print_import(ctx, file, &res);
+    rc = 0;
+out:
+    stpm_error_clear(&err);
+    return rc;
+}
+
 /* ---- survey import ----------------------------------------------------------------- */
 
 static int survey_import(cli_ctx *ctx, int argc, char **argv)
@@ -281,12 +386,7 @@ static int survey_import(cli_ctx *ctx, int argc, char **argv)
         goto cleanup;
     }
     if (!cli_opt_get(opts, "dry-run")->flag) {
-        stpm_error_set(&err, STPM_ERROR,
-                       "importing a survey into the database is not available "
-                       "yet");
-        stpm_error_detail(&err, "This build of stpm can only validate survey files.");
-        stpm_error_hint(&err, "Run \"stpm survey import %s --dry-run\" to check the file.", file);
-        rc = cli_report(&err);
+        rc = import_into_db(ctx, file, &o);
         goto cleanup;
     }
     if (stpm_survey_reader_open(&r, file, &o, &err) < 0) {

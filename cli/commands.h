@@ -20,6 +20,11 @@ int cli_db_show_status(cli_ctx *ctx);
 /* stpm demo: the guided tour on the embedded database (cli/cmd_demo.c). */
 int cli_cmd_demo(cli_ctx *ctx, int argc, char **argv);
 
+/* stpm reserve list | rank | promote (cli/cmd_reserve.c). */
+int cli_cmd_reserve(cli_ctx *ctx, int argc, char **argv);
+
+/* stpm survey import: the October survey (cli/cmd_survey.c). */
+int cli_cmd_survey(cli_ctx *ctx, int argc, char **argv);
 /* stpm project create | list | show | history | attach | advance | why (cli/cmd_project.c). */
 int cli_cmd_project(cli_ctx *ctx, int argc, char **argv);
 

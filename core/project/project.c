@@ -166,18 +166,23 @@ static const char create_sql[] =
     " s AS (SELECT ($10::jsonb || $11::jsonb) AS v),"
     " p AS (INSERT INTO stpm.projects (code, title, org_id, leader_id, plan_id, workflow_id,"
     "   year, field, state, state_since, amount_requested, amount_approved, start_date,"
-    "   due_date, closed_date, fields)"
+    "   due_date, closed_date, fields, reserve_entry_id)"
     "   SELECT format('%s-%s-%s', $6, $7::text, lpad(c.last::text, 4, '0')), $4, $2, l.id, $1,"
     "     $3, $6, $8, $9, $12, (s.v->>'amount_requested')::numeric,"
     "     (s.v->>'amount_approved')::numeric, (s.v->>'start_date')::date,"
     "     (s.v->>'due_date')::date, (s.v->>'closed_date')::date,"
     "     jsonb_strip_nulls(s.v - '{amount_requested,amount_approved,start_date,due_date,"
-    "closed_date,extensions}'::text[])"
+    "closed_date,extensions}'::text[]), $16::uuid"
     "   FROM l, c, s RETURNING id, code)"
     " INSERT INTO stpm.events (chain, project_id, on_date, kind, to_state, data)"
     " SELECT 'project:' || p.id, p.id, $12, 'create', $9, jsonb_build_object('plan', $7::text,"
     "   'org', $13::text, 'title', $4::text, 'leader', $5::text, 'year', $6::int,"
     "   'field', $8::text, 'workflow', $14::text, 'version', $15::int, 'set', s.v)"
+    "   || coalesce((SELECT jsonb_build_object('reserve_entry', re.id, 'survey_year',"
+    "     re.survey_year, 'survey_import', si.id, 'survey_file', si.file_name,"
+    "     'survey_file_digest', si.file_digest)"
+    "     FROM stpm.reserve_entries re JOIN stpm.survey_imports si ON si.id = re.import_id"
+    "     WHERE re.id = $16::uuid), '{}')"
     " FROM p, s RETURNING (SELECT code FROM p)";
 
 int stpm_project_create(stpm_db *db, const stpm_project_new *spec, char **code, stpm_error *err)
@@ -249,6 +254,9 @@ int stpm_project_create(stpm_db *db, const stpm_project_new *spec, char **code, 
                         stpm_workflow_name(wf),
                         PQgetvalue(r, 0, 3)};
     w = stpm_px_exec(db, create_sql, 15, p2, PGRES_TUPLES_OK, "cannot create project", &rc, err);
+                        PQgetvalue(r, 0, 3),
+                        spec->reserve_entry};
+    w = stpm_px_exec(db, create_sql, 16, p2, PGRES_TUPLES_OK, "cannot create project", &rc, err);
     if (!w)
         goto out;
     *code = stpm_strdup(PQgetvalue(w, 0, 0));

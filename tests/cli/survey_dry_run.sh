@@ -61,9 +61,9 @@ run "$STPM" survey import quote.csv --dry-run
 expect_rc 5 "an unterminated quote exits 5"
 contains "$ERR" "quote.csv:2:企业名称: unterminated quoted field (the quote opens on line 2)" "the unterminated quote is located"
 
-run "$STPM" survey import "$ex/survey-2020.csv" --year 2020
-expect_rc 1 "without --dry-run the import says it needs the database"
-contains "$ERR" "importing a survey into the database is not available yet" "the reason is clear"
+run "$STPM" --db "host=$TMP/no-such-socket-dir" survey import "$ex/survey-2020.csv" --year 2020
+expect_rc 8 "without --dry-run the import needs the database (exit 8 when it is unavailable)"
+contains "$ERR" "database" "the reason is clear"
 run "$STPM" survey import "$ex/survey-2020.csv" --encoding latin1 --dry-run
 expect_rc 2 "an unknown encoding is a usage error"
 run "$STPM" survey import "$ex/survey-2020.csv" --year 20 --dry-run

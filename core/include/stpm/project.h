@@ -42,11 +42,16 @@ typedef struct stpm_project_new {
     const char *const *sets; /* "FIELD=VALUE" assignments of workflow fields */
     size_t n_sets;
     stpm_date today;
+    /* The reserve entry (uuid) this project is promoted from, or NULL: stored as the
+     * project's reserve_entry_id, and the 'create' event names it with its survey import
+     * (set by stpm_reserve_promote). */
+    const char *reserve_entry;
 } stpm_project_new;
 
 #define STPM_PROJECT_NEW_INIT                                                                      \
     {                                                                                              \
         STPM_PROJECT_NEW_VERSION, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0, 0                      \
+        STPM_PROJECT_NEW_VERSION, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0, 0, NULL                \
     }
 
 /*

@@ -1,0 +1,576 @@
+/* The survey import: see stpm/survey_import.h and docs/survey.md. */
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stpm/survey_import.h"
+#include "store/db_internal.h"
+#include "store/digest.h"
+#include "util/strutil.h"
+
+/* Rows are sent to the server in chunks of about this many bytes. */
+#define COPY_CHUNK (64 * 1024)
+/* The progress callback is called every this many rows. */
+#define PROGRESS_EVERY 2000
+
+/* Two arbitrary keys of the advisory lock that queues imports of one year. */
+#define IMPORT_LOCK_KEY 0x73757276 /* "surv" */
+
+static const char stage_sql[] = "CREATE TEMP TABLE stpm_survey_stage (\n"
+                                "    rownum integer NOT NULL,\n"
+                                "    uscc char(18) NOT NULL,\n"
+                                "    org_name text NOT NULL,\n"
+                                "    town text,\n"
+                                "    title text NOT NULL,\n"
+                                "    title_norm text NOT NULL,\n"
+                                "    field text,\n"
+                                "    target_plan text,\n"
+                                "    leader text,\n"
+                                "    planned_investment numeric(18,4),\n"
+                                "    requested_funding numeric(18,4),\n"
+                                "    rd_spend numeric(18,4),\n"
+                                "    revenue numeric(18,4),\n"
+                                "    high_tech boolean,\n"
+                                "    partner text,\n"
+                                "    maturity integer,\n"
+                                "    notes text,\n"
+                                "    row_digest char(64) NOT NULL\n"
+                                ") ON COMMIT DROP";
+
+static const char copy_sql[] = "COPY stpm_survey_stage FROM STDIN";
+
+/* Organisations: the last row of each USCC in the file gives its name and town. */
+static const char orgs_sql[] =
+    "WITH src AS (\n"
+    "    SELECT DISTINCT ON (uscc COLLATE \"C\") uscc, org_name, town\n"
+    "    FROM stpm_survey_stage ORDER BY uscc COLLATE \"C\", rownum DESC\n"
+    "), up AS (\n"
+    "    INSERT INTO stpm.orgs AS o (uscc, name, town)\n"
+    "    SELECT uscc, org_name, town FROM src\n"
+    "    ON CONFLICT (uscc) DO UPDATE SET name = EXCLUDED.name, town = EXCLUDED.town,\n"
+    "        updated_at = now()\n"
+    "    WHERE (o.name, o.town) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.town)\n"
+    "    RETURNING (xmax = 0) AS inserted\n"
+    ")\n"
+    "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up";
+
+/* The organisation's figures of the year: from its last row that gives any of them. */
+static const char figures_sql[] =
+    "WITH src AS (\n"
+    "    SELECT DISTINCT ON (uscc COLLATE \"C\") uscc, rd_spend, revenue, high_tech\n"
+    "    FROM stpm_survey_stage\n"
+    "    WHERE rd_spend IS NOT NULL OR revenue IS NOT NULL OR high_tech IS NOT NULL\n"
+    "    ORDER BY uscc COLLATE \"C\", rownum DESC\n"
+    "), up AS (\n"
+    "    INSERT INTO stpm.org_figures AS f (org_id, survey_year, rd_spend, revenue, high_tech)\n"
+    "    SELECT o.id, $1::integer, s.rd_spend, s.revenue, s.high_tech\n"
+    "    FROM src s JOIN stpm.orgs o ON o.uscc = s.uscc\n"
+    "    ON CONFLICT (org_id, survey_year) DO UPDATE SET rd_spend = EXCLUDED.rd_spend,\n"
+    "        revenue = EXCLUDED.revenue, high_tech = EXCLUDED.high_tech\n"
+    "    WHERE (f.rd_spend, f.revenue, f.high_tech)\n"
+    "        IS DISTINCT FROM (EXCLUDED.rd_spend, EXCLUDED.revenue, EXCLUDED.high_tech)\n"
+    "    RETURNING 1\n"
+    ")\n"
+    "SELECT count(*) FROM up";
+
+/* Classify every staged row against the pool, and record the run with its counts. */
+static const char record_sql[] =
+    "INSERT INTO stpm.survey_imports\n"
+    "    (survey_year, file_name, file_digest, rows, new, updated, unchanged)\n"
+    "SELECT $1::integer, $2, $3, count(*),\n"
+    "    count(*) FILTER (WHERE r.id IS NULL),\n"
+    "    count(*) FILTER (WHERE r.row_digest <> s.row_digest),\n"
+    "    count(*) FILTER (WHERE r.row_digest = s.row_digest)\n"
+    "FROM stpm_survey_stage s\n"
+    "JOIN stpm.orgs o ON o.uscc = s.uscc\n"
+    "LEFT JOIN stpm.reserve_entries r\n"
+    "    ON r.survey_year = $1::integer AND r.org_id = o.id AND r.title_norm = s.title_norm\n"
+    "RETURNING id, rows, new, updated, unchanged";
+
+/* Write the new candidates: the advisory lock of the year keeps others from adding the
+ * same keys meanwhile, so a plain INSERT of what the pool lacks is enough. */
+static const char insert_sql[] =
+    "INSERT INTO stpm.reserve_entries (survey_year, org_id, title, title_norm, field,\n"
+    "    target_plan, leader, planned_investment, requested_funding, rd_spend, revenue,\n"
+    "    high_tech, partner, maturity, notes, row_digest, import_id)\n"
+    "SELECT $1::integer, o.id, s.title, s.title_norm, s.field, s.target_plan, s.leader,\n"
+    "    s.planned_investment, s.requested_funding, s.rd_spend, s.revenue, s.high_tech,\n"
+    "    s.partner, s.maturity, s.notes, s.row_digest, $2::uuid\n"
+    "FROM stpm_survey_stage s JOIN stpm.orgs o ON o.uscc = s.uscc\n"
+    "WHERE NOT EXISTS (SELECT FROM stpm.reserve_entries r WHERE r.survey_year = $1::integer\n"
+    "    AND r.org_id = o.id AND r.title_norm = s.title_norm)";
+
+/* Update the candidates whose values changed; unchanged ones keep their import. */
+static const char update_sql[] =
+    "UPDATE stpm.reserve_entries r SET title = s.title, field = s.field,\n"
+    "    target_plan = s.target_plan, leader = s.leader,\n"
+    "    planned_investment = s.planned_investment, requested_funding = s.requested_funding,\n"
+    "    rd_spend = s.rd_spend, revenue = s.revenue, high_tech = s.high_tech,\n"
+    "    partner = s.partner, maturity = s.maturity, notes = s.notes,\n"
+    "    row_digest = s.row_digest, import_id = $2::uuid, updated_at = now()\n"
+    "FROM stpm_survey_stage s JOIN stpm.orgs o ON o.uscc = s.uscc\n"
+    "WHERE r.survey_year = $1::integer AND r.org_id = o.id AND r.title_norm = s.title_norm\n"
+    "    AND r.row_digest <> s.row_digest";
+
+static const char event_sql[] =
+    "INSERT INTO stpm.events (chain, kind, on_date, data)\n"
+    "VALUES ('survey:' || $1, 'import', coalesce($2::date, current_date),\n"
+    "    jsonb_build_object('import_id', $3::uuid, 'year', $1::integer, 'file', $4::text,\n"
+    "        'file_digest', $5::text, 'encoding', $6::text, 'rows', $7::integer,\n"
+    "        'new', $8::integer, 'updated', $9::integer, 'unchanged', $10::integer,\n"
+    "        'orgs_new', $11::integer, 'orgs_updated', $12::integer,\n"
+    "        'figures_changed', $13::integer))";
+
+/* ---- the row digest ---- */
+
+static void put_text(stpm_strbuf *sb, const char *s)
+{
+    stpm_strbuf_putc(sb, '\x1f');
+    if (s)
+        stpm_strbuf_puts(sb, s);
+    else
+        stpm_strbuf_putc(sb, '\x1e');
+}
+
+static void put_amount(stpm_strbuf *sb, const stpm_survey_amount *a)
+{
+    char buf[32];
+    put_text(sb, a->set ? stpm_decimal_format(a->value, 4, buf) : NULL);
+}
+
+static void put_int(stpm_strbuf *sb, bool set, long v)
+{
+    char buf[24];
+    snprintf(buf, sizeof(buf), "%ld", v);
+    put_text(sb, set ? buf : NULL);
+}
+
+/* The canonical values of a row, as stpm_survey_row_digest hashes them. */
+static void canonical(stpm_strbuf *sb, const stpm_survey_row *row)
+{
+    stpm_strbuf_puts(sb, "v1");
+    put_int(sb, true, row->year);
+    put_text(sb, row->uscc);
+    put_text(sb, row->title);
+    put_text(sb, row->field);
+    put_text(sb, row->target_plan);
+    put_text(sb, row->leader);
+    put_amount(sb, &row->planned_investment);
+    put_amount(sb, &row->requested_funding);
+    put_amount(sb, &row->rd_spend);
+    put_amount(sb, &row->revenue);
+    put_int(sb, row->high_tech >= 0, row->high_tech);
+    put_text(sb, row->partner);
+    put_int(sb, row->maturity > 0, row->maturity);
+    put_text(sb, row->notes);
+}
+
+bool stpm_survey_row_digest(const stpm_survey_row *row, char out[65])
+{
+    stpm_strbuf sb = STPM_STRBUF_INIT;
+    canonical(&sb, row);
+    bool ok = !sb.oom && stpm_sha256_hex(stpm_strbuf_str(&sb), sb.len, out);
+    stpm_strbuf_free(&sb);
+    return ok;
+}
+
+/* ---- COPY text format ---- */
+
+/* One value of a COPY text line: backslash, tab, newline and carriage return escaped;
+ * NULL as \N. */
+static void copy_text(stpm_strbuf *sb, const char *s, bool first)
+{
+    if (!first)
+        stpm_strbuf_putc(sb, '\t');
+    if (!s) {
+        stpm_strbuf_puts(sb, "\\N");
+        return;
+    }
+    const char *run = s;
+    for (const char *p = s; *p; p++) {
+        const char *esc = NULL;
+        switch (*p) {
+        case '\\':
+            esc = "\\\\";
+            break;
+        case '\t':
+            esc = "\\t";
+            break;
+        case '\n':
+            esc = "\\n";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
+        default:
+            continue;
+        }
+        stpm_strbuf_putn(sb, run, (size_t)(p - run));
+        stpm_strbuf_puts(sb, esc);
+        run = p + 1;
+    }
+    stpm_strbuf_puts(sb, run);
+}
+
+static void copy_amount(stpm_strbuf *sb, const stpm_survey_amount *a)
+{
+    char buf[32];
+    copy_text(sb, a->set ? stpm_decimal_format(a->value, 4, buf) : NULL, false);
+}
+
+static void copy_int(stpm_strbuf *sb, bool set, long v, bool first)
+{
+    char buf[24];
+    snprintf(buf, sizeof(buf), "%ld", v);
+    copy_text(sb, set ? buf : NULL, first);
+}
+
+/* Append one staging line for row; false when the digest cannot be computed. */
+static bool stage_line(stpm_strbuf *sb, const stpm_survey_row *row)
+{
+    char digest[STPM_SHA256_HEX_LEN];
+    if (!stpm_survey_row_digest(row, digest))
+        return false;
+    copy_int(sb, true, row->row, true);
+    copy_text(sb, row->uscc, false);
+    copy_text(sb, row->org_name, false);
+    copy_text(sb, row->town, false);
+    copy_text(sb, row->title, false);
+    copy_text(sb, row->title_key, false);
+    copy_text(sb, row->field, false);
+    copy_text(sb, row->target_plan, false);
+    copy_text(sb, row->leader, false);
+    copy_amount(sb, &row->planned_investment);
+    copy_amount(sb, &row->requested_funding);
+    copy_amount(sb, &row->rd_spend);
+    copy_amount(sb, &row->revenue);
+    copy_text(sb, row->high_tech < 0 ? NULL : row->high_tech ? "t" : "f", false);
+    copy_text(sb, row->partner, false);
+    copy_int(sb, row->maturity > 0, row->maturity, false);
+    copy_text(sb, row->notes, false);
+    copy_text(sb, digest, false);
+    stpm_strbuf_putc(sb, '\n');
+    return true;
+}
+
+/* ---- the file's digest ---- */
+
+static int file_digest(const char *path, const char *shown, char out[65], stpm_error *err)
+{
+    int rc = 0;
+    FILE *f = NULL;
+    EVP_MD_CTX *ctx = NULL;
+    unsigned char *buf = NULL;
+    f = fopen(path, "rb");
+    if (!f) {
+        int e = errno;
+        rc = stpm_error_set(err, e == ENOENT ? STPM_ENOTFOUND : STPM_ERROR,
+                            "cannot open survey file %s", shown);
+        stpm_error_detail(err, "%s", strerror(e));
+        goto out;
+    }
+    ctx = EVP_MD_CTX_new();
+    buf = malloc(COPY_CHUNK);
+    if (!ctx || !buf || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto out;
+    }
+    size_t n;
+    while ((n = fread(buf, 1, COPY_CHUNK, f)) > 0)
+        EVP_DigestUpdate(ctx, buf, n);
+    if (ferror(f)) {
+        rc = stpm_error_set(err, STPM_ERROR, "cannot read survey file %s", shown);
+        stpm_error_detail(err, "%s", strerror(errno));
+        goto out;
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (!EVP_DigestFinal_ex(ctx, md, &len) || len != 32) {
+        rc = stpm_error_set(err, STPM_ERROR, "cannot compute the digest of %s", shown);
+        goto out;
+    }
+    static const char hex[] = "0123456789abcdef";
+    for (unsigned i = 0; i < 32; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[64] = '\0';
+out:
+    free(buf);
+    EVP_MD_CTX_free(ctx);
+    if (f)
+        fclose(f);
+    return rc;
+}
+
+/* ---- the transaction ---- */
+
+static int exec_ok(PGconn *c, const char *sql, const char *what, stpm_error *err)
+{
+    PGresult *r = PQexec(c, sql);
+    int rc = 0;
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        rc = stpm_pg_error(err, c, r, what);
+    PQclear(r);
+    return rc;
+}
+
+/* Run a parameterised statement expecting rows; *out holds the result on success. */
+static int query(PGconn *c, const char *sql, int n, const char *const *params, PGresult **out,
+                 const char *what, stpm_error *err)
+{
+    PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        int rc = stpm_pg_error(err, c, r, what);
+        PQclear(r);
+        *out = NULL;
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+static size_t count_at(const PGresult *r, int col)
+{
+    return (size_t)strtoull(PQgetvalue(r, 0, col), NULL, 10);
+}
+
+static void rollback(PGconn *c)
+{
+    if (PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) != PQTRANS_IDLE)
+        PQclear(PQexec(c, "ROLLBACK"));
+}
+
+/* End the COPY: normally, or with a reason (the server then fails the statement). */
+static int copy_end(PGconn *c, const char *failure, stpm_error *err)
+{
+    int rc = 0;
+    if (PQputCopyEnd(c, failure) != 1)
+        rc = stpm_error_set(err, STPM_EUNAVAIL, "cannot finish sending the survey rows");
+    PGresult *r;
+    while ((r = PQgetResult(c)) != NULL) {
+        if (rc == 0 && !failure && PQresultStatus(r) != PGRES_COMMAND_OK)
+            rc = stpm_pg_error(err, c, r, "cannot stage the survey rows");
+        PQclear(r);
+    }
+    return rc;
+}
+
+static int flush_chunk(PGconn *c, stpm_strbuf *sb, stpm_error *err)
+{
+    if (sb->oom)
+        return stpm_error_set(err, STPM_ERROR, "out of memory");
+    if (sb->len && PQputCopyData(c, sb->buf, (int)sb->len) != 1) {
+        stpm_error_set(err, STPM_EUNAVAIL, "cannot send the survey rows to the database");
+        stpm_error_detail(err, "%.*s", (int)strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
+        return STPM_EUNAVAIL;
+    }
+    stpm_strbuf_reset(sb);
+    return 0;
+}
+
+/* Read every row of r into the COPY that is open on c. On a bad file, ends the COPY with
+ * a failure and returns the reader's error (every diagnostic). */
+static int stream_rows(PGconn *c, stpm_survey_reader *r, const stpm_survey_import_options *o,
+                       stpm_error *err)
+{
+    stpm_strbuf sb = STPM_STRBUF_INIT;
+    const stpm_survey_row *row = NULL;
+    int rc = 0, next;
+    size_t n = 0;
+    stpm_error rerr = STPM_ERROR_INIT;
+    while ((next = stpm_survey_reader_next(r, &row, &rerr)) > 0) {
+        if (!stage_line(&sb, row)) {
+            rc = stpm_error_set(err, STPM_ERROR, "cannot compute a row digest");
+            goto fail;
+        }
+        if (sb.len >= COPY_CHUNK && (rc = flush_chunk(c, &sb, err)) < 0)
+            goto fail;
+        if (o->progress && ++n % PROGRESS_EVERY == 0) {
+            uint64_t done, total;
+            stpm_survey_reader_progress(r, &done, &total);
+            o->progress(o->progress_arg, "reading", done, total, stpm_survey_reader_rows(r));
+        }
+    }
+    /* Whether the file stopped early or ran to its end, finish() collects every error. */
+    stpm_error_clear(&rerr);
+    if (stpm_survey_reader_finish(r, &rerr) < 0 || next < 0) {
+        if (rerr.code == 0) /* defensive: a read failure finish() did not report */
+            stpm_error_set(&rerr, STPM_EINPUT, "cannot read the survey file");
+        stpm_error_move(err, &rerr);
+        rc = err->code;
+        copy_end(c, "the survey file has errors", NULL);
+        goto out;
+    }
+    if ((rc = flush_chunk(c, &sb, err)) < 0)
+        goto fail;
+    rc = copy_end(c, NULL, err);
+    goto out;
+fail:
+    copy_end(c, "the import failed", NULL);
+out:
+    stpm_error_clear(&rerr);
+    stpm_strbuf_free(&sb);
+    return rc;
+}
+
+static void progress(const stpm_survey_import_options *o, stpm_survey_reader *r, const char *phase)
+{
+    if (!o->progress)
+        return;
+    uint64_t done, total;
+    stpm_survey_reader_progress(r, &done, &total);
+    o->progress(o->progress_arg, phase, done, total, stpm_survey_reader_rows(r));
+}
+
+/* The set-based merge, once every row is staged. */
+static int merge(PGconn *c, const stpm_survey_import_options *o, const char *file_name,
+                 stpm_survey_import_result *res, stpm_error *err)
+{
+    PGresult *q = NULL;
+    int rc;
+    char year[16], today[11];
+    snprintf(year, sizeof(year), "%d", o->read.year);
+
+    const char *p_year[] = {year};
+    if ((rc = query(c, orgs_sql, 0, NULL, &q, "cannot import the organisations", err)) < 0)
+        goto out;
+    res->orgs_new = count_at(q, 0);
+    res->orgs_updated = count_at(q, 1);
+    PQclear(q);
+
+    if ((rc = query(c, figures_sql, 1, p_year, &q, "cannot import the organisations' figures",
+                    err)) < 0)
+        goto out;
+    res->figures_changed = count_at(q, 0);
+    PQclear(q);
+
+    const char *p_rec[] = {year, file_name, res->file_digest};
+    if ((rc = query(c, record_sql, 3, p_rec, &q, "cannot record the import", err)) < 0)
+        goto out;
+    snprintf(res->import_id, sizeof(res->import_id), "%s", PQgetvalue(q, 0, 0));
+    res->rows = count_at(q, 1);
+    res->new_rows = count_at(q, 2);
+    res->updated = count_at(q, 3);
+    res->unchanged = count_at(q, 4);
+    PQclear(q);
+    q = NULL;
+
+    const char *p_ent[] = {year, res->import_id};
+    PGresult *w = NULL;
+    if (res->new_rows > 0) {
+        w = PQexecParams(c, insert_sql, 2, NULL, p_ent, NULL, NULL, 0);
+        if (PQresultStatus(w) != PGRES_COMMAND_OK) {
+            rc = stpm_pg_error(err, c, w, "cannot import the candidates");
+            PQclear(w);
+            goto out;
+        }
+        PQclear(w);
+    }
+    if (res->updated > 0) {
+        w = PQexecParams(c, update_sql, 2, NULL, p_ent, NULL, NULL, 0);
+        if (PQresultStatus(w) != PGRES_COMMAND_OK) {
+            rc = stpm_pg_error(err, c, w, "cannot update the candidates");
+            PQclear(w);
+            goto out;
+        }
+        PQclear(w);
+    }
+
+    char n[7][24];
+    size_t v[7] = {res->rows,     res->new_rows,     res->updated,        res->unchanged,
+                   res->orgs_new, res->orgs_updated, res->figures_changed};
+    for (int i = 0; i < 7; i++)
+        snprintf(n[i], sizeof(n[i]), "%zu", v[i]);
+    const char *p_ev[] = {year,
+                          o->today ? stpm_date_format(o->today, today) : NULL,
+                          res->import_id,
+                          file_name,
+                          res->file_digest,
+                          stpm_encoding_name(res->encoding),
+                          n[0],
+                          n[1],
+                          n[2],
+                          n[3],
+                          n[4],
+                          n[5],
+                          n[6]};
+    w = PQexecParams(c, event_sql, 13, NULL, p_ev, NULL, NULL, 0);
+    if (PQresultStatus(w) != PGRES_COMMAND_OK)
+        rc = stpm_pg_error(err, c, w, "cannot record the import in the history");
+    PQclear(w);
+out:
+    return rc;
+}
+
+int stpm_survey_import(stpm_db *db, const char *path, const stpm_survey_import_options *opts,
+                       stpm_survey_import_result *result, stpm_error *err)
+{
+    stpm_survey_import_result res;
+    memset(&res, 0, sizeof(res));
+    stpm_survey_reader *r = NULL;
+    PGconn *c = stpm_db_pg(db);
+    int rc = 0;
+    if (!opts || opts->version != STPM_SURVEY_IMPORT_OPTIONS_VERSION)
+        return stpm_error_set(err, STPM_EUSAGE, "unsupported survey import options version");
+    const char *shown = opts->read.display_name ? opts->read.display_name : path;
+    if (strcmp(path, "-") == 0) {
+        rc = stpm_error_set(err, STPM_EUSAGE, "cannot import a survey from standard input");
+        stpm_error_hint(err, "Save it to a file and import the file; --dry-run reads "
+                             "standard input.");
+        goto out;
+    }
+    if (opts->read.year < 1990 || opts->read.year > 2100) {
+        rc = stpm_error_set(err, STPM_EUSAGE, "invalid survey year %d", opts->read.year);
+        stpm_error_hint(err, "Give the year of the survey, e.g. --year 2020.");
+        goto out;
+    }
+    res.year = opts->read.year;
+    res.dry_run = opts->dry_run;
+    if ((rc = file_digest(path, shown, res.file_digest, err)) < 0)
+        goto out;
+    if ((rc = stpm_survey_reader_open(&r, path, &opts->read, err)) < 0)
+        goto out;
+
+    if ((rc = exec_ok(c, "BEGIN", "cannot start the import", err)) < 0)
+        goto out;
+    char lock[96];
+    snprintf(lock, sizeof(lock), "SELECT pg_advisory_xact_lock(%d, %d)", IMPORT_LOCK_KEY,
+             opts->read.year);
+    PGresult *l = PQexec(c, lock);
+    if (PQresultStatus(l) != PGRES_TUPLES_OK)
+        rc = stpm_pg_error(err, c, l, "cannot start the import");
+    PQclear(l);
+    if (rc < 0)
+        goto out;
+    if ((rc = exec_ok(c, stage_sql, "cannot start the import", err)) < 0)
+        goto out;
+    PGresult *cp = PQexec(c, copy_sql);
+    if (PQresultStatus(cp) != PGRES_COPY_IN) {
+        rc = stpm_pg_error(err, c, cp, "cannot start the import");
+        PQclear(cp);
+        goto out;
+    }
+    PQclear(cp);
+    if ((rc = stream_rows(c, r, opts, err)) < 0)
+        goto out;
+    res.encoding = stpm_survey_reader_encoding(r);
+    progress(opts, r, "merging");
+    if ((rc = merge(c, opts, shown, &res, err)) < 0)
+        goto out;
+    if (opts->dry_run) {
+        res.import_id[0] = '\0';
+        rc = exec_ok(c, "ROLLBACK", "cannot end the dry run", err);
+    } else {
+        rc = exec_ok(c, "COMMIT", "cannot commit the import", err);
+    }
+out:
+    if (rc < 0)
+        rollback(c);
+    stpm_survey_reader_free(r);
+    if (rc == 0 && result)
+        *result = res;
+    return rc;
+}
