@@ -11,18 +11,16 @@
 #include "stpm_config.h"
 
 const cli_command cli_commands[] = {
-    {"workflow", cli_cmd_workflow, "check and draw workflow definitions"},
     {"db", cli_cmd_db, "the database: init | start | stop | status | migrate"},
-    {"demo", cli_cmd_demo, "the guided tour on the embedded database"},
-    {"reserve", cli_cmd_reserve, "the reserve pool: list | rank | promote (好中选优)"},
-    {"survey", cli_cmd_survey, "read the October survey (科技项目调研) into the reserve pool"},
-    {"workflow", cli_cmd_workflow, "check and draw workflow definitions"},
-    {"project", cli_cmd_project, "create, list, show, advance projects; why; history; attach"},
-    {"tick", cli_cmd_tick, "fire the timers that are due"},
-    {"plan", cli_cmd_plan, "science-and-technology plans: add | list | show"},
+    {"workflow", cli_cmd_workflow, "workflow definitions: check | load | list | show | graph"},
+    {"plan", cli_cmd_plan, "science-and-technology plans (科技计划): add | list | show"},
     {"org", cli_cmd_org, "organisations: add | list | show | blacklist | unblacklist | conflict"},
     {"user", cli_cmd_user, "users and their roles: add | list"},
-    {"survey", cli_cmd_survey, "read the October survey (科技项目调研) into the reserve pool"},
+    {"survey", cli_cmd_survey, "import the October survey (科技项目调研) into the reserve pool"},
+    {"reserve", cli_cmd_reserve, "the reserve pool (储备库): list | rank | promote (好中选优)"},
+    {"project", cli_cmd_project, "projects: create | list | show | advance | why | history | attach"},
+    {"tick", cli_cmd_tick, "fire the timers that are due"},
+    {"demo", cli_cmd_demo, "the guided tour on the embedded database"},
     {NULL, NULL, NULL},
 };
 

@@ -252,8 +252,6 @@ int stpm_project_create(stpm_db *db, const stpm_project_new *spec, char **code, 
                         today,
                         spec->org,
                         stpm_workflow_name(wf),
-                        PQgetvalue(r, 0, 3)};
-    w = stpm_px_exec(db, create_sql, 15, p2, PGRES_TUPLES_OK, "cannot create project", &rc, err);
                         PQgetvalue(r, 0, 3),
                         spec->reserve_entry};
     w = stpm_px_exec(db, create_sql, 16, p2, PGRES_TUPLES_OK, "cannot create project", &rc, err);

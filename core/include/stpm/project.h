@@ -50,7 +50,6 @@ typedef struct stpm_project_new {
 
 #define STPM_PROJECT_NEW_INIT                                                                      \
     {                                                                                              \
-        STPM_PROJECT_NEW_VERSION, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0, 0                      \
         STPM_PROJECT_NEW_VERSION, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0, 0, NULL                \
     }
 
