@@ -15,21 +15,6 @@ typedef struct evaluator {
 
 static int eval_node(evaluator *ev, const expr_node *n, stpm_value *out);
 
-static stpm_date date_min(void)
-{
-    return stpm_date_from_ymd(1, 1, 1);
-}
-
-static stpm_date date_max(void)
-{
-    return stpm_date_from_ymd(9999, 12, 31);
-}
-
-static bool date_ok(int64_t d)
-{
-    return d >= date_min() && d <= date_max();
-}
-
 static int type_error(evaluator *ev, int col, const char *msg)
 {
     return expr_fail(ev->err, EVAL_ERROR, col, "%s", msg);
@@ -84,41 +69,15 @@ static int cmp_values(const stpm_value *a, const stpm_value *b)
 static int date_shift(evaluator *ev, int col, stpm_date d, stpm_duration_unit unit, int64_t n,
                       stpm_value *out)
 {
-    int64_t r;
-    if (!date_ok(d) || n < -EXPR_MAX_DURATION * 12LL || n > EXPR_MAX_DURATION * 12LL)
-        return expr_fail(ev->err, EVAL_ERROR, col, "date out of range");
-    switch (unit) {
-    case STPM_DUR_DAYS:
-        r = (int64_t)d + n;
-        break;
-    case STPM_DUR_WORKDAYS:
-        if (!ev->env->calendar) {
-            expr_fail(ev->err, EVAL_ERROR, col, "working days need a calendar");
-            if (ev->err)
-                ev->err->code = STPM_EUSAGE; /* the caller's mistake, not the input's */
-            return STPM_EUSAGE;
-        }
-        /* 100000 working days never leave the int32 range from a valid date. */
-        r = stpm_calendar_add_workdays(ev->env->calendar, d, (int)n);
-        break;
-    case STPM_DUR_MONTHS:
-    case STPM_DUR_YEARS: {
-        int64_t months = unit == STPM_DUR_YEARS ? n * 12 : n;
-        int y, m;
-        stpm_date_to_ymd(d, &y, &m, NULL);
-        int64_t total = (int64_t)y * 12 + (m - 1) + months;
-        if (total < 12 || total > 9999 * 12 + 11) /* years 1..9999 */
-            return expr_fail(ev->err, EVAL_ERROR, col, "date out of range");
-        r = stpm_date_add_months(d, (int)months);
-        break;
+    if (unit == STPM_DUR_WORKDAYS && !ev->env->calendar) {
+        expr_fail(ev->err, EVAL_ERROR, col, "working days need a calendar");
+        if (ev->err)
+            ev->err->code = STPM_EUSAGE; /* the caller's mistake, not the input's */
+        return STPM_EUSAGE;
     }
-    default:
-        return type_error(ev, col, "unknown duration unit");
-    }
-    if (!date_ok(r))
+    if (stpm_duration_add(ev->env->calendar, d, unit, n, &out->u.date) < 0)
         return expr_fail(ev->err, EVAL_ERROR, col, "date out of range");
     out->type = STPM_TYPE_DATE;
-    out->u.date = (stpm_date)r;
     return 0;
 }
 

@@ -571,6 +571,35 @@ static void unknown_name_at_run_time(void **state)
     stpm_expr_free(e);
 }
 
+static void durations_outside_expressions(void **state)
+{
+    (void)state;
+    stpm_duration_unit unit;
+    int32_t n;
+    stpm_date d;
+    assert_int_equal(stpm_duration_parse("20wd", &unit, &n), 0);
+    assert_int_equal(unit, STPM_DUR_WORKDAYS);
+    assert_int_equal(n, 20);
+    assert_int_equal(stpm_duration_parse(" 6mo ", &unit, &n), 0);
+    assert_int_equal(unit, STPM_DUR_MONTHS);
+    assert_int_equal(stpm_duration_parse("1y", &unit, &n), 0);
+    assert_int_equal(unit, STPM_DUR_YEARS);
+    assert_int_equal(stpm_duration_parse("7", &unit, &n), -1);
+    assert_int_equal(stpm_duration_parse("7d 1d", &unit, &n), -1);
+    assert_int_equal(stpm_duration_parse("7w", &unit, &n), -1);
+    assert_int_equal(stpm_duration_parse("", &unit, &n), -1);
+    assert_int_equal(stpm_duration_parse("\"7d", &unit, &n), -1);
+    assert_int_equal(
+        stpm_duration_add(calendar, stpm_date_from_ymd(2021, 9, 28), STPM_DUR_WORKDAYS, 20, &d), 0);
+    assert_int_equal(d, stpm_date_from_ymd(2021, 11, 1));
+    assert_int_equal(stpm_duration_add(NULL, d, STPM_DUR_WORKDAYS, 1, &d), -1);
+    assert_int_equal(
+        stpm_duration_add(NULL, stpm_date_from_ymd(2020, 2, 29), STPM_DUR_YEARS, 1, &d), 0);
+    assert_int_equal(d, stpm_date_from_ymd(2021, 2, 28));
+    assert_int_equal(stpm_duration_add(NULL, d, STPM_DUR_DAYS, 100001, &d), -1);
+    assert_int_equal(stpm_duration_add(NULL, INT32_MAX, STPM_DUR_DAYS, 1, &d), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -588,6 +617,7 @@ int main(void)
         cmocka_unit_test(precedence),
         cmocka_unit_test(values),
         cmocka_unit_test(unknown_name_at_run_time),
+        cmocka_unit_test(durations_outside_expressions),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

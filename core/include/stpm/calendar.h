@@ -32,7 +32,9 @@ STPM_API void stpm_calendar_free(stpm_calendar *cal);
 STPM_API bool stpm_calendar_is_workday(const stpm_calendar *cal, stpm_date d);
 
 /* The n-th working day after d (n > 0), or before d (n < 0); d itself for n = 0.
- * "20wd after 2021-09-28" counts 20 working days following that date. */
+ * "20wd after 2021-09-28" counts 20 working days following that date. Walks day by day:
+ * meant for |n| up to about 100000 (what expressions allow) from a date in 0001..9999;
+ * stpm_duration_add (stpm/expr.h) checks those limits. cal may be NULL (weekends only). */
 STPM_API stpm_date stpm_calendar_add_workdays(const stpm_calendar *cal, stpm_date d, int n);
 
 /* The first and last year the calendar has data for (holidays are known). */

@@ -89,8 +89,11 @@ typedef struct stpm_expr_env {
     void *ctx;
 } stpm_expr_env;
 
-/* Evaluate e. A null operand makes arithmetic and ordering comparisons null, and a null
- * guard counts as false (see the docs). Errors (overflow, unknown name) are STPM_EINPUT. */
+/* Evaluate e. A null operand (a field that is not set) makes arithmetic and every
+ * comparison null; and/or/not follow three-valued (Kleene) logic, so `false and null` is
+ * false and `true or null` is true; `is set` is never null; a null guard counts as false
+ * (docs/expressions.md). Errors (overflow, a date outside 0001..9999, unknown name) are
+ * STPM_EINPUT with a diagnostic at the operator's column. */
 STPM_API int stpm_expr_eval(const stpm_expr *e, const stpm_expr_env *env, stpm_value *out,
                             stpm_error *err);
 
@@ -99,6 +102,16 @@ STPM_API int stpm_expr_eval(const stpm_expr *e, const stpm_expr_env *env, stpm_v
  * duration without env->calendar is STPM_EUSAGE. */
 STPM_API int stpm_expr_eval_bool(const stpm_expr *e, const stpm_expr_env *env, bool *out,
                                  stpm_error *err);
+
+/* Parse a whole duration such as "7d", "20wd", "6mo", "1y" (as in `timeout: {after: 5wd}`;
+ * at most 100000 units). 0, or -1 when s is anything else. */
+STPM_API int stpm_duration_parse(const char *s, stpm_duration_unit *unit, int32_t *n);
+
+/* d moved by n units of a duration (back when n < 0): days, working days (cal required),
+ * months clamped to the month end, years of 12 months. 0 and *out set, or -1 when
+ * |n| > 100000, working days lack a calendar, or a date leaves 0001-01-01..9999-12-31. */
+STPM_API int stpm_duration_add(const stpm_calendar *cal, stpm_date d, stpm_duration_unit unit,
+                               int64_t n, stpm_date *out);
 
 /* Every name the expression reads (fields, not `today`), for dependency listings and
  * `project why`: calls fn once per distinct name in order of first appearance. */
