@@ -17,7 +17,7 @@ typedef struct cli_ctx {
     cli_format format;
     bool today_set; /* --today or STPM_TODAY given */
     stpm_date today;
-    bool color; /* stdout is a terminal and NO_COLOR is unset */
+    bool color;      /* stdout is a terminal and NO_COLOR is unset */
     void *db_handle; /* the open connection, owned by cli/connect.c; NULL until needed */
 } cli_ctx;
 

@@ -7,6 +7,9 @@
 /* The table of commands (cli/main.c), terminated by a NULL name. */
 extern const cli_command cli_commands[];
 
+/* stpm workflow: check | graph (cli/cmd_workflow.c). */
+int cli_cmd_workflow(cli_ctx *ctx, int argc, char **argv);
+
 /* stpm db init | start | stop | status | migrate (cli/cmd_db.c). */
 int cli_cmd_db(cli_ctx *ctx, int argc, char **argv);
 
@@ -16,5 +19,21 @@ int cli_db_show_status(cli_ctx *ctx);
 
 /* stpm demo: the guided tour on the embedded database (cli/cmd_demo.c). */
 int cli_cmd_demo(cli_ctx *ctx, int argc, char **argv);
+
+/* stpm project create | list | show | history | attach | advance | why (cli/cmd_project.c). */
+int cli_cmd_project(cli_ctx *ctx, int argc, char **argv);
+
+/* stpm tick: fire due timers (cli/cmd_tick.c). */
+int cli_cmd_tick(cli_ctx *ctx, int argc, char **argv);
+/* stpm org add | list | show | blacklist | unblacklist | conflict (cli/cmd_org.c). */
+int cli_cmd_org(cli_ctx *ctx, int argc, char **argv);
+
+/* stpm plan add | list | show (cli/cmd_plan.c). */
+int cli_cmd_plan(cli_ctx *ctx, int argc, char **argv);
+
+/* stpm user add | list (cli/cmd_user.c). */
+int cli_cmd_user(cli_ctx *ctx, int argc, char **argv);
+/* stpm survey import: the October survey (cli/cmd_survey.c). */
+int cli_cmd_survey(cli_ctx *ctx, int argc, char **argv);
 
 #endif

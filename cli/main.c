@@ -11,8 +11,15 @@
 #include "stpm_config.h"
 
 const cli_command cli_commands[] = {
+    {"workflow", cli_cmd_workflow, "check and draw workflow definitions"},
     {"db", cli_cmd_db, "the database: init | start | stop | status | migrate"},
     {"demo", cli_cmd_demo, "the guided tour on the embedded database"},
+    {"project", cli_cmd_project, "create, list, show, advance projects; why; history; attach"},
+    {"tick", cli_cmd_tick, "fire the timers that are due"},
+    {"plan", cli_cmd_plan, "science-and-technology plans: add | list | show"},
+    {"org", cli_cmd_org, "organisations: add | list | show | blacklist | unblacklist | conflict"},
+    {"user", cli_cmd_user, "users and their roles: add | list"},
+    {"survey", cli_cmd_survey, "read the October survey (科技项目调研) into the reserve pool"},
     {NULL, NULL, NULL},
 };
 

@@ -15,14 +15,12 @@ static int apply_global(cli_ctx *ctx, const char *name, const char *value, int *
     } else if (strcmp(name, "home") == 0) {
         ctx->home = value;
     } else if (strcmp(name, "format") == 0) {
-        if (cli_parse_format(value, &ctx->format) < 0)
-        {
+        if (cli_parse_format(value, &ctx->format) < 0) {
             cli_usage_error("unknown format \"%s\": expected table, json or csv", value);
             return -1;
         }
     } else if (strcmp(name, "today") == 0) {
-        if (stpm_date_parse(value, &ctx->today) < 0)
-        {
+        if (stpm_date_parse(value, &ctx->today) < 0) {
             cli_usage_error("invalid --today \"%s\": expected a date YYYY-MM-DD", value);
             return -1;
         }
@@ -75,8 +73,7 @@ static int store(cli_opt *o, const char *value)
     return 0;
 }
 
-int cli_parse(cli_ctx *ctx, const char *usage, cli_opt *opts, int argc, char **argv,
-              cli_args *out)
+int cli_parse(cli_ctx *ctx, const char *usage, cli_opt *opts, int argc, char **argv, cli_args *out)
 {
     memset(out, 0, sizeof(*out));
     out->operands = calloc((size_t)argc + 1, sizeof(char *));
@@ -138,7 +135,8 @@ int cli_parse(cli_ctx *ctx, const char *usage, cli_opt *opts, int argc, char **a
                 return cli_usage_error("option --%s takes no value", o->name);
         } else if (!value) {
             if (i + 1 >= argc)
-                return cli_usage_error("option --%s needs a value %s", o->name, o->arg ? o->arg : "");
+                return cli_usage_error("option --%s needs a value %s", o->name,
+                                       o->arg ? o->arg : "");
             value = argv[++i];
         }
         if (store(o, value) < 0)
@@ -182,7 +180,8 @@ void cli_print_help(FILE *f, const char *usage, const char *summary, const cli_o
                     o->kind == CLI_OPT_LIST ? " (repeatable)" : "");
         }
     }
-    fprintf(f, "\nglobal options: --db CONNINFO, --home DIR, --format table|json|csv, --today DATE\n");
+    fprintf(f,
+            "\nglobal options: --db CONNINFO, --home DIR, --format table|json|csv, --today DATE\n");
 }
 
 cli_opt *cli_opt_get(cli_opt *opts, const char *name)

@@ -21,9 +21,9 @@ typedef enum {
 
 typedef struct cli_opt {
     cli_opt_kind kind;
-    const char *name;  /* long name without "--" */
-    char short_name;   /* or 0 */
-    const char *arg;   /* placeholder in help, e.g. "FILE" */
+    const char *name; /* long name without "--" */
+    char short_name;  /* or 0 */
+    const char *arg;  /* placeholder in help, e.g. "FILE" */
     const char *help;
     /* results */
     bool flag;
@@ -32,10 +32,22 @@ typedef struct cli_opt {
     size_t n_values;
 } cli_opt;
 
-#define CLI_FLAG(n, s, h) {CLI_OPT_FLAG, n, s, NULL, h, false, NULL, NULL, 0}
-#define CLI_STRING(n, s, a, h) {CLI_OPT_STRING, n, s, a, h, false, NULL, NULL, 0}
-#define CLI_LIST(n, s, a, h) {CLI_OPT_LIST, n, s, a, h, false, NULL, NULL, 0}
-#define CLI_END {CLI_OPT_END, NULL, 0, NULL, NULL, false, NULL, NULL, 0}
+#define CLI_FLAG(n, s, h)                                                                          \
+    {                                                                                              \
+        CLI_OPT_FLAG, n, s, NULL, h, false, NULL, NULL, 0                                          \
+    }
+#define CLI_STRING(n, s, a, h)                                                                     \
+    {                                                                                              \
+        CLI_OPT_STRING, n, s, a, h, false, NULL, NULL, 0                                           \
+    }
+#define CLI_LIST(n, s, a, h)                                                                       \
+    {                                                                                              \
+        CLI_OPT_LIST, n, s, a, h, false, NULL, NULL, 0                                             \
+    }
+#define CLI_END                                                                                    \
+    {                                                                                              \
+        CLI_OPT_END, NULL, 0, NULL, NULL, false, NULL, NULL, 0                                     \
+    }
 
 typedef struct cli_args {
     char **operands; /* the non-option arguments, in order (argv[0] excluded) */
@@ -48,8 +60,7 @@ typedef struct cli_args {
  * applied to ctx. On a bad option prints a usage error and returns 2; else 0.
  * Free with cli_args_free and cli_opts_free.
  */
-int cli_parse(cli_ctx *ctx, const char *usage, cli_opt *opts, int argc, char **argv,
-              cli_args *out);
+int cli_parse(cli_ctx *ctx, const char *usage, cli_opt *opts, int argc, char **argv, cli_args *out);
 void cli_args_free(cli_args *args);
 void cli_opts_free(cli_opt *opts);
 

@@ -30,6 +30,8 @@ void stpm_db_free(stpm_db *db)
 {
     if (!db)
         return;
+    if (db->wf_cache_free)
+        db->wf_cache_free(db->wf_cache);
     if (db->conn)
         PQfinish(db->conn);
     free(db->describe);

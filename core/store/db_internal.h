@@ -11,6 +11,11 @@ struct stpm_db {
     stpm_db_source source;
     char *describe;
     char *role;
+    /* Parsed workflow versions by id, kept for the life of the connection (wf_store.c). */
+    void *wf_cache;
+    void (*wf_cache_free)(void *cache);
+    /* Statements prepared on this connection: bits of STPM_STMT_* (store/query.h). */
+    unsigned long prepared;
 };
 
 /* The libpq connection of an open handle. */

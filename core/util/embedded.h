@@ -14,4 +14,8 @@ typedef struct stpm_embedded_file {
 extern const stpm_embedded_file stpm_migrations[];
 extern const size_t stpm_migrations_count;
 
+/* The shipped working-day calendars (data/calendar/NAME.yaml); terminated by a {NULL} entry. */
+extern const stpm_embedded_file stpm_calendars[];
+extern const size_t stpm_calendars_count;
+
 #endif

@@ -21,13 +21,17 @@ typedef struct stpm_strbuf {
     bool oom;
 } stpm_strbuf;
 
-#define STPM_STRBUF_INIT {NULL, 0, 0, false}
+#define STPM_STRBUF_INIT                                                                           \
+    {                                                                                              \
+        NULL, 0, 0, false                                                                          \
+    }
 
 bool stpm_strbuf_grow(stpm_strbuf *sb, size_t extra);
 void stpm_strbuf_putn(stpm_strbuf *sb, const char *s, size_t n);
 void stpm_strbuf_puts(stpm_strbuf *sb, const char *s);
 void stpm_strbuf_putc(stpm_strbuf *sb, char c);
-void stpm_strbuf_printf(stpm_strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void stpm_strbuf_printf(stpm_strbuf *sb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void stpm_strbuf_reset(stpm_strbuf *sb);
 /* Hand the string over to the caller (never NULL unless out of memory); sb is reset. */
 char *stpm_strbuf_detach(stpm_strbuf *sb);

@@ -117,9 +117,12 @@ static void strbuf_grows(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(error_set_and_clear), cmocka_unit_test(error_exit_codes),
-        cmocka_unit_test(dates_round_trip),    cmocka_unit_test(dates_months_and_weekdays),
-        cmocka_unit_test(decimals),            cmocka_unit_test(strbuf_grows),
+        cmocka_unit_test(error_set_and_clear),
+        cmocka_unit_test(error_exit_codes),
+        cmocka_unit_test(dates_round_trip),
+        cmocka_unit_test(dates_months_and_weekdays),
+        cmocka_unit_test(decimals),
+        cmocka_unit_test(strbuf_grows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

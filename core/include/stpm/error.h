@@ -41,17 +41,20 @@ typedef struct stpm_diag {
 } stpm_diag;
 
 typedef struct stpm_error {
-    int code;          /* 0 or a negative STPM_E* code */
-    char *message;     /* primary message, lower case, what failed first */
-    char *detail;      /* optional: more facts */
-    char *hint;        /* optional: what to do, as a sentence */
-    char sqlstate[6];  /* SQLSTATE when PostgreSQL raised the error, else "" */
-    stpm_diag *diags;  /* located problems, in the order found */
+    int code;         /* 0 or a negative STPM_E* code */
+    char *message;    /* primary message, lower case, what failed first */
+    char *detail;     /* optional: more facts */
+    char *hint;       /* optional: what to do, as a sentence */
+    char sqlstate[6]; /* SQLSTATE when PostgreSQL raised the error, else "" */
+    stpm_diag *diags; /* located problems, in the order found */
     size_t n_diags;
     size_t cap_diags;
 } stpm_error;
 
-#define STPM_ERROR_INIT {0, NULL, NULL, NULL, {0}, NULL, 0, 0}
+#define STPM_ERROR_INIT                                                                            \
+    {                                                                                              \
+        0, NULL, NULL, NULL, {0}, NULL, 0, 0                                                       \
+    }
 
 /* Release everything the error holds and reset it to STPM_ERROR_INIT. Accepts NULL. */
 STPM_API void stpm_error_clear(stpm_error *err);

@@ -20,11 +20,11 @@
 #include "stpm/error.h"
 
 typedef enum {
-    STPM_TYPE_NULL,     /* a field that is not set; compares only with `is set` */
+    STPM_TYPE_NULL, /* a field that is not set; compares only with `is set` */
     STPM_TYPE_BOOL,
     STPM_TYPE_INT,
-    STPM_TYPE_DECIMAL,  /* an amount (workflow field type `amount`) */
-    STPM_TYPE_STRING,   /* workflow field type `text` */
+    STPM_TYPE_DECIMAL, /* an amount (workflow field type `amount`) */
+    STPM_TYPE_STRING,  /* workflow field type `text` */
     STPM_TYPE_DATE,
     STPM_TYPE_DURATION,
 } stpm_type;
@@ -93,6 +93,12 @@ typedef struct stpm_expr_env {
  * guard counts as false (see the docs). Errors (overflow, unknown name) are STPM_EINPUT. */
 STPM_API int stpm_expr_eval(const stpm_expr *e, const stpm_expr_env *env, stpm_value *out,
                             stpm_error *err);
+
+/* Evaluate a guard: *out is true only when e evaluates to true; a null result (a guard
+ * that reads a not-set field) is false. A non-boolean result is STPM_EINPUT. A `wd`
+ * duration without env->calendar is STPM_EUSAGE. */
+STPM_API int stpm_expr_eval_bool(const stpm_expr *e, const stpm_expr_env *env, bool *out,
+                                 stpm_error *err);
 
 /* Every name the expression reads (fields, not `today`), for dependency listings and
  * `project why`: calls fn once per distinct name in order of first appearance. */

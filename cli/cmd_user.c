@@ -1,0 +1,153 @@
+/* stpm user add | list: login roles in the four groups (admin, officer, expert, auditor). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "connect.h"
+#include "opts.h"
+#include "stpm/user.h"
+#include "table.h"
+
+static const char user_summary[] =
+    "Manage users: PostgreSQL login roles in the groups stpm_admin, stpm_officer,\n"
+    "stpm_expert and stpm_auditor.\n\n"
+    "subcommands:\n"
+    "  add NAME --role admin|officer|expert|auditor [--password-stdin]\n"
+    "             create the login role (when new) and grant it the group\n"
+    "  list       the members of the four groups";
+
+static int report(stpm_error *err)
+{
+    int rc = cli_report(err);
+    stpm_error_clear(err);
+    return rc;
+}
+
+/* One line of stdin without its line end; NULL when nothing could be read. */
+static char *read_password(void)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, stdin);
+    if (n < 0) {
+        free(line);
+        return NULL;
+    }
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    return line;
+}
+
+static int user_add(cli_ctx *ctx, int argc, char **argv)
+{
+    static const char usage[] =
+        "stpm user add NAME --role admin|officer|expert|auditor [--password-stdin]";
+    cli_opt opts[] = {
+        CLI_STRING("role", 0, "ROLE", "admin, officer, expert or auditor (required)"),
+        CLI_FLAG("password-stdin", 0, "read the password from the first line of stdin"),
+        CLI_END,
+    };
+    cli_args a;
+    char *password = NULL;
+    int rc = cli_parse(ctx, usage, opts, argc, argv, &a);
+    if (rc != 0)
+        goto cleanup;
+    if (a.help) {
+        cli_print_help(stdout, usage, NULL, opts);
+        goto cleanup;
+    }
+    if (a.n_operands != 1) {
+        rc = cli_usage_error("expected one user NAME\nusage: %s", usage);
+        goto cleanup;
+    }
+    const char *role = cli_opt_get(opts, "role")->value;
+    if (!role) {
+        rc = cli_usage_error("option --role is required\nusage: %s", usage);
+        goto cleanup;
+    }
+    if (cli_opt_get(opts, "password-stdin")->flag) {
+        password = read_password();
+        if (!password || !*password) {
+            stpm_error err = STPM_ERROR_INIT;
+            stpm_error_set(&err, STPM_EINPUT, "no password on standard input");
+            stpm_error_hint(&err, "Write the password as the first line of standard input.");
+            rc = report(&err);
+            goto cleanup;
+        }
+    }
+    stpm_db *db = NULL;
+    if ((rc = cli_connect(ctx, &db)) != 0)
+        goto cleanup;
+    stpm_error err = STPM_ERROR_INIT;
+    bool created = false;
+    if (stpm_user_add(db, a.operands[0], role, password, cli_today(ctx), &created, &err) < 0) {
+        rc = report(&err);
+        goto cleanup;
+    }
+    printf("%s user %s to stpm_%s\n", created ? "created" : "added", a.operands[0], role);
+cleanup:
+    if (password) {
+        memset(password, 0, strlen(password));
+        free(password);
+    }
+    cli_args_free(&a);
+    cli_opts_free(opts);
+    return rc;
+}
+
+static int user_list(cli_ctx *ctx, int argc, char **argv)
+{
+    static const char usage[] = "stpm user list";
+    cli_opt opts[] = {CLI_END};
+    cli_args a;
+    stpm_user *users = NULL;
+    size_t n = 0;
+    cli_table *t = NULL;
+    int rc = cli_parse(ctx, usage, opts, argc, argv, &a);
+    if (rc != 0)
+        goto cleanup;
+    if (a.help) {
+        cli_print_help(stdout, usage, NULL, opts);
+        goto cleanup;
+    }
+    stpm_db *db = NULL;
+    if ((rc = cli_connect(ctx, &db)) != 0)
+        goto cleanup;
+    stpm_error err = STPM_ERROR_INIT;
+    if (stpm_user_list(db, &users, &n, &err) < 0) {
+        rc = report(&err);
+        goto cleanup;
+    }
+    static const char *const cols[] = {"user", "roles", "login"};
+    if (!(t = cli_table_new(3, cols))) {
+        rc = 1;
+        goto cleanup;
+    }
+    cli_table_set_kind(t, 2, CLI_COL_BOOL);
+    for (size_t i = 0; i < n; i++) {
+        const char *row[3] = {users[i].name, users[i].roles, users[i].can_login ? "yes" : "no"};
+        cli_table_add_row(t, row);
+    }
+    cli_table_print(t, ctx->format, stdout, true);
+cleanup:
+    cli_table_free(t);
+    stpm_user_list_free(users, n);
+    cli_args_free(&a);
+    cli_opts_free(opts);
+    return rc;
+}
+
+int cli_cmd_user(cli_ctx *ctx, int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        cli_print_help(argc < 2 ? stderr : stdout, "stpm user SUBCOMMAND ...", user_summary, NULL);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "add") == 0)
+        return user_add(ctx, argc - 1, argv + 1);
+    if (strcmp(argv[1], "list") == 0)
+        return user_list(ctx, argc - 1, argv + 1);
+    return cli_usage_error("unknown subcommand \"user %s\"\nTry \"stpm user --help\".", argv[1]);
+}

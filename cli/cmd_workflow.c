@@ -1,0 +1,365 @@
+/* stpm workflow: check and draw workflow definitions (the database subcommands — load,
+ * list, show — join the table below). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "opts.h"
+#include "table.h"
+#include "connect.h"
+#include "rows.h"
+#include "stpm/wfstore.h"
+#include "stpm/workflow.h"
+#include <unistd.h>
+
+typedef struct wf_subcommand {
+    const char *name;
+    int (*fn)(cli_ctx *ctx, int argc, char **argv);
+    const char *summary;
+} wf_subcommand;
+
+static int cmd_check(cli_ctx *ctx, int argc, char **argv)
+{
+    static const char usage[] = "stpm workflow check FILE...";
+    cli_opt opts[] = {CLI_END};
+    cli_args args = {0};
+    cli_table *table = NULL;
+    int rc = cli_parse(ctx, usage, opts, argc, argv, &args);
+    if (rc)
+        goto cleanup;
+    if (args.help) {
+        cli_print_help(stdout, usage,
+                       "Load and validate workflow files without a database. Prints one line "
+                       "per file,\nor every problem as FILE:LINE:COL: message (exit 5).",
+                       opts);
+        goto cleanup;
+    }
+    if (args.n_operands == 0) {
+        rc = cli_usage_error("workflow check needs at least one FILE");
+        goto cleanup;
+    }
+    static const char *const cols[] = {"file",   "status",      "workflow", "version",
+                                       "states", "transitions", "digest"};
+    table = cli_table_new(7, cols);
+    if (!table) {
+        rc = 1;
+        goto cleanup;
+    }
+    cli_table_set_kind(table, 3, CLI_COL_NUMBER);
+    cli_table_set_kind(table, 4, CLI_COL_NUMBER);
+    cli_table_set_kind(table, 5, CLI_COL_NUMBER);
+    for (int i = 0; i < args.n_operands; i++) {
+        const char *path = args.operands[i];
+        stpm_workflow *wf = NULL;
+        stpm_error err = STPM_ERROR_INIT;
+        if (stpm_workflow_load_file(&wf, path, &err) < 0) {
+            int r = cli_report(&err);
+            if (r > rc)
+                rc = r;
+            const char *cells[7] = {path, "invalid", NULL, NULL, NULL, NULL, NULL};
+            cli_table_add_row(table, cells);
+        } else {
+            char v[16], ns[24], nt[24];
+            snprintf(v, sizeof(v), "%d", stpm_workflow_version(wf));
+            snprintf(ns, sizeof(ns), "%zu", stpm_workflow_n_states(wf));
+            snprintf(nt, sizeof(nt), "%zu", stpm_workflow_n_transitions(wf));
+            if (ctx->format == CLI_FORMAT_TABLE)
+                printf("%s: ok (workflow %s version %s, %s states, %s transitions)\n", path,
+                       stpm_workflow_name(wf), v, ns, nt);
+            const char *cells[7] = {path, "ok", stpm_workflow_name(wf),  v,
+                                    ns,   nt,   stpm_workflow_digest(wf)};
+            cli_table_add_row(table, cells);
+        }
+        stpm_workflow_free(wf);
+        stpm_error_clear(&err);
+    }
+    if (ctx->format != CLI_FORMAT_TABLE)
+        cli_table_print(table, ctx->format, stdout, false);
+cleanup:
+    cli_table_free(table);
+    cli_args_free(&args);
+    cli_opts_free(opts);
+    return rc;
+}
+
+/* A stored workflow NAME[@VERSION], or a file when the operand names one. On failure
+ * *rc is the exit status (connection failures are reported already). */
+static int load_named_or_file(cli_ctx *ctx, const char *arg, stpm_workflow **wf, stpm_error *err,
+                              int *rc)
+{
+    if (access(arg, F_OK) == 0 || strchr(arg, '/') || strchr(arg, '.'))
+        return stpm_workflow_load_file(wf, arg, err);
+    stpm_db *db = NULL;
+    if ((*rc = cli_connect(ctx, &db)) != 0)
+        return -1;
+    char *name = NULL;
+    int version = 0;
+    int r = stpm_wfstore_parse_ref(arg, &name, &version, err);
+    if (r == 0)
+        r = stpm_wfstore_get(db, name, version, wf, err);
+    free(name);
+    return r;
+}
+
+static int cmd_graph(cli_ctx *ctx, int argc, char **argv)
+{
+    static const char usage[] = "stpm workflow graph NAME[@VERSION]|FILE [--as dot|mermaid]";
+    cli_opt opts[] = {
+        CLI_STRING("as", 0, "FORMAT", "dot (Graphviz, the default) or mermaid"),
+        CLI_STRING("format", 0, "FORMAT", "the same as --as (for this command only)"),
+        CLI_END,
+    };
+    cli_args args = {0};
+    stpm_workflow *wf = NULL;
+    stpm_error err = STPM_ERROR_INIT;
+    char *text = NULL;
+    int rc = cli_parse(ctx, usage, opts, argc, argv, &args);
+    if (rc)
+        goto cleanup;
+    if (args.help) {
+        cli_print_help(stdout, usage,
+                       "Draw a workflow file as Graphviz DOT (render with \"dot -Tsvg\") or as a "
+                       "Mermaid\nstate diagram.",
+                       opts);
+        goto cleanup;
+    }
+    if (args.n_operands != 1) {
+        rc = cli_usage_error("workflow graph needs exactly one NAME or FILE");
+        goto cleanup;
+    }
+    const char *as = cli_opt_get(opts, "as")->value;
+    if (!as)
+        as = cli_opt_get(opts, "format")->value;
+    stpm_graph_format fmt = STPM_GRAPH_DOT;
+    if (!as || strcmp(as, "dot") == 0)
+        fmt = STPM_GRAPH_DOT;
+    else if (strcmp(as, "mermaid") == 0)
+        fmt = STPM_GRAPH_MERMAID;
+    else {
+        rc = cli_usage_error("unknown graph format \"%s\": expected dot or mermaid", as);
+        goto cleanup;
+    }
+    if (load_named_or_file(ctx, args.operands[0], &wf, &err, &rc) < 0 ||
+        stpm_workflow_graph(wf, fmt, &text, &err) < 0) {
+        rc = rc ? rc : cli_report(&err);
+        goto cleanup;
+    }
+    fputs(text, stdout);
+cleanup:
+    free(text);
+    stpm_workflow_free(wf);
+    stpm_error_clear(&err);
+    cli_args_free(&args);
+    cli_opts_free(opts);
+    return rc;
+}
+
+static int cmd_load(cli_ctx *ctx, int argc, char **argv)
+{
+    static const char usage[] = "stpm workflow load FILE...";
+    cli_opt opts[] = {CLI_END};
+    cli_args args = {0};
+    stpm_db *db = NULL;
+    int rc = cli_parse(ctx, usage, opts, argc, argv, &args);
+    if (rc)
+        goto cleanup;
+    if (args.help) {
+        cli_print_help(stdout, usage,
+                       "Validate workflow files and store each as an immutable version. Loading "
+                       "the same\nversion again changes nothing; another file under a stored "
+                       "version is refused (exit 5).",
+                       opts);
+        goto cleanup;
+    }
+    if (args.n_operands == 0) {
+        rc = cli_usage_error("workflow load needs at least one FILE");
+        goto cleanup;
+    }
+    if ((rc = cli_connect(ctx, &db)) != 0)
+        goto cleanup;
+    for (int i = 0; i < args.n_operands; i++) {
+        stpm_workflow *wf = NULL;
+        stpm_error err = STPM_ERROR_INIT;
+        stpm_wfstore_outcome outcome;
+        if (stpm_workflow_load_file(&wf, args.operands[i], &err) < 0 ||
+            stpm_wfstore_put(db, wf, &outcome, &err) < 0) {
+            int r = cli_report(&err);
+            if (r > rc)
+                rc = r;
+        } else if (outcome == STPM_WFSTORE_UNCHANGED) {
+            printf("%s: workflow %s version %d is already stored with this digest, unchanged\n",
+                   args.operands[i], stpm_workflow_name(wf), stpm_workflow_version(wf));
+        } else {
+            printf("%s: stored workflow %s version %d (digest %.12s)\n", args.operands[i],
+                   stpm_workflow_name(wf), stpm_workflow_version(wf), stpm_workflow_digest(wf));
+        }
+        stpm_workflow_free(wf);
+        stpm_error_clear(&err);
+    }
+cleanup:
+    cli_args_free(&args);
+    cli_opts_free(opts);
+    return rc;
+}
+
+static int cmd_list(cli_ctx *ctx, int argc, char **argv)
+{
+    static const char usage[] = "stpm workflow list";
+    cli_opt opts[] = {CLI_END};
+    cli_args args = {0};
+    stpm_db *db = NULL;
+    stpm_rows *rows = NULL;
+    stpm_error err = STPM_ERROR_INIT;
+    int rc = cli_parse(ctx, usage, opts, argc, argv, &args);
+    if (rc)
+        goto cleanup;
+    if (args.help) {
+        cli_print_help(stdout, usage, "List the stored workflow versions.", opts);
+        goto cleanup;
+    }
+    if (args.n_operands) {
+        rc = cli_usage_error("workflow list takes no operands");
+        goto cleanup;
+    }
+    if ((rc = cli_connect(ctx, &db)) != 0)
+        goto cleanup;
+    if (stpm_wfstore_list(db, &rows, &err) < 0)
+        rc = cli_report(&err);
+    else
+        rc = cli_print_rows(ctx, rows, true);
+cleanup:
+    stpm_rows_free(rows);
+    stpm_error_clear(&err);
+    cli_args_free(&args);
+    cli_opts_free(opts);
+    return rc;
+}
+
+static void show_workflow(const stpm_workflow *wf)
+{
+    char buf[32], dur[24];
+    printf("workflow  %s\nversion   %d\ntitle     %s\ndigest    %s\ninitial   %s\n\nstates:\n",
+           stpm_workflow_name(wf), stpm_workflow_version(wf), stpm_workflow_title(wf),
+           stpm_workflow_digest(wf), stpm_workflow_initial(wf));
+    for (size_t i = 0; i < stpm_workflow_n_states(wf); i++) {
+        const stpm_wf_state *s = stpm_workflow_state(wf, i);
+        printf("  %-14s %s%s%s", s->name, s->label ? s->label : "", s->final ? "  final" : "",
+               s->closed ? " closed" : "");
+        if (s->due)
+            printf("  due: %s", s->due);
+        if (s->has_timeout)
+            printf("  timeout: %s → %s", stpm_wf_duration_format(s->timeout_after, dur),
+                   s->timeout_transition);
+        putchar('\n');
+    }
+    printf("\nfields:\n");
+    for (size_t i = 0; i < stpm_workflow_n_fields(wf); i++) {
+        const stpm_wf_field *f = stpm_workflow_field(wf, i);
+        if (f->builtin)
+            continue;
+        printf("  %-20s %-8s %s\n", f->name, stpm_field_type_name(f->type),
+               f->label ? f->label : "");
+    }
+    printf("\ntransitions:\n");
+    for (size_t i = 0; i < stpm_workflow_n_transitions(wf); i++) {
+        const stpm_wf_transition *t = stpm_workflow_transition(wf, i);
+        printf("  %-12s ", t->name);
+        for (size_t j = 0; j < t->n_from; j++)
+            printf("%s%s", j ? "|" : "", t->from[j]);
+        printf(" → %s  [%s]%s\n", t->to, stpm_roles_format(t->roles, buf),
+               t->label ? t->label : "");
+    }
+}
+
+static int cmd_show(cli_ctx *ctx, int argc, char **argv)
+{
+    static const char usage[] = "stpm workflow show NAME[@VERSION]";
+    cli_opt opts[] = {CLI_END};
+    cli_args args = {0};
+    stpm_db *db = NULL;
+    stpm_workflow *wf = NULL;
+    stpm_error err = STPM_ERROR_INIT;
+    char *name = NULL;
+    int version = 0;
+    int rc = cli_parse(ctx, usage, opts, argc, argv, &args);
+    if (rc)
+        goto cleanup;
+    if (args.help) {
+        cli_print_help(stdout, usage,
+                       "Show a stored workflow version (the newest when no version is given), "
+                       "parsed again\nfrom its stored source; --format json prints the source "
+                       "with its digest.",
+                       opts);
+        goto cleanup;
+    }
+    if (args.n_operands != 1) {
+        rc = cli_usage_error("workflow show needs exactly one NAME[@VERSION]");
+        goto cleanup;
+    }
+    if ((rc = cli_connect(ctx, &db)) != 0)
+        goto cleanup;
+    if (stpm_wfstore_parse_ref(args.operands[0], &name, &version, &err) < 0 ||
+        stpm_wfstore_get(db, name, version, &wf, &err) < 0) {
+        rc = cli_report(&err);
+        goto cleanup;
+    }
+    if (ctx->format == CLI_FORMAT_TABLE) {
+        show_workflow(wf);
+    } else {
+        static const char *const cols[] = {"workflow", "version", "title", "digest", "source"};
+        char v[16];
+        snprintf(v, sizeof(v), "%d", stpm_workflow_version(wf));
+        const char *cells[] = {stpm_workflow_name(wf), v, stpm_workflow_title(wf),
+                               stpm_workflow_digest(wf), stpm_workflow_source(wf, NULL)};
+        cli_table *t = cli_table_new(5, cols);
+        if (t) {
+            cli_table_set_kind(t, 1, CLI_COL_NUMBER);
+            cli_table_add_row(t, cells);
+            cli_table_print(t, ctx->format, stdout, false);
+            cli_table_free(t);
+        }
+    }
+cleanup:
+    free(name);
+    stpm_workflow_free(wf);
+    stpm_error_clear(&err);
+    cli_args_free(&args);
+    cli_opts_free(opts);
+    return rc;
+}
+
+static const wf_subcommand subcommands[] = {
+    {"check", cmd_check, "validate workflow files (no database)"},
+    {"graph", cmd_graph, "draw a stored workflow or a file as DOT or Mermaid"},
+    {"load", cmd_load, "validate and store workflow versions"},
+    {"list", cmd_list, "list the stored workflow versions"},
+    {"show", cmd_show, "show a stored workflow version"},
+    {NULL, NULL, NULL},
+};
+
+static void print_help(FILE *f)
+{
+    fprintf(f, "usage: stpm workflow SUBCOMMAND ...\n\nsubcommands:\n");
+    for (const wf_subcommand *s = subcommands; s->name; s++)
+        fprintf(f, "  %-8s %s\n", s->name, s->summary);
+    fprintf(f, "\nThe format of workflow files is described in docs/workflows.md.\n");
+}
+
+int cli_cmd_workflow(cli_ctx *ctx, int argc, char **argv)
+{
+    if (argc < 2) {
+        print_help(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        print_help(stdout);
+        return 0;
+    }
+    for (const wf_subcommand *s = subcommands; s->name; s++)
+        if (strcmp(s->name, argv[1]) == 0)
+            return s->fn(ctx, argc - 1, argv + 1);
+    return cli_usage_error("unknown subcommand \"workflow %s\"\nTry \"stpm workflow --help\".",
+                           argv[1]);
+}

@@ -1,0 +1,92 @@
+/* Internals of the project lifecycle: the snapshot of one project as the engine sees it,
+ * FIELD=VALUE parsing, and the statements shared by single and bulk transitions. */
+#ifndef STPM_PROJECT_PROJECT_INTERNAL_H
+#define STPM_PROJECT_PROJECT_INTERNAL_H
+
+#include <libpq-fe.h>
+
+#include "stpm/engine.h"
+#include "stpm/project.h"
+#include "store/db_internal.h"
+#include "util/strutil.h"
+
+/* One project as loaded for a transition. */
+typedef struct proj_snap {
+    char *id, *code, *state, *workflow_id;
+    int row_version;
+    stpm_date state_since;
+    const stpm_workflow *wf;   /* cached on the connection */
+    stpm_engine_field *fields; /* every field of the workflow, built-in first */
+    size_t n_fields;
+    char **documents; /* kinds attached */
+    size_t n_documents;
+    unsigned roles; /* the connected role's STPM_ROLE_* memberships */
+} proj_snap;
+
+/* The columns proj_snap_from_row reads, as a SELECT list over projects p. */
+#define PROJ_SNAP_COLUMNS                                                                          \
+    "p.id, p.code, p.state, p.row_version, p.state_since, p.workflow_id, p.title, p.year, "        \
+    "p.amount_requested, p.amount_approved, p.start_date, p.due_date, p.closed_date, "             \
+    "p.extensions, p.fields::text, "                                                               \
+    "ARRAY(SELECT DISTINCT d.kind FROM stpm.documents d WHERE d.project_id = p.id)::text, "        \
+    "pg_has_role(session_user, 'stpm_officer', 'MEMBER'), "                                        \
+    "pg_has_role(session_user, 'stpm_admin', 'MEMBER'), "                                          \
+    "pg_has_role(session_user, 'stpm_expert', 'MEMBER')"
+
+/* Fill a snapshot from row `row` of a result selecting PROJ_SNAP_COLUMNS. */
+int proj_snap_from_row(stpm_db *db, PGresult *r, int row, proj_snap *out, stpm_error *err);
+/* Load the project `code`; STPM_ENOTFOUND when unknown. */
+int proj_snap_load(stpm_db *db, const char *code, proj_snap *out, stpm_error *err);
+void proj_snap_clear(proj_snap *s);
+/* Replace (or add) the value of a field in the snapshot. */
+int proj_snap_put(proj_snap *s, const char *name, const stpm_value *v);
+
+/* Parse "FIELD=VALUE" for wf: the field must exist and be writable (at creation also
+ * amount_requested); VALUE of its type, empty for "not set". STPM_EINPUT otherwise. */
+int proj_parse_set(const stpm_workflow *wf, const char *assign, bool creating,
+                   const stpm_wf_field **field, stpm_value *value, stpm_error *err);
+
+/* Append v as a JSON literal (numbers unquoted, dates and text as strings). */
+void proj_json_value(stpm_strbuf *sb, const stpm_value *v);
+
+/* Parse a value of the field type from its text form (as PostgreSQL or JSON gives it). */
+int proj_value_from_text(stpm_field_type t, const char *text, stpm_value *out);
+
+/* Attach a file to the project with id project_id (see stpm_project_attach). */
+int proj_attach_id(stpm_db *db, const char *project_id, const char *kind, const char *path,
+                   stpm_date today, bool *already, char sha256[65], stpm_error *err);
+
+/* STPM_EPERM unless the connected role is an officer, admin or expert. */
+int proj_require_writer(const proj_snap *s, stpm_error *err);
+
+/*
+ * Decide `transition` for the snapshot (its fields already overlaid with the user's
+ * sets): run the integrity checks it names (stpm_integrity_run, on this connection), ask
+ * the engine, and when allowed apply `set:`. Always fills report; when allowed also
+ * *to_state, *changes_json (user_sets — the inner members of a JSON object, possibly
+ * empty — followed by the `set:` changes) and *data_json (the event's data, with
+ * documents_json, a JSON array, as its documents). Returns 0 when allowed, STPM_EREFUSED
+ * with every reason in err's detail, or another error.
+ */
+int proj_decide(stpm_db *db, proj_snap *s, const char *transition, const stpm_advance_options *o,
+                const char *user_sets, const char *documents_json, stpm_transition_report *report,
+                char **to_state, char **changes_json, char **data_json, stpm_error *err);
+
+/* The statement that writes a transition: updates the row if its row_version is still
+ * $2 and inserts the event; returns the event's hash (no row: someone changed it first).
+ * Parameters: id, row_version, to_state, today, changes (jsonb), transition, from_state,
+ * reason, data (jsonb). */
+extern const char proj_write_sql[];
+#define PROJ_WRITE_NPARAMS 9
+
+/* The filter's WHERE clause over p, pl, o, ws with parameters $1..$9 (see project.c). */
+extern const char proj_filter_sql[];
+#define PROJ_FILTER_NPARAMS 9
+/* Fill the 9 parameters of proj_filter_sql; bufs holds the numbers' text. */
+void proj_filter_params(const stpm_project_filter *f, stpm_date today, const char *params[9],
+                        char year_buf[16], char today_buf[11]);
+
+/* Copy a transition report's reasons into err's detail, one per line. */
+void proj_report_detail(const stpm_transition_report *r, stpm_error *err);
+
+#endif

@@ -1,0 +1,73 @@
+/* Store helpers: see store/query.h. */
+#include <stdio.h>
+#include <string.h>
+
+#include "store/query.h"
+
+int stpm_query(stpm_db *db, const char *sql, int n, const char *const *params, PGresult **out,
+               const char *what, stpm_error *err)
+{
+    if (out)
+        *out = NULL;
+    PGresult *r = PQexecParams(db->conn, sql, n, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (r && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)) {
+        if (out)
+            *out = r;
+        else
+            PQclear(r);
+        return 0;
+    }
+    int code = stpm_pg_error(err, db->conn, r, what);
+    PQclear(r);
+    return code;
+}
+
+int stpm_query_simple(stpm_db *db, const char *sql, const char *what, stpm_error *err)
+{
+    return stpm_query(db, sql, 0, NULL, NULL, what, err);
+}
+
+void stpm_query_rollback(stpm_db *db)
+{
+    if (PQtransactionStatus(db->conn) == PQTRANS_IDLE)
+        return;
+    PGresult *r = PQexec(db->conn, "ROLLBACK");
+    PQclear(r);
+}
+
+bool stpm_query_retryable(const stpm_error *err)
+{
+    return err && (strcmp(err->sqlstate, "40001") == 0 || strcmp(err->sqlstate, "40P01") == 0);
+}
+
+int stpm_query_prepared(stpm_db *db, int id, const char *sql, int n, const char *const *params,
+                        PGresult **out, const char *what, stpm_error *err)
+{
+    char name[32];
+    snprintf(name, sizeof(name), "stpm_stmt_%d", id);
+    if (out)
+        *out = NULL;
+    if (!(db->prepared & (1ul << id))) {
+        PGresult *p = PQprepare(db->conn, name, sql, n, NULL);
+        if (PQresultStatus(p) != PGRES_COMMAND_OK) {
+            int code = stpm_pg_error(err, db->conn, p, what);
+            PQclear(p);
+            return code;
+        }
+        PQclear(p);
+        db->prepared |= 1ul << id;
+    }
+    PGresult *r = PQexecPrepared(db->conn, name, n, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (r && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)) {
+        if (out)
+            *out = r;
+        else
+            PQclear(r);
+        return 0;
+    }
+    int code = stpm_pg_error(err, db->conn, r, what);
+    PQclear(r);
+    return code;
+}

@@ -1,0 +1,100 @@
+/* The working-day calendar: weekends, holidays and make-up working days. */
+#include "workflow/calendar_internal.h"
+
+#include <stdlib.h>
+
+#include "util/embedded.h"
+
+int calendar_merge(stpm_calendar *cal, const cal_day *add, size_t n, int first, int last,
+                   stpm_error *err)
+{
+    cal_day *out = malloc((cal->n + n + 1) * sizeof(*out));
+    if (!out)
+        return stpm_error_set(err, STPM_ERROR, "out of memory");
+    size_t i = 0, j = 0, k = 0;
+    while (i < cal->n || j < n) {
+        if (j == n || (i < cal->n && cal->days[i].date < add[j].date)) {
+            out[k++] = cal->days[i++];
+        } else {
+            if (i < cal->n && cal->days[i].date == add[j].date)
+                i++; /* replaced */
+            out[k++] = add[j++];
+        }
+    }
+    free(cal->days);
+    cal->days = out;
+    cal->n = k;
+    if (first > 0 && (cal->first_year == 0 || first < cal->first_year))
+        cal->first_year = first;
+    if (last > 0 && last > cal->last_year)
+        cal->last_year = last;
+    return 0;
+}
+
+int stpm_calendar_new_default(stpm_calendar **out, stpm_error *err)
+{
+    int rc = 0;
+    stpm_calendar *cal = calloc(1, sizeof(*cal));
+    *out = NULL;
+    if (!cal)
+        return stpm_error_set(err, STPM_ERROR, "out of memory");
+    for (size_t i = 0; i < stpm_calendars_count; i++) {
+        const stpm_embedded_file *f = &stpm_calendars[i];
+        if ((rc = stpm_calendar_load_text(cal, f->name, f->text, f->len, err)) < 0)
+            goto cleanup;
+    }
+    *out = cal;
+    cal = NULL;
+cleanup:
+    stpm_calendar_free(cal);
+    return rc;
+}
+
+void stpm_calendar_free(stpm_calendar *cal)
+{
+    if (!cal)
+        return;
+    free(cal->days);
+    free(cal);
+}
+
+static const cal_day *find(const stpm_calendar *cal, stpm_date d)
+{
+    size_t lo = 0, hi = cal->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cal->days[mid].date < d)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < cal->n && cal->days[lo].date == d ? &cal->days[lo] : NULL;
+}
+
+bool stpm_calendar_is_workday(const stpm_calendar *cal, stpm_date d)
+{
+    const cal_day *day = cal ? find(cal, d) : NULL;
+    if (day)
+        return day->kind == CAL_WORKDAY;
+    return stpm_date_weekday(d) < 5;
+}
+
+stpm_date stpm_calendar_add_workdays(const stpm_calendar *cal, stpm_date d, int n)
+{
+    int step = n < 0 ? -1 : 1;
+    long left = n < 0 ? -(long)n : n;
+    while (left > 0) {
+        d += step;
+        if (stpm_calendar_is_workday(cal, d))
+            left--;
+    }
+    return d;
+}
+
+void stpm_calendar_range(const stpm_calendar *cal, int *first_year, int *last_year)
+{
+    if (first_year)
+        *first_year = cal->first_year;
+    if (last_year)
+        *last_year = cal->last_year;
+}
