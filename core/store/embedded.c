@@ -410,8 +410,8 @@ static void child_become_service_user(const stpm_embedded *e)
         return;
     if (setgid(e->svc_gid) != 0 || initgroups(e->svc_name, e->svc_gid) != 0 ||
         setuid(e->svc_uid) != 0) {
-        perror("stpm: cannot switch to the service user");
-        _exit(126);
+        perror("stpm: cannot switch to the service user"); /* lint-ok: forked child */
+        _exit(126);                                        /* lint-ok: forked child, before exec */
     }
 }
 
@@ -443,7 +443,7 @@ static int run_tool(const stpm_embedded *e, char *const argv[], char **output)
         signal(SIGPIPE, SIG_DFL);
         child_become_service_user(e);
         if (chdir(is_dir(e->cluster) ? e->cluster : "/") != 0 && chdir("/") != 0)
-            _exit(126);
+            _exit(126); /* lint-ok: forked child */ /* lint-ok: forked child, before exec */
         /* The tools must not follow the caller's own connection settings. */
         unsetenv("PGDATA");
         unsetenv("PGHOST");
@@ -451,8 +451,8 @@ static int run_tool(const stpm_embedded *e, char *const argv[], char **output)
         unsetenv("PGOPTIONS");
         setenv("LC_MESSAGES", "C", 1);
         execv(argv[0], argv);
-        perror(argv[0]);
-        _exit(127);
+        perror(argv[0]); /* lint-ok: forked child, exec failed */
+        _exit(127);      /* lint-ok: forked child, exec failed */
     }
     close(fds[1]);
     stpm_strbuf sb = STPM_STRBUF_INIT;

@@ -58,7 +58,7 @@ static int lookup(void *ctx, const char *name, stpm_value *out)
         break;
     case STPM_TYPE_DATE:
         out->u.date = strcmp(name, "far") == 0 ? stpm_date_from_ymd(9999, 12, 31)
-                                                : stpm_date_from_ymd(2021, 10, 31);
+                                               : stpm_date_from_ymd(2021, 10, 31);
         break;
     case STPM_TYPE_STRING:
         out->s = strdup("如皋");
