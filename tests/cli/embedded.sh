@@ -9,7 +9,8 @@ export STPM_EMBEDDED_NOSYNC=1
 unset STPM_DB PGHOST PGHOSTADDR PGPORT PGDATABASE PGUSER PGSERVICE
 H1="$TMP/home one"
 H2="$TMP/h2"
-homes=("$H1" "$H2")
+H4="$TMP/h4"
+homes=("$H1" "$H2" "$H4")
 cleanup() {
     for h in "${homes[@]}"; do
         "$STPM" --home "$h" db stop >/dev/null 2>&1 || true
@@ -117,6 +118,17 @@ contains "$OUT" "储备 reserve → 申报 application → 廉政准入 integrit
 contains "$OUT" "running (pid" "demo leaves the server running"
 run "$STPM" db status
 expect_rc 0 "the server runs after the demo"
+
+# two commands at once on a new home: one creates and starts it, both succeed
+"$STPM" --home "$H4" db migrate >"$TMP/c1" 2>&1 &
+p1=$!
+"$STPM" --home "$H4" db migrate >"$TMP/c2" 2>&1 &
+p2=$!
+wait $p1; r1=$?
+wait $p2; r2=$?
+is "$r1 $r2" "0 0" "two commands at once on a new home both succeed"
+run "$STPM" --home "$H4" db status
+contains "$OUT" "migrations_pending  0" "the home made by two commands at once is migrated"
 
 # init, start and stop manage the embedded database only
 run "$STPM" --db "host=/nonexistent" db init
