@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -409,8 +410,8 @@ static void child_become_service_user(const stpm_embedded *e)
         return;
     if (setgid(e->svc_gid) != 0 || initgroups(e->svc_name, e->svc_gid) != 0 ||
         setuid(e->svc_uid) != 0) {
-        perror("stpm: cannot switch to the service user");
-        _exit(126);
+        perror("stpm: cannot switch to the service user"); /* lint-ok: forked child */
+        _exit(126);                                        /* lint-ok: forked child, before exec */
     }
 }
 
@@ -442,7 +443,7 @@ static int run_tool(const stpm_embedded *e, char *const argv[], char **output)
         signal(SIGPIPE, SIG_DFL);
         child_become_service_user(e);
         if (chdir(is_dir(e->cluster) ? e->cluster : "/") != 0 && chdir("/") != 0)
-            _exit(126);
+            _exit(126); /* lint-ok: forked child */ /* lint-ok: forked child, before exec */
         /* The tools must not follow the caller's own connection settings. */
         unsetenv("PGDATA");
         unsetenv("PGHOST");
@@ -450,8 +451,8 @@ static int run_tool(const stpm_embedded *e, char *const argv[], char **output)
         unsetenv("PGOPTIONS");
         setenv("LC_MESSAGES", "C", 1);
         execv(argv[0], argv);
-        perror(argv[0]);
-        _exit(127);
+        perror(argv[0]); /* lint-ok: forked child, exec failed */
+        _exit(127);      /* lint-ok: forked child, exec failed */
     }
     close(fds[1]);
     stpm_strbuf sb = STPM_STRBUF_INIT;
@@ -746,19 +747,104 @@ int stpm_embedded_init(stpm_embedded *e, bool *created, stpm_error *err)
 
 /* ---- running state ---- */
 
+/* Whether pid is a live process: a zombie (a killed server not yet reaped by its parent,
+ * which may be an init that never reaps) is not. */
+static bool pid_alive(long pid)
+{
+    if (pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno != EPERM))
+        return false;
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    char *line = read_first_line(path);
+    const char *close_paren = line ? strrchr(line, ')') : NULL;
+    bool zombie =
+        close_paren && (close_paren[1] == ' ') && (close_paren[2] == 'Z' || close_paren[2] == 'X');
+    free(line);
+    return !zombie;
+}
+
+/* Line n (1-based) of the data directory's postmaster.pid, or NULL. */
+static char *pidfile_line(const stpm_embedded *e, int n)
+{
+    char *p = stpm_asprintf("%s/postmaster.pid", e->data);
+    FILE *f = p ? fopen(p, "re") : NULL;
+    free(p);
+    if (!f)
+        return NULL;
+    char buf[1024];
+    char *out = NULL;
+    for (int i = 1; fgets(buf, sizeof(buf), f); i++) {
+        if (i == n) {
+            buf[strcspn(buf, "\r\n")] = '\0';
+            out = stpm_strdup(buf);
+            break;
+        }
+    }
+    fclose(f);
+    return out;
+}
+
 /* The postmaster's pid when one runs for the data directory, else 0. */
 static long running_pid(const stpm_embedded *e)
 {
-    char *p = stpm_asprintf("%s/postmaster.pid", e->data);
-    char *line = p ? read_first_line(p) : NULL;
-    free(p);
+    char *line = pidfile_line(e, 1);
     long pid = line ? strtol(line, NULL, 10) : 0;
     free(line);
-    if (pid <= 0)
-        return 0;
-    if (kill((pid_t)pid, 0) != 0 && errno != EPERM)
-        return 0;
-    return pid;
+    return pid_alive(pid) ? pid : 0;
+}
+
+/* The socket's lock file names the postmaster too; a dead one's is removed, with the
+ * socket it guarded. */
+static void clear_stale_socket_lock(const stpm_embedded *e)
+{
+    char *lock = stpm_asprintf("%s/.s.PGSQL.%d.lock", e->sock, STPM_EMBEDDED_PORT);
+    char *line = lock ? read_first_line(lock) : NULL;
+    long pid = line ? strtol(line, NULL, 10) : 0;
+    if (line && !pid_alive(pid)) {
+        unlink(lock);
+        lock[strlen(lock) - 5] = '\0'; /* the socket itself */
+        unlink(lock);
+    }
+    free(line);
+    free(lock);
+}
+
+/*
+ * A server killed with SIGKILL leaves postmaster.pid behind. PostgreSQL ignores it when
+ * its pid is gone, but not when the pid is a zombie nobody reaps; and its backends may
+ * live on for a moment, attached to the old shared memory. Remove the file once its
+ * postmaster is dead and no process is attached to the shared memory it names, waiting
+ * a few seconds for the orphans to go. Returns false when something still holds it.
+ */
+static bool clear_stale_pidfile(const stpm_embedded *e)
+{
+    for (int i = 0; i < 50; i++) {
+        char *line = pidfile_line(e, 1);
+        if (!line) {
+            clear_stale_socket_lock(e);
+            return true;
+        }
+        long pid = strtol(line, NULL, 10);
+        free(line);
+        if (pid_alive(pid))
+            return false;
+        char *shm = pidfile_line(e, 7); /* "KEY SHMID" */
+        long key = 0, shmid = -1;
+        if (shm && sscanf(shm, "%ld %ld", &key, &shmid) != 2)
+            shmid = -1;
+        free(shm);
+        struct shmid_ds ds;
+        if (shmid < 0 || shmctl((int)shmid, IPC_STAT, &ds) != 0 || ds.shm_nattch == 0) {
+            char *p = stpm_asprintf("%s/postmaster.pid", e->data);
+            bool ok = p && (unlink(p) == 0 || errno == ENOENT);
+            free(p);
+            clear_stale_socket_lock(e);
+            return ok;
+        }
+        struct timespec ts = {0, 200 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return false;
 }
 
 static bool server_answers(const stpm_embedded *e)
@@ -819,6 +905,7 @@ static int start_locked(stpm_embedded *e, bool *started, stpm_error *err)
     if ((rc = find_bindir(e, err)) < 0 || (rc = check_socket_path(e, err)) < 0 ||
         (rc = make_dir(e, e->sock, 0700, true, err)) < 0)
         goto out;
+    clear_stale_pidfile(e);
     pg_ctl = stpm_asprintf("%s/pg_ctl", e->bindir);
     opts = stpm_asprintf("-c listen_addresses='' -p %d -k '%s'", STPM_EMBEDDED_PORT, e->sock);
     if (!pg_ctl || !opts) {
@@ -836,6 +923,7 @@ static int start_locked(stpm_embedded *e, bool *started, stpm_error *err)
         st = run_tool(e, argv, &out);
         if (st == 0 || (running_pid(e) > 0 && server_answers(e)))
             break;
+        clear_stale_pidfile(e);
         struct timespec ts = {0, 400 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
