@@ -267,10 +267,9 @@ static void print_reasons(FILE *f, const stpm_transition_report *r, const char *
 {
     for (size_t i = 0; i < r->n_reasons; i++) {
         const stpm_reason *x = &r->reasons[i];
-        if (x->subject && *x->subject && strcmp(x->subject, x->kind) != 0)
-            fprintf(f, "%s%s %s: %s\n", indent, x->kind, x->subject, x->message ? x->message : "");
-        else
-            fprintf(f, "%s%s: %s\n", indent, x->kind, x->message ? x->message : "");
+        /* The message names the field, document, role, check or guard itself; kind and
+         * subject are for JSON readers. */
+        fprintf(f, "%s- %s\n", indent, x->message ? x->message : x->kind);
         if (x->evidence)
             fprintf(f, "%s  evidence: %s\n", indent, x->evidence);
     }
