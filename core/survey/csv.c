@@ -159,6 +159,29 @@ int stpm_csv_next(stpm_csv *c, stpm_csv_record **out, stpm_error *err)
                 continue;
             }
         }
+        if ((st == S_UNQUOTED || st == S_QUOTED) && !c->after_cr) {
+            /* a run of ordinary bytes is copied at once (up to the record limit, which the
+             * byte after it then reports) */
+            size_t room = c->buf.len < STPM_CSV_MAX_RECORD ? STPM_CSV_MAX_RECORD - c->buf.len : 0;
+            const char *lim = (size_t)(c->end - c->p) > room ? c->p + room : c->end;
+            const char *q = c->p;
+            bool quoted = st == S_QUOTED;
+            int cols = 0;
+            for (; q < lim; q++) {
+                char b = *q;
+                if (b == '"' || b == '\n' || b == '\r' || (b == ',' && !quoted))
+                    break;
+                cols += ((unsigned char)b & 0xC0) != 0x80;
+            }
+            if (q > c->p) {
+                c->col += cols;
+                stpm_strbuf_putn(&c->buf, c->p, (size_t)(q - c->p));
+                c->p = q;
+                if (c->buf.oom)
+                    goto oom;
+                continue;
+            }
+        }
         char ch = *c->p++;
         if (c->after_cr) {
             c->after_cr = false;

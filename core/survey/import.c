@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uuid/uuid.h>
 
 #include "stpm/survey_import.h"
 #include "store/db_internal.h"
@@ -11,20 +12,24 @@
 #include "util/strutil.h"
 
 /* Rows are sent to the server in chunks of about this many bytes. */
-#define COPY_CHUNK (64 * 1024)
+#define COPY_CHUNK (256 * 1024)
 /* The progress callback is called every this many rows. */
 #define PROGRESS_EVERY 2000
 
 /* Two arbitrary keys of the advisory lock that queues imports of one year. */
 #define IMPORT_LOCK_KEY 0x73757276 /* "surv" */
 
+/* The staging table. The client makes the ids a row gets if its candidate or its
+ * organisation is new (consecutive, see id_seq). */
 static const char stage_sql[] = "CREATE TEMP TABLE stpm_survey_stage (\n"
                                 "    rownum integer NOT NULL,\n"
+                                "    id uuid NOT NULL,\n"
+                                "    org_new_id uuid NOT NULL,\n"
                                 "    uscc char(18) NOT NULL,\n"
                                 "    org_name text NOT NULL,\n"
                                 "    town text,\n"
                                 "    title text NOT NULL,\n"
-                                "    title_norm text NOT NULL,\n"
+                                "    title_norm text COLLATE \"C\" NOT NULL,\n"
                                 "    field text,\n"
                                 "    target_plan text,\n"
                                 "    leader text,\n"
@@ -44,11 +49,11 @@ static const char copy_sql[] = "COPY stpm_survey_stage FROM STDIN";
 /* Organisations: the last row of each USCC in the file gives its name and town. */
 static const char orgs_sql[] =
     "WITH src AS (\n"
-    "    SELECT DISTINCT ON (uscc COLLATE \"C\") uscc, org_name, town\n"
+    "    SELECT DISTINCT ON (uscc COLLATE \"C\") uscc, org_new_id, org_name, town\n"
     "    FROM stpm_survey_stage ORDER BY uscc COLLATE \"C\", rownum DESC\n"
     "), up AS (\n"
-    "    INSERT INTO stpm.orgs AS o (uscc, name, town)\n"
-    "    SELECT uscc, org_name, town FROM src\n"
+    "    INSERT INTO stpm.orgs AS o (id, uscc, name, town)\n"
+    "    SELECT org_new_id, uscc, org_name, town FROM src\n"
     "    ON CONFLICT (uscc) DO UPDATE SET name = EXCLUDED.name, town = EXCLUDED.town,\n"
     "        updated_at = now()\n"
     "    WHERE (o.name, o.town) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.town)\n"
@@ -89,13 +94,33 @@ static const char record_sql[] =
     "    ON r.survey_year = $1::integer AND r.org_id = o.id AND r.title_norm = s.title_norm\n"
     "RETURNING id, rows, new, updated, unchanged";
 
+/* Does the pool hold any candidate of the year? (Asked under the year's lock.) */
+static const char year_used_sql[] =
+    "SELECT EXISTS (SELECT FROM stpm.reserve_entries WHERE survey_year = $1::integer)";
+
+/* The first import of a year: every staged row is a new candidate. */
+static const char record_fresh_sql[] =
+    "INSERT INTO stpm.survey_imports\n"
+    "    (survey_year, file_name, file_digest, rows, new, updated, unchanged)\n"
+    "VALUES ($1::integer, $2, $3, $4::integer, $4::integer, 0, 0)\n"
+    "RETURNING id, rows, new, updated, unchanged";
+
+static const char insert_fresh_sql[] =
+    "INSERT INTO stpm.reserve_entries (id, survey_year, org_id, title, title_norm, field,\n"
+    "    target_plan, leader, planned_investment, requested_funding, rd_spend, revenue,\n"
+    "    high_tech, partner, maturity, notes, row_digest, import_id)\n"
+    "SELECT s.id, $1::integer, o.id, s.title, s.title_norm, s.field, s.target_plan, s.leader,\n"
+    "    s.planned_investment, s.requested_funding, s.rd_spend, s.revenue, s.high_tech,\n"
+    "    s.partner, s.maturity, s.notes, s.row_digest, $2::uuid\n"
+    "FROM stpm_survey_stage s JOIN stpm.orgs o ON o.uscc = s.uscc";
+
 /* Write the new candidates: the advisory lock of the year keeps others from adding the
  * same keys meanwhile, so a plain INSERT of what the pool lacks is enough. */
 static const char insert_sql[] =
-    "INSERT INTO stpm.reserve_entries (survey_year, org_id, title, title_norm, field,\n"
+    "INSERT INTO stpm.reserve_entries (id, survey_year, org_id, title, title_norm, field,\n"
     "    target_plan, leader, planned_investment, requested_funding, rd_spend, revenue,\n"
     "    high_tech, partner, maturity, notes, row_digest, import_id)\n"
-    "SELECT $1::integer, o.id, s.title, s.title_norm, s.field, s.target_plan, s.leader,\n"
+    "SELECT s.id, $1::integer, o.id, s.title, s.title_norm, s.field, s.target_plan, s.leader,\n"
     "    s.planned_investment, s.requested_funding, s.rd_spend, s.revenue, s.high_tech,\n"
     "    s.partner, s.maturity, s.notes, s.row_digest, $2::uuid\n"
     "FROM stpm_survey_stage s JOIN stpm.orgs o ON o.uscc = s.uscc\n"
@@ -125,6 +150,62 @@ static const char event_sql[] =
 
 /* ---- the row digest ---- */
 
+/* The decimal digits of v, written backwards from end (which gets the NUL). */
+static char *format_long(char *end, long v)
+{
+    unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
+    *end = '\0';
+    do {
+        *--end = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--end = '-';
+    return end;
+}
+
+/* An amount as stpm_decimal_format(value, 4) writes it; NULL when not given. */
+static const char *amount_text(const stpm_survey_amount *a, char buf[32])
+{
+    if (!a->set)
+        return NULL;
+    if (a->value < 0) /* the reader never gives one; keep the general format */
+        return stpm_decimal_format(a->value, STPM_DECIMAL_PLACES, buf);
+    uint64_t u = (uint64_t)a->value;
+    char *p = buf + 31;
+    *p = '\0';
+    for (int i = 0; i < STPM_DECIMAL_PLACES; i++, u /= 10)
+        *--p = (char)('0' + u % 10);
+    *--p = '.';
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    return p;
+}
+
+/* A row's values as text, formatted once for both the digest and the COPY line. */
+typedef struct {
+    char buf[4][32];
+    const char *amount[4]; /* planned, requested, R&D, revenue; NULL when not given */
+    char rownum_buf[24], year_buf[24], maturity_buf[24];
+    const char *rownum, *year, *maturity, *high_tech;
+} row_text;
+
+static void row_text_fill(row_text *t, const stpm_survey_row *row)
+{
+    t->amount[0] = amount_text(&row->planned_investment, t->buf[0]);
+    t->amount[1] = amount_text(&row->requested_funding, t->buf[1]);
+    t->amount[2] = amount_text(&row->rd_spend, t->buf[2]);
+    t->amount[3] = amount_text(&row->revenue, t->buf[3]);
+    t->rownum = format_long(t->rownum_buf + sizeof(t->rownum_buf) - 1, row->row);
+    t->year = format_long(t->year_buf + sizeof(t->year_buf) - 1, row->year);
+    t->maturity = row->maturity > 0
+                      ? format_long(t->maturity_buf + sizeof(t->maturity_buf) - 1, row->maturity)
+                      : NULL;
+    t->high_tech = row->high_tech < 0 ? NULL : row->high_tech ? "1" : "0";
+}
+
 static void put_text(stpm_strbuf *sb, const char *s)
 {
     stpm_strbuf_putc(sb, '\x1f');
@@ -134,46 +215,115 @@ static void put_text(stpm_strbuf *sb, const char *s)
         stpm_strbuf_putc(sb, '\x1e');
 }
 
-static void put_amount(stpm_strbuf *sb, const stpm_survey_amount *a)
-{
-    char buf[32];
-    put_text(sb, a->set ? stpm_decimal_format(a->value, 4, buf) : NULL);
-}
-
-static void put_int(stpm_strbuf *sb, bool set, long v)
-{
-    char buf[24];
-    snprintf(buf, sizeof(buf), "%ld", v);
-    put_text(sb, set ? buf : NULL);
-}
-
 /* The canonical values of a row, as stpm_survey_row_digest hashes them. */
-static void canonical(stpm_strbuf *sb, const stpm_survey_row *row)
+static void canonical(stpm_strbuf *sb, const stpm_survey_row *row, const row_text *t)
 {
     stpm_strbuf_puts(sb, "v1");
-    put_int(sb, true, row->year);
+    put_text(sb, t->year);
     put_text(sb, row->uscc);
     put_text(sb, row->title);
     put_text(sb, row->field);
     put_text(sb, row->target_plan);
     put_text(sb, row->leader);
-    put_amount(sb, &row->planned_investment);
-    put_amount(sb, &row->requested_funding);
-    put_amount(sb, &row->rd_spend);
-    put_amount(sb, &row->revenue);
-    put_int(sb, row->high_tech >= 0, row->high_tech);
+    for (int i = 0; i < 4; i++)
+        put_text(sb, t->amount[i]);
+    put_text(sb, t->high_tech);
     put_text(sb, row->partner);
-    put_int(sb, row->maturity > 0, row->maturity);
+    put_text(sb, t->maturity);
     put_text(sb, row->notes);
+}
+
+/* What the digests of one import share: a buffer and a SHA-256 context, made once. */
+typedef struct {
+    stpm_strbuf sb;
+    EVP_MD *md;
+    EVP_MD_CTX *ctx;
+} digester;
+
+static bool digester_init(digester *d)
+{
+    d->sb = (stpm_strbuf)STPM_STRBUF_INIT;
+    d->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    d->ctx = EVP_MD_CTX_new();
+    return d->md && d->ctx;
+}
+
+static void digester_free(digester *d)
+{
+    stpm_strbuf_free(&d->sb);
+    EVP_MD_CTX_free(d->ctx);
+    EVP_MD_free(d->md);
+}
+
+static bool digest_row(digester *d, const stpm_survey_row *row, const row_text *t, char out[65])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    stpm_strbuf_reset(&d->sb);
+    canonical(&d->sb, row, t);
+    if (d->sb.oom || !EVP_DigestInit_ex2(d->ctx, d->md, NULL) ||
+        !EVP_DigestUpdate(d->ctx, d->sb.buf, d->sb.len) || !EVP_DigestFinal_ex(d->ctx, md, &len) ||
+        len != 32)
+        return false;
+    for (unsigned i = 0; i < 32; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[64] = '\0';
+    return true;
 }
 
 bool stpm_survey_row_digest(const stpm_survey_row *row, char out[65])
 {
-    stpm_strbuf sb = STPM_STRBUF_INIT;
-    canonical(&sb, row);
-    bool ok = !sb.oom && stpm_sha256_hex(stpm_strbuf_str(&sb), sb.len, out);
-    stpm_strbuf_free(&sb);
+    digester d;
+    row_text t;
+    row_text_fill(&t, row);
+    bool ok = digester_init(&d) && digest_row(&d, row, &t, out);
+    digester_free(&d);
     return ok;
+}
+
+/* ---- ids, made by the client ---- */
+
+/* The ids of new candidates and organisations: UUIDs of version 8 (RFC 9562, custom)
+ * whose first 32 bits count up from a random start and whose other 90 bits are random per
+ * import. Consecutive, so the primary keys grow at one edge instead of at random pages;
+ * and the first 8 hex digits (the short id `reserve list` shows) still differ from row to
+ * row. */
+typedef struct {
+    unsigned char base[16];
+    uint32_t start;
+    uint32_t next;
+} id_seq;
+
+static void id_seq_init(id_seq *q)
+{
+    uuid_t r;
+    uuid_generate_random(r);
+    memcpy(q->base, r, sizeof(q->base));
+    q->start = (uint32_t)r[0] << 24 | (uint32_t)r[1] << 16 | (uint32_t)r[2] << 8 | r[3];
+    q->base[6] = (unsigned char)(0x80 | (q->base[6] & 0x0F)); /* version 8 */
+    q->base[8] = (unsigned char)(0x80 | (q->base[8] & 0x3F)); /* the variant */
+    q->next = 0;
+}
+
+static void id_seq_next(id_seq *q, char out[37])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char u[16];
+    uint32_t n = q->start + q->next++;
+    memcpy(u, q->base, sizeof(u));
+    for (int i = 0; i < 4; i++)
+        u[i] = (unsigned char)(n >> (24 - 8 * i));
+    char *o = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *o++ = '-';
+        *o++ = hex[u[i] >> 4];
+        *o++ = hex[u[i] & 15];
+    }
+    *o = '\0';
 }
 
 /* ---- COPY text format ---- */
@@ -185,7 +335,7 @@ static void copy_text(stpm_strbuf *sb, const char *s, bool first)
     if (!first)
         stpm_strbuf_putc(sb, '\t');
     if (!s) {
-        stpm_strbuf_puts(sb, "\\N");
+        stpm_strbuf_putn(sb, "\\N", 2);
         return;
     }
     const char *run = s;
@@ -208,32 +358,31 @@ static void copy_text(stpm_strbuf *sb, const char *s, bool first)
             continue;
         }
         stpm_strbuf_putn(sb, run, (size_t)(p - run));
-        stpm_strbuf_puts(sb, esc);
+        stpm_strbuf_putn(sb, esc, 2);
         run = p + 1;
     }
     stpm_strbuf_puts(sb, run);
 }
 
-static void copy_amount(stpm_strbuf *sb, const stpm_survey_amount *a)
-{
-    char buf[32];
-    copy_text(sb, a->set ? stpm_decimal_format(a->value, 4, buf) : NULL, false);
-}
-
-static void copy_int(stpm_strbuf *sb, bool set, long v, bool first)
-{
-    char buf[24];
-    snprintf(buf, sizeof(buf), "%ld", v);
-    copy_text(sb, set ? buf : NULL, first);
-}
+/* What streaming the rows needs besides the rows. */
+typedef struct {
+    digester dig;
+    id_seq entry_ids, org_ids;
+} stager;
 
 /* Append one staging line for row; false when the digest cannot be computed. */
-static bool stage_line(stpm_strbuf *sb, const stpm_survey_row *row)
+static bool stage_line(stager *st, stpm_strbuf *sb, const stpm_survey_row *row)
 {
-    char digest[STPM_SHA256_HEX_LEN];
-    if (!stpm_survey_row_digest(row, digest))
+    char digest[STPM_SHA256_HEX_LEN], id[37], org_id[37];
+    row_text t;
+    row_text_fill(&t, row);
+    if (!digest_row(&st->dig, row, &t, digest))
         return false;
-    copy_int(sb, true, row->row, true);
+    id_seq_next(&st->entry_ids, id);
+    id_seq_next(&st->org_ids, org_id);
+    copy_text(sb, t.rownum, true);
+    copy_text(sb, id, false);
+    copy_text(sb, org_id, false);
     copy_text(sb, row->uscc, false);
     copy_text(sb, row->org_name, false);
     copy_text(sb, row->town, false);
@@ -242,13 +391,11 @@ static bool stage_line(stpm_strbuf *sb, const stpm_survey_row *row)
     copy_text(sb, row->field, false);
     copy_text(sb, row->target_plan, false);
     copy_text(sb, row->leader, false);
-    copy_amount(sb, &row->planned_investment);
-    copy_amount(sb, &row->requested_funding);
-    copy_amount(sb, &row->rd_spend);
-    copy_amount(sb, &row->revenue);
+    for (int i = 0; i < 4; i++)
+        copy_text(sb, t.amount[i], false);
     copy_text(sb, row->high_tech < 0 ? NULL : row->high_tech ? "t" : "f", false);
     copy_text(sb, row->partner, false);
-    copy_int(sb, row->maturity > 0, row->maturity, false);
+    copy_text(sb, t.maturity, false);
     copy_text(sb, row->notes, false);
     copy_text(sb, digest, false);
     stpm_strbuf_putc(sb, '\n');
@@ -344,7 +491,7 @@ static void rollback(PGconn *c)
 }
 
 /* End the COPY: normally, or with a reason (the server then fails the statement). */
-static int copy_end(PGconn *c, const char *failure, stpm_error *err)
+static int copy_end(PGconn *c, const char *failure, size_t *rows, stpm_error *err)
 {
     int rc = 0;
     if (PQputCopyEnd(c, failure) != 1)
@@ -353,6 +500,8 @@ static int copy_end(PGconn *c, const char *failure, stpm_error *err)
     while ((r = PQgetResult(c)) != NULL) {
         if (rc == 0 && !failure && PQresultStatus(r) != PGRES_COMMAND_OK)
             rc = stpm_pg_error(err, c, r, "cannot stage the survey rows");
+        else if (rc == 0 && !failure && rows)
+            *rows = (size_t)strtoull(PQcmdTuples(r), NULL, 10);
         PQclear(r);
     }
     return rc;
@@ -374,15 +523,23 @@ static int flush_chunk(PGconn *c, stpm_strbuf *sb, stpm_error *err)
 /* Read every row of r into the COPY that is open on c. On a bad file, ends the COPY with
  * a failure and returns the reader's error (every diagnostic). */
 static int stream_rows(PGconn *c, stpm_survey_reader *r, const stpm_survey_import_options *o,
-                       stpm_error *err)
+                       size_t *staged, stpm_error *err)
 {
     stpm_strbuf sb = STPM_STRBUF_INIT;
+    stager st;
+    bool st_ok = digester_init(&st.dig);
+    id_seq_init(&st.entry_ids);
+    id_seq_init(&st.org_ids);
     const stpm_survey_row *row = NULL;
     int rc = 0, next;
     size_t n = 0;
     stpm_error rerr = STPM_ERROR_INIT;
+    if (!st_ok) {
+        rc = stpm_error_set(err, STPM_ERROR, "cannot compute row digests");
+        goto fail;
+    }
     while ((next = stpm_survey_reader_next(r, &row, &rerr)) > 0) {
-        if (!stage_line(&sb, row)) {
+        if (!stage_line(&st, &sb, row)) {
             rc = stpm_error_set(err, STPM_ERROR, "cannot compute a row digest");
             goto fail;
         }
@@ -401,16 +558,17 @@ static int stream_rows(PGconn *c, stpm_survey_reader *r, const stpm_survey_impor
             stpm_error_set(&rerr, STPM_EINPUT, "cannot read the survey file");
         stpm_error_move(err, &rerr);
         rc = err->code;
-        copy_end(c, "the survey file has errors", NULL);
+        copy_end(c, "the survey file has errors", NULL, NULL);
         goto out;
     }
     if ((rc = flush_chunk(c, &sb, err)) < 0)
         goto fail;
-    rc = copy_end(c, NULL, err);
+    rc = copy_end(c, NULL, staged, err);
     goto out;
 fail:
-    copy_end(c, "the import failed", NULL);
+    copy_end(c, "the import failed", NULL, NULL);
 out:
+    digester_free(&st.dig);
     stpm_error_clear(&rerr);
     stpm_strbuf_free(&sb);
     return rc;
@@ -426,8 +584,8 @@ static void progress(const stpm_survey_import_options *o, stpm_survey_reader *r,
 }
 
 /* The set-based merge, once every row is staged. */
-static int merge(PGconn *c, const stpm_survey_import_options *o, const char *file_name,
-                 stpm_survey_import_result *res, stpm_error *err)
+static int merge(PGconn *c, const stpm_survey_import_options *o, const char *file_name, bool fresh,
+                 size_t staged, stpm_survey_import_result *res, stpm_error *err)
 {
     PGresult *q = NULL;
     int rc;
@@ -447,8 +605,11 @@ static int merge(PGconn *c, const stpm_survey_import_options *o, const char *fil
     res->figures_changed = count_at(q, 0);
     PQclear(q);
 
-    const char *p_rec[] = {year, file_name, res->file_digest};
-    if ((rc = query(c, record_sql, 3, p_rec, &q, "cannot record the import", err)) < 0)
+    char n_staged[24];
+    snprintf(n_staged, sizeof(n_staged), "%zu", staged);
+    const char *p_rec[] = {year, file_name, res->file_digest, n_staged};
+    if ((rc = query(c, fresh ? record_fresh_sql : record_sql, fresh ? 4 : 3, p_rec, &q,
+                    "cannot record the import", err)) < 0)
         goto out;
     snprintf(res->import_id, sizeof(res->import_id), "%s", PQgetvalue(q, 0, 0));
     res->rows = count_at(q, 1);
@@ -461,7 +622,7 @@ static int merge(PGconn *c, const stpm_survey_import_options *o, const char *fil
     const char *p_ent[] = {year, res->import_id};
     PGresult *w = NULL;
     if (res->new_rows > 0) {
-        w = PQexecParams(c, insert_sql, 2, NULL, p_ent, NULL, NULL, 0);
+        w = PQexecParams(c, fresh ? insert_fresh_sql : insert_sql, 2, NULL, p_ent, NULL, NULL, 0);
         if (PQresultStatus(w) != PGRES_COMMAND_OK) {
             rc = stpm_pg_error(err, c, w, "cannot import the candidates");
             PQclear(w);
@@ -536,7 +697,8 @@ int stpm_survey_import(stpm_db *db, const char *path, const stpm_survey_import_o
 
     if ((rc = exec_ok(c, "BEGIN", "cannot start the import", err)) < 0)
         goto out;
-    char lock[96];
+    char lock[96], year[16];
+    snprintf(year, sizeof(year), "%d", opts->read.year);
     snprintf(lock, sizeof(lock), "SELECT pg_advisory_xact_lock(%d, %d)", IMPORT_LOCK_KEY,
              opts->read.year);
     PGresult *l = PQexec(c, lock);
@@ -545,6 +707,15 @@ int stpm_survey_import(stpm_db *db, const char *path, const stpm_survey_import_o
     PQclear(l);
     if (rc < 0)
         goto out;
+    /* sorts and hashes of the merge in memory, not in temporary files */
+    if ((rc = exec_ok(c, "SET LOCAL work_mem = '64MB'", "cannot start the import", err)) < 0)
+        goto out;
+    const char *p_year[] = {year};
+    PGresult *u = NULL;
+    if ((rc = query(c, year_used_sql, 1, p_year, &u, "cannot start the import", err)) < 0)
+        goto out;
+    bool fresh = strcmp(PQgetvalue(u, 0, 0), "f") == 0;
+    PQclear(u);
     if ((rc = exec_ok(c, stage_sql, "cannot start the import", err)) < 0)
         goto out;
     PGresult *cp = PQexec(c, copy_sql);
@@ -554,11 +725,12 @@ int stpm_survey_import(stpm_db *db, const char *path, const stpm_survey_import_o
         goto out;
     }
     PQclear(cp);
-    if ((rc = stream_rows(c, r, opts, err)) < 0)
+    size_t staged = 0;
+    if ((rc = stream_rows(c, r, opts, &staged, err)) < 0)
         goto out;
     res.encoding = stpm_survey_reader_encoding(r);
     progress(opts, r, "merging");
-    if ((rc = merge(c, opts, shown, &res, err)) < 0)
+    if ((rc = merge(c, opts, shown, fresh, staged, &res, err)) < 0)
         goto out;
     if (opts->dry_run) {
         res.import_id[0] = '\0';

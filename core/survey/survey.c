@@ -182,19 +182,29 @@ static size_t utf8_chars(const char *s, size_t len)
 /* An amount in 万元: "1234.5", "1,234.5", "１２３４．５", optionally ending in 万元. */
 static int parse_amount(const char *s, stpm_decimal *out, char *why, size_t whylen)
 {
-    stpm_strbuf plain = STPM_STRBUF_INIT;
+    /* the digits and the point, without separators; longer than any decimal can be means
+     * too large (reported once the whole value is known to be well-formed) */
+    char plain[48];
+    size_t np = 0;
+    bool too_long = false;
     size_t len = strlen(s);
-    int rc = -1;
     static const char unit[] = "万元";
     if (len > sizeof(unit) - 1 && strcmp(s + len - (sizeof(unit) - 1), unit) == 0)
         len -= sizeof(unit) - 1;
     while (len > 0 && s[len - 1] == ' ')
         len--;
     const char *p = s, *end = s + len;
+#define PUT(ch)                                                                                    \
+    do {                                                                                           \
+        if (np + 1 < sizeof(plain))                                                                \
+            plain[np++] = (ch);                                                                    \
+        else                                                                                       \
+            too_long = true;                                                                       \
+    } while (0)
     if (p < end && (*p == '-' || *p == '+')) {
         if (*p == '-') {
             snprintf(why, whylen, "negative amount \"%s\": amounts cannot be below zero", s);
-            goto cleanup;
+            return -1;
         }
         p++;
     }
@@ -203,7 +213,7 @@ static int parse_amount(const char *s, stpm_decimal *out, char *why, size_t whyl
     bool commas = false, digits = false;
     for (; p < end && *p != '.'; p++) {
         if (*p >= '0' && *p <= '9') {
-            stpm_strbuf_putc(&plain, *p);
+            PUT(*p);
             group++;
             digits = true;
         } else if (*p == ',' && digits && (commas ? group == 3 : group <= 3)) {
@@ -216,33 +226,32 @@ static int parse_amount(const char *s, stpm_decimal *out, char *why, size_t whyl
     if (!digits || (commas && group != 3))
         goto bad;
     if (p < end) {
-        stpm_strbuf_putc(&plain, '.');
+        PUT('.');
         p++;
         size_t places = 0;
         for (; p < end; p++, places++) {
             if (*p < '0' || *p > '9')
                 goto bad;
-            stpm_strbuf_putc(&plain, *p);
+            PUT(*p);
         }
         if (places == 0)
             goto bad;
         if (places > STPM_DECIMAL_PLACES) {
             snprintf(why, whylen, "amount \"%s\" has more than %d decimal places", s,
                      STPM_DECIMAL_PLACES);
-            goto cleanup;
+            return -1;
         }
     }
-    if (plain.oom || stpm_decimal_parse(stpm_strbuf_str(&plain), out) < 0) {
+#undef PUT
+    plain[np] = '\0';
+    if (too_long || stpm_decimal_parse(plain, out) < 0) {
         snprintf(why, whylen, "amount \"%s\" is too large", s);
-        goto cleanup;
+        return -1;
     }
-    rc = 0;
-    goto cleanup;
+    return 0;
 bad:
     snprintf(why, whylen, "invalid amount \"%s\": expected a number of 万元 such as 1234.5", s);
-cleanup:
-    stpm_strbuf_free(&plain);
-    return rc;
+    return -1;
 }
 
 static int parse_bool(const char *s)
@@ -467,6 +476,14 @@ static int validate_row(stpm_survey_reader *r)
 
 static bool field_blank(const char *s, size_t len)
 {
+    /* the usual answer at the first byte: printable ASCII is not blank */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char b = (unsigned char)s[i];
+        if (b >= 0x80)
+            break;
+        if (b != ' ' && (b < 0x09 || b > 0x0D))
+            return false;
+    }
     stpm_strbuf t = STPM_STRBUF_INIT;
     stpm_text_normalize(&t, s, len, STPM_TEXT_NOSPACE);
     bool empty = t.len == 0 && !t.oom;

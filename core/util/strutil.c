@@ -77,7 +77,7 @@ void stpm_strbuf_puts(stpm_strbuf *sb, const char *s)
     stpm_strbuf_putn(sb, s, strlen(s));
 }
 
-void stpm_strbuf_putc(stpm_strbuf *sb, char c)
+void stpm_strbuf_putc_slow(stpm_strbuf *sb, char c)
 {
     stpm_strbuf_putn(sb, &c, 1);
 }

@@ -29,7 +29,17 @@ typedef struct stpm_strbuf {
 bool stpm_strbuf_grow(stpm_strbuf *sb, size_t extra);
 void stpm_strbuf_putn(stpm_strbuf *sb, const char *s, size_t n);
 void stpm_strbuf_puts(stpm_strbuf *sb, const char *s);
-void stpm_strbuf_putc(stpm_strbuf *sb, char c);
+/* Append one byte: inline while the buffer has room (the hot path of the readers). */
+void stpm_strbuf_putc_slow(stpm_strbuf *sb, char c);
+static inline void stpm_strbuf_putc(stpm_strbuf *sb, char c)
+{
+    if (!sb->oom && sb->len + 2 <= sb->cap) {
+        sb->buf[sb->len++] = c;
+        sb->buf[sb->len] = '\0';
+    } else {
+        stpm_strbuf_putc_slow(sb, c);
+    }
+}
 void stpm_strbuf_printf(stpm_strbuf *sb, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void stpm_strbuf_reset(stpm_strbuf *sb);

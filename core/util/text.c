@@ -135,15 +135,27 @@ bool stpm_text_is_space(uint32_t cp)
 
 void stpm_text_normalize(stpm_strbuf *out, const char *s, size_t len, unsigned flags)
 {
+    /* The result is never longer than the input (each character gives at most its own
+     * bytes, a collapsed space at most the bytes of the spaces it stands for), so room is
+     * made once and the bytes are written directly. */
+    if (!stpm_strbuf_grow(out, len))
+        return;
+    char *o = out->buf + out->len;
     size_t i = 0;
     bool pending_space = false;
     bool any = false;
     while (i < len) {
         uint32_t cp;
-        size_t n = stpm_utf8_next(s + i, len - i, &cp);
+        size_t n;
         const char *raw = s + i;
+        if ((unsigned char)*raw < 0x80) {
+            cp = (unsigned char)*raw;
+            n = 1;
+        } else {
+            n = stpm_utf8_next(raw, len - i, &cp);
+        }
         i += n;
-        if (stpm_text_is_space(cp)) {
+        if (cp < 0x80 ? (cp == ' ' || (cp >= 0x09 && cp <= 0x0D)) : stpm_text_is_space(cp)) {
             if (flags & STPM_TEXT_NOSPACE)
                 continue;
             if ((flags & STPM_TEXT_TRIM) && !any)
@@ -168,14 +180,16 @@ void stpm_text_normalize(stpm_strbuf *out, const char *s, size_t len, unsigned f
                 if (only_space)
                     break;
             }
-            if ((flags & STPM_TEXT_HALFWIDTH) && cp == 0x3000)
-                stpm_strbuf_putc(out, ' ');
-            else
-                stpm_strbuf_putn(out, raw, n);
+            if ((flags & STPM_TEXT_HALFWIDTH) && cp == 0x3000) {
+                *o++ = ' ';
+            } else {
+                memcpy(o, raw, n);
+                o += n;
+            }
             continue;
         }
         if (pending_space) {
-            stpm_strbuf_putc(out, ' ');
+            *o++ = ' ';
             pending_space = false;
         }
         any = true;
@@ -187,13 +201,16 @@ void stpm_text_normalize(stpm_strbuf *out, const char *s, size_t len, unsigned f
                 c = (char)(c - 'A' + 'a');
             if ((flags & STPM_TEXT_UPPER) && c >= 'a' && c <= 'z')
                 c = (char)(c - 'a' + 'A');
-            stpm_strbuf_putc(out, c);
-        } else if (cp == 0xFFFD && n == 1) {
-            stpm_strbuf_putn(out, raw, n); /* keep invalid bytes as they are */
+            *o++ = c;
         } else {
-            stpm_utf8_put(out, cp);
+            /* unchanged: a valid sequence is its own encoding; invalid bytes stay as they
+             * are */
+            memcpy(o, raw, n);
+            o += n;
         }
     }
     if (pending_space && !(flags & STPM_TEXT_TRIM))
-        stpm_strbuf_putc(out, ' ');
+        *o++ = ' ';
+    out->len = (size_t)(o - out->buf);
+    out->buf[out->len] = '\0';
 }
