@@ -7,36 +7,10 @@
 #include "commands.h"
 #include "connect.h"
 #include "opts.h"
+#include "subcmd.h"
 #include "rows.h"
 #include "table.h"
 #include "stpm/audit.h"
-
-typedef struct audit_subcommand {
-    const char *name;
-    int (*fn)(cli_ctx *ctx, int argc, char **argv);
-    const char *summary;
-} audit_subcommand;
-
-/* Parse, print help, check the operand count and connect (when db is not NULL). Returns
- * -1 when the caller should return *rc right away. */
-static int start(cli_ctx *ctx, const char *usage, const char *summary, cli_opt *opts, int argc,
-                 char **argv, cli_args *args, int n_ops, stpm_db **db, int *rc)
-{
-    *rc = cli_parse(ctx, usage, opts, argc, argv, args);
-    if (*rc)
-        return -1;
-    if (args->help) {
-        cli_print_help(stdout, usage, summary, opts);
-        return -1;
-    }
-    if (args->n_operands != n_ops) {
-        *rc = cli_usage_error("usage: %s", usage);
-        return -1;
-    }
-    if (db && (*rc = cli_connect(ctx, db)) != 0)
-        return -1;
-    return 0;
-}
 
 /* An optional date option: 0 when absent, else parsed; a bad date is a usage error. */
 static int date_opt(cli_opt *opts, const char *name, stpm_date *out, bool *given)
@@ -65,10 +39,11 @@ static int cmd_unclosed(cli_ctx *ctx, int argc, char **argv)
     int rc = 0;
     bool given = false;
     stpm_date as_of = 0;
-    if (start(ctx, usage,
-              "Projects due but not closed (应结未结) as of a date: their state at the end of that "
-              "day,\nreconstructed from the history, has a deadline before it and is not closed.",
-              opts, argc, argv, &args, 0, &db, &rc) < 0)
+    if (cli_start(
+            ctx, usage,
+            "Projects due but not closed (应结未结) as of a date: their state at the end of that "
+            "day,\nreconstructed from the history, has a deadline before it and is not closed.",
+            opts, argc, argv, &args, 0, 0, &db, &rc) < 0)
         goto cleanup;
     if ((rc = date_opt(opts, "as-of", &as_of, &given)) != 0)
         goto cleanup;
@@ -109,10 +84,11 @@ static int cmd_closed(cli_ctx *ctx, int argc, char **argv)
     int rc = 0;
     bool gf = false, gt = false;
     stpm_date from = 0, to = 0;
-    if (start(ctx, usage,
-              "Projects closed (accepted 验收通过, terminated 终止) in a period, with the date and "
-              "whether\nthey closed by their deadline.",
-              opts, argc, argv, &args, 0, &db, &rc) < 0)
+    if (cli_start(
+            ctx, usage,
+            "Projects closed (accepted 验收通过, terminated 终止) in a period, with the date and "
+            "whether\nthey closed by their deadline.",
+            opts, argc, argv, &args, 0, 0, &db, &rc) < 0)
         goto cleanup;
     if ((rc = date_opt(opts, "from", &from, &gf)) != 0 || (rc = date_opt(opts, "to", &to, &gt)))
         goto cleanup;
@@ -165,10 +141,10 @@ static int cmd_trail(cli_ctx *ctx, int argc, char **argv)
     stpm_rows *rows = NULL;
     stpm_audit_verify_result check = STPM_AUDIT_VERIFY_RESULT_INIT;
     int rc = 0;
-    if (start(ctx, usage,
-              "A project's events with their full hashes, each recomputed, and whether the "
-              "chain verifies.",
-              opts, argc, argv, &args, 1, &db, &rc) < 0)
+    if (cli_start(ctx, usage,
+                  "A project's events with their full hashes, each recomputed, and whether the "
+                  "chain verifies.",
+                  opts, argc, argv, &args, 1, 1, &db, &rc) < 0)
         goto cleanup;
     if (stpm_audit_trail(db, args.operands[0], &rows, &check, &err) < 0) {
         rc = cli_report(&err);
@@ -221,10 +197,10 @@ static int cmd_verify(cli_ctx *ctx, int argc, char **argv)
     stpm_error err = STPM_ERROR_INIT;
     stpm_audit_verify_result res = STPM_AUDIT_VERIFY_RESULT_INIT;
     int rc = 0;
-    if (start(ctx, usage,
-              "Recompute every event's hash and check every chain (seq 1..n, links, heads); "
-              "with\n--checkpoint, also that every head it recorded is still in the history.",
-              opts, argc, argv, &args, 0, &db, &rc) < 0)
+    if (cli_start(ctx, usage,
+                  "Recompute every event's hash and check every chain (seq 1..n, links, heads); "
+                  "with\n--checkpoint, also that every head it recorded is still in the history.",
+                  opts, argc, argv, &args, 0, 0, &db, &rc) < 0)
         goto cleanup;
     stpm_audit_verify_options o = STPM_AUDIT_VERIFY_OPTIONS_INIT;
     o.checkpoint = cli_opt_get(opts, "checkpoint")->value;
@@ -294,11 +270,11 @@ static int cmd_checkpoint(cli_ctx *ctx, int argc, char **argv)
     stpm_error err = STPM_ERROR_INIT;
     char *pub = NULL;
     int rc = 0;
-    if (start(ctx, usage,
-              "Sign every chain head (chain, seq, hash) with an Ed25519 key and write the "
-              "checkpoint\nto FILE, outside the database; `audit verify --checkpoint FILE` "
-              "detects any later\nchange, deletion or truncation of the history it covers.",
-              opts, argc, argv, &args, 0, NULL, &rc) < 0)
+    if (cli_start(ctx, usage,
+                  "Sign every chain head (chain, seq, hash) with an Ed25519 key and write the "
+                  "checkpoint\nto FILE, outside the database; `audit verify --checkpoint FILE` "
+                  "detects any later\nchange, deletion or truncation of the history it covers.",
+                  opts, argc, argv, &args, 0, 0, NULL, &rc) < 0)
         goto cleanup;
     const char *key = cli_opt_get(opts, "key")->value, *out = cli_opt_get(opts, "out")->value;
     bool gen = cli_opt_get(opts, "generate-key")->flag;
@@ -340,7 +316,7 @@ cleanup:
     return rc;
 }
 
-static const audit_subcommand subcommands[] = {
+static const cli_command subcommands[] = {
     {"unclosed", cmd_unclosed, "projects due but not closed (应结未结) as of a date"},
     {"closed", cmd_closed, "projects closed in a period"},
     {"trail", cmd_trail, "a project's events with hashes, verified"},
@@ -349,25 +325,7 @@ static const audit_subcommand subcommands[] = {
     {NULL, NULL, NULL},
 };
 
-static void print_help(FILE *f)
-{
-    fprintf(f, "usage: stpm audit SUBCOMMAND ...\n\nsubcommands:\n");
-    for (const audit_subcommand *s = subcommands; s->name; s++)
-        fprintf(f, "  %-10s %s\n", s->name, s->summary);
-}
-
 int cli_cmd_audit(cli_ctx *ctx, int argc, char **argv)
 {
-    if (argc < 2) {
-        print_help(stderr);
-        return 2;
-    }
-    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        print_help(stdout);
-        return 0;
-    }
-    for (const audit_subcommand *s = subcommands; s->name; s++)
-        if (strcmp(s->name, argv[1]) == 0)
-            return s->fn(ctx, argc - 1, argv + 1);
-    return cli_usage_error("unknown subcommand \"audit %s\"\nTry \"stpm audit --help\".", argv[1]);
+    return cli_dispatch(ctx, "audit", NULL, subcommands, NULL, argc, argv);
 }

@@ -8,23 +8,9 @@
 #include "commands.h"
 #include "connect.h"
 #include "opts.h"
+#include "subcmd.h"
 #include "stpm/org.h"
 #include "table.h"
-
-static const char org_summary[] =
-    "Manage undertaking organisations (承担单位), the credit blacklist and conflicts.\n\n"
-    "subcommands:\n"
-    "  add --uscc CODE --name NAME --town TOWN [--kind KIND]\n"
-    "                 register an organisation (the USCC's check character is verified)\n"
-    "  list [--town TOWN]\n"
-    "                 the organisations, with their projects and blacklist status\n"
-    "  show USCC      one organisation with its blacklist entries and conflicts\n"
-    "  blacklist USCC --reason R [--from DATE] [--until DATE]\n"
-    "                 put it on the credit blacklist (失信名单) from DATE (default today)\n"
-    "  unblacklist USCC [--reason R]\n"
-    "                 lift its current and future entries (the history is kept)\n"
-    "  conflict USCC --officer ROLE --reason R\n"
-    "                 declare an officer's conflict of interest (回避) with it";
 
 static int report(stpm_error *err)
 {
@@ -425,25 +411,20 @@ cleanup:
     return rc;
 }
 
+static const cli_command subcommands[] = {
+    {"add", org_add, "register an organisation (the USCC check character is verified)"},
+    {"list", org_list, "the organisations, with their projects and blacklist status"},
+    {"show", org_show, "one organisation with its blacklist entries and conflicts"},
+    {"blacklist", org_blacklist, "put it on the credit blacklist from a date, until a date"},
+    {"unblacklist", org_unblacklist, "lift its current and future entries (the history is kept)"},
+    {"conflict", org_conflict, "declare an officer in conflict of interest with it"},
+    {NULL, NULL, NULL},
+};
+
 int cli_cmd_org(cli_ctx *ctx, int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        int (*fn)(cli_ctx *, int, char **);
-    } subs[] = {
-        {"add", org_add},
-        {"list", org_list},
-        {"show", org_show},
-        {"blacklist", org_blacklist},
-        {"unblacklist", org_unblacklist},
-        {"conflict", org_conflict},
-    };
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        cli_print_help(argc < 2 ? stderr : stdout, "stpm org SUBCOMMAND ...", org_summary, NULL);
-        return argc < 2 ? 2 : 0;
-    }
-    for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
-        if (strcmp(argv[1], subs[i].name) == 0)
-            return subs[i].fn(ctx, argc - 1, argv + 1);
-    return cli_usage_error("unknown subcommand \"org %s\"\nTry \"stpm org --help\".", argv[1]);
+    return cli_dispatch(ctx, "org",
+                        "Manage undertaking organisations (承担单位), the credit blacklist "
+                        "(失信名单) and conflicts of interest (回避).",
+                        subcommands, NULL, argc, argv);
 }

@@ -7,17 +7,9 @@
 #include "commands.h"
 #include "connect.h"
 #include "opts.h"
+#include "subcmd.h"
 #include "stpm/plan.h"
 #include "table.h"
-
-static const char plan_summary[] =
-    "Manage science-and-technology plans (科技计划).\n\n"
-    "subcommands:\n"
-    "  add CODE --name NAME --level LEVEL --workflow NAME [--funded]\n"
-    "             add a plan of level national, provincial, municipal or county that\n"
-    "             follows a loaded workflow; --funded when it grants money (资金类)\n"
-    "  list       the plans\n"
-    "  show CODE  one plan";
 
 static int report(stpm_error *err)
 {
@@ -192,17 +184,15 @@ cleanup:
     return rc;
 }
 
+static const cli_command subcommands[] = {
+    {"add", plan_add, "add a plan of some level that follows a loaded workflow"},
+    {"list", plan_list, "the plans"},
+    {"show", plan_show, "one plan"},
+    {NULL, NULL, NULL},
+};
+
 int cli_cmd_plan(cli_ctx *ctx, int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        cli_print_help(argc < 2 ? stderr : stdout, "stpm plan SUBCOMMAND ...", plan_summary, NULL);
-        return argc < 2 ? 2 : 0;
-    }
-    if (strcmp(argv[1], "add") == 0)
-        return plan_add(ctx, argc - 1, argv + 1);
-    if (strcmp(argv[1], "list") == 0)
-        return plan_list(ctx, argc - 1, argv + 1);
-    if (strcmp(argv[1], "show") == 0)
-        return plan_show(ctx, argc - 1, argv + 1);
-    return cli_usage_error("unknown subcommand \"plan %s\"\nTry \"stpm plan --help\".", argv[1]);
+    return cli_dispatch(ctx, "plan", "Manage science-and-technology plans (科技计划).", subcommands,
+                        NULL, argc, argv);
 }

@@ -7,36 +7,10 @@
 #include "commands.h"
 #include "connect.h"
 #include "opts.h"
+#include "subcmd.h"
 #include "rows.h"
 #include "table.h"
 #include "stpm/project.h"
-
-typedef struct project_subcommand {
-    const char *name;
-    int (*fn)(cli_ctx *ctx, int argc, char **argv);
-    const char *summary;
-} project_subcommand;
-
-/* Parse, print help, check the operand count and connect: the common start of every
- * subcommand. Returns -1 when the caller should return *rc right away. */
-static int start(cli_ctx *ctx, const char *usage, const char *summary, cli_opt *opts, int argc,
-                 char **argv, cli_args *args, int min_ops, int max_ops, stpm_db **db, int *rc)
-{
-    *rc = cli_parse(ctx, usage, opts, argc, argv, args);
-    if (*rc)
-        return -1;
-    if (args->help) {
-        cli_print_help(stdout, usage, summary, opts);
-        return -1;
-    }
-    if (args->n_operands < min_ops || args->n_operands > max_ops) {
-        *rc = cli_usage_error("usage: %s", usage);
-        return -1;
-    }
-    if ((*rc = cli_connect(ctx, db)) != 0)
-        return -1;
-    return 0;
-}
 
 static int parse_year(const char *s, int *out)
 {
@@ -69,10 +43,10 @@ static int cmd_create(cli_ctx *ctx, int argc, char **argv)
     stpm_error err = STPM_ERROR_INIT;
     char *code = NULL;
     int rc = 0;
-    if (start(ctx, usage,
-              "Create a project in the initial state of its plan's newest workflow version "
-              "and print\nits code (YEAR-PLAN-NNNN).",
-              opts, argc, argv, &args, 0, 0, &db, &rc) < 0)
+    if (cli_start(ctx, usage,
+                  "Create a project in the initial state of its plan's newest workflow version "
+                  "and print\nits code (YEAR-PLAN-NNNN).",
+                  opts, argc, argv, &args, 0, 0, &db, &rc) < 0)
         goto cleanup;
     stpm_project_new spec = STPM_PROJECT_NEW_INIT;
     spec.plan = cli_opt_get(opts, "plan")->value;
@@ -120,7 +94,7 @@ static int cmd_list(cli_ctx *ctx, int argc, char **argv)
     stpm_error err = STPM_ERROR_INIT;
     stpm_rows *rows = NULL;
     int rc = 0;
-    if (start(ctx, usage, "List projects.", opts, argc, argv, &args, 0, 0, &db, &rc) < 0)
+    if (cli_start(ctx, usage, "List projects.", opts, argc, argv, &args, 0, 0, &db, &rc) < 0)
         goto cleanup;
     stpm_project_filter f = STPM_PROJECT_FILTER_INIT;
     f.state = (char *)cli_opt_get(opts, "state")->value;
@@ -153,8 +127,9 @@ static int cmd_show(cli_ctx *ctx, int argc, char **argv)
     stpm_rows *rows = NULL;
     char *json = NULL;
     int rc = 0;
-    if (start(ctx, usage, "Show one project: its columns, workflow fields, documents and checks.",
-              opts, argc, argv, &args, 1, 1, &db, &rc) < 0)
+    if (cli_start(ctx, usage,
+                  "Show one project: its columns, workflow fields, documents and checks.", opts,
+                  argc, argv, &args, 1, 1, &db, &rc) < 0)
         goto cleanup;
     if (ctx->format == CLI_FORMAT_JSON) {
         if (stpm_project_show_json(db, args.operands[0], cli_today(ctx), &json, &err) < 0)
@@ -184,10 +159,10 @@ static int cmd_history(cli_ctx *ctx, int argc, char **argv)
     stpm_error err = STPM_ERROR_INIT;
     stpm_rows *rows = NULL;
     int rc = 0;
-    if (start(ctx, usage,
-              "The project's events in chain order (seq, date, actor, kind, transition, from, "
-              "to,\nreason, hash prefix); --format json adds each event's data.",
-              opts, argc, argv, &args, 1, 1, &db, &rc) < 0)
+    if (cli_start(ctx, usage,
+                  "The project's events in chain order (seq, date, actor, kind, transition, from, "
+                  "to,\nreason, hash prefix); --format json adds each event's data.",
+                  opts, argc, argv, &args, 1, 1, &db, &rc) < 0)
         goto cleanup;
     if (stpm_project_history(db, args.operands[0], &rows, &err) < 0) {
         rc = cli_report(&err);
@@ -239,10 +214,10 @@ static int cmd_attach(cli_ctx *ctx, int argc, char **argv)
     stpm_db *db = NULL;
     stpm_error err = STPM_ERROR_INIT;
     int rc = 0;
-    if (start(ctx, usage,
-              "Attach a document (e.g. integrity_commitment 廉政承诺书, task_book 任务书) to a "
-              "project;\nits content is stored with its size and SHA-256 (at most 32 MiB).",
-              opts, argc, argv, &args, 3, 3, &db, &rc) < 0)
+    if (cli_start(ctx, usage,
+                  "Attach a document (e.g. integrity_commitment 廉政承诺书, task_book 任务书) to a "
+                  "project;\nits content is stored with its size and SHA-256 (at most 32 MiB).",
+                  opts, argc, argv, &args, 3, 3, &db, &rc) < 0)
         goto cleanup;
     bool already = false;
     char sha[65] = {0};
@@ -478,11 +453,11 @@ static int cmd_why(cli_ctx *ctx, int argc, char **argv)
     size_t n = 0;
     char *state = NULL;
     int rc = 0;
-    if (start(ctx, usage,
-              "Every transition out of the project's state, and for each blocked one every "
-              "reason:\nfield, document, role, reason, integrity check with its evidence, "
-              "guard expression.",
-              opts, argc, argv, &args, 1, 1, &db, &rc) < 0)
+    if (cli_start(ctx, usage,
+                  "Every transition out of the project's state, and for each blocked one every "
+                  "reason:\nfield, document, role, reason, integrity check with its evidence, "
+                  "guard expression.",
+                  opts, argc, argv, &args, 1, 1, &db, &rc) < 0)
         goto cleanup;
     if (stpm_project_why(db, args.operands[0], cli_today(ctx), &state, &reps, &n, &err) < 0) {
         rc = cli_report(&err);
@@ -546,7 +521,7 @@ cleanup:
     return rc;
 }
 
-static const project_subcommand subcommands[] = {
+static const cli_command subcommands[] = {
     {"create", cmd_create, "create a project under a plan"},
     {"list", cmd_list, "list projects"},
     {"show", cmd_show, "show one project"},
@@ -557,26 +532,7 @@ static const project_subcommand subcommands[] = {
     {NULL, NULL, NULL},
 };
 
-static void print_help(FILE *f)
-{
-    fprintf(f, "usage: stpm project SUBCOMMAND ...\n\nsubcommands:\n");
-    for (const project_subcommand *s = subcommands; s->name; s++)
-        fprintf(f, "  %-8s %s\n", s->name, s->summary);
-}
-
 int cli_cmd_project(cli_ctx *ctx, int argc, char **argv)
 {
-    if (argc < 2) {
-        print_help(stderr);
-        return 2;
-    }
-    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        print_help(stdout);
-        return 0;
-    }
-    for (const project_subcommand *s = subcommands; s->name; s++)
-        if (strcmp(s->name, argv[1]) == 0)
-            return s->fn(ctx, argc - 1, argv + 1);
-    return cli_usage_error("unknown subcommand \"project %s\"\nTry \"stpm project --help\".",
-                           argv[1]);
+    return cli_dispatch(ctx, "project", NULL, subcommands, NULL, argc, argv);
 }

@@ -7,33 +7,9 @@
 #include "commands.h"
 #include "connect.h"
 #include "opts.h"
+#include "subcmd.h"
 #include "rows.h"
 #include "stpm/report.h"
-
-typedef struct report_subcommand {
-    const char *name;
-    int (*fn)(cli_ctx *ctx, int argc, char **argv);
-    const char *summary;
-} report_subcommand;
-
-static int start(cli_ctx *ctx, const char *usage, const char *summary, cli_opt *opts, int argc,
-                 char **argv, cli_args *args, int n_ops, stpm_db **db, int *rc)
-{
-    *rc = cli_parse(ctx, usage, opts, argc, argv, args);
-    if (*rc)
-        return -1;
-    if (args->help) {
-        cli_print_help(stdout, usage, summary, opts);
-        return -1;
-    }
-    if (args->n_operands != n_ops) {
-        *rc = cli_usage_error("usage: %s", usage);
-        return -1;
-    }
-    if ((*rc = cli_connect(ctx, db)) != 0)
-        return -1;
-    return 0;
-}
 
 static int parse_year(const char *s, const char *name, int *out)
 {
@@ -64,11 +40,12 @@ static int cmd_summary(cli_ctx *ctx, int argc, char **argv)
     stpm_rows *rows = NULL;
     int rc = 0, from = 0, to = 0;
     stpm_report_by by = STPM_REPORT_BY_NONE;
-    if (start(ctx, usage,
-              "Applied (申报), admitted (廉政准入), approved (立项), funded (资金类), accepted "
-              "(验收), terminated\n(终止) and overdue (应结未结, as of today) projects with the "
-              "amounts requested and approved\nin 万元; see docs/reports.md for what counts.",
-              opts, argc, argv, &args, 0, &db, &rc) < 0)
+    if (cli_start(
+            ctx, usage,
+            "Applied (申报), admitted (廉政准入), approved (立项), funded (资金类), accepted "
+            "(验收), terminated\n(终止) and overdue (应结未结, as of today) projects with the "
+            "amounts requested and approved\nin 万元; see docs/reports.md for what counts.",
+            opts, argc, argv, &args, 0, 0, &db, &rc) < 0)
         goto cleanup;
     if ((rc = parse_year(cli_opt_get(opts, "from")->value, "from", &from)) != 0 ||
         (rc = parse_year(cli_opt_get(opts, "to")->value, "to", &to)) != 0)
@@ -108,10 +85,10 @@ static int cmd_targets(cli_ctx *ctx, int argc, char **argv)
     stpm_error err = STPM_ERROR_INIT;
     stpm_rows *rows = NULL;
     int rc = 0, year = 0;
-    if (start(ctx, usage,
-              "The year's targets (e.g. 200 applications, 3000 万元) against the actuals, with "
-              "the\ncompletion rate (完成率).",
-              opts, argc, argv, &args, 0, &db, &rc) < 0)
+    if (cli_start(ctx, usage,
+                  "The year's targets (e.g. 200 applications, 3000 万元) against the actuals, with "
+                  "the\ncompletion rate (完成率).",
+                  opts, argc, argv, &args, 0, 0, &db, &rc) < 0)
         goto cleanup;
     if ((rc = parse_year(cli_opt_get(opts, "year")->value, "year", &year)) != 0)
         goto cleanup;
@@ -152,8 +129,8 @@ static int cmd_target(cli_ctx *ctx, int argc, char **argv)
     stpm_db *db = NULL;
     stpm_error err = STPM_ERROR_INIT;
     int rc = 0, year = 0;
-    if (start(ctx, usage, "Set a year's target (administrators).", opts, argc, argv, &args, 1, &db,
-              &rc) < 0)
+    if (cli_start(ctx, usage, "Set a year's target (administrators).", opts, argc, argv, &args, 1,
+                  1, &db, &rc) < 0)
         goto cleanup;
     if (strcmp(args.operands[0], "set") != 0) {
         rc = cli_usage_error("usage: %s", usage);
@@ -179,33 +156,14 @@ cleanup:
     return rc;
 }
 
-static const report_subcommand subcommands[] = {
+static const cli_command subcommands[] = {
     {"summary", cmd_summary, "counts and sums (万元) by level, plan, year, town, field or state"},
     {"targets", cmd_targets, "the year's targets against the actuals (完成率)"},
     {"target", cmd_target, "target set: set a year's target (administrators)"},
     {NULL, NULL, NULL},
 };
 
-static void print_help(FILE *f)
-{
-    fprintf(f, "usage: stpm report SUBCOMMAND ...\n\nsubcommands:\n");
-    for (const report_subcommand *s = subcommands; s->name; s++)
-        fprintf(f, "  %-8s %s\n", s->name, s->summary);
-}
-
 int cli_cmd_report(cli_ctx *ctx, int argc, char **argv)
 {
-    if (argc < 2) {
-        print_help(stderr);
-        return 2;
-    }
-    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        print_help(stdout);
-        return 0;
-    }
-    for (const report_subcommand *s = subcommands; s->name; s++)
-        if (strcmp(s->name, argv[1]) == 0)
-            return s->fn(ctx, argc - 1, argv + 1);
-    return cli_usage_error("unknown subcommand \"report %s\"\nTry \"stpm report --help\".",
-                           argv[1]);
+    return cli_dispatch(ctx, "report", NULL, subcommands, NULL, argc, argv);
 }

@@ -7,16 +7,9 @@
 #include "commands.h"
 #include "connect.h"
 #include "opts.h"
+#include "subcmd.h"
 #include "stpm/user.h"
 #include "table.h"
-
-static const char user_summary[] =
-    "Manage users: PostgreSQL login roles in the groups stpm_admin, stpm_officer,\n"
-    "stpm_expert and stpm_auditor.\n\n"
-    "subcommands:\n"
-    "  add NAME --role admin|officer|expert|auditor [--password-stdin]\n"
-    "             create the login role (when new) and grant it the group\n"
-    "  list       the members of the four groups";
 
 static int report(stpm_error *err)
 {
@@ -139,15 +132,17 @@ cleanup:
     return rc;
 }
 
+static const cli_command subcommands[] = {
+    {"add", user_add, "create the login role (when new) and grant it the group"},
+    {"list", user_list, "the members of the four groups"},
+    {NULL, NULL, NULL},
+};
+
 int cli_cmd_user(cli_ctx *ctx, int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        cli_print_help(argc < 2 ? stderr : stdout, "stpm user SUBCOMMAND ...", user_summary, NULL);
-        return argc < 2 ? 2 : 0;
-    }
-    if (strcmp(argv[1], "add") == 0)
-        return user_add(ctx, argc - 1, argv + 1);
-    if (strcmp(argv[1], "list") == 0)
-        return user_list(ctx, argc - 1, argv + 1);
-    return cli_usage_error("unknown subcommand \"user %s\"\nTry \"stpm user --help\".", argv[1]);
+    return cli_dispatch(
+        ctx, "user",
+        "Manage users: PostgreSQL login roles in the groups stpm_admin, stpm_officer,\n"
+        "stpm_expert and stpm_auditor.",
+        subcommands, NULL, argc, argv);
 }

@@ -7,18 +7,13 @@
 #include "cli.h"
 #include "commands.h"
 #include "opts.h"
+#include "subcmd.h"
 #include "table.h"
 #include "connect.h"
 #include "rows.h"
 #include "stpm/wfstore.h"
 #include "stpm/workflow.h"
 #include <unistd.h>
-
-typedef struct wf_subcommand {
-    const char *name;
-    int (*fn)(cli_ctx *ctx, int argc, char **argv);
-    const char *summary;
-} wf_subcommand;
 
 static int cmd_check(cli_ctx *ctx, int argc, char **argv)
 {
@@ -330,7 +325,7 @@ cleanup:
     return rc;
 }
 
-static const wf_subcommand subcommands[] = {
+static const cli_command subcommands[] = {
     {"check", cmd_check, "validate workflow files (no database)"},
     {"graph", cmd_graph, "draw a stored workflow or a file as DOT or Mermaid"},
     {"load", cmd_load, "validate and store workflow versions"},
@@ -339,27 +334,9 @@ static const wf_subcommand subcommands[] = {
     {NULL, NULL, NULL},
 };
 
-static void print_help(FILE *f)
-{
-    fprintf(f, "usage: stpm workflow SUBCOMMAND ...\n\nsubcommands:\n");
-    for (const wf_subcommand *s = subcommands; s->name; s++)
-        fprintf(f, "  %-8s %s\n", s->name, s->summary);
-    fprintf(f, "\nThe format of workflow files is described in docs/workflows.md.\n");
-}
-
 int cli_cmd_workflow(cli_ctx *ctx, int argc, char **argv)
 {
-    if (argc < 2) {
-        print_help(stderr);
-        return 2;
-    }
-    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        print_help(stdout);
-        return 0;
-    }
-    for (const wf_subcommand *s = subcommands; s->name; s++)
-        if (strcmp(s->name, argv[1]) == 0)
-            return s->fn(ctx, argc - 1, argv + 1);
-    return cli_usage_error("unknown subcommand \"workflow %s\"\nTry \"stpm workflow --help\".",
-                           argv[1]);
+    return cli_dispatch(ctx, "workflow", NULL, subcommands,
+                        "The format of workflow files is described in docs/workflows.md.", argc,
+                        argv);
 }
