@@ -34,6 +34,9 @@ int cli_cmd_project(cli_ctx *ctx, int argc, char **argv);
 /* stpm tick: fire due timers (cli/cmd_tick.c). */
 int cli_cmd_tick(cli_ctx *ctx, int argc, char **argv);
 
+/* stpm calendar list | set | unset | load: the working-day calendar (cli/cmd_calendar.c). */
+int cli_cmd_calendar(cli_ctx *ctx, int argc, char **argv);
+
 /* Print what "stpm db status" prints for the resolved database; returns the exit status
  * (0 when it answers, 8 when not). Shared with stpm demo. */
 int cli_db_show_status(cli_ctx *ctx);

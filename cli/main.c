@@ -21,6 +21,7 @@ const cli_command cli_commands[] = {
     {"project", cli_cmd_project,
      "projects: create | list | show | advance | why | history | attach"},
     {"tick", cli_cmd_tick, "fire the timers that are due"},
+    {"calendar", cli_cmd_calendar, "the working-day calendar (调休): list | set | unset | load"},
     {"demo", cli_cmd_demo, "the guided tour on the embedded database"},
     {NULL, NULL, NULL},
 };
