@@ -8,18 +8,14 @@
 #include "commands.h"
 #include "connect.h"
 #include "opts.h"
+#include "subcmd.h"
 #include "stpm/calstore.h"
 #include "table.h"
 
-static const char calendar_summary[] =
+static const char calendar_intro[] =
     "The working-day calendar: holidays (放假) and make-up working days (调休上班). The\n"
     "shipped data is built in; an administrator adds or corrects days, which then count\n"
-    "wherever working days do (the wd durations of transitions, the timers of stpm tick).\n\n"
-    "subcommands:\n"
-    "  list [--year Y]                          holidays and make-up days, shipped and added\n"
-    "  set DATE --workday|--holiday [--note N]  add or replace a day (administrators)\n"
-    "  unset DATE                               remove an added day (administrators)\n"
-    "  load FILE                                add every day of a calendar file (administrators)";
+    "wherever working days do (the wd durations of transitions, the timers of stpm tick).";
 
 static int report(stpm_error *err)
 {
@@ -215,21 +211,15 @@ cleanup:
     return rc;
 }
 
+static const cli_command subcommands[] = {
+    {"list", calendar_list, "holidays and make-up days, shipped and added"},
+    {"set", calendar_set, "add or replace a day (administrators)"},
+    {"unset", calendar_unset, "remove an added day (administrators)"},
+    {"load", calendar_load, "add every day of a calendar file (administrators)"},
+    {NULL, NULL, NULL},
+};
+
 int cli_cmd_calendar(cli_ctx *ctx, int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        cli_print_help(argc < 2 ? stderr : stdout, "stpm calendar SUBCOMMAND ...", calendar_summary,
-                       NULL);
-        return argc < 2 ? 2 : 0;
-    }
-    if (strcmp(argv[1], "list") == 0)
-        return calendar_list(ctx, argc - 1, argv + 1);
-    if (strcmp(argv[1], "set") == 0)
-        return calendar_set(ctx, argc - 1, argv + 1);
-    if (strcmp(argv[1], "unset") == 0)
-        return calendar_unset(ctx, argc - 1, argv + 1);
-    if (strcmp(argv[1], "load") == 0)
-        return calendar_load(ctx, argc - 1, argv + 1);
-    return cli_usage_error("unknown subcommand \"calendar %s\"\nTry \"stpm calendar --help\".",
-                           argv[1]);
+    return cli_dispatch(ctx, "calendar", calendar_intro, subcommands, NULL, argc, argv);
 }

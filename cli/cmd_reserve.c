@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "connect.h"
 #include "opts.h"
+#include "subcmd.h"
 #include "stpm/reserve.h"
 #include "table.h"
 
@@ -329,21 +330,16 @@ out:
     return rc;
 }
 
+static const cli_command subcommands[] = {
+    {"list", reserve_list, "list the candidates of the reserve pool"},
+    {"rank", reserve_rank, "score and order a year's candidates (好中选优)"},
+    {"promote", reserve_promote, "turn a candidate into a project under a plan"},
+    {NULL, NULL, NULL},
+};
+
 int cli_cmd_reserve(cli_ctx *ctx, int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        FILE *f = argc < 2 ? stderr : stdout;
-        fprintf(f, "usage: stpm reserve list | rank | promote\n\n"
-                   "  list      list the candidates of the reserve pool (储备库)\n"
-                   "  rank      score and order a year's candidates (好中选优)\n"
-                   "  promote   turn a candidate into a project under a plan\n");
-        return argc < 2 ? 2 : 0;
-    }
-    if (strcmp(argv[1], "list") == 0)
-        return reserve_list(ctx, argc - 1, argv + 1);
-    if (strcmp(argv[1], "rank") == 0)
-        return reserve_rank(ctx, argc - 1, argv + 1);
-    if (strcmp(argv[1], "promote") == 0)
-        return reserve_promote(ctx, argc - 1, argv + 1);
-    return cli_usage_error("unknown reserve command \"%s\"\nTry \"stpm reserve --help\".", argv[1]);
+    return cli_dispatch(ctx, "reserve",
+                        "The reserve pool (储备库): the candidates of the October survey.",
+                        subcommands, NULL, argc, argv);
 }
