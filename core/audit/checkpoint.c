@@ -25,6 +25,7 @@
 #include "audit/chain.h"
 #include "store/digest.h"
 #include "store/query.h"
+#include "util/readfile.h"
 
 #define CHECK_BATCH 5000
 
@@ -266,28 +267,10 @@ static int malformed(const char *path, int line, const char *what, stpm_error *e
     return STPM_EINPUT;
 }
 
-/* Read a whole file into a NUL-terminated buffer. */
+/* Read a whole checkpoint file into a NUL-terminated buffer. */
 static int slurp(const char *path, char **out, size_t *len, stpm_error *err)
 {
-    *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return stpm_error_set(err, errno == ENOENT ? STPM_ENOTFOUND : STPM_EINPUT,
-                              "cannot read checkpoint %s: %s", path, strerror(errno));
-    stpm_strbuf sb = STPM_STRBUF_INIT;
-    char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-        stpm_strbuf_putn(&sb, buf, n);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad || sb.oom) {
-        stpm_strbuf_free(&sb);
-        return stpm_error_set(err, STPM_EINPUT, "cannot read checkpoint %s", path);
-    }
-    *len = sb.len;
-    *out = stpm_strbuf_detach(&sb);
-    return *out ? 0 : stpm_error_set(err, STPM_ERROR, "out of memory");
+    return stpm_read_file(path, "checkpoint", (size_t)1 << 30, out, len, err);
 }
 
 /* Verify the signature of text[0..signed_len) with the raw public key. */

@@ -10,6 +10,7 @@
 #include "project/px.h"
 #include "store/rows_internal.h"
 #include "store/wf_store_internal.h"
+#include "util/readfile.h"
 
 /* ---- filters ---- */
 
@@ -430,50 +431,19 @@ int stpm_project_history(stpm_db *db, const char *code, stpm_rows **out, stpm_er
 /* Read a whole file (at most the limit) into *buf and hash it. */
 static int read_document(const char *path, char **buf, size_t *len, char sha[65], stpm_error *err)
 {
-    *buf = NULL;
-    *len = 0;
-    int rc = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return stpm_error_set(err, errno == ENOENT ? STPM_ENOTFOUND : STPM_EINPUT,
-                              "cannot read %s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
-        rc = stpm_error_set(err, STPM_EINPUT, "cannot read %s: not a regular file", path);
-        goto out;
-    }
-    if ((unsigned long long)st.st_size > STPM_PROJECT_MAX_DOCUMENT) {
-        rc = stpm_error_set(err, STPM_EINPUT, "document %s is too large: %lld bytes", path,
-                            (long long)st.st_size);
-        stpm_error_detail(err, "The largest document stored is %u MiB.",
-                          STPM_PROJECT_MAX_DOCUMENT / (1024u * 1024u));
-        goto out;
-    }
-    *buf = malloc((size_t)st.st_size + 1);
-    if (!*buf) {
-        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
-        goto out;
-    }
-    *len = fread(*buf, 1, (size_t)st.st_size, f);
-    if (ferror(f) || *len != (size_t)st.st_size) {
-        rc = stpm_error_set(err, STPM_EINPUT, "cannot read %s: short read", path);
-        goto out;
-    }
+    int rc = stpm_read_file(path, "document", STPM_PROJECT_MAX_DOCUMENT, buf, len, err);
+    if (rc < 0)
+        return rc;
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     if (!EVP_Digest(*buf, *len, md, &mdlen, EVP_sha256(), NULL)) {
-        rc = stpm_error_set(err, STPM_ERROR, "cannot compute the digest of %s", path);
-        goto out;
+        free(*buf);
+        *buf = NULL;
+        return stpm_error_set(err, STPM_ERROR, "cannot compute the digest of %s", path);
     }
     for (unsigned i = 0; i < mdlen && i < 32; i++)
         snprintf(sha + 2 * i, 3, "%02x", md[i]);
-out:
-    fclose(f);
-    if (rc < 0) {
-        free(*buf);
-        *buf = NULL;
-    }
-    return rc;
+    return 0;
 }
 
 static const char attach_sql[] =

@@ -10,6 +10,7 @@
 #include "stpm/reserve.h"
 #include "survey/scoring_internal.h"
 #include "util/strutil.h"
+#include "util/readfile.h"
 
 typedef enum { IN_BOOL, IN_AMOUNT, IN_INTEGER, IN_TEXT } input_type;
 
@@ -607,36 +608,13 @@ int stpm_scoring_load_text(stpm_scoring **out, const char *name, const char *tex
 
 int stpm_scoring_load_file(stpm_scoring **out, const char *path, stpm_error *err)
 {
+    char *text = NULL;
+    size_t len = 0;
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    stpm_strbuf sb = STPM_STRBUF_INIT;
-    int rc = 0;
-    if (!f) {
-        int e = errno;
-        rc = stpm_error_set(err, e == ENOENT ? STPM_ENOTFOUND : STPM_ERROR,
-                            "cannot open scoring file %s", path);
-        stpm_error_detail(err, "%s", strerror(e));
-        goto out;
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-        rc = stpm_error_set(err, STPM_EINPUT, "cannot read scoring file %s: it is a directory",
-                            path);
-        goto out;
-    }
-    char buf[8192];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && sb.len < (1u << 20))
-        stpm_strbuf_putn(&sb, buf, n);
-    if (ferror(f) || sb.oom) {
-        rc = stpm_error_set(err, STPM_ERROR, "cannot read scoring file %s", path);
-        goto out;
-    }
-    rc = stpm_scoring_load_text(out, path, stpm_strbuf_str(&sb), sb.len, err);
-out:
-    if (f)
-        fclose(f);
-    stpm_strbuf_free(&sb);
+    int rc = stpm_read_file(path, "scoring file", 1u << 20, &text, &len, err);
+    if (rc == 0)
+        rc = stpm_scoring_load_text(out, path, text, len, err);
+    free(text);
     return rc;
 }
 

@@ -17,6 +17,7 @@
 #include <yaml.h>
 
 #include "util/strutil.h"
+#include "util/readfile.h"
 
 /* Longest range accepted, in days: a holiday block is never longer than a few weeks. */
 #define MAX_RANGE 366
@@ -309,36 +310,11 @@ cleanup:
 
 int stpm_calendar_load_file(stpm_calendar *cal, const char *path, stpm_error *err)
 {
-    int rc = 0;
-    stpm_strbuf sb = STPM_STRBUF_INIT;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
-        return stpm_error_set(err, e == ENOENT ? STPM_ENOTFOUND : STPM_ERROR,
-                              "cannot open calendar file %s: %s", path, strerror(e));
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-        rc = stpm_error_set(err, STPM_EINPUT, "cannot read calendar file %s: it is a directory",
-                            path);
-        goto cleanup;
-    }
-    char buf[8192];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-        stpm_strbuf_putn(&sb, buf, n);
-    if (ferror(f)) {
-        rc = stpm_error_set(err, STPM_ERROR, "cannot read calendar file %s: %s", path,
-                            strerror(errno));
-        goto cleanup;
-    }
-    if (sb.oom) {
-        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
-        goto cleanup;
-    }
-    rc = stpm_calendar_load_text(cal, path, stpm_strbuf_str(&sb), sb.len, err);
-cleanup:
-    fclose(f);
-    stpm_strbuf_free(&sb);
+    char *text = NULL;
+    size_t len = 0;
+    int rc = stpm_read_file(path, "calendar file", 1u << 20, &text, &len, err);
+    if (rc == 0)
+        rc = stpm_calendar_load_text(cal, path, text, len, err);
+    free(text);
     return rc;
 }

@@ -19,6 +19,7 @@
 #include "stpm/workflow.h"
 #include "util/strutil.h"
 #include "workflow/wf_internal.h"
+#include "util/readfile.h"
 
 #define WF_MAX_DIAGS 200
 #define WF_MAX_FILE (16u << 20)
@@ -1068,46 +1069,12 @@ cleanup:
 
 int stpm_workflow_load_file(stpm_workflow **out, const char *path, stpm_error *err)
 {
-    int rc = STPM_ERROR;
-    FILE *f = NULL;
-    stpm_strbuf sb = STPM_STRBUF_INIT;
-    char chunk[65536];
-
+    char *text = NULL;
+    size_t len = 0;
     *out = NULL;
-    if (!(f = fopen(path, "rb"))) {
-        int e = errno;
-        rc = stpm_error_set(err, e == ENOENT ? STPM_ENOTFOUND : STPM_ERROR,
-                            "could not open workflow file \"%s\": %s", path, strerror(e));
-        goto cleanup;
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-        rc = stpm_error_set(err, STPM_EINPUT,
-                            "could not read workflow file \"%s\": it is a directory", path);
-        goto cleanup;
-    }
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (sb.len + n > WF_MAX_FILE) {
-            rc = stpm_error_set(err, STPM_EINPUT, "workflow file \"%s\" is too large", path);
-            stpm_error_detail(err, "A workflow file may hold at most %u bytes.", WF_MAX_FILE);
-            goto cleanup;
-        }
-        stpm_strbuf_putn(&sb, chunk, n);
-    }
-    if (ferror(f)) {
-        rc = stpm_error_set(err, STPM_ERROR, "could not read workflow file \"%s\": %s", path,
-                            strerror(errno));
-        goto cleanup;
-    }
-    if (sb.oom) {
-        rc = stpm_error_set(err, STPM_ERROR, "out of memory while reading \"%s\"", path);
-        goto cleanup;
-    }
-    rc = stpm_workflow_load_text(out, path, stpm_strbuf_str(&sb), sb.len, err);
-cleanup:
-    if (f)
-        fclose(f);
-    stpm_strbuf_free(&sb);
+    int rc = stpm_read_file(path, "workflow file", WF_MAX_FILE, &text, &len, err);
+    if (rc == 0)
+        rc = stpm_workflow_load_text(out, path, text, len, err);
+    free(text);
     return rc;
 }

@@ -6,10 +6,13 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "stpm/date.h"
 #include "stpm/decimal.h"
 #include "stpm/error.h"
+#include "util/readfile.h"
 #include "util/strutil.h"
 
 static void error_set_and_clear(void **state)
@@ -114,6 +117,48 @@ static void strbuf_grows(void **state)
     free(s);
 }
 
+static void read_file_limits(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/stpm-readfile.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64];
+    snprintf(path, sizeof(path), "%s/f.txt", dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    for (int i = 0; i < 1000; i++)
+        fputs("0123456789", f);
+    fclose(f);
+
+    stpm_error err = STPM_ERROR_INIT;
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(stpm_read_file(path, "test file", 10000, &text, &len, &err), 0);
+    assert_int_equal(len, 10000);
+    assert_int_equal(text[len], '\0');
+    assert_int_equal(memcmp(text + 9990, "0123456789", 10), 0);
+    free(text);
+
+    assert_int_equal(stpm_read_file(path, "test file", 9999, &text, &len, &err), STPM_EINPUT);
+    assert_null(text);
+    assert_non_null(strstr(err.message, "is too large"));
+    stpm_error_clear(&err);
+
+    assert_int_equal(stpm_read_file(dir, "test file", 10, &text, &len, &err), STPM_EINPUT);
+    assert_non_null(strstr(err.message, "it is a directory"));
+    stpm_error_clear(&err);
+
+    assert_int_equal(stpm_read_file("/dev/null", "test file", 10, &text, &len, &err), STPM_EINPUT);
+    assert_non_null(strstr(err.message, "not a regular file"));
+    stpm_error_clear(&err);
+
+    remove(path);
+    assert_int_equal(stpm_read_file(path, "test file", 10, &text, &len, &err), STPM_ENOTFOUND);
+    assert_non_null(strstr(err.message, "cannot open test file"));
+    stpm_error_clear(&err);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -123,6 +168,7 @@ int main(void)
         cmocka_unit_test(dates_months_and_weekdays),
         cmocka_unit_test(decimals),
         cmocka_unit_test(strbuf_grows),
+        cmocka_unit_test(read_file_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,19 @@
+/* Reading a whole (small) input file, with the messages every loader gives. */
+#ifndef STPM_UTIL_READFILE_H
+#define STPM_UTIL_READFILE_H
+
+#include <stddef.h>
+
+#include "stpm/error.h"
+
+/*
+ * Read the regular file at path into a new NUL-terminated buffer (*out, to free; *len
+ * bytes, not counting the NUL). `what` names the kind of file in messages, e.g.
+ * "workflow file". Failures: no such file → STPM_ENOTFOUND; a directory, another kind
+ * of file or one larger than max bytes → STPM_EINPUT; no permission → STPM_EPERM; any
+ * other read error → STPM_ERROR. Messages name the file and say why.
+ */
+int stpm_read_file(const char *path, const char *what, size_t max, char **out, size_t *len,
+                   stpm_error *err);
+
+#endif
