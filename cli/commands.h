@@ -34,6 +34,10 @@ int cli_cmd_project(cli_ctx *ctx, int argc, char **argv);
 /* stpm tick: fire due timers (cli/cmd_tick.c). */
 int cli_cmd_tick(cli_ctx *ctx, int argc, char **argv);
 
+/* stpm audit unclosed | closed | trail | verify | checkpoint (cli/cmd_audit.c). */
+int cli_cmd_audit(cli_ctx *ctx, int argc, char **argv);
+/* stpm report summary | targets | target set (cli/cmd_report.c). */
+int cli_cmd_report(cli_ctx *ctx, int argc, char **argv);
 /* Print what "stpm db status" prints for the resolved database; returns the exit status
  * (0 when it answers, 8 when not). Shared with stpm demo. */
 int cli_db_show_status(cli_ctx *ctx);

@@ -21,6 +21,8 @@ const cli_command cli_commands[] = {
     {"project", cli_cmd_project,
      "projects: create | list | show | advance | why | history | attach"},
     {"tick", cli_cmd_tick, "fire the timers that are due"},
+    {"audit", cli_cmd_audit, "the auditor's view: unclosed | closed | trail | verify | checkpoint"},
+    {"report", cli_cmd_report, "the bureau's figures: summary | targets | target set"},
     {"demo", cli_cmd_demo, "the guided tour on the embedded database"},
     {NULL, NULL, NULL},
 };

@@ -1,0 +1,211 @@
+/* stpm report: summary | targets | target set — the bureau's figures. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "connect.h"
+#include "opts.h"
+#include "rows.h"
+#include "stpm/report.h"
+
+typedef struct report_subcommand {
+    const char *name;
+    int (*fn)(cli_ctx *ctx, int argc, char **argv);
+    const char *summary;
+} report_subcommand;
+
+static int start(cli_ctx *ctx, const char *usage, const char *summary, cli_opt *opts, int argc,
+                 char **argv, cli_args *args, int n_ops, stpm_db **db, int *rc)
+{
+    *rc = cli_parse(ctx, usage, opts, argc, argv, args);
+    if (*rc)
+        return -1;
+    if (args->help) {
+        cli_print_help(stdout, usage, summary, opts);
+        return -1;
+    }
+    if (args->n_operands != n_ops) {
+        *rc = cli_usage_error("usage: %s", usage);
+        return -1;
+    }
+    if ((*rc = cli_connect(ctx, db)) != 0)
+        return -1;
+    return 0;
+}
+
+static int parse_year(const char *s, const char *name, int *out)
+{
+    char *end = NULL;
+    if (!s)
+        return 0;
+    long y = strtol(s, &end, 10);
+    if (!*s || *end || y < 1990 || y > 2100)
+        return cli_usage_error("invalid year \"%s\" for --%s: expected 1990..2100", s, name);
+    *out = (int)y;
+    return 0;
+}
+
+static int cmd_summary(cli_ctx *ctx, int argc, char **argv)
+{
+    static const char usage[] =
+        "stpm report summary [--from Y] [--to Y] [--by level|plan|year|town|field|state]";
+    cli_opt opts[] = {
+        CLI_STRING("from", 0, "Y", "from this plan year"),
+        CLI_STRING("to", 0, "Y", "to this plan year"),
+        CLI_STRING("year", 0, "Y", "one plan year (--from Y --to Y)"),
+        CLI_STRING("by", 0, "KEY", "group by level, plan, year, town, field or state"),
+        CLI_END,
+    };
+    cli_args args = {0};
+    stpm_db *db = NULL;
+    stpm_error err = STPM_ERROR_INIT;
+    stpm_rows *rows = NULL;
+    int rc = 0, from = 0, to = 0;
+    stpm_report_by by = STPM_REPORT_BY_NONE;
+    if (start(ctx, usage,
+              "Applied (申报), admitted (廉政准入), approved (立项), funded (资金类), accepted "
+              "(验收), terminated\n(终止) and overdue (应结未结, as of today) projects with the "
+              "amounts requested and approved\nin 万元; see docs/reports.md for what counts.",
+              opts, argc, argv, &args, 0, &db, &rc) < 0)
+        goto cleanup;
+    if ((rc = parse_year(cli_opt_get(opts, "from")->value, "from", &from)) != 0 ||
+        (rc = parse_year(cli_opt_get(opts, "to")->value, "to", &to)) != 0)
+        goto cleanup;
+    if (cli_opt_get(opts, "year")->value) {
+        if ((rc = parse_year(cli_opt_get(opts, "year")->value, "year", &from)) != 0)
+            goto cleanup;
+        to = from;
+    }
+    const char *b = cli_opt_get(opts, "by")->value;
+    if (b && stpm_report_by_parse(b, &by) < 0) {
+        rc = cli_usage_error(
+            "invalid --by \"%s\": expected level, plan, year, town, field or state", b);
+        goto cleanup;
+    }
+    if (stpm_report_summary(db, from, to, by, cli_today(ctx), &rows, &err) < 0)
+        rc = cli_report(&err);
+    else
+        rc = cli_print_rows(ctx, rows, false);
+cleanup:
+    stpm_rows_free(rows);
+    stpm_error_clear(&err);
+    cli_args_free(&args);
+    cli_opts_free(opts);
+    return rc;
+}
+
+static int cmd_targets(cli_ctx *ctx, int argc, char **argv)
+{
+    static const char usage[] = "stpm report targets [--year Y]";
+    cli_opt opts[] = {
+        CLI_STRING("year", 0, "Y", "the plan year (default: the year of today)"),
+        CLI_END,
+    };
+    cli_args args = {0};
+    stpm_db *db = NULL;
+    stpm_error err = STPM_ERROR_INIT;
+    stpm_rows *rows = NULL;
+    int rc = 0, year = 0;
+    if (start(ctx, usage,
+              "The year's targets (e.g. 200 applications, 3000 万元) against the actuals, with "
+              "the\ncompletion rate (完成率).",
+              opts, argc, argv, &args, 0, &db, &rc) < 0)
+        goto cleanup;
+    if ((rc = parse_year(cli_opt_get(opts, "year")->value, "year", &year)) != 0)
+        goto cleanup;
+    if (!year) {
+        int m, d;
+        stpm_date_to_ymd(cli_today(ctx), &year, &m, &d);
+    }
+    if (stpm_report_targets(db, year, &rows, &err) < 0)
+        rc = cli_report(&err);
+    else if (ctx->format == CLI_FORMAT_TABLE && stpm_rows_count(rows) == 0)
+        printf("no targets for %d; an administrator sets them with `stpm report target set`\n",
+               year);
+    else
+        rc = cli_print_rows(ctx, rows, false);
+cleanup:
+    stpm_rows_free(rows);
+    stpm_error_clear(&err);
+    cli_args_free(&args);
+    cli_opts_free(opts);
+    return rc;
+}
+
+static int cmd_target(cli_ctx *ctx, int argc, char **argv)
+{
+    static const char usage[] =
+        "stpm report target set --year Y --metric applications|approvals|funded|funding "
+        "[--level L] --value V";
+    cli_opt opts[] = {
+        CLI_STRING("year", 0, "Y", "the plan year"),
+        CLI_STRING("metric", 0, "M", "applications, approvals, funded or funding (万元)"),
+        CLI_STRING("level", 0, "L",
+                   "all (default), national, provincial, municipal, county, "
+                   "municipal_and_above, provincial_and_above"),
+        CLI_STRING("value", 0, "V", "the target: a count, or 万元 for funding"),
+        CLI_END,
+    };
+    cli_args args = {0};
+    stpm_db *db = NULL;
+    stpm_error err = STPM_ERROR_INIT;
+    int rc = 0, year = 0;
+    if (start(ctx, usage, "Set a year's target (administrators).", opts, argc, argv, &args, 1, &db,
+              &rc) < 0)
+        goto cleanup;
+    if (strcmp(args.operands[0], "set") != 0) {
+        rc = cli_usage_error("usage: %s", usage);
+        goto cleanup;
+    }
+    const char *metric = cli_opt_get(opts, "metric")->value;
+    const char *level = cli_opt_get(opts, "level")->value;
+    const char *value = cli_opt_get(opts, "value")->value;
+    if ((rc = parse_year(cli_opt_get(opts, "year")->value, "year", &year)) != 0)
+        goto cleanup;
+    if (!year || !metric || !value) {
+        rc = cli_usage_error("report target set needs --year, --metric and --value");
+        goto cleanup;
+    }
+    if (stpm_report_target_set(db, year, metric, level, value, cli_today(ctx), &err) < 0)
+        rc = cli_report(&err);
+    else
+        printf("target %d %s (%s): %s\n", year, metric, level ? level : "all", value);
+cleanup:
+    stpm_error_clear(&err);
+    cli_args_free(&args);
+    cli_opts_free(opts);
+    return rc;
+}
+
+static const report_subcommand subcommands[] = {
+    {"summary", cmd_summary, "counts and sums (万元) by level, plan, year, town, field or state"},
+    {"targets", cmd_targets, "the year's targets against the actuals (完成率)"},
+    {"target", cmd_target, "target set: set a year's target (administrators)"},
+    {NULL, NULL, NULL},
+};
+
+static void print_help(FILE *f)
+{
+    fprintf(f, "usage: stpm report SUBCOMMAND ...\n\nsubcommands:\n");
+    for (const report_subcommand *s = subcommands; s->name; s++)
+        fprintf(f, "  %-8s %s\n", s->name, s->summary);
+}
+
+int cli_cmd_report(cli_ctx *ctx, int argc, char **argv)
+{
+    if (argc < 2) {
+        print_help(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        print_help(stdout);
+        return 0;
+    }
+    for (const report_subcommand *s = subcommands; s->name; s++)
+        if (strcmp(s->name, argv[1]) == 0)
+            return s->fn(ctx, argc - 1, argv + 1);
+    return cli_usage_error("unknown subcommand \"report %s\"\nTry \"stpm report --help\".",
+                           argv[1]);
+}

@@ -1,0 +1,236 @@
+/* The canonical text of an event, its hash, and the chain walker: see audit/chain.h. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/chain.h"
+
+static const char genesis[65] = "0000000000000000000000000000000000000000000000000000000000000000";
+
+static bool digits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+bool stpm_chain_at_utc(const char *pg, char out[32])
+{
+    /* "YYYY-MM-DD HH:MM:SS" then optional ".f{1,6}" then "+00" */
+    if (!pg || strlen(pg) < 22 || !digits(pg, 4) || pg[4] != '-' || pg[7] != '-' || pg[10] != ' ' ||
+        pg[13] != ':' || pg[16] != ':')
+        return false;
+    const char *p = pg + 19;
+    char frac[7] = "000000";
+    if (*p == '.') {
+        p++;
+        size_t n = 0;
+        while (p[n] >= '0' && p[n] <= '9')
+            n++;
+        if (n == 0 || n > 6)
+            return false;
+        memcpy(frac, p, n);
+        p += n;
+    }
+    if (strcmp(p, "+00") != 0)
+        return false;
+    memcpy(out, pg, 10);
+    out[10] = 'T';
+    memcpy(out + 11, pg + 11, 8);
+    out[19] = '.';
+    memcpy(out + 20, frac, 6);
+    out[26] = 'Z';
+    out[27] = '\0';
+    return true;
+}
+
+bool stpm_chain_canonical(stpm_strbuf *sb, const char *const cols[EV_N_CANONICAL])
+{
+    char at[32];
+    stpm_strbuf_reset(sb);
+    for (int i = 0; i < EV_N_CANONICAL; i++) {
+        if (i > 0)
+            stpm_strbuf_putc(sb, '\x1f');
+        if (i == EV_AT) {
+            if (!stpm_chain_at_utc(cols[i], at))
+                return false;
+            stpm_strbuf_puts(sb, at);
+        } else if (cols[i]) {
+            stpm_strbuf_puts(sb, cols[i]);
+        }
+    }
+    return !sb->oom;
+}
+
+void stpm_audit_add_problem(stpm_audit_verify_result *r, const char *chain, int64_t seq,
+                            const char *fmt, ...)
+{
+    r->n_problems++;
+    if (r->n_kept >= STPM_AUDIT_MAX_PROBLEMS)
+        return;
+    if (!r->problems) {
+        r->problems = calloc(STPM_AUDIT_MAX_PROBLEMS, sizeof(*r->problems));
+        if (!r->problems)
+            return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    char *what = stpm_vasprintf(fmt, ap);
+    va_end(ap);
+    stpm_audit_problem *p = &r->problems[r->n_kept++];
+    p->chain = stpm_strdup(chain ? chain : "");
+    p->seq = seq;
+    p->what = what;
+}
+
+bool stpm_chain_walker_init(stpm_chain_walker *w, stpm_audit_verify_result *result)
+{
+    memset(w, 0, sizeof(*w));
+    w->result = result;
+    w->text = (stpm_strbuf)STPM_STRBUF_INIT;
+    w->md = EVP_MD_CTX_new();
+    w->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    return w->md && w->sha256;
+}
+
+void stpm_chain_walker_finish(stpm_chain_walker *w)
+{
+    if (!w->chain)
+        return;
+    if (w->head_at == 0)
+        stpm_audit_add_problem(w->result, w->chain, 0,
+                               "chain_heads does not point at the last event (seq %lld): the "
+                               "head is missing or forged",
+                               (long long)w->last_seq);
+    else if (w->head_at != w->last_seq)
+        stpm_audit_add_problem(w->result, w->chain, 0,
+                               "chain_heads points at seq %lld but the chain goes on to seq %lld: "
+                               "events were added behind the trigger's back or the head was "
+                               "moved back",
+                               (long long)w->head_at, (long long)w->last_seq);
+    free(w->chain);
+    w->chain = NULL;
+}
+
+static void hex(const unsigned char *d, unsigned n, char *out)
+{
+    static const char x[] = "0123456789abcdef";
+    for (unsigned i = 0; i < n; i++) {
+        out[2 * i] = x[d[i] >> 4];
+        out[2 * i + 1] = x[d[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+bool stpm_chain_walker_event(stpm_chain_walker *w, const char *const *cols, bool *ok,
+                             const char **what)
+{
+    *ok = true;
+    if (what)
+        *what = NULL;
+    const char *chain = cols[EV_CHAIN];
+    long long seq = cols[EV_SEQ] ? strtoll(cols[EV_SEQ], NULL, 10) : 0;
+    size_t before = w->result->n_problems;
+    if (!chain)
+        chain = "";
+    if (!w->chain || strcmp(w->chain, chain) != 0) {
+        stpm_chain_walker_finish(w);
+        if (!(w->chain = stpm_strdup(chain)))
+            return false;
+        w->next_seq = 1;
+        memcpy(w->prev, genesis, sizeof(w->prev));
+        w->head_at = 0;
+        w->result->chains++;
+    }
+    bool gap = false;
+    if (seq != w->next_seq) {
+        gap = true;
+        if (seq == w->next_seq + 1)
+            stpm_audit_add_problem(w->result, chain, seq,
+                                   "seq %lld missing before this event: an event was deleted",
+                                   (long long)w->next_seq);
+        else if (seq > w->next_seq)
+            stpm_audit_add_problem(
+                w->result, chain, seq,
+                "seq %lld to %lld missing before this event: events were deleted",
+                (long long)w->next_seq, seq - 1);
+        else
+            stpm_audit_add_problem(w->result, chain, seq, "seq %lld out of order (expected %lld)",
+                                   seq, (long long)w->next_seq);
+    }
+    w->next_seq = seq + 1;
+
+    if (!stpm_chain_canonical(&w->text, cols)) {
+        if (w->text.oom)
+            return false;
+        stpm_audit_add_problem(w->result, chain, seq, "unreadable timestamp \"%s\"",
+                               cols[EV_AT] ? cols[EV_AT] : "");
+    } else {
+        unsigned char d[EVP_MAX_MD_SIZE];
+        unsigned n = 0;
+        char computed[65];
+        if (EVP_DigestInit_ex(w->md, w->sha256, NULL) != 1 ||
+            EVP_DigestUpdate(w->md, w->text.buf, w->text.len) != 1 ||
+            EVP_DigestFinal_ex(w->md, d, &n) != 1 || n != 32)
+            return false;
+        hex(d, n, computed);
+        const char *stored = cols[EV_HASH] ? cols[EV_HASH] : "";
+        if (strcmp(stored, computed) != 0)
+            stpm_audit_add_problem(w->result, chain, seq,
+                                   "hash mismatch: stored %.16s…, recomputed %.16s… from the "
+                                   "event's content: the event was changed",
+                                   stored, computed);
+    }
+    const char *prev = cols[EV_PREV_HASH] ? cols[EV_PREV_HASH] : "";
+    if (!gap && strcmp(prev, w->prev) != 0)
+        stpm_audit_add_problem(w->result, chain, seq,
+                               "prev_hash %.16s… does not link to the hash of seq %lld (%.16s…): "
+                               "the chain was broken",
+                               prev, seq - 1, w->prev);
+    if (cols[EV_HASH] && strlen(cols[EV_HASH]) == 64)
+        memcpy(w->prev, cols[EV_HASH], 65);
+    else
+        memset(w->prev, 'x', 64);
+    if (cols[EV_HEAD_SEQ]) {
+        w->head_at = seq;
+        if (!cols[EV_HEAD_HASH] || !cols[EV_HASH] || strcmp(cols[EV_HEAD_HASH], cols[EV_HASH]) != 0)
+            stpm_audit_add_problem(w->result, chain, seq,
+                                   "chain_heads hash %.16s… differs from the event's hash %.16s…: "
+                                   "the head was forged",
+                                   cols[EV_HEAD_HASH] ? cols[EV_HEAD_HASH] : "",
+                                   cols[EV_HASH] ? cols[EV_HASH] : "");
+    }
+    w->last_seq = seq;
+    w->result->events++;
+    if (w->result->n_problems != before) {
+        *ok = false;
+        if (what && w->result->n_kept > 0 && w->result->n_kept <= STPM_AUDIT_MAX_PROBLEMS &&
+            before < STPM_AUDIT_MAX_PROBLEMS)
+            *what = w->result->problems[before].what;
+    }
+    return true;
+}
+
+void stpm_chain_walker_free(stpm_chain_walker *w)
+{
+    EVP_MD_CTX_free(w->md);
+    EVP_MD_free(w->sha256);
+    stpm_strbuf_free(&w->text);
+    free(w->chain);
+    memset(w, 0, sizeof(*w));
+}
+
+void stpm_audit_verify_result_clear(stpm_audit_verify_result *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n_kept; i++) {
+        free(r->problems[i].chain);
+        free(r->problems[i].what);
+    }
+    free(r->problems);
+    free(r->checkpoint_made_at);
+    memset(r, 0, sizeof(*r));
+}

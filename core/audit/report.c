@@ -1,0 +1,175 @@
+/* The bureau's reports, grouped in the server over stpm.project_facts (see stpm/report.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "project/px.h"
+#include "store/rows_internal.h"
+#include "stpm/decimal.h"
+#include "stpm/report.h"
+
+/* One way of grouping: the column's name, the SQL expression over f (project_facts) and
+ * pl (plans), and its order. Chosen from this table, never from input. */
+typedef struct group_key {
+    const char *word;
+    const char *expr;
+    const char *order;
+} group_key;
+
+static const group_key keys[] = {
+    [STPM_REPORT_BY_NONE] = {NULL, NULL, NULL},
+    [STPM_REPORT_BY_LEVEL] = {"level", "f.level",
+                              "array_position(ARRAY['national','provincial','municipal','county'],"
+                              " f.level)"},
+    [STPM_REPORT_BY_PLAN] = {"plan", "pl.code", "pl.code"},
+    [STPM_REPORT_BY_YEAR] = {"year", "f.year", "f.year"},
+    [STPM_REPORT_BY_TOWN] = {"town", "f.town", "f.town"},
+    [STPM_REPORT_BY_FIELD] = {"field", "f.field", "f.field"},
+    [STPM_REPORT_BY_STATE] = {"state", "f.state", "f.state"},
+};
+
+int stpm_report_by_parse(const char *s, stpm_report_by *out)
+{
+    for (size_t i = 1; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (s && strcmp(s, keys[i].word) == 0) {
+            *out = (stpm_report_by)i;
+            return 0;
+        }
+    return -1;
+}
+
+#define FUNDED "(f.approved_on IS NOT NULL AND f.funded_plan AND f.amount_approved > 0)"
+
+/* 应结未结 as of $3, through the partial index of 040 (see audit.c). */
+#define OVERDUE_CTE                                                                                \
+    "WITH o AS (SELECT DISTINCT s.project_id FROM stpm.project_states s"                           \
+    "  WHERE s.due IS NOT NULL AND (s.to_date IS NULL OR s.to_date > s.due)"                       \
+    "    AND s.due < $3::date AND s.from_date <= $3::date"                                         \
+    "    AND (s.to_date IS NULL OR s.to_date > $3::date) AND NOT s.closed) "
+
+#define MEASURES                                                                                   \
+    " count(*) AS projects, count(f.applied_on) AS applied, count(f.admitted_on) AS admitted,"     \
+    " count(f.approved_on) AS approved, count(*) FILTER (WHERE " FUNDED ") AS funded,"             \
+    " count(*) FILTER (WHERE f.closed_state = 'accepted') AS accepted,"                            \
+    " count(*) FILTER (WHERE f.closed_state <> 'accepted') AS terminated,"                         \
+    " count(o.project_id) AS overdue,"                                                             \
+    " round(coalesce(sum(f.amount_requested) FILTER (WHERE f.applied_on IS NOT NULL), 0), 2)"      \
+    "   AS requested,"                                                                             \
+    " round(coalesce(sum(f.amount_approved) FILTER (WHERE " FUNDED "), 0), 2) AS approved_amount"
+
+#define SOURCE                                                                                     \
+    " FROM stpm.project_facts f JOIN stpm.plans pl ON pl.id = f.plan_id"                           \
+    " LEFT JOIN o ON o.project_id = f.project_id"                                                  \
+    " WHERE f.year >= coalesce($1::int, 0) AND f.year <= coalesce($2::int, 9999)"
+
+int stpm_report_summary(stpm_db *db, int from_year, int to_year, stpm_report_by by, stpm_date today,
+                        stpm_rows **out, stpm_error *err)
+{
+    *out = NULL;
+    char fy[12], ty[12], td[11];
+    snprintf(fy, sizeof(fy), "%d", from_year);
+    snprintf(ty, sizeof(ty), "%d", to_year);
+    const char *p[] = {from_year ? fy : NULL, to_year ? ty : NULL, stpm_date_format(today, td)};
+    stpm_strbuf sql = STPM_STRBUF_INIT;
+    int rc = 0;
+    if ((size_t)by >= sizeof(keys) / sizeof(keys[0]))
+        return stpm_error_set(err, STPM_EUSAGE, "unknown grouping");
+    const group_key *k = &keys[by];
+    stpm_strbuf_puts(&sql, OVERDUE_CTE "SELECT");
+    if (k->word)
+        stpm_strbuf_printf(&sql,
+                           " CASE WHEN grouping(%s) = 1 THEN 'total' ELSE coalesce(%s::text, '-')"
+                           " END AS %s,",
+                           k->expr, k->expr, k->word);
+    stpm_strbuf_puts(&sql, MEASURES SOURCE);
+    if (k->word)
+        stpm_strbuf_printf(&sql, " GROUP BY GROUPING SETS ((%s, %s), ()) ORDER BY grouping(%s), %s",
+                           k->expr, k->order, k->expr, k->order);
+    if (sql.oom) {
+        stpm_strbuf_free(&sql);
+        return stpm_error_set(err, STPM_ERROR, "out of memory");
+    }
+    PGresult *r =
+        stpm_px_exec(db, sql.buf, 3, p, PGRES_TUPLES_OK, "cannot make the summary", &rc, err);
+    stpm_strbuf_free(&sql);
+    if (!r)
+        return rc;
+    if (!(*out = stpm_rows_from_pg(r)))
+        return stpm_error_set(err, STPM_ERROR, "out of memory");
+    return 0;
+}
+
+static const char targets_sql[] =
+    "SELECT t.metric, t.level,"
+    " CASE WHEN t.metric = 'funding' THEN round(t.value, 2) ELSE round(t.value, 0) END AS target,"
+    " a.actual,"
+    " CASE WHEN t.value > 0 THEN round(a.actual * 100 / t.value, 1)::text || '%' END AS completion"
+    " FROM stpm.targets t"
+    " CROSS JOIN LATERAL (SELECT CASE t.metric"
+    "     WHEN 'applications' THEN count(f.applied_on)::numeric"
+    "     WHEN 'approvals' THEN count(f.approved_on)::numeric"
+    "     WHEN 'funded' THEN (count(*) FILTER (WHERE " FUNDED "))::numeric"
+    "     ELSE round(coalesce(sum(f.amount_approved) FILTER (WHERE " FUNDED
+    "), 0), 2) END AS actual"
+    "   FROM stpm.project_facts f WHERE f.year = t.year"
+    "   AND (t.level = 'all' OR f.level = t.level"
+    "     OR (t.level = 'municipal_and_above' AND f.level IN ('national', 'provincial', "
+    "'municipal'))"
+    "     OR (t.level = 'provincial_and_above' AND f.level IN ('national', 'provincial')))) a"
+    " WHERE t.year = $1"
+    " ORDER BY array_position(ARRAY['applications','approvals','funded','funding'], t.metric),"
+    " array_position(ARRAY['all','provincial_and_above','municipal_and_above','national',"
+    "'provincial','municipal','county'], t.level)";
+
+int stpm_report_targets(stpm_db *db, int year, stpm_rows **out, stpm_error *err)
+{
+    *out = NULL;
+    char y[12];
+    snprintf(y, sizeof(y), "%d", year);
+    const char *p[] = {y};
+    int rc = 0;
+    PGresult *r = stpm_px_exec(db, targets_sql, 1, p, PGRES_TUPLES_OK, "cannot compare the targets",
+                               &rc, err);
+    if (!r)
+        return rc;
+    if (!(*out = stpm_rows_from_pg(r)))
+        return stpm_error_set(err, STPM_ERROR, "out of memory");
+    return 0;
+}
+
+static const char target_set_sql[] =
+    "WITH t AS (INSERT INTO stpm.targets (year, metric, level, value)"
+    "   VALUES ($1::int, $2, coalesce($3, 'all'), $4::numeric)"
+    "   ON CONFLICT (year, metric, level) DO UPDATE SET value = EXCLUDED.value"
+    "   RETURNING year, metric, level, value)"
+    " INSERT INTO stpm.events (chain, kind, on_date, data)"
+    " SELECT 'system', 'admin', $5::date, jsonb_build_object('action', 'target_set',"
+    "   'year', t.year, 'metric', t.metric, 'level', t.level, 'value', t.value) FROM t";
+
+int stpm_report_target_set(stpm_db *db, int year, const char *metric, const char *level,
+                           const char *value, stpm_date today, stpm_error *err)
+{
+    stpm_decimal v;
+    if (!metric || !value)
+        return stpm_error_set(err, STPM_EUSAGE, "a target needs a metric and a value");
+    if (stpm_decimal_parse(value, &v) < 0 || v < 0) {
+        stpm_error_set(err, STPM_EINPUT, "invalid target value \"%s\"", value);
+        stpm_error_hint(err, "A count, or 万元 with at most four decimals, not negative.");
+        return STPM_EINPUT;
+    }
+    char y[12], td[11];
+    snprintf(y, sizeof(y), "%d", year);
+    const char *p[] = {y, metric, level, value, stpm_date_format(today, td)};
+    int rc = 0;
+    PGresult *r =
+        stpm_px_exec(db, target_set_sql, 5, p, PGRES_COMMAND_OK, "cannot set the target", &rc, err);
+    if (!r) {
+        if (rc == STPM_EINPUT && err && strcmp(err->sqlstate, "23514") == 0)
+            stpm_error_hint(err, "Metrics: applications, approvals, funded, funding. Levels: all, "
+                                 "national, provincial, municipal, county, municipal_and_above, "
+                                 "provincial_and_above.");
+        return rc;
+    }
+    PQclear(r);
+    return 0;
+}

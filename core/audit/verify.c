@@ -1,0 +1,330 @@
+/* audit verify and audit trail: the history checked in C (see stpm/audit.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit/audit_internal.h"
+#include "audit/chain.h"
+#include "project/px.h"
+#include "store/query.h"
+#include "store/rows_internal.h"
+
+/* Every column of an event as the canonical text needs it, with the head when it points
+ * at the event. Printed with TimeZone UTC and DateStyle ISO (set by the caller). */
+#define EVENT_COLUMNS                                                                              \
+    "e.chain, e.seq, e.project_id, e.at, e.on_date, e.actor, e.kind, e.transition,"                \
+    " e.from_state, e.to_state, e.reason, e.data, e.prev_hash, e.hash, h.seq, h.hash"
+
+static const char verify_copy_sql[] =
+    "COPY (SELECT " EVENT_COLUMNS " FROM stpm.events e"
+    " LEFT JOIN stpm.chain_heads h ON h.chain = e.chain AND h.seq = e.seq"
+    " ORDER BY e.chain, e.seq) TO STDOUT";
+
+/* Heads that point at no event at all (the chain or its end was deleted, or the head forged). */
+static const char orphan_heads_sql[] =
+    "SELECT h.chain, h.seq, h.hash FROM stpm.chain_heads h"
+    " WHERE NOT EXISTS (SELECT 1 FROM stpm.events e WHERE e.chain = h.chain AND e.seq = h.seq)"
+    " ORDER BY h.chain";
+
+int audit_begin_snapshot(stpm_db *db, stpm_error *err)
+{
+    int rc = stpm_query_simple(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                               "cannot begin the verification", err);
+    if (rc < 0)
+        return rc;
+    static const char *const sets[] = {"SET LOCAL TimeZone = 'UTC'",
+                                       "SET LOCAL DateStyle = 'ISO, YMD'",
+                                       "SET LOCAL client_encoding = 'UTF8'"};
+    for (size_t i = 0; rc == 0 && i < sizeof(sets) / sizeof(sets[0]); i++)
+        rc = stpm_query_simple(db, sets[i], "cannot set up the verification", err);
+    if (rc < 0)
+        stpm_query_rollback(db);
+    return rc;
+}
+
+/* Undo COPY's text escapes in place (field ends at NUL). */
+static void copy_unescape(char *f)
+{
+    char *r = f, *w = f;
+    while (*r) {
+        char ch = *r++;
+        if (ch != '\\' || !*r) {
+            *w++ = ch;
+            continue;
+        }
+        char e = *r++;
+        switch (e) {
+        case 'b':
+            *w++ = '\b';
+            break;
+        case 'f':
+            *w++ = '\f';
+            break;
+        case 'n':
+            *w++ = '\n';
+            break;
+        case 'r':
+            *w++ = '\r';
+            break;
+        case 't':
+            *w++ = '\t';
+            break;
+        case 'v':
+            *w++ = '\v';
+            break;
+        default:
+            *w++ = e;
+        }
+    }
+    *w = '\0';
+}
+
+/* Split one COPY text row in place into n columns (\N is NULL), undoing the escapes.
+ * Returns false when the row does not have n columns. */
+static bool copy_split(char *line, size_t len, char **cols, int n)
+{
+    if (len > 0 && line[len - 1] == '\n')
+        len--;
+    line[len] = '\0';
+    char *p = line;
+    for (int c = 0; c < n; c++) {
+        char *tab = strchr(p, '\t');
+        if ((tab == NULL) != (c == n - 1))
+            return false;
+        if (tab)
+            *tab = '\0';
+        if (strcmp(p, "\\N") == 0) {
+            cols[c] = NULL;
+        } else {
+            copy_unescape(p);
+            cols[c] = p;
+        }
+        if (tab)
+            p = tab + 1;
+    }
+    return true;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Stream every event through the walker. */
+static int walk_all(stpm_db *db, stpm_audit_verify_result *res, stpm_error *err)
+{
+    PGconn *c = stpm_db_pg(db);
+    stpm_chain_walker w;
+    int rc = 0;
+    char *line = NULL;
+    if (!stpm_chain_walker_init(&w, res)) {
+        rc = stpm_error_set(err, STPM_ERROR, "cannot start SHA-256 (OpenSSL)");
+        goto cleanup;
+    }
+    PGresult *r = PQexec(c, verify_copy_sql);
+    if (PQresultStatus(r) != PGRES_COPY_OUT) {
+        rc = stpm_pg_error(err, c, r, "cannot read the history");
+        PQclear(r);
+        goto cleanup;
+    }
+    PQclear(r);
+    double t0 = now_seconds();
+    int n;
+    while ((n = PQgetCopyData(c, &line, 0)) > 0) {
+        char *cols[EV_N_COLUMNS];
+        bool ok;
+        if (rc == 0 && !copy_split(line, (size_t)n, cols, EV_N_COLUMNS))
+            rc = stpm_error_set(err, STPM_ERROR, "cannot read the history: malformed COPY row");
+        else if (rc == 0 && !stpm_chain_walker_event(&w, (const char *const *)cols, &ok, NULL))
+            rc = stpm_error_set(err, STPM_ERROR, "out of memory while verifying");
+        PQfreemem(line);
+        line = NULL;
+    }
+    /* Read the COPY's final result(s) until NULL, whatever happened above. */
+    while ((r = PQgetResult(c)) != NULL) {
+        if (rc == 0 && PQresultStatus(r) != PGRES_COMMAND_OK)
+            rc = stpm_pg_error(err, c, r, "cannot read the history");
+        PQclear(r);
+    }
+    if (n == -2 && rc == 0)
+        rc = stpm_pg_error(err, c, NULL, "cannot read the history");
+    stpm_chain_walker_finish(&w);
+    res->seconds = now_seconds() - t0;
+cleanup:
+    stpm_chain_walker_free(&w);
+    return rc;
+}
+
+static int orphan_heads(stpm_db *db, stpm_audit_verify_result *res, stpm_error *err)
+{
+    PGresult *r = NULL;
+    int rc = stpm_query(db, orphan_heads_sql, 0, NULL, &r, "cannot read the chain heads", err);
+    if (rc < 0)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++)
+        stpm_audit_add_problem(res, PQgetvalue(r, i, 0), strtoll(PQgetvalue(r, i, 1), NULL, 10),
+                               "chain_heads points at seq %s, which is not in the history: "
+                               "events were deleted or the head was forged",
+                               PQgetvalue(r, i, 1));
+    PQclear(r);
+    return 0;
+}
+
+/* Turn the problems found into the function's outcome. */
+static int verdict(const stpm_audit_verify_result *res, stpm_error *err)
+{
+    if (res->n_problems == 0)
+        return 0;
+    const stpm_audit_problem *p = res->n_kept ? &res->problems[0] : NULL;
+    stpm_error_set(err, STPM_EREFUSED, "the history does not verify: %llu problem%s found",
+                   (unsigned long long)res->n_problems, res->n_problems == 1 ? "" : "s");
+    if (p) {
+        if (p->seq)
+            stpm_error_detail(err, "First: chain %s seq %lld: %s.", p->chain, (long long)p->seq,
+                              p->what ? p->what : "?");
+        else
+            stpm_error_detail(err, "First: chain %s: %s.", p->chain, p->what ? p->what : "?");
+    }
+    stpm_error_hint(err, "Compare with the last checkpoint kept outside the database and "
+                         "with the backups; the history must never be changed.");
+    return STPM_EREFUSED;
+}
+
+int stpm_audit_verify(stpm_db *db, const stpm_audit_verify_options *opts,
+                      stpm_audit_verify_result *result, stpm_error *err)
+{
+    audit_checkpoint *cp = NULL;
+    int rc = 0;
+    stpm_audit_verify_result_clear(result);
+    if (opts && opts->checkpoint) {
+        /* The file first: a bad file or signature needs no database work. */
+        if ((rc = audit_checkpoint_read(opts->checkpoint, opts->pubkey, &cp, err)) < 0)
+            goto cleanup;
+        result->checkpoint_made_at = stpm_strdup(cp->made_at);
+    }
+    if ((rc = audit_begin_snapshot(db, err)) < 0)
+        goto cleanup;
+    if ((rc = walk_all(db, result, err)) == 0 && (rc = orphan_heads(db, result, err)) == 0 && cp)
+        rc = audit_checkpoint_check(db, cp, result, err);
+    if (rc < 0)
+        stpm_query_rollback(db);
+    else
+        rc = stpm_query_simple(db, "COMMIT", "cannot end the verification", err);
+    if (rc == 0)
+        rc = verdict(result, err);
+cleanup:
+    audit_checkpoint_free(cp);
+    return rc;
+}
+
+/* ---- audit trail ---- */
+
+static const char trail_sql[] =
+    "SELECT " EVENT_COLUMNS " FROM stpm.projects p"
+    " JOIN stpm.events e ON e.chain = 'project:' || p.id"
+    " LEFT JOIN stpm.chain_heads h ON h.chain = e.chain AND h.seq = e.seq"
+    " WHERE p.code = $1 ORDER BY e.seq";
+
+static const char trail_show_sql[] =
+    "SELECT e.seq, to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS at,"
+    " e.on_date::text AS on_date, e.actor, e.kind, e.transition, e.from_state, e.to_state,"
+    " e.reason, e.prev_hash, e.hash, c.chk AS \"check\""
+    " FROM stpm.projects p JOIN stpm.events e ON e.chain = 'project:' || p.id"
+    " JOIN unnest($2::bigint[], $3::text[]) AS c(seq, chk) ON c.seq = e.seq"
+    " WHERE p.code = $1 ORDER BY e.seq";
+
+/* Append s to a PostgreSQL array literal under construction. */
+static void array_item(stpm_strbuf *a, const char *s)
+{
+    stpm_strbuf_putc(a, a->len == 0 ? '{' : ',');
+    stpm_strbuf_putc(a, '"');
+    for (const char *p = s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            stpm_strbuf_putc(a, '\\');
+        stpm_strbuf_putc(a, *p);
+    }
+    stpm_strbuf_putc(a, '"');
+}
+
+void audit_array_add(stpm_strbuf *a, const char *s)
+{
+    array_item(a, s);
+}
+
+void audit_array_end(stpm_strbuf *a)
+{
+    if (a->len == 0)
+        stpm_strbuf_putc(a, '{');
+    stpm_strbuf_putc(a, '}');
+}
+
+int stpm_audit_trail(stpm_db *db, const char *code, stpm_rows **out,
+                     stpm_audit_verify_result *check, stpm_error *err)
+{
+    *out = NULL;
+    stpm_audit_verify_result_clear(check);
+    PGresult *r = NULL, *show = NULL;
+    stpm_strbuf seqs = STPM_STRBUF_INIT, checks = STPM_STRBUF_INIT;
+    stpm_chain_walker w;
+    bool walker = false;
+    int rc = audit_begin_snapshot(db, err);
+    if (rc < 0)
+        return rc;
+    const char *p1[] = {code};
+    if ((rc = stpm_query(db, trail_sql, 1, p1, &r, "cannot read the trail", err)) < 0)
+        goto cleanup;
+    if (PQntuples(r) == 0) {
+        rc = stpm_error_set(err, STPM_ENOTFOUND, "project %s not found", code);
+        goto cleanup;
+    }
+    if (!(walker = stpm_chain_walker_init(&w, check))) {
+        rc = stpm_error_set(err, STPM_ERROR, "cannot start SHA-256 (OpenSSL)");
+        goto cleanup;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *cols[EV_N_COLUMNS];
+        for (int j = 0; j < EV_N_COLUMNS; j++)
+            cols[j] = PQgetisnull(r, i, j) ? NULL : PQgetvalue(r, i, j);
+        bool ok = true;
+        const char *what = NULL;
+        if (!stpm_chain_walker_event(&w, cols, &ok, &what)) {
+            rc = stpm_error_set(err, STPM_ERROR, "out of memory while verifying");
+            goto cleanup;
+        }
+        array_item(&seqs, cols[EV_SEQ]);
+        array_item(&checks, ok ? "ok" : (what ? what : "does not verify"));
+    }
+    stpm_chain_walker_finish(&w);
+    audit_array_end(&seqs);
+    audit_array_end(&checks);
+    if (seqs.oom || checks.oom) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto cleanup;
+    }
+    const char *p3[] = {code, seqs.buf, checks.buf};
+    if ((rc = stpm_query(db, trail_show_sql, 3, p3, &show, "cannot read the trail", err)) < 0)
+        goto cleanup;
+    if (!(*out = stpm_rows_from_pg(show))) {
+        show = NULL;
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto cleanup;
+    }
+    show = NULL;
+    rc = stpm_query_simple(db, "COMMIT", "cannot end the trail", err);
+cleanup:
+    if (rc < 0) {
+        stpm_query_rollback(db);
+        stpm_rows_free(*out);
+        *out = NULL;
+    }
+    if (walker)
+        stpm_chain_walker_free(&w);
+    PQclear(r);
+    PQclear(show);
+    stpm_strbuf_free(&seqs);
+    stpm_strbuf_free(&checks);
+    return rc;
+}
