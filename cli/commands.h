@@ -38,6 +38,10 @@ int cli_cmd_tick(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_audit(cli_ctx *ctx, int argc, char **argv);
 /* stpm report summary | targets | target set (cli/cmd_report.c). */
 int cli_cmd_report(cli_ctx *ctx, int argc, char **argv);
+
+/* stpm calendar list | set | unset | load: the working-day calendar (cli/cmd_calendar.c). */
+int cli_cmd_calendar(cli_ctx *ctx, int argc, char **argv);
+
 /* Print what "stpm db status" prints for the resolved database; returns the exit status
  * (0 when it answers, 8 when not). Shared with stpm demo. */
 int cli_db_show_status(cli_ctx *ctx);

@@ -23,6 +23,7 @@ const cli_command cli_commands[] = {
     {"tick", cli_cmd_tick, "fire the timers that are due"},
     {"audit", cli_cmd_audit, "the auditor's view: unclosed | closed | trail | verify | checkpoint"},
     {"report", cli_cmd_report, "the bureau's figures: summary | targets | target set"},
+    {"calendar", cli_cmd_calendar, "the working-day calendar (调休): list | set | unset | load"},
     {"demo", cli_cmd_demo, "the guided tour on the embedded database"},
     {NULL, NULL, NULL},
 };

@@ -73,6 +73,31 @@ static int store(cli_opt *o, const char *value)
     return 0;
 }
 
+/* The command words at the start of a usage line ("stpm plan list" of "stpm plan list
+ * [--year Y]"): lower-case words, up to the first operand or option. */
+static const char *usage_or(const char *usage, const char *fallback)
+{
+    return usage && strncmp(usage, "stpm ", 5) == 0 ? usage : fallback;
+}
+
+static int command_len(const char *usage, const char *fallback)
+{
+    const char *s = usage_or(usage, fallback), *end = s;
+    if (s != usage)
+        return (int)strlen(s);
+    for (const char *p = s; *p;) {
+        const char *w = p;
+        while (*p >= 'a' && *p <= 'z')
+            p++;
+        if (p == w || (*p != ' ' && *p != '\0'))
+            break;
+        end = p;
+        while (*p == ' ')
+            p++;
+    }
+    return (int)(end - s);
+}
+
 int cli_parse(cli_ctx *ctx, const char *usage, cli_opt *opts, int argc, char **argv, cli_args *out)
 {
     memset(out, 0, sizeof(*out));
@@ -121,13 +146,16 @@ int cli_parse(cli_ctx *ctx, const char *usage, cli_opt *opts, int argc, char **a
                 continue;
             }
             if (!o)
-                return cli_usage_error("unknown option --%s\nTry \"%s --help\".", name, argv[0]);
+                return cli_usage_error("unknown option --%s\nTry \"%.*s --help\".", name,
+                                       command_len(usage, argv[0]), usage_or(usage, argv[0]));
         } else {
             if (a[2] != '\0')
-                return cli_usage_error("unknown option %s\nTry \"%s --help\".", a, argv[0]);
+                return cli_usage_error("unknown option %s\nTry \"%.*s --help\".", a,
+                                       command_len(usage, argv[0]), usage_or(usage, argv[0]));
             o = find_short(opts, a[1]);
             if (!o)
-                return cli_usage_error("unknown option %s\nTry \"%s --help\".", a, argv[0]);
+                return cli_usage_error("unknown option %s\nTry \"%.*s --help\".", a,
+                                       command_len(usage, argv[0]), usage_or(usage, argv[0]));
             name = o->name;
         }
         if (o->kind == CLI_OPT_FLAG) {

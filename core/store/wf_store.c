@@ -258,12 +258,27 @@ int stpm_store_calendar(stpm_db *db, const stpm_calendar **out, stpm_error *err)
     if (!sc)
         return stpm_error_set(err, STPM_ERROR, "out of memory");
     if (!sc->calendar) {
-        int rc = stpm_calendar_new_default(&sc->calendar, err);
-        if (rc < 0)
+        stpm_calendar *cal = NULL;
+        int rc = stpm_calendar_new_default(&cal, err);
+        if (rc == 0)
+            rc = stpm_store_calendar_overlay(db, cal, err);
+        if (rc < 0) {
+            stpm_calendar_free(cal);
             return rc;
+        }
+        sc->calendar = cal;
     }
     *out = sc->calendar;
     return 0;
+}
+
+void stpm_store_calendar_reset(stpm_db *db)
+{
+    store_cache *sc = db->wf_cache;
+    if (sc) {
+        stpm_calendar_free(sc->calendar);
+        sc->calendar = NULL;
+    }
 }
 
 int stpm_wfstore_by_id(stpm_db *db, const char *id, const stpm_workflow **out, stpm_error *err)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "stpm/survey_import.h"
 #include "store/db_internal.h"
@@ -269,6 +270,12 @@ static int file_digest(const char *path, const char *shown, char out[65], stpm_e
         rc = stpm_error_set(err, e == ENOENT ? STPM_ENOTFOUND : STPM_ERROR,
                             "cannot open survey file %s", shown);
         stpm_error_detail(err, "%s", strerror(e));
+        goto out;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        rc = stpm_error_set(err, STPM_EINPUT, "cannot read survey file %s: it is a directory",
+                            shown);
         goto out;
     }
     ctx = EVP_MD_CTX_new();

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
+#include <sys/stat.h>
 
 #include "stpm/reserve.h"
 #include "survey/scoring_internal.h"
@@ -615,6 +616,12 @@ int stpm_scoring_load_file(stpm_scoring **out, const char *path, stpm_error *err
         rc = stpm_error_set(err, e == ENOENT ? STPM_ENOTFOUND : STPM_ERROR,
                             "cannot open scoring file %s", path);
         stpm_error_detail(err, "%s", strerror(e));
+        goto out;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        rc = stpm_error_set(err, STPM_EINPUT, "cannot read scoring file %s: it is a directory",
+                            path);
         goto out;
     }
     char buf[8192];

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "stpm/uscc.h"
 #include "survey/survey_internal.h"
@@ -704,6 +705,12 @@ int stpm_survey_reader_open(stpm_survey_reader **out, const char *path,
         int e = errno;
         rc = stpm_error_set(err, e == ENOENT ? STPM_ENOTFOUND : STPM_ERROR,
                             "could not open survey file \"%s\": %s", path, strerror(e));
+        goto cleanup;
+    }
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        rc = stpm_error_set(err, STPM_EINPUT,
+                            "could not read survey file \"%s\": it is a directory", path);
         goto cleanup;
     }
     r = calloc(1, sizeof(*r));

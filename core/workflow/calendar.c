@@ -50,6 +50,32 @@ cleanup:
     return rc;
 }
 
+int stpm_calendar_new_empty(stpm_calendar **out, stpm_error *err)
+{
+    *out = calloc(1, sizeof(**out));
+    return *out ? 0 : stpm_error_set(err, STPM_ERROR, "out of memory");
+}
+
+int stpm_calendar_set_day(stpm_calendar *cal, stpm_date d, bool workday, stpm_error *err)
+{
+    cal_day day = {d, workday ? CAL_WORKDAY : CAL_HOLIDAY};
+    int y = 0, m = 0, dd = 0;
+    stpm_date_to_ymd(d, &y, &m, &dd);
+    return calendar_merge(cal, &day, 1, y, y, err);
+}
+
+size_t stpm_calendar_n_days(const stpm_calendar *cal)
+{
+    return cal ? cal->n : 0;
+}
+
+stpm_date stpm_calendar_day(const stpm_calendar *cal, size_t i, bool *workday)
+{
+    if (workday)
+        *workday = cal->days[i].kind == CAL_WORKDAY;
+    return cal->days[i].date;
+}
+
 void stpm_calendar_free(stpm_calendar *cal)
 {
     if (!cal)

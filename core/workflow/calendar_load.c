@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #include "util/strutil.h"
@@ -316,12 +317,19 @@ int stpm_calendar_load_file(stpm_calendar *cal, const char *path, stpm_error *er
         return stpm_error_set(err, e == ENOENT ? STPM_ENOTFOUND : STPM_ERROR,
                               "cannot open calendar file %s: %s", path, strerror(e));
     }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        rc = stpm_error_set(err, STPM_EINPUT, "cannot read calendar file %s: it is a directory",
+                            path);
+        goto cleanup;
+    }
     char buf[8192];
     size_t n;
     while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
         stpm_strbuf_putn(&sb, buf, n);
     if (ferror(f)) {
-        rc = stpm_error_set(err, STPM_ERROR, "cannot read calendar file %s", path);
+        rc = stpm_error_set(err, STPM_ERROR, "cannot read calendar file %s: %s", path,
+                            strerror(errno));
         goto cleanup;
     }
     if (sb.oom) {

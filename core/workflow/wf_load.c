@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #include <openssl/evp.h>
@@ -1077,6 +1078,12 @@ int stpm_workflow_load_file(stpm_workflow **out, const char *path, stpm_error *e
         int e = errno;
         rc = stpm_error_set(err, e == ENOENT ? STPM_ENOTFOUND : STPM_ERROR,
                             "could not open workflow file \"%s\": %s", path, strerror(e));
+        goto cleanup;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        rc = stpm_error_set(err, STPM_EINPUT,
+                            "could not read workflow file \"%s\": it is a directory", path);
         goto cleanup;
     }
     size_t n;

@@ -7,7 +7,19 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/stpm-cli.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
 pass() { _n=$((_n + 1)); echo "ok $_n - $1"; }
-fail() { _n=$((_n + 1)); _failed=$((_failed + 1)); echo "not ok $_n - $1"; shift; for l in "$@"; do printf '# %s\n' "$l"; done; }
+# fail NAME [DIAGNOSTIC...]: every line of every diagnostic is printed as a TAP comment
+# ('# ' in front), also the later lines of a multi-line one (stdout, stderr), so that a
+# failing test never breaks the TAP stream.
+fail() {
+    _n=$((_n + 1))
+    _failed=$((_failed + 1))
+    echo "not ok $_n - ${1//$'\n'/ }"
+    shift
+    local l
+    for l in "$@"; do
+        printf '%s\n' "$l" | sed 's/^/# /'
+    done
+}
 skip() { _n=$((_n + 1)); echo "ok $_n - $1 # SKIP $2"; }
 
 # run CMD...: runs it, keeping stdout in $OUT, stderr in $ERR and the status in $RC.

@@ -50,7 +50,7 @@ static void shipped_data_is_consistent(void **state)
 {
     (void)state;
     stpm_calendar *cal = new_default();
-    for (int y = 2016; y <= 2026; y++) {
+    for (int y = 2016; y <= 2026; y++) { /* 2027: provisional_2027_has_the_statutory_days */
         int expect = y >= 2025 || y == 2020 ? 13 : 11;
         stpm_date from = stpm_date_from_ymd(y - 1, 12, 29), to = stpm_date_from_ymd(y, 12, 28);
         int net = 0;
@@ -72,6 +72,75 @@ static void shipped_data_is_consistent(void **state)
         if (cal->days[i].kind == CAL_WORKDAY && stpm_date_weekday(cal->days[i].date) < 5)
             fail_msg("make-up day %s is a weekday", stpm_date_format(cal->days[i].date, buf));
     }
+    stpm_calendar_free(cal);
+}
+
+/* 2027 is provisional: exactly the 13 statutory days of the 2025 regulation (no notice
+ * yet, so no bridging or make-up days). The lunar dates: 除夕 02-05, 端午 06-09, 中秋 09-15. */
+static void provisional_2027_has_the_statutory_days(void **state)
+{
+    (void)state;
+    static const char *const statutory[] = {"2027-01-01", "2027-02-05", "2027-02-06", "2027-02-07",
+                                            "2027-02-08", "2027-04-05", "2027-05-01", "2027-05-02",
+                                            "2027-06-09", "2027-09-15", "2027-10-01", "2027-10-02",
+                                            "2027-10-03"};
+    stpm_calendar *cal = new_default();
+    size_t n = 0;
+    for (size_t i = 0; i < stpm_calendar_n_days(cal); i++) {
+        bool workday = true;
+        stpm_date d = stpm_calendar_day(cal, i, &workday);
+        int y, m, dd;
+        stpm_date_to_ymd(d, &y, &m, &dd);
+        if (y != 2027)
+            continue;
+        assert_false(workday);
+        assert_true(n < sizeof(statutory) / sizeof(*statutory));
+        assert_int_equal(d, D(statutory[n]));
+        n++;
+    }
+    assert_int_equal(n, sizeof(statutory) / sizeof(*statutory));
+    assert_false(stpm_calendar_is_workday(cal, D("2027-04-05"))); /* Monday, 清明 */
+    assert_false(stpm_calendar_is_workday(cal, D("2027-06-09"))); /* Wednesday, 端午 */
+    assert_false(stpm_calendar_is_workday(cal, D("2027-09-15"))); /* Wednesday, 中秋 */
+    stpm_calendar_free(cal);
+}
+
+/* An empty calendar, days set one by one (what the database additions do). */
+static void set_day_and_iterate(void **state)
+{
+    (void)state;
+    stpm_error err = STPM_ERROR_INIT;
+    stpm_calendar *cal = NULL;
+    assert_int_equal(stpm_calendar_new_empty(&cal, &err), 0);
+    assert_int_equal(stpm_calendar_n_days(cal), 0);
+    int first = -1, last = -1;
+    stpm_calendar_range(cal, &first, &last);
+    assert_int_equal(first, 0);
+    assert_int_equal(last, 0);
+    assert_true(stpm_calendar_is_workday(cal, D("2021-03-04")));
+    assert_int_equal(stpm_calendar_set_day(cal, D("2021-03-04"), false, &err), 0);
+    assert_int_equal(stpm_calendar_set_day(cal, D("2021-03-06"), true, &err), 0);
+    assert_int_equal(stpm_calendar_set_day(cal, D("2020-01-02"), false, &err), 0);
+    assert_false(stpm_calendar_is_workday(cal, D("2021-03-04")));
+    assert_true(stpm_calendar_is_workday(cal, D("2021-03-06"))); /* a Saturday */
+    /* setting a day again replaces it: one entry per date, in date order */
+    assert_int_equal(stpm_calendar_set_day(cal, D("2021-03-04"), true, &err), 0);
+    assert_true(stpm_calendar_is_workday(cal, D("2021-03-04")));
+    assert_int_equal(stpm_calendar_n_days(cal), 3);
+    bool w = false;
+    assert_int_equal(stpm_calendar_day(cal, 0, &w), D("2020-01-02"));
+    assert_false(w);
+    assert_int_equal(stpm_calendar_day(cal, 1, &w), D("2021-03-04"));
+    assert_true(w);
+    assert_int_equal(stpm_calendar_day(cal, 2, NULL), D("2021-03-06"));
+    stpm_calendar_range(cal, &first, &last);
+    assert_int_equal(first, 2020);
+    assert_int_equal(last, 2021);
+    /* 5wd after Monday 2021-03-01, Saturday 03-06 a working day: 03-06 itself */
+    assert_int_equal(stpm_calendar_add_workdays(cal, D("2021-03-01"), 5), D("2021-03-06"));
+    /* and with Thursday 03-04 a rest day again: Monday 03-08 */
+    assert_int_equal(stpm_calendar_set_day(cal, D("2021-03-04"), false, &err), 0);
+    assert_int_equal(stpm_calendar_add_workdays(cal, D("2021-03-01"), 5), D("2021-03-08"));
     stpm_calendar_free(cal);
 }
 
@@ -257,6 +326,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(shipped_range),
         cmocka_unit_test(shipped_data_is_consistent),
+        cmocka_unit_test(provisional_2027_has_the_statutory_days),
+        cmocka_unit_test(set_day_and_iterate),
         cmocka_unit_test(workdays_and_rest_days),
         cmocka_unit_test(adding_workdays),
         cmocka_unit_test(admin_file_overrides),

@@ -26,7 +26,21 @@ STPM_API int stpm_calendar_load_file(stpm_calendar *cal, const char *path, stpm_
 STPM_API int stpm_calendar_load_text(stpm_calendar *cal, const char *name, const char *text,
                                      size_t len, stpm_error *err);
 
+/* A calendar without any data (weekends only), to load a file into on its own. */
+STPM_API int stpm_calendar_new_empty(stpm_calendar **out, stpm_error *err);
+
 STPM_API void stpm_calendar_free(stpm_calendar *cal);
+
+/* Set one day: workday true makes it a working day (调休上班) even on a weekend, false a
+ * rest day (放假) even on a weekday; it replaces what the calendar said about that day.
+ * The year range widens to the day's year. 0, or STPM_ERROR (out of memory, unchanged). */
+STPM_API int stpm_calendar_set_day(stpm_calendar *cal, stpm_date d, bool workday, stpm_error *err);
+
+/* The days the calendar lists explicitly (holidays and make-up working days), in date
+ * order: there are stpm_calendar_n_days of them; stpm_calendar_day returns the i-th
+ * (i < n) and tells in *workday (may be NULL) whether it is a working day. */
+STPM_API size_t stpm_calendar_n_days(const stpm_calendar *cal);
+STPM_API stpm_date stpm_calendar_day(const stpm_calendar *cal, size_t i, bool *workday);
 
 /* true when d is a working day. */
 STPM_API bool stpm_calendar_is_workday(const stpm_calendar *cal, stpm_date d);

@@ -1,0 +1,235 @@
+/* stpm calendar list | set | unset | load: the working-day calendar (工作日历) and the
+ * administrator's additions to it (调休). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "connect.h"
+#include "opts.h"
+#include "stpm/calstore.h"
+#include "table.h"
+
+static const char calendar_summary[] =
+    "The working-day calendar: holidays (放假) and make-up working days (调休上班). The\n"
+    "shipped data is built in; an administrator adds or corrects days, which then count\n"
+    "wherever working days do (the wd durations of transitions, the timers of stpm tick).\n\n"
+    "subcommands:\n"
+    "  list [--year Y]                          holidays and make-up days, shipped and added\n"
+    "  set DATE --workday|--holiday [--note N]  add or replace a day (administrators)\n"
+    "  unset DATE                               remove an added day (administrators)\n"
+    "  load FILE                                add every day of a calendar file (administrators)";
+
+static int report(stpm_error *err)
+{
+    int rc = cli_report(err);
+    stpm_error_clear(err);
+    return rc;
+}
+
+static int parse_day(const char *s, stpm_date *out)
+{
+    if (stpm_date_parse(s, out) < 0)
+        return cli_usage_error("invalid date \"%s\": expected YYYY-MM-DD", s);
+    return 0;
+}
+
+static int calendar_list(cli_ctx *ctx, int argc, char **argv)
+{
+    static const char usage[] = "stpm calendar list [--year Y]";
+    static const char *const wd[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+    cli_opt opts[] = {
+        CLI_STRING("year", 0, "Y", "only the days of this year"),
+        CLI_END,
+    };
+    cli_args a;
+    stpm_calday *days = NULL;
+    size_t n = 0;
+    cli_table *t = NULL;
+    int year = 0;
+    int rc = cli_parse(ctx, usage, opts, argc, argv, &a);
+    if (rc != 0)
+        goto cleanup;
+    if (a.help) {
+        cli_print_help(stdout, usage, NULL, opts);
+        goto cleanup;
+    }
+    if (a.n_operands != 0) {
+        rc = cli_usage_error("unexpected argument \"%s\"\nusage: %s", a.operands[0], usage);
+        goto cleanup;
+    }
+    const char *ys = cli_opt_get(opts, "year")->value;
+    if (ys) {
+        char *end = NULL;
+        long y = strtol(ys, &end, 10);
+        if (!*ys || *end || y < 1 || y > 9999) {
+            rc = cli_usage_error("invalid --year \"%s\": expected a year such as 2021", ys);
+            goto cleanup;
+        }
+        year = (int)y;
+    }
+    stpm_db *db = NULL;
+    if ((rc = cli_connect(ctx, &db)) != 0)
+        goto cleanup;
+    stpm_error err = STPM_ERROR_INIT;
+    if (stpm_calstore_list(db, year, &days, &n, &err) < 0) {
+        rc = report(&err);
+        goto cleanup;
+    }
+    static const char *const cols[] = {"date", "weekday", "kind", "source", "note"};
+    if (!(t = cli_table_new(5, cols))) {
+        rc = 1;
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char d[11];
+        const char *source = days[i].source == STPM_CALDAY_SHIPPED ? "shipped"
+                             : days[i].replaces_shipped            ? "added (over shipped)"
+                                                                   : "added";
+        const char *row[5] = {stpm_date_format(days[i].date, d),
+                              wd[stpm_date_weekday(days[i].date)],
+                              days[i].workday ? "workday" : "holiday", source, days[i].note};
+        if (cli_table_add_row(t, row) < 0) {
+            rc = 1;
+            goto cleanup;
+        }
+    }
+    cli_table_print(t, ctx->format, stdout, true);
+cleanup:
+    cli_table_free(t);
+    stpm_calstore_list_free(days, n);
+    cli_args_free(&a);
+    cli_opts_free(opts);
+    return rc;
+}
+
+static int calendar_set(cli_ctx *ctx, int argc, char **argv)
+{
+    static const char usage[] = "stpm calendar set DATE --workday|--holiday [--note N]";
+    cli_opt opts[] = {
+        CLI_FLAG("workday", 0, "the day is a working day (调休上班), even on a weekend"),
+        CLI_FLAG("holiday", 0, "the day is a rest day (放假), even on a weekday"),
+        CLI_STRING("note", 0, "N", "why, e.g. 县庆 (shown by calendar list)"),
+        CLI_END,
+    };
+    cli_args a;
+    stpm_date day = 0;
+    int rc = cli_parse(ctx, usage, opts, argc, argv, &a);
+    if (rc != 0)
+        goto cleanup;
+    if (a.help) {
+        cli_print_help(stdout, usage, NULL, opts);
+        goto cleanup;
+    }
+    if (a.n_operands != 1) {
+        rc = cli_usage_error("expected one DATE\nusage: %s", usage);
+        goto cleanup;
+    }
+    bool w = cli_opt_get(opts, "workday")->flag, h = cli_opt_get(opts, "holiday")->flag;
+    if (w == h) {
+        rc = cli_usage_error("give exactly one of --workday and --holiday\nusage: %s", usage);
+        goto cleanup;
+    }
+    if ((rc = parse_day(a.operands[0], &day)) != 0)
+        goto cleanup;
+    const char *note = cli_opt_get(opts, "note")->value;
+    stpm_db *db = NULL;
+    if ((rc = cli_connect(ctx, &db)) != 0)
+        goto cleanup;
+    stpm_error err = STPM_ERROR_INIT;
+    if (stpm_calstore_set(db, day, w, note, cli_today(ctx), &err) < 0) {
+        rc = report(&err);
+        goto cleanup;
+    }
+    printf("%s is a %s\n", a.operands[0], w ? "working day" : "holiday");
+cleanup:
+    cli_args_free(&a);
+    cli_opts_free(opts);
+    return rc;
+}
+
+static int calendar_unset(cli_ctx *ctx, int argc, char **argv)
+{
+    static const char usage[] = "stpm calendar unset DATE";
+    cli_opt opts[] = {CLI_END};
+    cli_args a;
+    stpm_date day = 0;
+    int rc = cli_parse(ctx, usage, opts, argc, argv, &a);
+    if (rc != 0)
+        goto cleanup;
+    if (a.help) {
+        cli_print_help(stdout, usage, NULL, opts);
+        goto cleanup;
+    }
+    if (a.n_operands != 1) {
+        rc = cli_usage_error("expected one DATE\nusage: %s", usage);
+        goto cleanup;
+    }
+    if ((rc = parse_day(a.operands[0], &day)) != 0)
+        goto cleanup;
+    stpm_db *db = NULL;
+    if ((rc = cli_connect(ctx, &db)) != 0)
+        goto cleanup;
+    stpm_error err = STPM_ERROR_INIT;
+    if (stpm_calstore_unset(db, day, cli_today(ctx), &err) < 0) {
+        rc = report(&err);
+        goto cleanup;
+    }
+    printf("removed the added day %s\n", a.operands[0]);
+cleanup:
+    cli_args_free(&a);
+    cli_opts_free(opts);
+    return rc;
+}
+
+static int calendar_load(cli_ctx *ctx, int argc, char **argv)
+{
+    static const char usage[] = "stpm calendar load FILE";
+    cli_opt opts[] = {CLI_END};
+    cli_args a;
+    int rc = cli_parse(ctx, usage, opts, argc, argv, &a);
+    if (rc != 0)
+        goto cleanup;
+    if (a.help) {
+        cli_print_help(stdout, usage, NULL, opts);
+        goto cleanup;
+    }
+    if (a.n_operands != 1) {
+        rc = cli_usage_error("expected one calendar FILE\nusage: %s", usage);
+        goto cleanup;
+    }
+    stpm_db *db = NULL;
+    if ((rc = cli_connect(ctx, &db)) != 0)
+        goto cleanup;
+    stpm_error err = STPM_ERROR_INIT;
+    size_t n = 0;
+    if (stpm_calstore_load_file(db, a.operands[0], cli_today(ctx), &n, &err) < 0) {
+        rc = report(&err);
+        goto cleanup;
+    }
+    printf("%s: stored %zu day%s\n", a.operands[0], n, n == 1 ? "" : "s");
+cleanup:
+    cli_args_free(&a);
+    cli_opts_free(opts);
+    return rc;
+}
+
+int cli_cmd_calendar(cli_ctx *ctx, int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        cli_print_help(argc < 2 ? stderr : stdout, "stpm calendar SUBCOMMAND ...", calendar_summary,
+                       NULL);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "list") == 0)
+        return calendar_list(ctx, argc - 1, argv + 1);
+    if (strcmp(argv[1], "set") == 0)
+        return calendar_set(ctx, argc - 1, argv + 1);
+    if (strcmp(argv[1], "unset") == 0)
+        return calendar_unset(ctx, argc - 1, argv + 1);
+    if (strcmp(argv[1], "load") == 0)
+        return calendar_load(ctx, argc - 1, argv + 1);
+    return cli_usage_error("unknown subcommand \"calendar %s\"\nTry \"stpm calendar --help\".",
+                           argv[1]);
+}

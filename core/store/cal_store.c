@@ -1,0 +1,309 @@
+/* The administrator's additions to the working-day calendar: see stpm/calstore.h. */
+#include "stpm/calstore.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/query.h"
+#include "store/wf_store_internal.h"
+#include "util/strutil.h"
+#include "workflow/calendar_internal.h"
+
+/* STPM_EPERM unless the connected role is an administrator (nothing is written then). */
+static int require_admin(stpm_db *db, const char *what, stpm_error *err)
+{
+    PGresult *r = NULL;
+    int rc = stpm_query(db, "SELECT pg_has_role(session_user, 'stpm_admin', 'MEMBER')", 0, NULL, &r,
+                        what, err);
+    if (rc < 0)
+        return rc;
+    bool admin = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (admin)
+        return 0;
+    stpm_error_set(err, STPM_EPERM, "%s: permission denied", what);
+    stpm_error_detail(err, "Only an administrator (stpm_admin) may change the calendar.");
+    stpm_error_hint(err, "Connect as a member of stpm_admin.");
+    return STPM_EPERM;
+}
+
+/* The rows of stpm.calendar_days in date order (day, workday, note). */
+static int fetch_added(stpm_db *db, int year, PGresult **out, stpm_error *err)
+{
+    char y[16];
+    snprintf(y, sizeof(y), "%d", year);
+    const char *p[] = {y};
+    return stpm_query(db,
+                      "SELECT day::text, workday, note FROM stpm.calendar_days"
+                      " WHERE $1::int = 0 OR extract(year FROM day) = $1::int ORDER BY day",
+                      1, p, out, "cannot read the calendar", err);
+}
+
+int stpm_store_calendar_overlay(stpm_db *db, stpm_calendar *cal, stpm_error *err)
+{
+    PGresult *r = NULL;
+    cal_day *days = NULL;
+    int rc = fetch_added(db, 0, &r, err);
+    if (rc < 0)
+        goto cleanup;
+    size_t n = (size_t)PQntuples(r);
+    if (n == 0)
+        goto cleanup;
+    if (!(days = malloc(n * sizeof(*days)))) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto cleanup;
+    }
+    int first = 0, last = 0;
+    for (size_t i = 0; i < n; i++) {
+        int y = 0, m = 0, d = 0;
+        if (stpm_date_parse(PQgetvalue(r, (int)i, 0), &days[i].date) < 0) {
+            rc = stpm_error_set(err, STPM_ERROR, "cannot read the calendar: bad date \"%s\"",
+                                PQgetvalue(r, (int)i, 0));
+            goto cleanup;
+        }
+        days[i].kind = strcmp(PQgetvalue(r, (int)i, 1), "t") == 0 ? CAL_WORKDAY : CAL_HOLIDAY;
+        stpm_date_to_ymd(days[i].date, &y, &m, &d);
+        if (first == 0 || y < first)
+            first = y;
+        if (y > last)
+            last = y;
+    }
+    rc = calendar_merge(cal, days, n, first, last, err);
+cleanup:
+    free(days);
+    PQclear(r);
+    return rc;
+}
+
+int stpm_calstore_calendar(stpm_db *db, stpm_calendar **out, stpm_error *err)
+{
+    stpm_calendar *cal = NULL;
+    int rc = stpm_calendar_new_default(&cal, err);
+    if (rc < 0)
+        goto cleanup;
+    if ((rc = stpm_store_calendar_overlay(db, cal, err)) < 0)
+        goto cleanup;
+    *out = cal;
+    cal = NULL;
+cleanup:
+    stpm_calendar_free(cal);
+    return rc;
+}
+
+int stpm_calstore_list(stpm_db *db, int year, stpm_calday **out, size_t *n, stpm_error *err)
+{
+    stpm_calendar *shipped = NULL;
+    PGresult *r = NULL;
+    stpm_calday *v = NULL;
+    size_t k = 0;
+    *out = NULL;
+    *n = 0;
+    int rc = stpm_calendar_new_default(&shipped, err);
+    if (rc < 0)
+        goto cleanup;
+    if ((rc = fetch_added(db, year, &r, err)) < 0)
+        goto cleanup;
+    size_t ns = stpm_calendar_n_days(shipped), na = (size_t)PQntuples(r);
+    if (!(v = calloc(ns + na + 1, sizeof(*v)))) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto cleanup;
+    }
+    size_t i = 0, j = 0;
+    while (i < ns || j < na) {
+        bool sw = false;
+        stpm_date sd = i < ns ? stpm_calendar_day(shipped, i, &sw) : 0;
+        int y = 0, m = 0, d = 0;
+        if (i < ns) {
+            stpm_date_to_ymd(sd, &y, &m, &d);
+            if (year != 0 && y != year) {
+                i++;
+                continue;
+            }
+        }
+        stpm_date ad = 0;
+        if (j < na && stpm_date_parse(PQgetvalue(r, (int)j, 0), &ad) < 0) {
+            rc = stpm_error_set(err, STPM_ERROR, "cannot read the calendar: bad date \"%s\"",
+                                PQgetvalue(r, (int)j, 0));
+            goto cleanup;
+        }
+        stpm_calday *c = &v[k++];
+        if (j < na && (i == ns || ad <= sd)) {
+            c->date = ad;
+            c->workday = strcmp(PQgetvalue(r, (int)j, 1), "t") == 0;
+            c->source = STPM_CALDAY_ADDED;
+            c->replaces_shipped = i < ns && ad == sd;
+            if (!PQgetisnull(r, (int)j, 2) && !(c->note = stpm_strdup(PQgetvalue(r, (int)j, 2)))) {
+                rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+                goto cleanup;
+            }
+            if (c->replaces_shipped)
+                i++;
+            j++;
+        } else {
+            c->date = sd;
+            c->workday = sw;
+            c->source = STPM_CALDAY_SHIPPED;
+            i++;
+        }
+    }
+    *out = v;
+    *n = k;
+    v = NULL;
+cleanup:
+    stpm_calstore_list_free(v, k);
+    stpm_calendar_free(shipped);
+    PQclear(r);
+    return rc;
+}
+
+void stpm_calstore_list_free(stpm_calday *days, size_t n)
+{
+    if (!days)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(days[i].note);
+    free(days);
+}
+
+int stpm_calstore_set(stpm_db *db, stpm_date day, bool workday, const char *note, stpm_date today,
+                      stpm_error *err)
+{
+    static const char what[] = "cannot set the calendar day";
+    char d[11], t[11];
+    int rc = require_admin(db, what, err);
+    if (rc < 0)
+        return rc;
+    const char *p[] = {stpm_date_format(day, d), workday ? "t" : "f", note,
+                       stpm_date_format(today, t)};
+    rc = stpm_query(
+        db,
+        "WITH prev AS (SELECT workday, note FROM stpm.calendar_days WHERE day = $1::date),"
+        " up AS (INSERT INTO stpm.calendar_days (day, workday, note)"
+        "        VALUES ($1::date, $2::boolean, $3::text) ON CONFLICT (day) DO UPDATE"
+        "        SET workday = EXCLUDED.workday, note = EXCLUDED.note RETURNING day),"
+        " e AS (INSERT INTO stpm.events (chain, kind, on_date, data)"
+        "       SELECT 'system', 'admin', $4::date, jsonb_build_object('action', 'calendar_set',"
+        "        'day', $1::date, 'workday', $2::boolean, 'note', $3::text,"
+        "        'previous', (SELECT to_jsonb(prev) FROM prev)) FROM up)"
+        " SELECT count(*) FROM up",
+        4, p, NULL, what, err);
+    if (rc < 0)
+        return rc;
+    stpm_store_calendar_reset(db);
+    return 0;
+}
+
+int stpm_calstore_unset(stpm_db *db, stpm_date day, stpm_date today, stpm_error *err)
+{
+    static const char what[] = "cannot unset the calendar day";
+    char d[11], t[11];
+    PGresult *r = NULL;
+    int rc = require_admin(db, what, err);
+    if (rc < 0)
+        return rc;
+    const char *p[] = {stpm_date_format(day, d), stpm_date_format(today, t)};
+    rc = stpm_query(
+        db,
+        "WITH d AS (DELETE FROM stpm.calendar_days WHERE day = $1::date"
+        "           RETURNING day, workday, note),"
+        " e AS (INSERT INTO stpm.events (chain, kind, on_date, data)"
+        "       SELECT 'system', 'admin', $2::date, jsonb_build_object('action',"
+        "        'calendar_unset', 'day', d.day, 'workday', d.workday, 'note', d.note) FROM d)"
+        " SELECT count(*) FROM d",
+        2, p, &r, what, err);
+    if (rc < 0)
+        return rc;
+    bool gone = strcmp(PQgetvalue(r, 0, 0), "0") != 0;
+    PQclear(r);
+    if (!gone) {
+        stpm_error_set(err, STPM_ENOTFOUND, "no calendar day %s was added", d);
+        stpm_error_hint(err, "\"stpm calendar list\" shows the added days (source \"added\"); "
+                             "the shipped days are changed with \"stpm calendar set\".");
+        return STPM_ENOTFOUND;
+    }
+    stpm_store_calendar_reset(db);
+    return 0;
+}
+
+int stpm_calstore_load_file(stpm_db *db, const char *path, stpm_date today, size_t *n_days,
+                            stpm_error *err)
+{
+    static const char what[] = "cannot load the calendar file";
+    stpm_calendar *cal = NULL;
+    stpm_strbuf dates = STPM_STRBUF_INIT, kinds = STPM_STRBUF_INIT;
+    char *note = NULL;
+    char t[11];
+    bool began = false;
+    if (n_days)
+        *n_days = 0;
+    int rc = stpm_calendar_new_empty(&cal, err);
+    if (rc < 0)
+        goto cleanup;
+    if ((rc = stpm_calendar_load_file(cal, path, err)) < 0)
+        goto cleanup;
+    if ((rc = require_admin(db, what, err)) < 0)
+        goto cleanup;
+    size_t n = stpm_calendar_n_days(cal), holidays = 0;
+    stpm_strbuf_putc(&dates, '{');
+    stpm_strbuf_putc(&kinds, '{');
+    for (size_t i = 0; i < n; i++) {
+        char d[11];
+        bool w = false;
+        stpm_date_format(stpm_calendar_day(cal, i, &w), d);
+        stpm_strbuf_printf(&dates, "%s%s", i ? "," : "", d);
+        stpm_strbuf_printf(&kinds, "%s%s", i ? "," : "", w ? "t" : "f");
+        holidays += !w;
+    }
+    stpm_strbuf_putc(&dates, '}');
+    stpm_strbuf_putc(&kinds, '}');
+    const char *base = strrchr(path, '/');
+    note = stpm_asprintf("loaded from %s", base ? base + 1 : path);
+    if (dates.oom || kinds.oom || !note) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto cleanup;
+    }
+    char nh[24], nw[24];
+    snprintf(nh, sizeof(nh), "%zu", holidays);
+    snprintf(nw, sizeof(nw), "%zu", n - holidays);
+    const char *p[] = {stpm_strbuf_str(&dates),
+                       stpm_strbuf_str(&kinds),
+                       note,
+                       stpm_date_format(today, t),
+                       path,
+                       nh,
+                       nw};
+    if ((rc = stpm_query_simple(db, "BEGIN", what, err)) < 0)
+        goto cleanup;
+    began = true;
+    rc = stpm_query(db,
+                    "INSERT INTO stpm.calendar_days (day, workday, note)"
+                    " SELECT d, w, $3::text FROM unnest($1::date[], $2::boolean[]) AS u(d, w)"
+                    " ON CONFLICT (day) DO UPDATE"
+                    " SET workday = EXCLUDED.workday, note = EXCLUDED.note",
+                    3, p, NULL, what, err);
+    if (rc < 0)
+        goto cleanup;
+    rc = stpm_query(db,
+                    "INSERT INTO stpm.events (chain, kind, on_date, data)"
+                    " VALUES ('system', 'admin', $1::date, jsonb_build_object('action',"
+                    "  'calendar_load', 'file', $2::text, 'holidays', $3::int,"
+                    "  'workdays', $4::int))",
+                    4, p + 3, NULL, what, err);
+    if (rc < 0)
+        goto cleanup;
+    if ((rc = stpm_query_simple(db, "COMMIT", what, err)) < 0)
+        goto cleanup;
+    began = false;
+    stpm_store_calendar_reset(db);
+    if (n_days)
+        *n_days = n;
+cleanup:
+    if (began)
+        stpm_query_rollback(db);
+    free(note);
+    stpm_strbuf_free(&dates);
+    stpm_strbuf_free(&kinds);
+    stpm_calendar_free(cal);
+    return rc;
+}
