@@ -804,10 +804,15 @@ static int step_publicize(demo *d)
         demo_pick *p = &d->picks[i];
         if (p == b)
             continue;
-        /* Four fifths of the request, in whole 万元. */
+        /* Four fifths of the request, in whole 万元; nothing from a plan that grants no
+         * money. */
         stpm_decimal approved = p->requested / 5 * 4 / STPM_DECIMAL_SCALE * STPM_DECIMAL_SCALE;
         if (approved <= 0)
             approved = p->requested;
+        if (!p->plan->funded) {
+            approved = 0;
+            note(d, "%s grants no money (not 资金类): its approved amount is 0.", p->plan->name);
+        }
         char buf[32];
         words w = {0};
         words_add(&w, "project");
@@ -939,6 +944,47 @@ static int step_accept(demo *d)
     return rc;
 }
 
+static int step_audit(demo *d)
+{
+    heading(d, "The auditor's view (审计/纪检)",
+            "Auditors read and cannot change anything (the database's grants enforce it). They\n"
+            "ask what was due but not closed (应结未结) as of any date, what was closed, and\n"
+            "whether the history is intact: every event is hash-chained, and a checkpoint\n"
+            "signed with Ed25519 and kept outside the database detects any later change,\n"
+            "insertion, deletion or truncation.");
+    int rc = run(d, 0, "2022-06-30", "audit", "unclosed", "--as-of", "2022-06-30", NULL);
+    if (rc == 0)
+        rc = run(d, 0, NULL, "audit", "closed", NULL);
+    if (rc == 0)
+        rc = run(d, 0, NULL, "audit", "checkpoint", "--key", "auditor-key.pem", "--generate-key",
+                 "--out", "checkpoint-2022-06-30.json", NULL);
+    if (rc == 0)
+        rc = run(d, 0, NULL, "audit", "verify", "--checkpoint", "checkpoint-2022-06-30.json",
+                 "--pubkey", "auditor-key.pem.pub", NULL);
+    return rc;
+}
+
+static int step_report(demo *d)
+{
+    heading(d, "Reports (报表) and the year's targets",
+            "The bureau's figures by level (or plan, year, town, field, state), amounts in 万元.\n"
+            "The 2021 targets are those of the bureau's plan: 200 applications and 3000 万元\n"
+            "secured from plans of municipal level and above; the completion rate follows.");
+    int rc = run(d, 0, "2022-06-30", "report", "summary", "--year", "2021", "--by", "level", NULL);
+    if (rc == 0)
+        rc = run(d, 0, NULL, "report", "target", "set", "--year", "2021", "--metric",
+                 "applications", "--value", "200", NULL);
+    if (rc == 0)
+        rc = run(d, 0, NULL, "report", "target", "set", "--year", "2021", "--metric", "funding",
+                 "--level", "municipal_and_above", "--value", "3000", NULL);
+    if (rc == 0)
+        rc = run(d, 0, NULL, "report", "target", "set", "--year", "2021", "--metric", "approvals",
+                 "--level", "provincial_and_above", "--value", "4", NULL);
+    if (rc == 0)
+        rc = run(d, 0, NULL, "report", "targets", "--year", "2021", NULL);
+    return rc;
+}
+
 static void closing(demo *d, stpm_db *db)
 {
     wait_key(d);
@@ -988,7 +1034,8 @@ static int tour(demo *d)
         (rc = step_rank(d)) || (rc = step_promote(d, db)) || (rc = step_apply(d)) ||
         (rc = step_commitments(d)) || (rc = step_blacklist(d)) || (rc = step_admit(d)) ||
         (rc = step_publicize(d)) || (rc = step_tick(d)) || (rc = step_start(d)) ||
-        (rc = step_check(d)) || (rc = step_accept(d)))
+        (rc = step_check(d)) || (rc = step_accept(d)) || (rc = step_audit(d)) ||
+        (rc = step_report(d)))
         return rc;
     closing(d, db);
     return 0;
