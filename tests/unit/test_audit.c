@@ -37,11 +37,12 @@ static void at_utc(void **state)
 /* Events with awkward content on a chain of their own. */
 static void insert_awkward(fixture *fx)
 {
-    fx_sql(fx, "INSERT INTO stpm.events (chain, on_date, kind, reason, data) VALUES"
-               " ('test:a', '2021-03-01', 'admin', E'tab\\there\\nnewline \\\\ backslash', '{}'),"
-               " ('test:a', '2021-03-02', 'admin', NULL, '{\"k\": [1, 2.50, \"如皋\"], \"n\": null}'),"
-               " ('test:a', '2021-03-03', 'admin', E'unit\\x1fsep 应结未结', '{\"s\": \"q\\\"uote\"}'),"
-               " ('test:b', '2021-03-03', 'transition', '', '{\"a\": {\"b\": {}}}')");
+    fx_sql(fx,
+           "INSERT INTO stpm.events (chain, on_date, kind, reason, data) VALUES"
+           " ('test:a', '2021-03-01', 'admin', E'tab\\there\\nnewline \\\\ backslash', '{}'),"
+           " ('test:a', '2021-03-02', 'admin', NULL, '{\"k\": [1, 2.50, \"如皋\"], \"n\": null}'),"
+           " ('test:a', '2021-03-03', 'admin', E'unit\\x1fsep 应结未结', '{\"s\": \"q\\\"uote\"}'),"
+           " ('test:b', '2021-03-03', 'transition', '', '{\"a\": {\"b\": {}}}')");
 }
 
 static void canonical_matches_sql(void **state)
@@ -90,9 +91,11 @@ static void verify_streams_awkward_events(void **state)
     stpm_audit_verify_result_clear(&res);
 
     /* Change the third event of test:a behind the triggers' back. */
-    fx_sql(fx, "SET session_replication_role = replica;"
-               " UPDATE stpm.events SET data = '{\"s\": \"changed\"}' WHERE chain = 'test:a' AND seq = 3;"
-               " RESET session_replication_role");
+    fx_sql(
+        fx,
+        "SET session_replication_role = replica;"
+        " UPDATE stpm.events SET data = '{\"s\": \"changed\"}' WHERE chain = 'test:a' AND seq = 3;"
+        " RESET session_replication_role");
     rc = stpm_audit_verify(fx->db, NULL, &res, &err);
     assert_int_equal(rc, STPM_EREFUSED);
     assert_int_equal(res.n_problems, 1);
