@@ -81,6 +81,17 @@ if [ "$first" = "$second" ]; then
 else
     fail "the second tour tells the same story" "$(diff <(echo "$first") <(echo "$second") | head -20 | tr '\n' '|')"
 fi
+# A step that does not go as the story needs stops the tour with that step's status: with
+# Saturday 2021-02-20 made a holiday, the timers do not fire and the task books are refused.
+db3=$(fresh_db demo)
+"$STPM" --db "$db3" calendar set 2021-02-20 --holiday --note 测试 >/dev/null
+run "$STPM" --db "$db3" demo
+expect_rc 3 "a step refused half-way stops the tour with its exit status"
+contains "$ERR" "the tour stops at step 12" "and names the step"
+contains "$ERR" "is refused" "after the command's own message"
+if grep -q "== 13\." <<<"$OUT"; then fail "no step runs after the failing one"; else pass "no step runs after the failing one"; fi
+drop_db "$db3"
+
 left=$(ls -d "${TMPDIR:-/tmp}"/stpm-demo.* 2>/dev/null | wc -l)
 run "$STPM" --db "$db2" demo --help
 contains "$OUT" "usage: stpm demo" "demo --help"
