@@ -38,6 +38,7 @@ int cli_cmd_tick(cli_ctx *ctx, int argc, char **argv);
 int cli_cmd_audit(cli_ctx *ctx, int argc, char **argv);
 /* stpm report summary | targets | target set (cli/cmd_report.c). */
 int cli_cmd_report(cli_ctx *ctx, int argc, char **argv);
+
 /* stpm calendar list | set | unset | load: the working-day calendar (cli/cmd_calendar.c). */
 int cli_cmd_calendar(cli_ctx *ctx, int argc, char **argv);
 

@@ -157,6 +157,19 @@ static void put_conninfo_value(stpm_strbuf *sb, const char *v)
     stpm_strbuf_putc(sb, '\'');
 }
 
+/* host=SOCKET port=PORT dbname=DBNAME user=USER, values quoted. */
+static char *make_conninfo(const stpm_embedded *e, const char *dbname)
+{
+    stpm_strbuf sb = STPM_STRBUF_INIT;
+    stpm_strbuf_puts(&sb, "host=");
+    put_conninfo_value(&sb, e->sock ? e->sock : "");
+    stpm_strbuf_printf(&sb, " port=%d dbname=", STPM_EMBEDDED_PORT);
+    put_conninfo_value(&sb, dbname);
+    stpm_strbuf_puts(&sb, " user=");
+    put_conninfo_value(&sb, e->user);
+    return stpm_strbuf_detach(&sb);
+}
+
 static int resolve_paths(stpm_embedded *e, stpm_error *err)
 {
     free_paths(e);
@@ -166,12 +179,7 @@ static int resolve_paths(stpm_embedded *e, stpm_error *err)
     e->data = stpm_asprintf("%s/data", e->cluster);
     e->sock = stpm_asprintf("%s/run", e->cluster);
     e->log = stpm_asprintf("%s/server.log", e->cluster);
-    stpm_strbuf sb = STPM_STRBUF_INIT;
-    stpm_strbuf_puts(&sb, "host=");
-    put_conninfo_value(&sb, e->sock ? e->sock : "");
-    stpm_strbuf_printf(&sb, " port=%d dbname=%s user=", STPM_EMBEDDED_PORT, STPM_EMBEDDED_DBNAME);
-    put_conninfo_value(&sb, e->user);
-    e->conninfo = stpm_strbuf_detach(&sb);
+    e->conninfo = make_conninfo(e, STPM_EMBEDDED_DBNAME);
     if (!e->data || !e->sock || !e->log || !e->conninfo)
         return stpm_error_set(err, STPM_ERROR, "out of memory");
     return 0;
@@ -261,6 +269,11 @@ const char *stpm_embedded_user(const stpm_embedded *e)
 const char *stpm_embedded_conninfo(const stpm_embedded *e)
 {
     return e->conninfo;
+}
+
+char *stpm_embedded_conninfo_for(const stpm_embedded *e, const char *dbname)
+{
+    return make_conninfo(e, dbname);
 }
 
 /* ---- the server binaries ---- */
@@ -1039,4 +1052,91 @@ int stpm_embedded_status(stpm_embedded *e, stpm_embedded_state *out, stpm_error 
     stpm_error_clear(&scratch);
     (void)err;
     return 0;
+}
+
+/* ---- the guided tour's database ---- */
+
+/* The library never prints: "database ... does not exist, skipping" is dropped. */
+static void drop_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+/* A name stpm_embedded_recreate_database may drop: a plain identifier, not one of the
+ * cluster's own databases. */
+static bool droppable_name(const char *n)
+{
+    size_t len = strlen(n);
+    if (len == 0 || len > 63 || !((n[0] >= 'a' && n[0] <= 'z') || n[0] == '_'))
+        return false;
+    for (const char *p = n; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+            return false;
+    return strcmp(n, STPM_EMBEDDED_DBNAME) != 0 && strcmp(n, "postgres") != 0 &&
+           strncmp(n, "template", 8) != 0;
+}
+
+int stpm_embedded_recreate_database(stpm_embedded *e, const char *dbname, stpm_error *err)
+{
+    PGconn *c = NULL;
+    PGresult *r = NULL;
+    char *ident = NULL, *sql = NULL;
+    int rc = 0;
+    if (!dbname || !droppable_name(dbname)) {
+        rc = stpm_error_set(err, STPM_EUSAGE, "cannot recreate database \"%s\"",
+                            dbname ? dbname : "");
+        stpm_error_detail(err,
+                          "Only a plain lower-case name other than %s, postgres and the "
+                          "templates may be dropped and created again.",
+                          STPM_EMBEDDED_DBNAME);
+        goto out;
+    }
+    if ((rc = stpm_embedded_ensure(e, err)) < 0)
+        goto out;
+    const char *keys[] = {"host", "port", "dbname", "user", "application_name", NULL};
+    char port[16];
+    snprintf(port, sizeof(port), "%d", STPM_EMBEDDED_PORT);
+    const char *vals[] = {e->sock, port, "postgres", e->user, "stpm", NULL};
+    c = PQconnectdbParams(keys, vals, 0);
+    if (PQstatus(c) != CONNECTION_OK) {
+        const char *m = PQerrorMessage(c);
+        rc = stpm_error_set(err, STPM_EUNAVAIL, "cannot connect to the embedded database");
+        stpm_error_detail(err, "%.*s", (int)strcspn(m, "\n"), m);
+        goto out;
+    }
+    PQsetNoticeProcessor(c, drop_notice, NULL);
+    /* DDL takes no parameters: the name was checked above and is quoted as an identifier. */
+    ident = PQescapeIdentifier(c, dbname, strlen(dbname));
+    if (!ident) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto out;
+    }
+    sql = stpm_asprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", ident);
+    if (!sql) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto out;
+    }
+    r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        rc = stpm_pg_error(err, c, r, "cannot drop the database");
+        goto out;
+    }
+    PQclear(r);
+    r = NULL;
+    free(sql);
+    sql = stpm_asprintf("CREATE DATABASE %s", ident);
+    if (!sql) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto out;
+    }
+    r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        rc = stpm_pg_error(err, c, r, "cannot create the database");
+out:
+    PQclear(r);
+    PQfreemem(ident);
+    free(sql);
+    PQfinish(c);
+    return rc;
 }

@@ -111,11 +111,11 @@ contains "$OUT" "not running" "db stop when stopped says it is not running"
 run "$STPM" --home "$H2" db status
 expect_rc 0 "stopping one home leaves the other running"
 
-# stpm demo: starts on demand, migrates, leaves it running
+# stpm demo: starts on demand, migrates, leaves it running (the tour itself: demo.sh)
 run "$STPM" demo
 expect_rc 0 "stpm demo exits 0"
 contains "$OUT" "储备 reserve → 申报 application → 廉政准入 integrity admission → 立项 approval" "demo names the stages"
-contains "$OUT" "running (pid" "demo leaves the server running"
+contains "$OUT" "The end of the tour" "demo runs to its end"
 run "$STPM" db status
 expect_rc 0 "the server runs after the demo"
 

@@ -33,6 +33,8 @@ typedef struct stpm_embedded stpm_embedded;
 /* The socket's port number and the database's name. */
 #define STPM_EMBEDDED_PORT 5432
 #define STPM_EMBEDDED_DBNAME "stpm"
+/* The database of the guided tour (stpm demo), dropped and created again on each run. */
+#define STPM_EMBEDDED_DEMO_DBNAME "stpm_demo"
 
 /* What stpm_embedded_status found. Strings belong to the handle. */
 typedef struct stpm_embedded_state {
@@ -89,6 +91,22 @@ STPM_API int stpm_embedded_ensure(stpm_embedded *e, stpm_error *err);
 /* Stop the server (fast shutdown) when it runs. Sets *stopped (may be NULL) to whether
  * it was running. */
 STPM_API int stpm_embedded_stop(stpm_embedded *e, bool *stopped, stpm_error *err);
+
+/*
+ * Drop the database dbname of the cluster when it exists (closing its connections) and
+ * create it again, empty: the guided tour's own database (`stpm demo` uses
+ * STPM_EMBEDDED_DEMO_DBNAME), repeatable run after run. The cluster is created and
+ * started first when needed (as stpm_embedded_ensure). dbname must be a plain lower-case
+ * identifier ([a-z_][a-z0-9_]*, at most 63 bytes) other than "stpm", "postgres" and the
+ * templates: else STPM_EUSAGE, and nothing is dropped. STPM_EUNAVAIL when the server cannot
+ * be reached.
+ */
+STPM_API int stpm_embedded_recreate_database(stpm_embedded *e, const char *dbname, stpm_error *err);
+
+/* A libpq conninfo for the database dbname of the cluster (the socket, the port and the
+ * role of stpm_embedded_conninfo). malloc'd: the caller frees it with free(); NULL when
+ * out of memory. */
+STPM_API char *stpm_embedded_conninfo_for(const stpm_embedded *e, const char *dbname);
 
 /* Whether it is initialised and running, and with what. Never starts anything. */
 STPM_API int stpm_embedded_status(stpm_embedded *e, stpm_embedded_state *out, stpm_error *err);
