@@ -25,66 +25,60 @@ ALTER TABLE stpm.reserve_entries DROP CONSTRAINT reserve_entries_import_id_fkey;
 -- (As before, no index on org_id or import_id: the deleting side's check is one hash
 -- join over the pool, and deleting is rare.)
 
--- Insert side: every org_id and import_id of the statement's new rows exists; lock them.
+-- Insert side: every org_id and import_id the statement's rows bring (for an UPDATE: the
+-- rows whose reference changed) exists, and is locked FOR KEY SHARE. Rows this
+-- transaction wrote itself (xmin) need no lock: no one else sees them before it ends.
 CREATE FUNCTION stpm.reserve_entries_check_refs() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    wanted bigint;
+    me xid := pg_current_xact_id()::xid;
+    org_ids uuid[];
+    import_ids uuid[];
+    own bigint;
     locked bigint;
     missing text;
 BEGIN
-    -- The keys this statement introduces (for an UPDATE: only rows whose key changed).
     IF TG_OP = 'INSERT' THEN
-        SELECT count(DISTINCT n.org_id) INTO wanted FROM new_rows n;
-        SELECT count(*) INTO locked FROM (
-            SELECT 1 FROM stpm.orgs o WHERE o.id IN (SELECT n.org_id FROM new_rows n)
-            FOR KEY SHARE OF o) l;
-        IF locked <> wanted THEN
-            SELECT n.org_id::text INTO missing FROM new_rows n
-            WHERE NOT EXISTS (SELECT FROM stpm.orgs o WHERE o.id = n.org_id) LIMIT 1;
-            RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
-                MESSAGE = 'insert or update on table "reserve_entries" violates foreign key constraint "reserve_entries_org_id_fkey"',
-                DETAIL = format('Key (org_id)=(%s) is not present in table "orgs".', missing),
-                SCHEMA = 'stpm', TABLE = 'reserve_entries', COLUMN = 'org_id',
-                CONSTRAINT = 'reserve_entries_org_id_fkey';
-        END IF;
-        SELECT count(DISTINCT n.import_id) INTO wanted FROM new_rows n;
-        SELECT count(*) INTO locked FROM (
-            SELECT 1 FROM stpm.survey_imports i WHERE i.id IN (SELECT n.import_id FROM new_rows n)
-            FOR KEY SHARE OF i) l;
+        SELECT array_agg(DISTINCT n.org_id), array_agg(DISTINCT n.import_id)
+        INTO org_ids, import_ids FROM new_rows n;
     ELSE
-        SELECT count(DISTINCT n.org_id) INTO wanted FROM new_rows n
-        WHERE NOT EXISTS (SELECT FROM old_rows p WHERE p.id = n.id AND p.org_id = n.org_id);
+        SELECT array_agg(DISTINCT n.org_id) FILTER (WHERE p.org_id IS DISTINCT FROM n.org_id),
+               array_agg(DISTINCT n.import_id) FILTER (WHERE p.import_id IS DISTINCT FROM n.import_id)
+        INTO org_ids, import_ids
+        FROM new_rows n LEFT JOIN old_rows p ON p.id = n.id;
+    END IF;
+    IF org_ids IS NOT NULL THEN
+        SELECT count(*) INTO own FROM stpm.orgs o
+        WHERE o.id IN (SELECT unnest(org_ids)) AND o.xmin = me;
         SELECT count(*) INTO locked FROM (
-            SELECT 1 FROM stpm.orgs o WHERE o.id IN (
-                SELECT n.org_id FROM new_rows n
-                WHERE NOT EXISTS (SELECT FROM old_rows p WHERE p.id = n.id AND p.org_id = n.org_id))
+            SELECT 1 FROM stpm.orgs o WHERE o.id IN (SELECT unnest(org_ids)) AND o.xmin <> me
             FOR KEY SHARE OF o) l;
-        IF locked <> wanted THEN
-            SELECT n.org_id::text INTO missing FROM new_rows n
-            WHERE NOT EXISTS (SELECT FROM stpm.orgs o WHERE o.id = n.org_id) LIMIT 1;
+        IF own + locked <> cardinality(org_ids) THEN
+            SELECT k::text INTO missing FROM unnest(org_ids) k
+            WHERE NOT EXISTS (SELECT FROM stpm.orgs o WHERE o.id = k) LIMIT 1;
             RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
                 MESSAGE = 'insert or update on table "reserve_entries" violates foreign key constraint "reserve_entries_org_id_fkey"',
                 DETAIL = format('Key (org_id)=(%s) is not present in table "orgs".', missing),
                 SCHEMA = 'stpm', TABLE = 'reserve_entries', COLUMN = 'org_id',
                 CONSTRAINT = 'reserve_entries_org_id_fkey';
         END IF;
-        SELECT count(DISTINCT n.import_id) INTO wanted FROM new_rows n
-        WHERE NOT EXISTS (SELECT FROM old_rows p WHERE p.id = n.id AND p.import_id = n.import_id);
-        SELECT count(*) INTO locked FROM (
-            SELECT 1 FROM stpm.survey_imports i WHERE i.id IN (
-                SELECT n.import_id FROM new_rows n
-                WHERE NOT EXISTS (SELECT FROM old_rows p WHERE p.id = n.id AND p.import_id = n.import_id))
-            FOR KEY SHARE OF i) l;
     END IF;
-    IF locked <> wanted THEN
-        SELECT n.import_id::text INTO missing FROM new_rows n
-        WHERE NOT EXISTS (SELECT FROM stpm.survey_imports i WHERE i.id = n.import_id) LIMIT 1;
-        RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
-            MESSAGE = 'insert or update on table "reserve_entries" violates foreign key constraint "reserve_entries_import_id_fkey"',
-            DETAIL = format('Key (import_id)=(%s) is not present in table "survey_imports".', missing),
-            SCHEMA = 'stpm', TABLE = 'reserve_entries', COLUMN = 'import_id',
-            CONSTRAINT = 'reserve_entries_import_id_fkey';
+    IF import_ids IS NOT NULL THEN
+        SELECT count(*) INTO own FROM stpm.survey_imports i
+        WHERE i.id IN (SELECT unnest(import_ids)) AND i.xmin = me;
+        SELECT count(*) INTO locked FROM (
+            SELECT 1 FROM stpm.survey_imports i
+            WHERE i.id IN (SELECT unnest(import_ids)) AND i.xmin <> me
+            FOR KEY SHARE OF i) l;
+        IF own + locked <> cardinality(import_ids) THEN
+            SELECT k::text INTO missing FROM unnest(import_ids) k
+            WHERE NOT EXISTS (SELECT FROM stpm.survey_imports i WHERE i.id = k) LIMIT 1;
+            RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
+                MESSAGE = 'insert or update on table "reserve_entries" violates foreign key constraint "reserve_entries_import_id_fkey"',
+                DETAIL = format('Key (import_id)=(%s) is not present in table "survey_imports".', missing),
+                SCHEMA = 'stpm', TABLE = 'reserve_entries', COLUMN = 'import_id',
+                CONSTRAINT = 'reserve_entries_import_id_fkey';
+        END IF;
     END IF;
     RETURN NULL;
 END $$;
