@@ -172,6 +172,17 @@ contains "$e" "ERROR:  23503: insert or update on table \"reserve_entries\" viol
 e=$(err_of "$db1" "UPDATE stpm.reserve_entries SET org_id = gen_random_uuid()
     WHERE id = (SELECT id FROM stpm.reserve_entries ORDER BY id LIMIT 1)")
 contains "$e" "ERROR:  23503:" "moving a candidate to a missing organisation is refused"
+e=$(err_of "$db1" "INSERT INTO stpm.org_figures (org_id, survey_year, rd_spend) VALUES (gen_random_uuid(), 2030, 1)")
+contains "$e" "ERROR:  23503: insert or update on table \"org_figures\" violates foreign key constraint \"org_figures_org_id_fkey\"" \
+    "figures of a missing organisation are refused (23503)"
+e=$(err_of "$db1" "UPDATE stpm.org_figures SET org_id = gen_random_uuid()
+    WHERE org_id = (SELECT org_id FROM stpm.org_figures ORDER BY org_id LIMIT 1)")
+contains "$e" "ERROR:  23503:" "moving figures to a missing organisation is refused"
+e=$(err_of "$db1" "BEGIN; CREATE TEMP TABLE y AS SELECT org_id FROM stpm.org_figures ORDER BY org_id LIMIT 1;
+    DELETE FROM stpm.reserve_entries WHERE org_id = (SELECT org_id FROM y);
+    DELETE FROM stpm.orgs WHERE id = (SELECT org_id FROM y); ROLLBACK")
+contains "$e" "ERROR:  23503: update or delete on table \"orgs\" violates foreign key constraint \"org_figures_org_id_fkey\"" \
+    "deleting an organisation that figures point at is refused"
 e=$(err_of "$db1" "DELETE FROM stpm.survey_imports")
 contains "$e" "ERROR:  23503: update or delete on table \"survey_imports\" violates foreign key constraint \"reserve_entries_import_id_fkey\"" \
     "deleting an import that candidates point at is refused"
