@@ -36,6 +36,8 @@ for f in survey-2020-gb18030.csv survey-2020.yaml; do
     run "$STPM" --db "$dbx" survey import "$ex/$f" --year 2020
     expect_rc 0 "import of $f exits 0"
     is "$(pool "$dbx")" "$utf8" "$f gives the same pool as the UTF-8 file"
+    is "$(q "$dbx" "SELECT file_digest FROM stpm.survey_imports")" "$(sha256sum "$ex/$f" | cut -d' ' -f1)" \
+        "the import of $f records the SHA-256 of the file's bytes (hashed while it is read)"
     drop_db "$dbx"
 done
 
