@@ -1,5 +1,4 @@
 /* The survey import: see stpm/survey_import.h and docs/survey.md. */
-#include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +11,12 @@
 #include "survey/survey_internal.h"
 #include "util/strutil.h"
 
-/* Rows are sent to the server in chunks of about this many bytes. */
-#define COPY_CHUNK (256 * 1024)
+/* Rows are sent to the server in COPY messages of about this many bytes. The server
+ * handles a message only once it has all of it, so a message must fit in the socket's
+ * buffer (about 208 KiB for a Unix socket) for the client to go on reading the file while
+ * the server ingests: 256 KiB messages made the two take turns (COPY 0.70 s of wall for
+ * 100,000 rows), 64 KiB ones let them overlap (0.37 s). */
+#define COPY_CHUNK (64 * 1024)
 /* The progress callback is called every this many rows. */
 #define PROGRESS_EVERY 2000
 
