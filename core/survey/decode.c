@@ -75,7 +75,28 @@ static int refill(stpm_decoder *d, size_t want)
         }
         if (n == 0)
             d->in_eof = true;
+        else if (d->raw_cb)
+            d->raw_cb(d->raw_arg, d->in + d->in_len, (size_t)n);
         d->in_len += (size_t)n;
+        d->bytes_in += (uint64_t)n;
+    }
+    return 0;
+}
+
+int stpm_decoder_drain(stpm_decoder *d)
+{
+    char buf[STPM_DECODE_CHUNK];
+    while (!d->in_eof) {
+        ssize_t n = read(d->fd, buf, sizeof(buf));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return fail(d, STPM_ERROR, "could not read: %s", strerror(errno));
+        }
+        if (n == 0)
+            d->in_eof = true;
+        else if (d->raw_cb)
+            d->raw_cb(d->raw_arg, buf, (size_t)n);
         d->bytes_in += (uint64_t)n;
     }
     return 0;

@@ -33,7 +33,11 @@ typedef struct stpm_decoder {
     uint64_t bytes_done; /* input bytes decoded and handed out */
     uint64_t size;       /* file size when known (a regular file), else 0 */
     int failed;          /* 0, or the STPM_E* code of the error below */
-    char message[160];   /* why decoding stopped */
+    /* Called with every byte read from the file, in order (or NULL): lets the importer
+     * hash the file while it is read (see survey_reader_open_raw). */
+    void (*raw_cb)(void *arg, const char *buf, size_t n);
+    void *raw_arg;
+    char message[160]; /* why decoding stopped */
 } stpm_decoder;
 
 /* Start decoding fd (closed by stpm_decoder_free when own_fd). enc AUTO looks at the
@@ -46,6 +50,10 @@ void stpm_decoder_free(stpm_decoder *d);
  * 1 when there is a chunk, 0 at the end of the file, a negative STPM_E* code when the input
  * cannot be read or decoded (d->message says why). */
 int stpm_decoder_next(stpm_decoder *d);
+
+/* Read what is left of the file (after the reader stopped at its end) so that raw_cb
+ * sees every byte. 0 or a negative code. */
+int stpm_decoder_drain(stpm_decoder *d);
 
 /* The encoding in use: the one given, or the one "auto" chose (after the first next). */
 stpm_encoding stpm_decoder_encoding(const stpm_decoder *d);

@@ -1,19 +1,22 @@
 /* The survey import: see stpm/survey_import.h and docs/survey.md. */
-#include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uuid/uuid.h>
-#include <sys/stat.h>
 
 #include "stpm/survey_import.h"
 #include "store/db_internal.h"
 #include "store/digest.h"
+#include "survey/survey_internal.h"
 #include "util/strutil.h"
 
-/* Rows are sent to the server in chunks of about this many bytes. */
-#define COPY_CHUNK (256 * 1024)
+/* Rows are sent to the server in COPY messages of about this many bytes. The server
+ * handles a message only once it has all of it, so a message must fit in the socket's
+ * buffer (about 208 KiB for a Unix socket) for the client to go on reading the file while
+ * the server ingests: 256 KiB messages made the two take turns (COPY 0.70 s of wall for
+ * 100,000 rows), 64 KiB ones let them overlap (0.37 s). */
+#define COPY_CHUNK (64 * 1024)
 /* The progress callback is called every this many rows. */
 #define PROGRESS_EVERY 2000
 
@@ -403,60 +406,33 @@ static bool stage_line(stager *st, stpm_strbuf *sb, const stpm_survey_row *row)
     return true;
 }
 
-/* ---- the file's digest ---- */
+/* ---- the file's digest, computed while the reader reads the file ---- */
 
-static int file_digest(const char *path, const char *shown, char out[65], stpm_error *err)
+typedef struct {
+    EVP_MD_CTX *ctx;
+    bool ok;
+} file_hash;
+
+static void file_hash_update(void *arg, const char *buf, size_t n)
 {
-    int rc = 0;
-    FILE *f = NULL;
-    EVP_MD_CTX *ctx = NULL;
-    unsigned char *buf = NULL;
-    f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
-        rc = stpm_error_set(err, e == ENOENT ? STPM_ENOTFOUND : STPM_ERROR,
-                            "cannot open survey file %s", shown);
-        stpm_error_detail(err, "%s", strerror(e));
-        goto out;
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-        rc = stpm_error_set(err, STPM_EINPUT, "cannot read survey file %s: it is a directory",
-                            shown);
-        goto out;
-    }
-    ctx = EVP_MD_CTX_new();
-    buf = malloc(COPY_CHUNK);
-    if (!ctx || !buf || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
-        goto out;
-    }
-    size_t n;
-    while ((n = fread(buf, 1, COPY_CHUNK, f)) > 0)
-        EVP_DigestUpdate(ctx, buf, n);
-    if (ferror(f)) {
-        rc = stpm_error_set(err, STPM_ERROR, "cannot read survey file %s", shown);
-        stpm_error_detail(err, "%s", strerror(errno));
-        goto out;
-    }
+    file_hash *h = arg;
+    if (h->ok && !EVP_DigestUpdate(h->ctx, buf, n))
+        h->ok = false;
+}
+
+static int file_hash_final(file_hash *h, const char *shown, char out[65], stpm_error *err)
+{
+    static const char hex[] = "0123456789abcdef";
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    if (!EVP_DigestFinal_ex(ctx, md, &len) || len != 32) {
-        rc = stpm_error_set(err, STPM_ERROR, "cannot compute the digest of %s", shown);
-        goto out;
-    }
-    static const char hex[] = "0123456789abcdef";
+    if (!h->ok || !EVP_DigestFinal_ex(h->ctx, md, &len) || len != 32)
+        return stpm_error_set(err, STPM_ERROR, "cannot compute the digest of %s", shown);
     for (unsigned i = 0; i < 32; i++) {
         out[2 * i] = hex[md[i] >> 4];
         out[2 * i + 1] = hex[md[i] & 15];
     }
     out[64] = '\0';
-out:
-    free(buf);
-    EVP_MD_CTX_free(ctx);
-    if (f)
-        fclose(f);
-    return rc;
+    return 0;
 }
 
 /* ---- the transaction ---- */
@@ -679,6 +655,7 @@ int stpm_survey_import(stpm_db *db, const char *path, const stpm_survey_import_o
     stpm_survey_import_result res;
     memset(&res, 0, sizeof(res));
     stpm_survey_reader *r = NULL;
+    file_hash fh = {NULL, false};
     PGconn *c = stpm_db_pg(db);
     int rc = 0;
     if (!opts || opts->version != STPM_SURVEY_IMPORT_OPTIONS_VERSION)
@@ -697,9 +674,13 @@ int stpm_survey_import(stpm_db *db, const char *path, const stpm_survey_import_o
     }
     res.year = opts->read.year;
     res.dry_run = opts->dry_run;
-    if ((rc = file_digest(path, shown, res.file_digest, err)) < 0)
+    fh.ctx = EVP_MD_CTX_new();
+    fh.ok = fh.ctx && EVP_DigestInit_ex(fh.ctx, EVP_sha256(), NULL);
+    if (!fh.ok) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
         goto out;
-    if ((rc = stpm_survey_reader_open(&r, path, &opts->read, err)) < 0)
+    }
+    if ((rc = survey_reader_open_raw(&r, path, &opts->read, file_hash_update, &fh, err)) < 0)
         goto out;
 
     if ((rc = exec_ok(c, "BEGIN", "cannot start the import", err)) < 0)
@@ -735,6 +716,10 @@ int stpm_survey_import(stpm_db *db, const char *path, const stpm_survey_import_o
     size_t staged = 0;
     if ((rc = stream_rows(c, r, opts, &staged, err)) < 0)
         goto out;
+    /* the whole file has been read (and hashed) by now */
+    if ((rc = survey_reader_drain(r, err)) < 0 ||
+        (rc = file_hash_final(&fh, shown, res.file_digest, err)) < 0)
+        goto out;
     res.encoding = stpm_survey_reader_encoding(r);
     progress(opts, r, "merging");
     if ((rc = merge(c, opts, shown, fresh, staged, &res, err)) < 0)
@@ -749,6 +734,7 @@ out:
     if (rc < 0)
         rollback(c);
     stpm_survey_reader_free(r);
+    EVP_MD_CTX_free(fh.ctx);
     if (rc == 0 && result)
         *result = res;
     return rc;

@@ -704,6 +704,14 @@ static stpm_survey_format sniff_format(const char *p, size_t n)
 int stpm_survey_reader_open(stpm_survey_reader **out, const char *path,
                             const stpm_survey_options *opts, stpm_error *err)
 {
+    return survey_reader_open_raw(out, path, opts, NULL, NULL, err);
+}
+
+int survey_reader_open_raw(stpm_survey_reader **out, const char *path,
+                           const stpm_survey_options *opts,
+                           void (*raw_cb)(void *arg, const char *buf, size_t n), void *raw_arg,
+                           stpm_error *err)
+{
     stpm_survey_options def = STPM_SURVEY_OPTIONS_INIT;
     stpm_survey_reader *r = NULL;
     int fd = -1;
@@ -740,6 +748,8 @@ int stpm_survey_reader_open(stpm_survey_reader **out, const char *path,
     if (!r->file || !r->dec)
         goto oom;
     fd = -1; /* the decoder owns it */
+    r->dec->raw_cb = raw_cb;
+    r->dec->raw_arg = raw_arg;
     r->format = opts->format;
     if (r->format == STPM_SURVEY_FORMAT_AUTO) {
         if (ends_with(path, ".yaml") || ends_with(path, ".yml"))
@@ -847,6 +857,13 @@ stpm_encoding stpm_survey_reader_encoding(const stpm_survey_reader *r)
 stpm_survey_format stpm_survey_reader_format(const stpm_survey_reader *r)
 {
     return r->format;
+}
+
+int survey_reader_drain(stpm_survey_reader *r, stpm_error *err)
+{
+    if (stpm_decoder_drain(r->dec) < 0)
+        return stpm_error_set(err, STPM_ERROR, "%s: %s", r->file, r->dec->message);
+    return 0;
 }
 
 void stpm_survey_reader_free(stpm_survey_reader *r)

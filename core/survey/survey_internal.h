@@ -111,4 +111,13 @@ int survey_yaml_open(stpm_survey_reader *r, stpm_error *err);
 int survey_yaml_next(stpm_survey_reader *r, stpm_error *err);
 void survey_yaml_close(stpm_survey_reader *r);
 
+/* stpm_survey_reader_open, with raw_cb (or NULL) called with every byte read from the
+ * file, in order: the importer hashes the file in the same pass. After the reader's end,
+ * survey_reader_drain reads what is left so that raw_cb has seen the whole file. */
+int survey_reader_open_raw(stpm_survey_reader **out, const char *path,
+                           const stpm_survey_options *opts,
+                           void (*raw_cb)(void *arg, const char *buf, size_t n), void *raw_arg,
+                           stpm_error *err);
+int survey_reader_drain(stpm_survey_reader *r, stpm_error *err);
+
 #endif

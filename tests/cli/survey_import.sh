@@ -36,6 +36,8 @@ for f in survey-2020-gb18030.csv survey-2020.yaml; do
     run "$STPM" --db "$dbx" survey import "$ex/$f" --year 2020
     expect_rc 0 "import of $f exits 0"
     is "$(pool "$dbx")" "$utf8" "$f gives the same pool as the UTF-8 file"
+    is "$(q "$dbx" "SELECT file_digest FROM stpm.survey_imports")" "$(sha256sum "$ex/$f" | cut -d' ' -f1)" \
+        "the import of $f records the SHA-256 of the file's bytes (hashed while it is read)"
     drop_db "$dbx"
 done
 
@@ -150,6 +152,58 @@ else
 fi
 run "$STPM" --db "$db3" survey import s30.csv --year 2022
 contains "$OUT" "30 new" "the database takes an import after the killed one"
+
+# -- the pool's references (migration 060: checked once per statement, as foreign keys)
+err_of() { psql "$1" -qAtX -v VERBOSITY=verbose -c "$2" 2>&1 >/dev/null | head -n 2 | tr '\n' ' '; }
+is "$(q "$db1" "SELECT count(*) FROM stpm.reserve_entries r
+        WHERE NOT EXISTS (SELECT FROM stpm.orgs o WHERE o.id = r.org_id)
+           OR NOT EXISTS (SELECT FROM stpm.survey_imports i WHERE i.id = r.import_id)")" "0" \
+    "every imported candidate points at an existing organisation and import"
+entry_cols="survey_year, org_id, title, title_norm, row_digest, import_id"
+e=$(err_of "$db1" "INSERT INTO stpm.reserve_entries ($entry_cols)
+    SELECT 2030, gen_random_uuid(), 't', 't', repeat('0', 64), id FROM stpm.survey_imports LIMIT 1")
+contains "$e" "ERROR:  23503: insert or update on table \"reserve_entries\" violates foreign key constraint \"reserve_entries_org_id_fkey\"" \
+    "a candidate of a missing organisation is refused (23503)"
+contains "$e" "is not present in table \"orgs\"" "and the detail names the missing key"
+e=$(err_of "$db1" "INSERT INTO stpm.reserve_entries ($entry_cols)
+    SELECT 2030, o.id, 't' || g, 't' || g, repeat('0', 64), CASE WHEN g = 3 THEN gen_random_uuid() ELSE i.id END
+    FROM (SELECT id FROM stpm.orgs LIMIT 1) o, (SELECT id FROM stpm.survey_imports LIMIT 1) i,
+        generate_series(1, 5) g")
+contains "$e" "ERROR:  23503: insert or update on table \"reserve_entries\" violates foreign key constraint \"reserve_entries_import_id_fkey\"" \
+    "one orphan among several rows of a statement is refused (a missing import)"
+e=$(err_of "$db1" "UPDATE stpm.reserve_entries SET org_id = gen_random_uuid()
+    WHERE id = (SELECT id FROM stpm.reserve_entries ORDER BY id LIMIT 1)")
+contains "$e" "ERROR:  23503:" "moving a candidate to a missing organisation is refused"
+e=$(err_of "$db1" "INSERT INTO stpm.org_figures (org_id, survey_year, rd_spend) VALUES (gen_random_uuid(), 2030, 1)")
+contains "$e" "ERROR:  23503: insert or update on table \"org_figures\" violates foreign key constraint \"org_figures_org_id_fkey\"" \
+    "figures of a missing organisation are refused (23503)"
+e=$(err_of "$db1" "UPDATE stpm.org_figures SET org_id = gen_random_uuid()
+    WHERE org_id = (SELECT org_id FROM stpm.org_figures ORDER BY org_id LIMIT 1)")
+contains "$e" "ERROR:  23503:" "moving figures to a missing organisation is refused"
+e=$(err_of "$db1" "BEGIN; CREATE TEMP TABLE y AS SELECT org_id FROM stpm.org_figures ORDER BY org_id LIMIT 1;
+    DELETE FROM stpm.reserve_entries WHERE org_id = (SELECT org_id FROM y);
+    DELETE FROM stpm.orgs WHERE id = (SELECT org_id FROM y); ROLLBACK")
+contains "$e" "ERROR:  23503: update or delete on table \"orgs\" violates foreign key constraint \"org_figures_org_id_fkey\"" \
+    "deleting an organisation that figures point at is refused"
+e=$(err_of "$db1" "DELETE FROM stpm.survey_imports")
+contains "$e" "ERROR:  23503: update or delete on table \"survey_imports\" violates foreign key constraint \"reserve_entries_import_id_fkey\"" \
+    "deleting an import that candidates point at is refused"
+e=$(err_of "$db1" "BEGIN; CREATE TEMP TABLE x AS SELECT org_id FROM stpm.reserve_entries ORDER BY id LIMIT 1;
+    DELETE FROM stpm.org_figures WHERE org_id = (SELECT org_id FROM x);
+    UPDATE stpm.orgs SET id = gen_random_uuid() WHERE id = (SELECT org_id FROM x); ROLLBACK")
+contains "$e" "ERROR:  23503: update or delete on table \"orgs\" violates foreign key constraint \"reserve_entries_org_id_fkey\"" \
+    "changing the id of an organisation that candidates point at is refused"
+e=$(err_of "$db1" "TRUNCATE stpm.survey_imports")
+contains "$e" "ERROR:  0A000:" "truncating the imports under the pool is refused"
+e=$(err_of "$db1" "BEGIN ISOLATION LEVEL REPEATABLE READ; DELETE FROM stpm.survey_imports WHERE false; COMMIT")
+contains "$e" "ERROR:  40001:" "deleting imports under a transaction snapshot is refused"
+is "$(err_of "$db1" "BEGIN; INSERT INTO stpm.survey_imports (id, survey_year, file_name, file_digest, rows, new, updated, unchanged)
+        VALUES ('00000000-0000-4000-8000-000000000001', 2030, 'x', repeat('0', 64), 0, 0, 0, 0);
+    DELETE FROM stpm.survey_imports WHERE id = '00000000-0000-4000-8000-000000000001'; ROLLBACK")" "" \
+    "an import no candidate points at can still be deleted"
+is "$(q "$db1" "UPDATE stpm.reserve_entries SET leader = leader
+        WHERE id = (SELECT id FROM stpm.reserve_entries ORDER BY id LIMIT 1) RETURNING 'ok'")" "ok" \
+    "an update that keeps the references passes"
 
 drop_db "$db1"
 drop_db "$db2"

@@ -73,7 +73,7 @@ typedef struct stpm_survey_import_result {
 } stpm_survey_import_result;
 
 /*
- * Import the survey file at path (not "-": the file is read twice, once for its digest)
+ * Import the survey file at path (not "-": a file; its SHA-256 is computed as it is read)
  * into the reserve pool of opts->read.year. On 0, *result (may be NULL) holds the counts.
  * Bad rows: STPM_EINPUT with every diagnostic in err and nothing written; no such file:
  * STPM_ENOTFOUND; a year out of 1990..2100: STPM_EUSAGE; the role may not import (an
