@@ -588,8 +588,13 @@ static int csv_next(stpm_survey_reader *r, stpm_error *err)
             }
             return rc;
         }
-        if (rc == 0)
+        if (rc == 0) {
+            /* An empty file is a mistake (the wrong file, a failed export), not an empty
+             * survey: say so rather than import nothing. */
+            if (!r->header_read)
+                survey_error(r, 1, NULL, "the file is empty: expected a header row");
             return 0;
+        }
         if (record_blank(rec))
             continue;
         if (!r->header_read) {

@@ -211,9 +211,12 @@ int survey_yaml_next(stpm_survey_reader *r, stpm_error *err)
                 r->yaml_stage = 1;
                 continue;
             }
-            if (t == YAML_STREAM_END_EVENT)
-                return 0;
-            if (empty_doc || t == YAML_DOCUMENT_END_EVENT) {
+            if (t == YAML_STREAM_END_EVENT || empty_doc || t == YAML_DOCUMENT_END_EVENT) {
+                /* An empty file is a mistake (the wrong file, a failed export), not an
+                 * empty survey: say so rather than import nothing. */
+                survey_error(r, line, NULL, "the file is empty: expected a list of survey rows");
+                if (t == YAML_STREAM_END_EVENT)
+                    return 0;
                 r->yaml_stage = 2;
                 continue;
             }

@@ -44,6 +44,8 @@ check 6 'nofile.csv' "a survey file that does not exist" "$STPM" survey import n
 check 5 'it is a directory' "a directory as a survey file" "$STPM" survey import adir --dry-run --year 2020
 check 5 'binary.dat:1:' "a binary survey file" "$STPM" survey import binary.dat --dry-run --year 2020
 check 2 'invalid --year "20x0"' "a bad --year" "$STPM" survey import empty.csv --dry-run --year 20x0
+check 5 'empty.csv:1: the file is empty: expected a header row' "an empty survey file" "$STPM" survey import empty.csv --dry-run --year 2020
+check 5 'empty.yaml:1: the file is empty' "an empty YAML survey file" "$STPM" survey import empty.yaml --dry-run --year 2020
 check 2 'unknown encoding "latin1"' "a bad --encoding" "$STPM" survey import empty.csv --dry-run --encoding latin1
 
 # ---- with a database ----
