@@ -24,7 +24,7 @@ int cli_report(const stpm_error *err)
 {
     for (size_t i = 0; i < err->n_diags; i++)
         print_diag(&err->diags[i]);
-    fprintf(stderr, "stpm: error: %s\n",
+    fprintf(stderr, "stpm: %s: %s\n", err->code == STPM_EUSAGE ? "usage" : "error",
             err->message ? err->message : (err->code ? "out of memory" : "unknown error"));
     if (err->detail && *err->detail)
         fprintf(stderr, "DETAIL: %s\n", err->detail);
