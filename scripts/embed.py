@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Embed text files into a C source file as a table of {name, text, length}.
+"""Embed text files into a C source file as a table of {name, text, length, sha256}.
 
 usage: embed.py OUTPUT.c SYMBOL FILE...
 
 The table is sorted by file base name, so numbered migrations come out in order.
 """
+import hashlib
 import os
 import sys
 
@@ -40,8 +41,9 @@ def main() -> int:
         for path in files:
             with open(path, 'rb') as src:
                 data = src.read()
-            f.write('    {"%s",\n%s,\n     %d},\n' % (os.path.basename(path), c_literal(data), len(data)))
-        f.write('    {0, 0, 0}\n};\n')
+            f.write('    {"%s",\n%s,\n     %d, "%s"},\n' % (os.path.basename(path), c_literal(data), len(data),
+                                                   hashlib.sha256(data).hexdigest()))
+        f.write('    {0, 0, 0, 0}\n};\n')
         f.write('const size_t %s_count = %d;\n' % (symbol, len(files)))
     return 0
 

@@ -66,7 +66,13 @@ static int finish_open(stpm_db *db, stpm_error *err)
     if (PQstatus(db->conn) != CONNECTION_OK)
         return connect_failed(db->conn, err);
     PQsetNoticeProcessor(db->conn, quiet_notices, NULL);
-    PGresult *r = PQexec(db->conn, "SELECT current_user");
+    /* The server reports the session user at connection: no round trip for it. */
+    const char *who = PQparameterStatus(db->conn, "session_authorization");
+    if (who && *who) {
+        db->role = stpm_strdup(who);
+        return db->role ? 0 : stpm_error_set(err, STPM_ERROR, "out of memory");
+    }
+    PGresult *r = PQexec(db->conn, "SELECT session_user");
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         int code = stpm_pg_error(err, db->conn, r, "cannot connect to the database");
         PQclear(r);

@@ -8,6 +8,7 @@ typedef struct stpm_embedded_file {
     const char *name; /* base name, e.g. "001_schema.sql" */
     const char *text;
     size_t len;
+    const char *sha256; /* the text's SHA-256 in hex, computed at build time; NULL if not */
 } stpm_embedded_file;
 
 /* The numbered SQL migrations, in order; terminated by a {NULL} entry. */

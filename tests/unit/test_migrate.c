@@ -19,10 +19,11 @@
 #include "store/digest.h"
 #include "store/migrate_internal.h"
 #include "testdb.h"
+#include "util/embedded.h"
 
 #define FILE_OF(n, t)                                                                              \
     {                                                                                              \
-        n, t, sizeof(t) - 1                                                                        \
+        n, t, sizeof(t) - 1, NULL                                                                  \
     }
 
 static const stpm_embedded_file set_a[] = {
@@ -326,13 +327,27 @@ static void connection_messages(void **state)
     stpm_error_clear(&err);
 }
 
+/* The digests the build wrote beside each built-in migration are the files' own. */
+static void builtin_digests(void **state)
+{
+    (void)state;
+    assert_true(stpm_migrations_count > 0);
+    for (size_t i = 0; i < stpm_migrations_count; i++) {
+        char hex[STPM_SHA256_HEX_LEN];
+        assert_true(stpm_sha256_hex(stpm_migrations[i].text, stpm_migrations[i].len, hex));
+        assert_non_null(stpm_migrations[i].sha256);
+        assert_string_equal(stpm_migrations[i].sha256, hex);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(resolution_order), cmocka_unit_test(applied_once),
-        cmocka_unit_test(builtin_on_open),  cmocka_unit_test(edited_refused),
-        cmocka_unit_test(bad_sql_located),  cmocka_unit_test(concurrent),
-        cmocka_unit_test(lost_connection),  cmocka_unit_test(connection_messages),
+        cmocka_unit_test(builtin_digests),     cmocka_unit_test(resolution_order),
+        cmocka_unit_test(applied_once),        cmocka_unit_test(builtin_on_open),
+        cmocka_unit_test(edited_refused),      cmocka_unit_test(bad_sql_located),
+        cmocka_unit_test(concurrent),          cmocka_unit_test(lost_connection),
+        cmocka_unit_test(connection_messages),
     };
     return cmocka_run_group_tests_name("migrate", tests, NULL, NULL);
 }
