@@ -30,67 +30,77 @@ CREATE TABLE stpm.report_counts (
     approved_amount  numeric NOT NULL,    -- sum of amount_approved (NULL as 0)
     CONSTRAINT report_counts_key UNIQUE NULLS NOT DISTINCT (year, plan_id, level, town, field,
         state, applied, admitted, approved, funded, closed_state)
-);
+) WITH (fillfactor = 10);   -- few rows, each updated often: room for HOT updates
 
 -- Add sign × one project (its combination and amounts) to the counts.
--- Not SECURITY DEFINER: only the trigger below (which is) can write the counts through it.
-CREATE FUNCTION stpm.report_counts_add(f stpm.project_facts, sign integer) RETURNS void
-LANGUAGE sql AS $$
-    INSERT INTO stpm.report_counts AS c (year, plan_id, level, town, field, state, applied,
-            admitted, approved, funded, closed_state, projects, requested, approved_amount)
-    VALUES (f.year, f.plan_id, f.level, f.town, f.field, f.state, f.applied_on IS NOT NULL,
-            f.admitted_on IS NOT NULL, f.approved_on IS NOT NULL,
-            coalesce(f.approved_on IS NOT NULL AND f.funded_plan AND f.amount_approved > 0, false),
-            f.closed_state, sign, sign * coalesce(f.amount_requested, 0),
-            sign * coalesce(f.amount_approved, 0))
-    ON CONFLICT ON CONSTRAINT report_counts_key DO UPDATE SET
-        projects = c.projects + EXCLUDED.projects,
-        requested = c.requested + EXCLUDED.requested,
-        approved_amount = c.approved_amount + EXCLUDED.approved_amount
-$$;
-
--- The combination a facts row counts in, as text (to compare and to order the locks).
-CREATE FUNCTION stpm.report_counts_key(f stpm.project_facts) RETURNS text
+-- The combination a facts row counts in, and the row of it: one project, its amounts.
+CREATE FUNCTION stpm.report_counts_row(f stpm.project_facts, sign integer)
+RETURNS stpm.report_counts
 LANGUAGE sql IMMUTABLE AS $$
     SELECT ROW(f.year, f.plan_id, f.level, f.town, f.field, f.state, f.applied_on IS NOT NULL,
                f.admitted_on IS NOT NULL, f.approved_on IS NOT NULL,
                coalesce(f.approved_on IS NOT NULL AND f.funded_plan AND f.amount_approved > 0,
                         false),
-               f.closed_state)::text
+               f.closed_state, sign, sign * coalesce(f.amount_requested, 0),
+               sign * coalesce(f.amount_approved, 0))::stpm.report_counts
 $$;
 
+-- Runs as its owner, so that the counts are written only through it (report_counts is
+-- readable, never writable, by the stpm roles). One statement adds the project to its new
+-- combination and takes it from the old one, the two rows in the order of their keys.
 CREATE FUNCTION stpm.report_counts_track() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, stpm AS $$
 DECLARE
-    ko text;
-    kn text;
+    o stpm.report_counts;
+    n stpm.report_counts;
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        PERFORM stpm.report_counts_add(NEW, 1);
-    ELSIF TG_OP = 'DELETE' THEN
-        PERFORM stpm.report_counts_add(OLD, -1);
-    ELSE
-        ko := stpm.report_counts_key(OLD);
-        kn := stpm.report_counts_key(NEW);
-        IF ko = kn THEN
-            IF OLD.amount_requested IS DISTINCT FROM NEW.amount_requested
-               OR OLD.amount_approved IS DISTINCT FROM NEW.amount_approved THEN
-                PERFORM stpm.report_counts_add(OLD, -1);
-                PERFORM stpm.report_counts_add(NEW, 1);
-            END IF;
-        ELSIF ko < kn THEN
-            PERFORM stpm.report_counts_add(OLD, -1);
-            PERFORM stpm.report_counts_add(NEW, 1);
-        ELSE
-            PERFORM stpm.report_counts_add(NEW, 1);
-            PERFORM stpm.report_counts_add(OLD, -1);
+    IF TG_OP <> 'INSERT' THEN
+        o := stpm.report_counts_row(OLD, -1);
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        n := stpm.report_counts_row(NEW, 1);
+    END IF;
+    IF TG_OP = 'UPDATE'
+       AND (o.year, o.plan_id, o.level, o.town, o.field, o.state, o.applied, o.admitted,
+            o.approved, o.funded, o.closed_state)
+           IS NOT DISTINCT FROM
+           (n.year, n.plan_id, n.level, n.town, n.field, n.state, n.applied, n.admitted,
+            n.approved, n.funded, n.closed_state) THEN
+        -- Same combination: only the amounts can have changed.
+        n.projects := 0;
+        n.requested := n.requested + o.requested;
+        n.approved_amount := n.approved_amount + o.approved_amount;
+        o := NULL;
+        IF n.requested = 0 AND n.approved_amount = 0 THEN
+            RETURN NULL;
         END IF;
     END IF;
+    INSERT INTO stpm.report_counts AS c
+    SELECT (r).* FROM (VALUES (o), (n)) v(r)
+    WHERE (r).projects IS NOT NULL
+    ORDER BY (r).year, (r).plan_id, (r).level, (r).town, (r).field, (r).state, (r).applied,
+             (r).admitted, (r).approved, (r).funded, (r).closed_state
+    ON CONFLICT ON CONSTRAINT report_counts_key DO UPDATE SET
+        projects = c.projects + EXCLUDED.projects,
+        requested = c.requested + EXCLUDED.requested,
+        approved_amount = c.approved_amount + EXCLUDED.approved_amount;
     RETURN NULL;
 END $$;
 
-CREATE TRIGGER project_facts_counts AFTER INSERT OR UPDATE OR DELETE ON stpm.project_facts
+-- Only changes to what the counts hold reach the function.
+CREATE TRIGGER project_facts_counts_ins AFTER INSERT OR DELETE ON stpm.project_facts
     FOR EACH ROW EXECUTE FUNCTION stpm.report_counts_track();
+CREATE TRIGGER project_facts_counts_upd AFTER UPDATE ON stpm.project_facts
+    FOR EACH ROW WHEN ((OLD.year, OLD.plan_id, OLD.level, OLD.town, OLD.field, OLD.state,
+                        OLD.applied_on IS NULL, OLD.admitted_on IS NULL, OLD.approved_on IS NULL,
+                        OLD.funded_plan, OLD.closed_state, OLD.amount_requested,
+                        OLD.amount_approved)
+                       IS DISTINCT FROM
+                       (NEW.year, NEW.plan_id, NEW.level, NEW.town, NEW.field, NEW.state,
+                        NEW.applied_on IS NULL, NEW.admitted_on IS NULL, NEW.approved_on IS NULL,
+                        NEW.funded_plan, NEW.closed_state, NEW.amount_requested,
+                        NEW.amount_approved))
+    EXECUTE FUNCTION stpm.report_counts_track();
 
 -- Backfill from the facts already there.
 INSERT INTO stpm.report_counts (year, plan_id, level, town, field, state, applied, admitted,
@@ -103,5 +113,4 @@ SELECT f.year, f.plan_id, f.level, f.town, f.field, f.state, f.applied_on IS NOT
 FROM stpm.project_facts f
 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11;
 
-REVOKE EXECUTE ON FUNCTION stpm.report_counts_add(stpm.project_facts, integer) FROM PUBLIC;
 GRANT SELECT ON stpm.report_counts TO stpm_admin, stpm_officer, stpm_expert, stpm_auditor;
