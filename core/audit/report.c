@@ -41,14 +41,16 @@ int stpm_report_by_parse(const char *s, stpm_report_by *out)
 /* The figures come from stpm.report_counts (051): one row per combination of the grouping
  * columns and the milestones, with its number of projects and amounts, kept by triggers in
  * the writers' transactions. Only overdue depends on the date: the projects overdue as of
- * $3 (through the partial index of 040, see audit.c) are looked up in project_facts and
+ * $3 (through the partial index of 040, see audit.c) are looked up one by one (LATERAL,
+ * as in audit.c: the planner overestimates them) in project_facts and
  * added as rows of their own. The grouping expressions below work on both kinds of rows
  * (f) and the plans (pl). */
 #define OVERDUE_CTE                                                                                \
     "WITH o AS (SELECT DISTINCT s.project_id FROM stpm.project_states s"                           \
     "  WHERE s.due IS NOT NULL AND (s.to_date IS NULL OR s.to_date > s.due)"                       \
     "    AND s.due < $3::date AND s.from_date <= $3::date"                                         \
-    "    AND (s.to_date IS NULL OR s.to_date > $3::date) AND NOT s.closed) "
+    "    AND (s.to_date IS NULL OR s.to_date > $3::date) AND NOT s.closed"                         \
+    "    AND coalesce(s.to_date, 'infinity') > $3::date) "
 
 #define YEARS " f.year >= coalesce($1::int, 0) AND f.year <= coalesce($2::int, 9999)"
 
@@ -71,8 +73,9 @@ int stpm_report_by_parse(const char *s, stpm_report_by *out)
     "   f.approved, f.funded, f.closed_state, f.projects, f.requested, f.approved_amount,"         \
     "   0 AS overdue FROM stpm.report_counts f WHERE f.projects <> 0 AND" YEARS                    \
     " UNION ALL SELECT f.year, f.plan_id, f.level, f.town, f.field, f.state, false, false, false," \
-    "   false, NULL, 0, 0, 0, 1 FROM o JOIN stpm.project_facts f ON f.project_id = o.project_id"   \
-    "   WHERE" YEARS ") f JOIN stpm.plans pl ON pl.id = f.plan_id"
+    "   false, NULL, 0, 0, 0, 1 FROM o CROSS JOIN LATERAL (SELECT * FROM stpm.project_facts x"     \
+    "   WHERE x.project_id = o.project_id LIMIT 1) f WHERE" YEARS                                  \
+    ") f JOIN stpm.plans pl ON pl.id = f.plan_id"
 
 int stpm_report_summary(stpm_db *db, int from_year, int to_year, stpm_report_by by, stpm_date today,
                         stpm_rows **out, stpm_error *err)

@@ -66,7 +66,10 @@ static int finish_open(stpm_db *db, stpm_error *err)
     if (PQstatus(db->conn) != CONNECTION_OK)
         return connect_failed(db->conn, err);
     PQsetNoticeProcessor(db->conn, quiet_notices, NULL);
-    PGresult *r = PQexec(db->conn, "SELECT current_user");
+    /* No JIT for stpm's sessions: its queries read a handful of rows through indexes or the
+     * pre-aggregated counts, where compiling (100+ ms) costs more than it could save. In
+     * the same round trip as the role. */
+    PGresult *r = PQexec(db->conn, "SELECT current_user, set_config('jit', 'off', false)");
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         int code = stpm_pg_error(err, db->conn, r, "cannot connect to the database");
         PQclear(r);
