@@ -3,15 +3,16 @@
 -- stpm.report_counts holds, per combination of everything the reports group or filter by
 -- (plan year, plan, level, town, field, current state) and of the milestones a project
 -- reached (applied, admitted, approved, funded, the closed state), the number of projects
--- and the sums of their amounts. It is kept by a trigger on stpm.project_facts — which the
--- trigger on stpm.events (040) keeps — as deltas in the same transaction: a project that
--- moves from one combination to another takes 1 (and its amounts) from the first and adds
--- them to the second. A report then reads a few hundred or thousand rows, however many
--- projects there are; only `overdue` (as of a date) comes from the partial index of 040.
+-- and the sums of their amounts. A report reads a few hundred rows, however many projects
+-- there are; only `overdue` (as of a date) comes from the partial index of 052.
 --
--- Writers of projects in the same combination queue on its row for the rest of their
--- transaction (a transition holds it for the few statements after the event). The two rows
--- of one change are always locked in the same order, so two opposite moves cannot deadlock.
+-- Writers never update a counter row (a hot row every transition of a group would queue
+-- on, and whose dead versions a bulk advance of 10,000 projects piles up): a trigger on
+-- stpm.project_facts — which the trigger on stpm.events (040) keeps — appends the change as
+-- delta rows to stpm.report_deltas in the same transaction (-1 and the amounts for the old
+-- combination, +1 for the new one). Readers add the deltas to the counts. Every 4096th
+-- delta the writer folds all committed deltas into the counts (stpm.report_compact, one
+-- writer at a time, the others skip), so the deltas stay few.
 
 CREATE TABLE stpm.report_counts (
     year             integer NOT NULL,
@@ -30,9 +31,12 @@ CREATE TABLE stpm.report_counts (
     approved_amount  numeric NOT NULL,    -- sum of amount_approved (NULL as 0)
     CONSTRAINT report_counts_key UNIQUE NULLS NOT DISTINCT (year, plan_id, level, town, field,
         state, applied, admitted, approved, funded, closed_state)
-) WITH (fillfactor = 10);   -- few rows, each updated often: room for HOT updates
+);
 
--- Add sign × one project (its combination and amounts) to the counts.
+-- The changes not yet folded into report_counts: same columns, no key, insert only.
+CREATE TABLE stpm.report_deltas (LIKE stpm.report_counts);
+CREATE SEQUENCE stpm.report_deltas_written;
+
 -- The combination a facts row counts in, and the row of it: one project, its amounts.
 CREATE FUNCTION stpm.report_counts_row(f stpm.project_facts, sign integer)
 RETURNS stpm.report_counts
@@ -45,9 +49,31 @@ LANGUAGE sql IMMUTABLE AS $$
                sign * coalesce(f.amount_approved, 0))::stpm.report_counts
 $$;
 
--- Runs as its owner, so that the counts are written only through it (report_counts is
--- readable, never writable, by the stpm roles). One statement adds the project to its new
--- combination and takes it from the old one, the two rows in the order of their keys.
+-- Fold the committed deltas into the counts. Returns the number of counter rows touched,
+-- 0 when another transaction is folding already.
+CREATE FUNCTION stpm.report_compact() RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, stpm AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(hashtext('stpm.report_compact')) THEN
+        RETURN 0;
+    END IF;
+    WITH d AS (DELETE FROM stpm.report_deltas RETURNING *)
+    INSERT INTO stpm.report_counts AS c
+    SELECT year, plan_id, level, town, field, state, applied, admitted, approved, funded,
+           closed_state, sum(projects), sum(requested), sum(approved_amount)
+    FROM d GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+    ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+    ON CONFLICT ON CONSTRAINT report_counts_key DO UPDATE SET
+        projects = c.projects + EXCLUDED.projects,
+        requested = c.requested + EXCLUDED.requested,
+        approved_amount = c.approved_amount + EXCLUDED.approved_amount;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END $$;
+
+-- Runs as its owner: the stpm roles may read the counts and deltas, never write them.
 CREATE FUNCTION stpm.report_counts_track() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, stpm AS $$
 DECLARE
@@ -66,24 +92,17 @@ BEGIN
            IS NOT DISTINCT FROM
            (n.year, n.plan_id, n.level, n.town, n.field, n.state, n.applied, n.admitted,
             n.approved, n.funded, n.closed_state) THEN
-        -- Same combination: only the amounts can have changed.
+        -- Same combination: only the amounts changed.
         n.projects := 0;
         n.requested := n.requested + o.requested;
         n.approved_amount := n.approved_amount + o.approved_amount;
         o := NULL;
-        IF n.requested = 0 AND n.approved_amount = 0 THEN
-            RETURN NULL;
-        END IF;
     END IF;
-    INSERT INTO stpm.report_counts AS c
-    SELECT (r).* FROM (VALUES (o), (n)) v(r)
-    WHERE (r).projects IS NOT NULL
-    ORDER BY (r).year, (r).plan_id, (r).level, (r).town, (r).field, (r).state, (r).applied,
-             (r).admitted, (r).approved, (r).funded, (r).closed_state
-    ON CONFLICT ON CONSTRAINT report_counts_key DO UPDATE SET
-        projects = c.projects + EXCLUDED.projects,
-        requested = c.requested + EXCLUDED.requested,
-        approved_amount = c.approved_amount + EXCLUDED.approved_amount;
+    INSERT INTO stpm.report_deltas SELECT (r).* FROM (VALUES (o), (n)) v(r)
+        WHERE (r).projects IS NOT NULL;
+    IF nextval('stpm.report_deltas_written') % 4096 = 0 THEN
+        PERFORM stpm.report_compact();
+    END IF;
     RETURN NULL;
 END $$;
 
@@ -113,4 +132,6 @@ SELECT f.year, f.plan_id, f.level, f.town, f.field, f.state, f.applied_on IS NOT
 FROM stpm.project_facts f
 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11;
 
-GRANT SELECT ON stpm.report_counts TO stpm_admin, stpm_officer, stpm_expert, stpm_auditor;
+REVOKE EXECUTE ON FUNCTION stpm.report_compact() FROM PUBLIC;
+GRANT SELECT ON stpm.report_counts, stpm.report_deltas
+    TO stpm_admin, stpm_officer, stpm_expert, stpm_auditor;

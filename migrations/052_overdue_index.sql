@@ -9,4 +9,5 @@
 CREATE INDEX project_states_open_after ON stpm.project_states
     ((coalesce(to_date, 'infinity'::date))) INCLUDE (due, from_date, to_date, project_id, state)
     WHERE due IS NOT NULL AND (to_date IS NULL OR to_date > due) AND NOT closed;
-ANALYZE stpm.project_states;
+-- No ANALYZE here: on a new, empty database it would tell the planner the tables are empty
+-- until autovacuum looks again, and the triggers' cached plans would scan them.

@@ -39,12 +39,13 @@ int stpm_report_by_parse(const char *s, stpm_report_by *out)
 }
 
 /* The figures come from stpm.report_counts (051): one row per combination of the grouping
- * columns and the milestones, with its number of projects and amounts, kept by triggers in
- * the writers' transactions. Only overdue depends on the date: the projects overdue as of
- * $3 (through the partial index of 040, see audit.c) are looked up one by one (LATERAL,
- * as in audit.c: the planner overestimates them) in project_facts and
- * added as rows of their own. The grouping expressions below work on both kinds of rows
- * (f) and the plans (pl). */
+ * columns and the milestones, with its number of projects and amounts, plus the deltas the
+ * writers' triggers appended since they were last folded in (stpm.report_deltas). A group
+ * whose deltas cancel out (every project left it) is not shown. Only overdue depends on the date:
+ * the projects overdue as of $3 (through the partial index of 052, see audit.c) are looked up one
+ * by one (LATERAL, as in audit.c: the planner overestimates them) in project_facts and added as
+ * rows of their own. The grouping expressions below work on both kinds of rows (f) and the plans
+ * (pl). */
 #define OVERDUE_CTE                                                                                \
     "WITH o AS (SELECT DISTINCT s.project_id FROM stpm.project_states s"                           \
     "  WHERE s.due IS NOT NULL AND (s.to_date IS NULL OR s.to_date > s.due)"                       \
@@ -72,6 +73,7 @@ int stpm_report_by_parse(const char *s, stpm_report_by *out)
     " FROM (SELECT f.year, f.plan_id, f.level, f.town, f.field, f.state, f.applied, f.admitted,"   \
     "   f.approved, f.funded, f.closed_state, f.projects, f.requested, f.approved_amount,"         \
     "   0 AS overdue FROM stpm.report_counts f WHERE f.projects <> 0 AND" YEARS                    \
+    " UNION ALL SELECT f.*, 0 FROM stpm.report_deltas f WHERE" YEARS                               \
     " UNION ALL SELECT f.year, f.plan_id, f.level, f.town, f.field, f.state, false, false, false," \
     "   false, NULL, 0, 0, 0, 1 FROM o CROSS JOIN LATERAL (SELECT * FROM stpm.project_facts x"     \
     "   WHERE x.project_id = o.project_id LIMIT 1) f WHERE" YEARS                                  \
@@ -98,8 +100,11 @@ int stpm_report_summary(stpm_db *db, int from_year, int to_year, stpm_report_by 
                            k->expr, k->expr, k->word);
     stpm_strbuf_puts(&sql, MEASURES SOURCE);
     if (k->word)
-        stpm_strbuf_printf(&sql, " GROUP BY GROUPING SETS ((%s, %s), ()) ORDER BY grouping(%s), %s",
-                           k->expr, k->order, k->expr, k->order);
+        stpm_strbuf_printf(&sql,
+                           " GROUP BY GROUPING SETS ((%s, %s), ())"
+                           " HAVING grouping(%s) = 1 OR sum(f.projects) <> 0"
+                           " ORDER BY grouping(%s), %s",
+                           k->expr, k->order, k->expr, k->expr, k->order);
     if (sql.oom) {
         stpm_strbuf_free(&sql);
         return stpm_error_set(err, STPM_ERROR, "out of memory");
@@ -126,7 +131,8 @@ static const char targets_sql[] =
     "     WHEN 'funded' THEN coalesce(sum(f.projects) FILTER (WHERE f.funded), 0)"
     "     ELSE round(coalesce(sum(f.approved_amount) FILTER (WHERE f.funded), 0), 2) END"
     "   AS actual"
-    "   FROM stpm.report_counts f WHERE f.year = t.year"
+    "   FROM (SELECT * FROM stpm.report_counts UNION ALL SELECT * FROM stpm.report_deltas) f"
+    "   WHERE f.year = t.year"
     "   AND (t.level = 'all' OR f.level = t.level"
     "     OR (t.level = 'municipal_and_above' AND f.level IN ('national', 'provincial', "
     "'municipal'))"
