@@ -6,18 +6,26 @@
 #include "stpm/audit.h"
 
 /* The state at the end of as_of is the period with from_date <= as_of < to_date. The
- * first two conditions repeat the partial index's predicate so that the planner uses it. */
+ * first two conditions and NOT closed repeat the partial indexes' predicate, and the
+ * coalesce is the key of 052's index, so that the planner uses it: it reads only the
+ * periods still open after as_of (few when as_of is recent), from the index alone.
+ * The planner cannot estimate that predicate (to_date > due compares two columns) and
+ * expects tens of times more periods than there are, which would make it scan every
+ * project to join them; the LATERAL ... LIMIT 1 makes it look each one up by its key. */
 static const char unclosed_sql[] =
-    "SELECT p.code, p.title, o.uscc AS org, o.name AS org_name, pl.code AS plan, pl.level,"
+    "SELECT x.code, x.title, x.org, x.org_name, x.plan, x.level,"
     " s.state, s.due::text AS due, ($1::date - s.due) AS days_overdue"
     " FROM stpm.project_states s"
-    " JOIN stpm.projects p ON p.id = s.project_id"
-    " JOIN stpm.orgs o ON o.id = p.org_id"
-    " JOIN stpm.plans pl ON pl.id = p.plan_id"
+    " CROSS JOIN LATERAL (SELECT p.code, p.title, o.uscc AS org, o.name AS org_name,"
+    "   pl.code AS plan, pl.level FROM stpm.projects p"
+    "   JOIN stpm.orgs o ON o.id = p.org_id"
+    "   JOIN stpm.plans pl ON pl.id = p.plan_id"
+    "   WHERE p.id = s.project_id LIMIT 1) x"
     " WHERE s.due IS NOT NULL AND (s.to_date IS NULL OR s.to_date > s.due)"
     "   AND s.due < $1::date AND s.from_date <= $1::date"
     "   AND (s.to_date IS NULL OR s.to_date > $1::date) AND NOT s.closed"
-    " ORDER BY days_overdue DESC, p.code";
+    "   AND coalesce(s.to_date, 'infinity') > $1::date"
+    " ORDER BY days_overdue DESC, x.code";
 
 static const char closed_sql[] =
     "SELECT p.code, p.title, o.name AS org_name, pl.code AS plan, pl.level, s.state,"

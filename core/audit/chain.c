@@ -1,5 +1,6 @@
 /* The canonical text of an event, its hash, and the chain walker: see audit/chain.h. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,68 @@ bool stpm_chain_at_utc(const char *pg, char out[32])
     memcpy(out + 20, frac, 6);
     out[26] = 'Z';
     out[27] = '\0';
+    return true;
+}
+
+/* PostgreSQL's j2date (src/backend/utils/adt/datetime.c): Julian day → proleptic
+ * Gregorian year (astronomical: 0 is 1 BC), month, day. */
+static void j2date(int jd, int *year, int *month, int *day)
+{
+    unsigned int julian = (unsigned int)jd, quad, extra;
+    int y;
+    julian += 32044;
+    quad = julian / 146097;
+    extra = (julian - quad * 146097) * 4 + 3;
+    julian += 60 + quad * 3 + extra / 146097;
+    quad = julian / 1461;
+    julian -= quad * 1461;
+    y = (int)(julian * 4 / 1461);
+    julian = ((y != 0) ? ((julian + 305) % 365) : ((julian + 306) % 366)) + 123;
+    y += (int)(quad * 4);
+    *year = y - 4800;
+    quad = julian * 2141 / 65536;
+    *day = (int)(julian - 7834 * quad / 256);
+    *month = (int)((quad + 10) % 12 + 1);
+}
+
+enum { PG_EPOCH_JDATE = 2451545 }; /* Julian day of 2000-01-01 */
+
+size_t stpm_chain_date_iso(int32_t days, char out[32])
+{
+    int y, m, d, n;
+    if (days == INT32_MAX)
+        n = snprintf(out, 32, "infinity");
+    else if (days == INT32_MIN)
+        n = snprintf(out, 32, "-infinity");
+    else {
+        j2date((int)days + PG_EPOCH_JDATE, &y, &m, &d);
+        if (y > 0)
+            n = snprintf(out, 32, "%04d-%02d-%02d", y, m, d);
+        else
+            n = snprintf(out, 32, "%04d-%02d-%02d BC", 1 - y, m, d);
+    }
+    return n > 0 ? (size_t)n : 0;
+}
+
+bool stpm_chain_ts_utc(int64_t usec, char out[40])
+{
+    const int64_t day_us = INT64_C(86400000000);
+    if (usec == INT64_MAX || usec == INT64_MIN)
+        return false;
+    int64_t days = usec / day_us, t = usec % day_us;
+    if (t < 0) {
+        t += day_us;
+        days--;
+    }
+    if (days < INT32_MIN + 1 || days > INT32_MAX - 1)
+        return false;
+    int y, m, d;
+    j2date((int)days + PG_EPOCH_JDATE, &y, &m, &d);
+    if (y < 1 || y > 9999)
+        return false;
+    int hh = (int)(t / INT64_C(3600000000)), mi = (int)(t / 60000000 % 60),
+        ss = (int)(t / 1000000 % 60), us = (int)(t % 1000000);
+    snprintf(out, 40, "%04d-%02d-%02d %02d:%02d:%02d.%06d+00", y, m, d, hh, mi, ss, us);
     return true;
 }
 

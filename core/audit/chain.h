@@ -36,6 +36,18 @@ enum {
  * as stpm.event_canonical does ("YYYY-MM-DDTHH:MM:SS.ffffffZ"). false when malformed. */
 bool stpm_chain_at_utc(const char *pg, char out[32]);
 
+/* Print a date given as PostgreSQL's binary form (days since 2000-01-01) as DateStyle ISO
+ * prints it and stpm.event_canonical (050) writes it: "2021-03-01", "0044-03-15 BC",
+ * "infinity", "-infinity". Returns the length written to out. */
+size_t stpm_chain_date_iso(int32_t days, char out[32]);
+
+/* Print a timestamptz given as PostgreSQL's binary form (microseconds since 2000-01-01
+ * 00:00 UTC) as the server prints it with TimeZone UTC and DateStyle ISO, with all six
+ * fractional digits ("2021-03-01 08:00:00.500000+00"), the input of stpm_chain_at_utc.
+ * false for infinities and dates before year 1 or after 9999 (which event_canonical
+ * could not have hashed in this form). */
+bool stpm_chain_ts_utc(int64_t usec, char out[40]);
+
 /* Build the canonical text of an event from its columns (NULL = SQL null) into sb:
  * the columns joined by U+001F, nulls as "" (as concat_ws with coalesce does). false when
  * `at` is malformed. */

@@ -38,29 +38,46 @@ int stpm_report_by_parse(const char *s, stpm_report_by *out)
     return -1;
 }
 
-#define FUNDED "(f.approved_on IS NOT NULL AND f.funded_plan AND f.amount_approved > 0)"
-
-/* 应结未结 as of $3, through the partial index of 040 (see audit.c). */
+/* The figures come from stpm.report_counts (051): one row per combination of the grouping
+ * columns and the milestones, with its number of projects and amounts, plus the deltas the
+ * writers' triggers appended since they were last folded in (stpm.report_deltas). A group
+ * whose deltas cancel out (every project left it) is not shown. Only overdue depends on the date:
+ * the projects overdue as of $3 (through the partial index of 052, see audit.c) are looked up one
+ * by one (LATERAL, as in audit.c: the planner overestimates them) in project_facts and added as
+ * rows of their own. The grouping expressions below work on both kinds of rows (f) and the plans
+ * (pl). */
 #define OVERDUE_CTE                                                                                \
     "WITH o AS (SELECT DISTINCT s.project_id FROM stpm.project_states s"                           \
     "  WHERE s.due IS NOT NULL AND (s.to_date IS NULL OR s.to_date > s.due)"                       \
     "    AND s.due < $3::date AND s.from_date <= $3::date"                                         \
-    "    AND (s.to_date IS NULL OR s.to_date > $3::date) AND NOT s.closed) "
+    "    AND (s.to_date IS NULL OR s.to_date > $3::date) AND NOT s.closed"                         \
+    "    AND coalesce(s.to_date, 'infinity') > $3::date) "
+
+#define YEARS " f.year >= coalesce($1::int, 0) AND f.year <= coalesce($2::int, 9999)"
 
 #define MEASURES                                                                                   \
-    " count(*) AS projects, count(f.applied_on) AS applied, count(f.admitted_on) AS admitted,"     \
-    " count(f.approved_on) AS approved, count(*) FILTER (WHERE " FUNDED ") AS funded,"             \
-    " count(*) FILTER (WHERE f.closed_state = 'accepted') AS accepted,"                            \
-    " count(*) FILTER (WHERE f.closed_state <> 'accepted') AS terminated,"                         \
-    " count(o.project_id) AS overdue,"                                                             \
-    " round(coalesce(sum(f.amount_requested) FILTER (WHERE f.applied_on IS NOT NULL), 0), 2)"      \
-    "   AS requested,"                                                                             \
-    " round(coalesce(sum(f.amount_approved) FILTER (WHERE " FUNDED "), 0), 2) AS approved_amount"
+    " coalesce(sum(f.projects), 0)::bigint AS projects,"                                           \
+    " coalesce(sum(f.projects) FILTER (WHERE f.applied), 0)::bigint AS applied,"                   \
+    " coalesce(sum(f.projects) FILTER (WHERE f.admitted), 0)::bigint AS admitted,"                 \
+    " coalesce(sum(f.projects) FILTER (WHERE f.approved), 0)::bigint AS approved,"                 \
+    " coalesce(sum(f.projects) FILTER (WHERE f.funded), 0)::bigint AS funded,"                     \
+    " coalesce(sum(f.projects) FILTER (WHERE f.closed_state = 'accepted'), 0)::bigint AS "         \
+    "accepted,"                                                                                    \
+    " coalesce(sum(f.projects) FILTER (WHERE f.closed_state <> 'accepted'), 0)::bigint"            \
+    "   AS terminated,"                                                                            \
+    " coalesce(sum(f.overdue), 0)::bigint AS overdue,"                                             \
+    " round(coalesce(sum(f.requested) FILTER (WHERE f.applied), 0), 2) AS requested,"              \
+    " round(coalesce(sum(f.approved_amount) FILTER (WHERE f.funded), 0), 2) AS approved_amount"
 
 #define SOURCE                                                                                     \
-    " FROM stpm.project_facts f JOIN stpm.plans pl ON pl.id = f.plan_id"                           \
-    " LEFT JOIN o ON o.project_id = f.project_id"                                                  \
-    " WHERE f.year >= coalesce($1::int, 0) AND f.year <= coalesce($2::int, 9999)"
+    " FROM (SELECT f.year, f.plan_id, f.level, f.town, f.field, f.state, f.applied, f.admitted,"   \
+    "   f.approved, f.funded, f.closed_state, f.projects, f.requested, f.approved_amount,"         \
+    "   0 AS overdue FROM stpm.report_counts f WHERE f.projects <> 0 AND" YEARS                    \
+    " UNION ALL SELECT f.*, 0 FROM stpm.report_deltas f WHERE" YEARS                               \
+    " UNION ALL SELECT f.year, f.plan_id, f.level, f.town, f.field, f.state, false, false, false," \
+    "   false, NULL, 0, 0, 0, 1 FROM o CROSS JOIN LATERAL (SELECT * FROM stpm.project_facts x"     \
+    "   WHERE x.project_id = o.project_id LIMIT 1) f WHERE" YEARS                                  \
+    ") f JOIN stpm.plans pl ON pl.id = f.plan_id"
 
 int stpm_report_summary(stpm_db *db, int from_year, int to_year, stpm_report_by by, stpm_date today,
                         stpm_rows **out, stpm_error *err)
@@ -83,8 +100,11 @@ int stpm_report_summary(stpm_db *db, int from_year, int to_year, stpm_report_by 
                            k->expr, k->expr, k->word);
     stpm_strbuf_puts(&sql, MEASURES SOURCE);
     if (k->word)
-        stpm_strbuf_printf(&sql, " GROUP BY GROUPING SETS ((%s, %s), ()) ORDER BY grouping(%s), %s",
-                           k->expr, k->order, k->expr, k->order);
+        stpm_strbuf_printf(&sql,
+                           " GROUP BY GROUPING SETS ((%s, %s), ())"
+                           " HAVING grouping(%s) = 1 OR sum(f.projects) <> 0"
+                           " ORDER BY grouping(%s), %s",
+                           k->expr, k->order, k->expr, k->expr, k->order);
     if (sql.oom) {
         stpm_strbuf_free(&sql);
         return stpm_error_set(err, STPM_ERROR, "out of memory");
@@ -106,12 +126,13 @@ static const char targets_sql[] =
     " CASE WHEN t.value > 0 THEN round(a.actual * 100 / t.value, 1)::text || '%' END AS completion"
     " FROM stpm.targets t"
     " CROSS JOIN LATERAL (SELECT CASE t.metric"
-    "     WHEN 'applications' THEN count(f.applied_on)::numeric"
-    "     WHEN 'approvals' THEN count(f.approved_on)::numeric"
-    "     WHEN 'funded' THEN (count(*) FILTER (WHERE " FUNDED "))::numeric"
-    "     ELSE round(coalesce(sum(f.amount_approved) FILTER (WHERE " FUNDED
-    "), 0), 2) END AS actual"
-    "   FROM stpm.project_facts f WHERE f.year = t.year"
+    "     WHEN 'applications' THEN coalesce(sum(f.projects) FILTER (WHERE f.applied), 0)"
+    "     WHEN 'approvals' THEN coalesce(sum(f.projects) FILTER (WHERE f.approved), 0)"
+    "     WHEN 'funded' THEN coalesce(sum(f.projects) FILTER (WHERE f.funded), 0)"
+    "     ELSE round(coalesce(sum(f.approved_amount) FILTER (WHERE f.funded), 0), 2) END"
+    "   AS actual"
+    "   FROM (SELECT * FROM stpm.report_counts UNION ALL SELECT * FROM stpm.report_deltas) f"
+    "   WHERE f.year = t.year"
     "   AND (t.level = 'all' OR f.level = t.level"
     "     OR (t.level = 'municipal_and_above' AND f.level IN ('national', 'provincial', "
     "'municipal'))"

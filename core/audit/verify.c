@@ -1,4 +1,5 @@
 /* audit verify and audit trail: the history checked in C (see stpm/audit.h). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +17,17 @@
     "e.chain, e.seq, e.project_id, e.at, e.on_date, e.actor, e.kind, e.transition,"                \
     " e.from_state, e.to_state, e.reason, e.data, e.prev_hash, e.hash, h.seq, h.hash"
 
+/* The same columns for `audit verify`, streamed in COPY's binary form: the server sends
+ * the raw values (no text output functions, no escaping) and the C code prints seq, the
+ * project's uuid, at and on_date exactly as event_canonical does. data stays the server's
+ * jsonb text, which C cannot reproduce: jsonb's binary form is a version byte (1) and then
+ * the very text data::text gives (both come from the server's JsonbToCString). */
 static const char verify_copy_sql[] =
-    "COPY (SELECT " EVENT_COLUMNS " FROM stpm.events e"
+    "COPY (SELECT e.chain, e.seq, e.project_id, e.at, e.on_date, e.actor, e.kind, e.transition,"
+    " e.from_state, e.to_state, e.reason, e.data, e.prev_hash, e.hash, h.seq, h.hash"
+    " FROM stpm.events e"
     " LEFT JOIN stpm.chain_heads h ON h.chain = e.chain AND h.seq = e.seq"
-    " ORDER BY e.chain, e.seq) TO STDOUT";
+    " ORDER BY e.chain, e.seq) TO STDOUT WITH (FORMAT binary)";
 
 /* Heads that point at no event at all (the chain or its end was deleted, or the head forged). */
 static const char orphan_heads_sql[] =
@@ -43,67 +51,153 @@ int audit_begin_snapshot(stpm_db *db, stpm_error *err)
     return rc;
 }
 
-/* Undo COPY's text escapes in place (field ends at NUL). */
-static void copy_unescape(char *f)
+static uint32_t be32(const unsigned char *p)
 {
-    char *r = f, *w = f;
-    while (*r) {
-        char ch = *r++;
-        if (ch != '\\' || !*r) {
-            *w++ = ch;
-            continue;
-        }
-        char e = *r++;
-        switch (e) {
-        case 'b':
-            *w++ = '\b';
-            break;
-        case 'f':
-            *w++ = '\f';
-            break;
-        case 'n':
-            *w++ = '\n';
-            break;
-        case 'r':
-            *w++ = '\r';
-            break;
-        case 't':
-            *w++ = '\t';
-            break;
-        case 'v':
-            *w++ = '\v';
-            break;
-        default:
-            *w++ = e;
-        }
-    }
-    *w = '\0';
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
-/* Split one COPY text row in place into n columns (\N is NULL), undoing the escapes.
- * Returns false when the row does not have n columns. */
-static bool copy_split(char *line, size_t len, char **cols, int n)
+static uint64_t be64(const unsigned char *p)
 {
-    if (len > 0 && line[len - 1] == '\n')
-        len--;
-    line[len] = '\0';
-    char *p = line;
-    for (int c = 0; c < n; c++) {
-        char *tab = strchr(p, '\t');
-        if ((tab == NULL) != (c == n - 1))
+    return (uint64_t)be32(p) << 32 | be32(p + 4);
+}
+
+/* One binary COPY tuple decoded into the walker's text columns (audit/chain.h). */
+typedef struct bin_row {
+    stpm_strbuf text;         /* the columns' text, each NUL-terminated */
+    size_t off[EV_N_COLUMNS]; /* where each column starts in text */
+    bool null[EV_N_COLUMNS];  /* SQL null */
+    const char *cols[EV_N_COLUMNS];
+} bin_row;
+
+/* Append one field's text form to row->text. */
+static bool bin_field(bin_row *row, int c, const unsigned char *v, uint32_t len)
+{
+    char tmp[48];
+    static const char x[] = "0123456789abcdef";
+    switch (c) {
+    case EV_SEQ:
+    case EV_HEAD_SEQ:
+        if (len != 8)
             return false;
-        if (tab)
-            *tab = '\0';
-        if (strcmp(p, "\\N") == 0) {
-            cols[c] = NULL;
-        } else {
-            copy_unescape(p);
-            cols[c] = p;
+        snprintf(tmp, sizeof(tmp), "%lld", (long long)(int64_t)be64(v));
+        stpm_strbuf_puts(&row->text, tmp);
+        break;
+    case EV_PROJECT: {
+        if (len != 16)
+            return false;
+        char *w = tmp;
+        for (int i = 0; i < 16; i++) {
+            if (i == 4 || i == 6 || i == 8 || i == 10)
+                *w++ = '-';
+            *w++ = x[v[i] >> 4];
+            *w++ = x[v[i] & 15];
         }
-        if (tab)
-            p = tab + 1;
+        stpm_strbuf_putn(&row->text, tmp, (size_t)(w - tmp));
+        break;
+    }
+    case EV_AT:
+        if (len != 8)
+            return false;
+        /* A timestamp event_canonical cannot have hashed this way stays unreadable. */
+        if (!stpm_chain_ts_utc((int64_t)be64(v), tmp))
+            snprintf(tmp, sizeof(tmp), "out of range");
+        stpm_strbuf_puts(&row->text, tmp);
+        break;
+    case EV_ON_DATE:
+        if (len != 4)
+            return false;
+        stpm_strbuf_putn(&row->text, tmp, stpm_chain_date_iso((int32_t)be32(v), tmp));
+        break;
+    case EV_DATA:
+        if (len < 1 || v[0] != 1)
+            return false;
+        stpm_strbuf_putn(&row->text, (const char *)v + 1, len - 1);
+        break;
+    default: /* text, bpchar: the bytes in the client encoding (UTF8) */
+        stpm_strbuf_putn(&row->text, (const char *)v, len);
     }
     return true;
+}
+
+/* Decode the tuple at p (n bytes available). Returns the bytes it took, 0 when the tuple is
+ * incomplete, -1 when malformed, -2 at the trailer. */
+static long bin_tuple(bin_row *row, const unsigned char *p, size_t n)
+{
+    if (n < 2)
+        return 0;
+    int16_t nf = (int16_t)((p[0] << 8) | p[1]);
+    if (nf == -1)
+        return -2;
+    if (nf != EV_N_COLUMNS)
+        return -1;
+    size_t at = 2;
+    stpm_strbuf_reset(&row->text);
+    for (int c = 0; c < EV_N_COLUMNS; c++) {
+        if (n - at < 4)
+            return 0;
+        uint32_t len = be32(p + at);
+        at += 4;
+        row->off[c] = row->text.len;
+        row->null[c] = len == UINT32_MAX;
+        if (row->null[c])
+            continue;
+        if (n - at < len)
+            return 0;
+        if (!bin_field(row, c, p + at, len))
+            return -1;
+        stpm_strbuf_putc(&row->text, '\0');
+        at += len;
+    }
+    if (row->text.oom)
+        return -1;
+    for (int c = 0; c < EV_N_COLUMNS; c++)
+        row->cols[c] = row->null[c] ? NULL : row->text.buf + row->off[c];
+    return (long)at;
+}
+
+static const unsigned char bin_signature[11] = {'P',  'G',  'C',  'O',  'P', 'Y',
+                                                '\n', 0xff, '\r', '\n', 0};
+
+/* Feed the binary COPY stream's bytes (buf, pending bytes first) to the walker: consumes
+ * the complete tuples and leaves the rest in pend. Returns 0, or a negative code. */
+static int bin_feed(stpm_chain_walker *w, bin_row *row, stpm_strbuf *pend, bool *header,
+                    bool *trailer, uint64_t *heads, stpm_error *err)
+{
+    const unsigned char *p = (const unsigned char *)pend->buf;
+    size_t n = pend->len, used = 0;
+    if (!*header) {
+        if (n < 19)
+            return 0;
+        uint32_t ext = be32(p + 15);
+        if (memcmp(p, bin_signature, sizeof(bin_signature)) != 0 || n - 19 < ext)
+            return memcmp(p, bin_signature, sizeof(bin_signature)) != 0
+                       ? stpm_error_set(err, STPM_ERROR,
+                                        "cannot read the history: not a binary COPY stream")
+                       : 0;
+        used = 19 + ext;
+        *header = true;
+    }
+    while (used < n && !*trailer) {
+        long k = bin_tuple(row, p + used, n - used);
+        if (k == 0)
+            break;
+        if (k == -2) {
+            *trailer = true;
+            used += 2;
+            break;
+        }
+        if (k < 0)
+            return stpm_error_set(err, STPM_ERROR, "cannot read the history: malformed COPY row");
+        bool ok;
+        if (row->cols[EV_HEAD_SEQ])
+            (*heads)++;
+        if (!stpm_chain_walker_event(w, row->cols, &ok, NULL))
+            return stpm_error_set(err, STPM_ERROR, "out of memory while verifying");
+        used += (size_t)k;
+    }
+    memmove(pend->buf, pend->buf + used, n - used);
+    pend->len = n - used;
+    return 0;
 }
 
 static double now_seconds(void)
@@ -114,12 +208,15 @@ static double now_seconds(void)
 }
 
 /* Stream every event through the walker. */
-static int walk_all(stpm_db *db, stpm_audit_verify_result *res, stpm_error *err)
+static int walk_all(stpm_db *db, stpm_audit_verify_result *res, uint64_t *heads, stpm_error *err)
 {
     PGconn *c = stpm_db_pg(db);
     stpm_chain_walker w;
     int rc = 0;
     char *line = NULL;
+    bin_row row = {.text = STPM_STRBUF_INIT};
+    stpm_strbuf pend = STPM_STRBUF_INIT;
+    bool header = false, trailer = false;
     if (!stpm_chain_walker_init(&w, res)) {
         rc = stpm_error_set(err, STPM_ERROR, "cannot start SHA-256 (OpenSSL)");
         goto cleanup;
@@ -134,15 +231,19 @@ static int walk_all(stpm_db *db, stpm_audit_verify_result *res, stpm_error *err)
     double t0 = now_seconds();
     int n;
     while ((n = PQgetCopyData(c, &line, 0)) > 0) {
-        char *cols[EV_N_COLUMNS];
-        bool ok;
-        if (rc == 0 && !copy_split(line, (size_t)n, cols, EV_N_COLUMNS))
-            rc = stpm_error_set(err, STPM_ERROR, "cannot read the history: malformed COPY row");
-        else if (rc == 0 && !stpm_chain_walker_event(&w, (const char *const *)cols, &ok, NULL))
-            rc = stpm_error_set(err, STPM_ERROR, "out of memory while verifying");
+        if (rc == 0) {
+            stpm_strbuf_putn(&pend, line, (size_t)n);
+            if (pend.oom)
+                rc = stpm_error_set(err, STPM_ERROR, "out of memory while verifying");
+            else
+                rc = bin_feed(&w, &row, &pend, &header, &trailer, heads, err);
+        }
         PQfreemem(line);
         line = NULL;
     }
+    if (rc == 0 && (!trailer || pend.len != 0))
+        rc =
+            stpm_error_set(err, STPM_ERROR, "cannot read the history: the COPY stream ended early");
     /* Read the COPY's final result(s) until NULL, whatever happened above. */
     while ((r = PQgetResult(c)) != NULL) {
         if (rc == 0 && PQresultStatus(r) != PGRES_COMMAND_OK)
@@ -155,13 +256,26 @@ static int walk_all(stpm_db *db, stpm_audit_verify_result *res, stpm_error *err)
     res->seconds = now_seconds() - t0;
 cleanup:
     stpm_chain_walker_free(&w);
+    stpm_strbuf_free(&row.text);
+    stpm_strbuf_free(&pend);
     return rc;
 }
 
-static int orphan_heads(stpm_db *db, stpm_audit_verify_result *res, stpm_error *err)
+/* The heads the walk met (each points at one event at most) are all the heads unless
+ * some point at no event: only then look for those (a scan of every head). */
+static int orphan_heads(stpm_db *db, uint64_t heads_met, stpm_audit_verify_result *res,
+                        stpm_error *err)
 {
     PGresult *r = NULL;
-    int rc = stpm_query(db, orphan_heads_sql, 0, NULL, &r, "cannot read the chain heads", err);
+    int rc = stpm_query(db, "SELECT count(*) FROM stpm.chain_heads", 0, NULL, &r,
+                        "cannot read the chain heads", err);
+    if (rc < 0)
+        return rc;
+    bool all_met = strtoull(PQgetvalue(r, 0, 0), NULL, 10) == heads_met;
+    PQclear(r);
+    if (all_met)
+        return 0;
+    rc = stpm_query(db, orphan_heads_sql, 0, NULL, &r, "cannot read the chain heads", err);
     if (rc < 0)
         return rc;
     for (int i = 0; i < PQntuples(r); i++)
@@ -207,7 +321,9 @@ int stpm_audit_verify(stpm_db *db, const stpm_audit_verify_options *opts,
     }
     if ((rc = audit_begin_snapshot(db, err)) < 0)
         goto cleanup;
-    if ((rc = walk_all(db, result, err)) == 0 && (rc = orphan_heads(db, result, err)) == 0 && cp)
+    uint64_t heads = 0;
+    if ((rc = walk_all(db, result, &heads, err)) == 0 &&
+        (rc = orphan_heads(db, heads, result, err)) == 0 && cp)
         rc = audit_checkpoint_check(db, cp, result, err);
     if (rc < 0)
         stpm_query_rollback(db);

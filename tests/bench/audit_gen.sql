@@ -143,5 +143,16 @@ SELECT p.id, p.org_id, p.plan_id, p.year, pl.level, pl.funded, o.town, p.field, 
 FROM gp JOIN stpm.projects p ON p.id = gp.id JOIN stpm.plans pl ON pl.id = p.plan_id
 JOIN stpm.orgs o ON o.id = p.org_id;
 
+-- The report counts (051), as its backfill makes them (the triggers are off here).
+INSERT INTO stpm.report_counts (year, plan_id, level, town, field, state, applied, admitted,
+        approved, funded, closed_state, projects, requested, approved_amount)
+SELECT f.year, f.plan_id, f.level, f.town, f.field, f.state, f.applied_on IS NOT NULL,
+       f.admitted_on IS NOT NULL, f.approved_on IS NOT NULL,
+       coalesce(f.approved_on IS NOT NULL AND f.funded_plan AND f.amount_approved > 0, false),
+       f.closed_state, count(*), coalesce(sum(f.amount_requested), 0),
+       coalesce(sum(f.amount_approved), 0)
+FROM stpm.project_facts f
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11;
+
 RESET session_replication_role;
 VACUUM ANALYZE;

@@ -76,6 +76,44 @@ is "$(printf '%s' "$OUT" | python3 -c 'import json,sys; d=json.load(sys.stdin); 
 run "$STPM" --db "$DB" report summary --by colour
 expect_rc 2 "an unknown --by is a usage error"
 
+# ---- the pre-aggregated counts (051) agree with the facts they are kept from ----
+counts_diff() {
+    sql "WITH c AS (SELECT year, plan_id, level, town, field, state, applied, admitted, approved,
+              funded, closed_state, sum(projects)::bigint AS n,
+              sum(requested)::numeric(20,4) AS r, sum(approved_amount)::numeric(20,4) AS a
+         FROM (SELECT * FROM stpm.report_counts UNION ALL SELECT * FROM stpm.report_deltas) u
+         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 HAVING sum(projects) <> 0),
+      f AS (SELECT year, plan_id, level, town, field, state, applied_on IS NOT NULL,
+              admitted_on IS NOT NULL, approved_on IS NOT NULL,
+              coalesce(approved_on IS NOT NULL AND funded_plan AND amount_approved > 0, false),
+              closed_state, count(*)::bigint, coalesce(sum(amount_requested), 0)::numeric(20,4),
+              coalesce(sum(amount_approved), 0)::numeric(20,4)
+         FROM stpm.project_facts GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
+      SELECT count(*) FROM ((TABLE c EXCEPT TABLE f) UNION ALL (TABLE f EXCEPT TABLE c)) d"
+}
+is "$(counts_diff)" "0" "report_counts = the facts grouped, after the transitions"
+sql "UPDATE stpm.orgs SET town = '白蒲镇' WHERE uscc = '$O1'"
+is "$(counts_diff)" "0" "report_counts follow a town change"
+csv summary --year 2020 --by town
+is "$(printf '%s\n' "$OUT" | sed -n '2,3p')" "白蒲镇,3,2,2,2,1,0,1,1,140.13,80.00
+长江镇,2,2,2,1,0,1,0,0,70.00,0.00" "by town after the organisation moved (as it is now)"
+sql "UPDATE stpm.orgs SET town = '如城街道' WHERE uscc = '$O1'"
+is "$(sql "SELECT count(*) > 0 FROM stpm.report_deltas")" "t" "writers append deltas"
+sql "SELECT stpm.report_compact()" >/dev/null
+is "$(sql "SELECT count(*) FROM stpm.report_deltas")|$(counts_diff)" "0|0" "folding the deltas into the counts changes no figure"
+csv summary --year 2020 --by level
+is "$(printf '%s\n' "$OUT" | sed -n 4p)" "total,5,4,4,3,1,1,1,1,210.13,80.00" "the same figures after folding"
+sql "SELECT setval('stpm.report_deltas_written', 4094)" >/dev/null
+sql "UPDATE stpm.orgs SET town = '长江镇' WHERE uscc = '$O1'"
+# three projects move: six deltas, the 4096th folds those written before it
+is "$(sql "SELECT count(*) < 6 FROM stpm.report_deltas")|$(counts_diff)" "t|0" "every 4096th delta the writer folds them"
+sql "UPDATE stpm.orgs SET town = '如城街道' WHERE uscc = '$O1'"
+is "$(counts_diff)" "0" "and goes on appending"
+run psql "$DB user=au_auditor" -qAtX -c "INSERT INTO stpm.report_deltas SELECT (stpm.report_counts_row(f, 100)).* FROM stpm.project_facts f LIMIT 1"
+expect_rc 1 "nobody but the trigger adds to the counts"
+run psql "$DB user=au_auditor" -qAtX -c "SELECT stpm.report_compact()"
+expect_rc 1 "nor folds them"
+
 # ---- targets ----
 set_t() { run "$STPM" --db "$DB" report target set --year 2020 "$@"; }
 set_t --metric applications --value 4

@@ -34,6 +34,119 @@ static void at_utc(void **state)
     assert_false(stpm_chain_at_utc(NULL, out));
 }
 
+static uint32_t be32(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+/* The C printing of binary dates and timestamps (audit verify's binary COPY) agrees with
+ * the server's: dates with event_canonical's own expression (050), timestamps with the ISO
+ * output in UTC, across eras, leap days, far years, infinities and a hostile DateStyle. */
+static void binary_dates_match_sql(void **state)
+{
+    fixture *fx = *state;
+    PGconn *c = PQconnectdb(fx->ci);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PGresult *r = PQexec(c, "SET DateStyle = 'SQL, DMY'; SET TimeZone = 'Asia/Shanghai'");
+    PQclear(r);
+    /* The canonical date through event_canonical itself, on a made-up row. */
+    r = PQexecParams(c,
+                     "SELECT d, split_part(stpm.event_canonical(ROW(NULL, 'c', 1, NULL,"
+                     " '2021-01-01 00:00+00', d, 'a', 'k', NULL, NULL, NULL, NULL, '{}', 'p',"
+                     " NULL)::stpm.events), E'\\x1f', 5)"
+                     " FROM unnest(ARRAY['2021-03-01', '2000-01-01', '1999-12-31', '2020-02-29',"
+                     " '1900-03-01', '0001-01-01', '0044-03-15 BC', '4713-11-24 BC',"
+                     " '9999-12-31', '12021-06-30', 'infinity', '-infinity']::date[]) d"
+                     " UNION ALL SELECT d::date, split_part(stpm.event_canonical(ROW(NULL, 'c',"
+                     " 1, NULL, '2021-01-01 00:00+00', d::date, 'a', 'k', NULL, NULL, NULL, NULL,"
+                     " '{}', 'p', NULL)::stpm.events), E'\\x1f', 5)"
+                     " FROM generate_series(date '1890-01-01', date '2110-01-01', interval '"
+                     "37 days') d",
+                     0, NULL, NULL, NULL, NULL, 1);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_true(PQntuples(r) > 2000);
+    for (int i = 0; i < PQntuples(r); i++) {
+        char out[32];
+        size_t n = stpm_chain_date_iso((int32_t)be32(PQgetvalue(r, i, 0)), out);
+        assert_int_equal(n, (size_t)PQgetlength(r, i, 1));
+        assert_memory_equal(out, PQgetvalue(r, i, 1), n);
+    }
+    PQclear(r);
+    r = PQexec(c, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'");
+    PQclear(r);
+    const char *q = "SELECT t, to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US\"+00\"')"
+                    " FROM unnest(ARRAY['2021-03-01 08:00:00.5+08', '2000-01-01 00:00:00+00',"
+                    " '1999-12-31 23:59:59.999999+00', '1970-01-01 00:00:00.000001+00',"
+                    " '2020-02-29 12:34:56.123456+00', '0001-01-01 00:00:00+00',"
+                    " '9999-12-31 23:59:59.999999+00']::timestamptz[]) t"
+                    " UNION ALL SELECT t, to_char(t AT TIME ZONE 'UTC',"
+                    " 'YYYY-MM-DD HH24:MI:SS.US\"+00\"') FROM generate_series("
+                    "timestamptz '1960-01-01 00:00:00.654321+00', '2080-01-01', '13 days 7 hours"
+                    " 3 minutes 1.000017 seconds') t";
+    r = PQexecParams(c, q, 0, NULL, NULL, NULL, NULL, 1);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_true(PQntuples(r) > 3000);
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *v = PQgetvalue(r, i, 0);
+        int64_t us = (int64_t)((uint64_t)be32(v) << 32 | be32(v + 4));
+        char out[40];
+        assert_true(stpm_chain_ts_utc(us, out));
+        assert_int_equal(strlen(out), (size_t)PQgetlength(r, i, 1));
+        assert_memory_equal(out, PQgetvalue(r, i, 1), strlen(out));
+    }
+    PQclear(r);
+    char out[40];
+    assert_false(stpm_chain_ts_utc(INT64_MAX, out));
+    assert_false(stpm_chain_ts_utc(INT64_MIN, out));
+    PQfinish(c);
+}
+
+/* Events written by sessions with a non-ISO DateStyle and a far time zone hash the same
+ * canonical text (050), so audit verify reproduces them. */
+static void verify_any_session_settings(void **state)
+{
+    fixture *fx = *state;
+    PGconn *c = PQconnectdb(fx->ci);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    static const char *const setups[] = {
+        "SET DateStyle = 'SQL, DMY'; SET TimeZone = 'Asia/Shanghai'",
+        "SET DateStyle = 'German'; SET TimeZone = 'America/St_Johns'; SET IntervalStyle ="
+        " 'sql_standard'; SET extra_float_digits = -15; SET bytea_output = 'escape'",
+        "SET DateStyle = 'Postgres, MDY'; SET TimeZone = 'Pacific/Kiritimati'"};
+    for (size_t i = 0; i < sizeof(setups) / sizeof(setups[0]); i++) {
+        PGresult *r = PQexec(c, setups[i]);
+        assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+        PQclear(r);
+        r = PQexec(c, "INSERT INTO stpm.events (chain, on_date, kind, reason, data) VALUES"
+                      " ('test:style', '2021-03-04', 'admin', 'dates', '{\"n\": 1.50e0}'),"
+                      " ('test:style', '2021-12-31', 'admin', NULL, '{\"f\": 0.1}')");
+        assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+        PQclear(r);
+    }
+    /* What such a session hashed is the ISO date. */
+    PGresult *r = PQexec(c, "SELECT count(*) FROM stpm.events WHERE chain = 'test:style' AND"
+                            " hash = encode(sha256(convert_to(concat_ws(E'\\x1f', chain,"
+                            " seq::text, '', to_char(at AT TIME ZONE 'UTC',"
+                            " 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), to_char(on_date,"
+                            " 'YYYY-MM-DD'), actor, kind, '', '', '', coalesce(reason, ''),"
+                            " data::text, prev_hash), 'UTF8')), 'hex')");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_string_equal(PQgetvalue(r, 0, 0), "6");
+    PQclear(r);
+    PQfinish(c);
+    stpm_audit_verify_result res = STPM_AUDIT_VERIFY_RESULT_INIT;
+    stpm_error err = STPM_ERROR_INIT;
+    int rc = stpm_audit_verify(fx->db, NULL, &res, &err);
+    if (rc != 0 && res.n_kept)
+        fprintf(stderr, "# %s %lld: %s\n", res.problems[0].chain, (long long)res.problems[0].seq,
+                res.problems[0].what);
+    assert_int_equal(rc, 0);
+    assert_true(res.events >= 6);
+    stpm_audit_verify_result_clear(&res);
+    stpm_error_clear(&err);
+}
+
 /* Events with awkward content on a chain of their own. */
 static void insert_awkward(fixture *fx)
 {
@@ -113,6 +226,8 @@ int main(void)
         cmocka_unit_test(at_utc),
         cmocka_unit_test_setup_teardown(canonical_matches_sql, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(verify_streams_awkward_events, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(binary_dates_match_sql, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(verify_any_session_settings, fx_setup, fx_teardown),
     };
     if (!testdb_cluster()) {
         printf("1..0 # SKIP no test cluster (run the suite through tests/run)\n");
