@@ -327,6 +327,27 @@ static void connection_messages(void **state)
     stpm_error_clear(&err);
 }
 
+/* stpm's sessions run without JIT, and options the user gave are kept beside it. */
+static void session_options(void **state)
+{
+    (void)state;
+    NEED_CLUSTER();
+    char *ci = testdb_create("mig_options");
+    assert_non_null(ci);
+    size_t n = strlen(ci) + 64;
+    char *with = malloc(n);
+    assert_non_null(with);
+    snprintf(with, n, "%s options='-c statement_timeout=12345'", ci);
+    stpm_db *db = open_or_fail(with, true);
+    assert_int_equal(count(db, "SELECT (current_setting('jit') = 'off')::int"), 1);
+    assert_int_equal(count(db, "SELECT (current_setting('statement_timeout')::interval = "
+                               "'12345 ms'::interval)::int"),
+                     1);
+    stpm_db_free(db);
+    free(with);
+    testdb_drop(ci);
+}
+
 /* The digests the build wrote beside each built-in migration are the files' own. */
 static void builtin_digests(void **state)
 {
@@ -343,11 +364,11 @@ static void builtin_digests(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(builtin_digests),     cmocka_unit_test(resolution_order),
-        cmocka_unit_test(applied_once),        cmocka_unit_test(builtin_on_open),
-        cmocka_unit_test(edited_refused),      cmocka_unit_test(bad_sql_located),
-        cmocka_unit_test(concurrent),          cmocka_unit_test(lost_connection),
-        cmocka_unit_test(connection_messages),
+        cmocka_unit_test(builtin_digests),  cmocka_unit_test(session_options),
+        cmocka_unit_test(resolution_order), cmocka_unit_test(applied_once),
+        cmocka_unit_test(builtin_on_open),  cmocka_unit_test(edited_refused),
+        cmocka_unit_test(bad_sql_located),  cmocka_unit_test(concurrent),
+        cmocka_unit_test(lost_connection),  cmocka_unit_test(connection_messages),
     };
     return cmocka_run_group_tests_name("migrate", tests, NULL, NULL);
 }
