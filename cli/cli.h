@@ -34,6 +34,9 @@ typedef struct cli_command {
  * per located diagnostic) and return its exit status. */
 int cli_report(const stpm_error *err);
 
+/* cli_report(err), then clear err (stpm_error_clear) for reuse; returns the exit status. */
+int cli_report_clear(stpm_error *err);
+
 /* Print a usage error ("stpm: usage: ...") and return 2. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -43,7 +43,7 @@ static int cmd_unclosed(cli_ctx *ctx, int argc, char **argv)
             ctx, usage,
             "Projects due but not closed (应结未结) as of a date: their state at the end of that "
             "day,\nreconstructed from the history, has a deadline before it and is not closed.",
-            opts, argc, argv, &args, 0, 0, &db, &rc) < 0)
+            opts, argc, argv, &args, 0, 0, NULL, &db, &rc) < 0)
         goto cleanup;
     if ((rc = date_opt(opts, "as-of", &as_of, &given)) != 0)
         goto cleanup;
@@ -88,7 +88,7 @@ static int cmd_closed(cli_ctx *ctx, int argc, char **argv)
             ctx, usage,
             "Projects closed (accepted 验收通过, terminated 终止) in a period, with the date and "
             "whether\nthey closed by their deadline.",
-            opts, argc, argv, &args, 0, 0, &db, &rc) < 0)
+            opts, argc, argv, &args, 0, 0, NULL, &db, &rc) < 0)
         goto cleanup;
     if ((rc = date_opt(opts, "from", &from, &gf)) != 0 || (rc = date_opt(opts, "to", &to, &gt)))
         goto cleanup;
@@ -144,7 +144,7 @@ static int cmd_trail(cli_ctx *ctx, int argc, char **argv)
     if (cli_start(ctx, usage,
                   "A project's events with their full hashes, each recomputed, and whether the "
                   "chain verifies.",
-                  opts, argc, argv, &args, 1, 1, &db, &rc) < 0)
+                  opts, argc, argv, &args, 1, 1, NULL, &db, &rc) < 0)
         goto cleanup;
     if (stpm_audit_trail(db, args.operands[0], &rows, &check, &err) < 0) {
         rc = cli_report(&err);
@@ -200,7 +200,7 @@ static int cmd_verify(cli_ctx *ctx, int argc, char **argv)
     if (cli_start(ctx, usage,
                   "Recompute every event's hash and check every chain (seq 1..n, links, heads); "
                   "with\n--checkpoint, also that every head it recorded is still in the history.",
-                  opts, argc, argv, &args, 0, 0, &db, &rc) < 0)
+                  opts, argc, argv, &args, 0, 0, NULL, &db, &rc) < 0)
         goto cleanup;
     stpm_audit_verify_options o = STPM_AUDIT_VERIFY_OPTIONS_INIT;
     o.checkpoint = cli_opt_get(opts, "checkpoint")->value;
@@ -274,7 +274,7 @@ static int cmd_checkpoint(cli_ctx *ctx, int argc, char **argv)
                   "Sign every chain head (chain, seq, hash) with an Ed25519 key and write the "
                   "checkpoint\nto FILE, outside the database; `audit verify --checkpoint FILE` "
                   "detects any later\nchange, deletion or truncation of the history it covers.",
-                  opts, argc, argv, &args, 0, 0, NULL, &rc) < 0)
+                  opts, argc, argv, &args, 0, 0, NULL, NULL, &rc) < 0)
         goto cleanup;
     const char *key = cli_opt_get(opts, "key")->value, *out = cli_opt_get(opts, "out")->value;
     bool gen = cli_opt_get(opts, "generate-key")->flag;

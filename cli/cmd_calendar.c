@@ -17,13 +17,6 @@ static const char calendar_intro[] =
     "shipped data is built in; an administrator adds or corrects days, which then count\n"
     "wherever working days do (the wd durations of transitions, the timers of stpm tick).";
 
-static int report(stpm_error *err)
-{
-    int rc = cli_report(err);
-    stpm_error_clear(err);
-    return rc;
-}
-
 static int parse_day(const char *s, stpm_date *out)
 {
     if (stpm_date_parse(s, out) < 0)
@@ -44,17 +37,10 @@ static int calendar_list(cli_ctx *ctx, int argc, char **argv)
     size_t n = 0;
     cli_table *t = NULL;
     int year = 0;
-    int rc = cli_parse(ctx, usage, opts, argc, argv, &a);
-    if (rc != 0)
+    int rc = 0;
+    if (cli_start(ctx, usage, NULL, opts, argc, argv, &a, 0, 0, cli_unexpected_operand, NULL, &rc) <
+        0)
         goto cleanup;
-    if (a.help) {
-        cli_print_help(stdout, usage, NULL, opts);
-        goto cleanup;
-    }
-    if (a.n_operands != 0) {
-        rc = cli_usage_error("unexpected argument \"%s\"\nusage: %s", a.operands[0], usage);
-        goto cleanup;
-    }
     const char *ys = cli_opt_get(opts, "year")->value;
     if (ys) {
         char *end = NULL;
@@ -70,7 +56,7 @@ static int calendar_list(cli_ctx *ctx, int argc, char **argv)
         goto cleanup;
     stpm_error err = STPM_ERROR_INIT;
     if (stpm_calstore_list(db, year, &days, &n, &err) < 0) {
-        rc = report(&err);
+        rc = cli_report_clear(&err);
         goto cleanup;
     }
     static const char *const cols[] = {"date", "weekday", "kind", "source", "note"};
@@ -111,17 +97,9 @@ static int calendar_set(cli_ctx *ctx, int argc, char **argv)
     };
     cli_args a;
     stpm_date day = 0;
-    int rc = cli_parse(ctx, usage, opts, argc, argv, &a);
-    if (rc != 0)
+    int rc = 0;
+    if (cli_start(ctx, usage, NULL, opts, argc, argv, &a, 1, 1, "expected one DATE", NULL, &rc) < 0)
         goto cleanup;
-    if (a.help) {
-        cli_print_help(stdout, usage, NULL, opts);
-        goto cleanup;
-    }
-    if (a.n_operands != 1) {
-        rc = cli_usage_error("expected one DATE\nusage: %s", usage);
-        goto cleanup;
-    }
     bool w = cli_opt_get(opts, "workday")->flag, h = cli_opt_get(opts, "holiday")->flag;
     if (w == h) {
         rc = cli_usage_error("give exactly one of --workday and --holiday\nusage: %s", usage);
@@ -135,7 +113,7 @@ static int calendar_set(cli_ctx *ctx, int argc, char **argv)
         goto cleanup;
     stpm_error err = STPM_ERROR_INIT;
     if (stpm_calstore_set(db, day, w, note, cli_today(ctx), &err) < 0) {
-        rc = report(&err);
+        rc = cli_report_clear(&err);
         goto cleanup;
     }
     printf("%s is a %s\n", a.operands[0], w ? "working day" : "holiday");
@@ -151,17 +129,9 @@ static int calendar_unset(cli_ctx *ctx, int argc, char **argv)
     cli_opt opts[] = {CLI_END};
     cli_args a;
     stpm_date day = 0;
-    int rc = cli_parse(ctx, usage, opts, argc, argv, &a);
-    if (rc != 0)
+    int rc = 0;
+    if (cli_start(ctx, usage, NULL, opts, argc, argv, &a, 1, 1, "expected one DATE", NULL, &rc) < 0)
         goto cleanup;
-    if (a.help) {
-        cli_print_help(stdout, usage, NULL, opts);
-        goto cleanup;
-    }
-    if (a.n_operands != 1) {
-        rc = cli_usage_error("expected one DATE\nusage: %s", usage);
-        goto cleanup;
-    }
     if ((rc = parse_day(a.operands[0], &day)) != 0)
         goto cleanup;
     stpm_db *db = NULL;
@@ -169,7 +139,7 @@ static int calendar_unset(cli_ctx *ctx, int argc, char **argv)
         goto cleanup;
     stpm_error err = STPM_ERROR_INIT;
     if (stpm_calstore_unset(db, day, cli_today(ctx), &err) < 0) {
-        rc = report(&err);
+        rc = cli_report_clear(&err);
         goto cleanup;
     }
     printf("removed the added day %s\n", a.operands[0]);
@@ -184,24 +154,15 @@ static int calendar_load(cli_ctx *ctx, int argc, char **argv)
     static const char usage[] = "stpm calendar load FILE";
     cli_opt opts[] = {CLI_END};
     cli_args a;
-    int rc = cli_parse(ctx, usage, opts, argc, argv, &a);
-    if (rc != 0)
-        goto cleanup;
-    if (a.help) {
-        cli_print_help(stdout, usage, NULL, opts);
-        goto cleanup;
-    }
-    if (a.n_operands != 1) {
-        rc = cli_usage_error("expected one calendar FILE\nusage: %s", usage);
-        goto cleanup;
-    }
     stpm_db *db = NULL;
-    if ((rc = cli_connect(ctx, &db)) != 0)
+    int rc = 0;
+    if (cli_start(ctx, usage, NULL, opts, argc, argv, &a, 1, 1, "expected one calendar FILE", &db,
+                  &rc) < 0)
         goto cleanup;
     stpm_error err = STPM_ERROR_INIT;
     size_t n = 0;
     if (stpm_calstore_load_file(db, a.operands[0], cli_today(ctx), &n, &err) < 0) {
-        rc = report(&err);
+        rc = cli_report_clear(&err);
         goto cleanup;
     }
     printf("%s: stored %zu day%s\n", a.operands[0], n, n == 1 ? "" : "s");

@@ -1,4 +1,5 @@
 /* stpm db init | start | stop | status | migrate: the database itself. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +7,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "opts.h"
+#include "subcmd.h"
 #include "stpm/db.h"
 #include "stpm/embedded.h"
 #include "stpm/migrate.h"
@@ -28,13 +30,6 @@ static stpm_db_options options_of(const cli_ctx *ctx)
     o.conninfo = ctx->db;
     o.home = ctx->home;
     return o;
-}
-
-static int report(stpm_error *err)
-{
-    int rc = cli_report(err);
-    stpm_error_clear(err);
-    return rc;
 }
 
 /* Open with explicit flags; the handle is owned by ctx (closed by main). */
@@ -84,7 +79,7 @@ static int db_init(cli_ctx *ctx)
     if (rc == 0)
         rc = stpm_migrate(db, &applied, &err);
     if (rc < 0) {
-        rc = report(&err);
+        rc = cli_report_clear(&err);
         goto out;
     }
     printf(created ? "initialised the embedded database in %s\n"
@@ -111,7 +106,7 @@ static int db_start(cli_ctx *ctx)
     if (rc == 0) /* applies pending migrations, as any command would */
         rc = open_db(ctx, true, false, &db, &err);
     if (rc < 0) {
-        rc = report(&err);
+        rc = cli_report_clear(&err);
         goto out;
     }
     if (created)
@@ -133,7 +128,7 @@ static int db_stop(cli_ctx *ctx)
     if (rc == 0)
         rc = stpm_embedded_stop(e, &stopped, &err);
     if (rc < 0)
-        rc = report(&err);
+        rc = cli_report_clear(&err);
     else
         printf(stopped ? "stopped the embedded database in %s\n"
                        : "the embedded database in %s is not running\n",
@@ -263,7 +258,7 @@ int cli_db_show_status(cli_ctx *ctx)
 out:
     if (rc < 0) {
         kv_print(&k, ctx->format);
-        rc = report(&err);
+        rc = cli_report_clear(&err);
     } else if (!db) {
         rc = 8;
     }
@@ -283,7 +278,7 @@ static int db_migrate(cli_ctx *ctx)
     if (rc == 0)
         rc = stpm_migrate_status(db, &done, &pending, &err);
     if (rc < 0)
-        return report(&err);
+        return cli_report_clear(&err);
     if (applied == 0)
         printf("nothing to apply: all %zu migrations are applied\n", done);
     else
@@ -296,13 +291,9 @@ int cli_cmd_db(cli_ctx *ctx, int argc, char **argv)
     static const char usage[] = "stpm db init|start|stop|status|migrate";
     cli_opt opts[] = {CLI_END};
     cli_args args;
-    int rc = cli_parse(ctx, usage, opts, argc, argv, &args);
-    if (rc != 0)
+    int rc = 0;
+    if (cli_start(ctx, usage, db_summary, opts, argc, argv, &args, 0, INT_MAX, NULL, NULL, &rc) < 0)
         goto out;
-    if (args.help) {
-        cli_print_help(stdout, usage, db_summary, opts);
-        goto out;
-    }
     if (args.n_operands != 1) {
         rc = cli_usage_error(args.n_operands == 0 ? "stpm db needs a subcommand: %s"
                                                   : "stpm db takes one subcommand: %s",

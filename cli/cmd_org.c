@@ -12,13 +12,6 @@
 #include "stpm/org.h"
 #include "table.h"
 
-static int report(stpm_error *err)
-{
-    int rc = cli_report(err);
-    stpm_error_clear(err);
-    return rc;
-}
-
 static int org_help(const char *usage, const cli_opt *opts)
 {
     cli_print_help(stdout, usage, NULL, opts);
@@ -65,7 +58,7 @@ static int org_add(cli_ctx *ctx, int argc, char **argv)
             stpm_error err = STPM_ERROR_INIT;
             char uscc[19];
             if (stpm_org_add(db, &s, cli_today(ctx), uscc, &err) < 0)
-                rc = report(&err);
+                rc = cli_report_clear(&err);
             else
                 printf("added organisation %s %s\n", uscc, s.name);
         }
@@ -100,7 +93,7 @@ static int org_list(cli_ctx *ctx, int argc, char **argv)
         goto cleanup;
     stpm_error err = STPM_ERROR_INIT;
     if (stpm_org_list(db, cli_opt_get(opts, "town")->value, cli_today(ctx), &orgs, &n, &err) < 0) {
-        rc = report(&err);
+        rc = cli_report_clear(&err);
         goto cleanup;
     }
     static const char *const cols[] = {"uscc", "name", "town", "kind", "projects", "blacklisted"};
@@ -254,7 +247,7 @@ static int org_show(cli_ctx *ctx, int argc, char **argv)
         goto cleanup;
     stpm_error err = STPM_ERROR_INIT;
     if (stpm_org_show(db, a.operands[0], cli_today(ctx), &d, &err) < 0) {
-        rc = report(&err);
+        rc = cli_report_clear(&err);
         goto cleanup;
     }
     if (ctx->format == CLI_FORMAT_JSON) {
@@ -329,7 +322,7 @@ static int org_blacklist(cli_ctx *ctx, int argc, char **argv)
     stpm_error err = STPM_ERROR_INIT;
     if (stpm_org_blacklist(db, a.operands[0], cli_opt_get(opts, "reason")->value, from,
                            has_until ? &until : NULL, cli_today(ctx), &err) < 0) {
-        rc = report(&err);
+        rc = cli_report_clear(&err);
         goto cleanup;
     }
     char f[11], u[11];
@@ -361,7 +354,7 @@ static int org_unblacklist(cli_ctx *ctx, int argc, char **argv)
     int lifted = 0;
     if (stpm_org_unblacklist(db, a.operands[0], cli_opt_get(opts, "reason")->value, cli_today(ctx),
                              &lifted, &err) < 0) {
-        rc = report(&err);
+        rc = cli_report_clear(&err);
         goto cleanup;
     }
     if (lifted == 0)
@@ -401,7 +394,7 @@ static int org_conflict(cli_ctx *ctx, int argc, char **argv)
         goto cleanup;
     stpm_error err = STPM_ERROR_INIT;
     if (stpm_org_conflict(db, a.operands[0], officer, reason, cli_today(ctx), &err) < 0) {
-        rc = report(&err);
+        rc = cli_report_clear(&err);
         goto cleanup;
     }
     printf("declared a conflict of interest of %s with %s\n", officer, a.operands[0]);

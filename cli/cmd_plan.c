@@ -11,13 +11,6 @@
 #include "stpm/plan.h"
 #include "table.h"
 
-static int report(stpm_error *err)
-{
-    int rc = cli_report(err);
-    stpm_error_clear(err);
-    return rc;
-}
-
 static void plan_row(cli_table *t, const stpm_plan *p)
 {
     char version[16], projects[24];
@@ -55,17 +48,10 @@ static int plan_add(cli_ctx *ctx, int argc, char **argv)
         CLI_END,
     };
     cli_args a;
-    int rc = cli_parse(ctx, usage, opts, argc, argv, &a);
-    if (rc != 0)
+    int rc = 0;
+    if (cli_start(ctx, usage, NULL, opts, argc, argv, &a, 1, 1, "expected one plan CODE", NULL,
+                  &rc) < 0)
         goto cleanup;
-    if (a.help) {
-        cli_print_help(stdout, usage, NULL, opts);
-        goto cleanup;
-    }
-    if (a.n_operands != 1) {
-        rc = cli_usage_error("expected one plan CODE\nusage: %s", usage);
-        goto cleanup;
-    }
     static const char *const required[] = {"name", "level", "workflow"};
     for (int i = 0; i < 3; i++)
         if (!cli_opt_get(opts, required[i])->value) {
@@ -83,7 +69,7 @@ static int plan_add(cli_ctx *ctx, int argc, char **argv)
     s.funded = cli_opt_get(opts, "funded")->flag;
     stpm_error err = STPM_ERROR_INIT;
     if (stpm_plan_add(db, &s, cli_today(ctx), &err) < 0) {
-        rc = report(&err);
+        rc = cli_report_clear(&err);
         goto cleanup;
     }
     printf("added plan %s %s (%s%s, workflow %s)\n", s.code, s.name, s.level,
@@ -102,23 +88,14 @@ static int plan_list(cli_ctx *ctx, int argc, char **argv)
     stpm_plan *plans = NULL;
     size_t n = 0;
     cli_table *t = NULL;
-    int rc = cli_parse(ctx, usage, opts, argc, argv, &a);
-    if (rc != 0)
-        goto cleanup;
-    if (a.help) {
-        cli_print_help(stdout, usage, NULL, opts);
-        goto cleanup;
-    }
-    if (a.n_operands > 0) {
-        rc = cli_usage_error("unexpected argument \"%s\"\nusage: %s", a.operands[0], usage);
-        goto cleanup;
-    }
     stpm_db *db = NULL;
-    if ((rc = cli_connect(ctx, &db)) != 0)
+    int rc = 0;
+    if (cli_start(ctx, usage, NULL, opts, argc, argv, &a, 0, 0, cli_unexpected_operand, &db, &rc) <
+        0)
         goto cleanup;
     stpm_error err = STPM_ERROR_INIT;
     if (stpm_plan_list(db, &plans, &n, &err) < 0) {
-        rc = report(&err);
+        rc = cli_report_clear(&err);
         goto cleanup;
     }
     if (!(t = plan_table())) {
@@ -142,23 +119,14 @@ static int plan_show(cli_ctx *ctx, int argc, char **argv)
     cli_opt opts[] = {CLI_END};
     cli_args a;
     stpm_plan *p = NULL;
-    int rc = cli_parse(ctx, usage, opts, argc, argv, &a);
-    if (rc != 0)
-        goto cleanup;
-    if (a.help) {
-        cli_print_help(stdout, usage, NULL, opts);
-        goto cleanup;
-    }
-    if (a.n_operands != 1) {
-        rc = cli_usage_error("expected one plan CODE\nusage: %s", usage);
-        goto cleanup;
-    }
     stpm_db *db = NULL;
-    if ((rc = cli_connect(ctx, &db)) != 0)
+    int rc = 0;
+    if (cli_start(ctx, usage, NULL, opts, argc, argv, &a, 1, 1, "expected one plan CODE", &db,
+                  &rc) < 0)
         goto cleanup;
     stpm_error err = STPM_ERROR_INIT;
     if (stpm_plan_show(db, a.operands[0], &p, &err) < 0) {
-        rc = report(&err);
+        rc = cli_report_clear(&err);
         goto cleanup;
     }
     if (ctx->format != CLI_FORMAT_TABLE) {

@@ -46,7 +46,7 @@ static int cmd_create(cli_ctx *ctx, int argc, char **argv)
     if (cli_start(ctx, usage,
                   "Create a project in the initial state of its plan's newest workflow version "
                   "and print\nits code (YEAR-PLAN-NNNN).",
-                  opts, argc, argv, &args, 0, 0, &db, &rc) < 0)
+                  opts, argc, argv, &args, 0, 0, NULL, &db, &rc) < 0)
         goto cleanup;
     stpm_project_new spec = STPM_PROJECT_NEW_INIT;
     spec.plan = cli_opt_get(opts, "plan")->value;
@@ -94,7 +94,7 @@ static int cmd_list(cli_ctx *ctx, int argc, char **argv)
     stpm_error err = STPM_ERROR_INIT;
     stpm_rows *rows = NULL;
     int rc = 0;
-    if (cli_start(ctx, usage, "List projects.", opts, argc, argv, &args, 0, 0, &db, &rc) < 0)
+    if (cli_start(ctx, usage, "List projects.", opts, argc, argv, &args, 0, 0, NULL, &db, &rc) < 0)
         goto cleanup;
     stpm_project_filter f = STPM_PROJECT_FILTER_INIT;
     f.state = (char *)cli_opt_get(opts, "state")->value;
@@ -129,7 +129,7 @@ static int cmd_show(cli_ctx *ctx, int argc, char **argv)
     int rc = 0;
     if (cli_start(ctx, usage,
                   "Show one project: its columns, workflow fields, documents and checks.", opts,
-                  argc, argv, &args, 1, 1, &db, &rc) < 0)
+                  argc, argv, &args, 1, 1, NULL, &db, &rc) < 0)
         goto cleanup;
     if (ctx->format == CLI_FORMAT_JSON) {
         if (stpm_project_show_json(db, args.operands[0], cli_today(ctx), &json, &err) < 0)
@@ -162,7 +162,7 @@ static int cmd_history(cli_ctx *ctx, int argc, char **argv)
     if (cli_start(ctx, usage,
                   "The project's events in chain order (seq, date, actor, kind, transition, from, "
                   "to,\nreason, hash prefix); --format json adds each event's data.",
-                  opts, argc, argv, &args, 1, 1, &db, &rc) < 0)
+                  opts, argc, argv, &args, 1, 1, NULL, &db, &rc) < 0)
         goto cleanup;
     if (stpm_project_history(db, args.operands[0], &rows, &err) < 0) {
         rc = cli_report(&err);
@@ -217,7 +217,7 @@ static int cmd_attach(cli_ctx *ctx, int argc, char **argv)
     if (cli_start(ctx, usage,
                   "Attach a document (e.g. integrity_commitment 廉政承诺书, task_book 任务书) to a "
                   "project;\nits content is stored with its size and SHA-256 (at most 32 MiB).",
-                  opts, argc, argv, &args, 3, 3, &db, &rc) < 0)
+                  opts, argc, argv, &args, 3, 3, NULL, &db, &rc) < 0)
         goto cleanup;
     bool already = false;
     char sha[65] = {0};
@@ -457,7 +457,7 @@ static int cmd_why(cli_ctx *ctx, int argc, char **argv)
                   "Every transition out of the project's state, and for each blocked one every "
                   "reason:\nfield, document, role, reason, integrity check with its evidence, "
                   "guard expression.",
-                  opts, argc, argv, &args, 1, 1, &db, &rc) < 0)
+                  opts, argc, argv, &args, 1, 1, NULL, &db, &rc) < 0)
         goto cleanup;
     if (stpm_project_why(db, args.operands[0], cli_today(ctx), &state, &reps, &n, &err) < 0) {
         rc = cli_report(&err);

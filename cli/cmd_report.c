@@ -45,7 +45,7 @@ static int cmd_summary(cli_ctx *ctx, int argc, char **argv)
             "Applied (申报), admitted (廉政准入), approved (立项), funded (资金类), accepted "
             "(验收), terminated\n(终止) and overdue (应结未结, as of today) projects with the "
             "amounts requested and approved\nin 万元; see docs/reports.md for what counts.",
-            opts, argc, argv, &args, 0, 0, &db, &rc) < 0)
+            opts, argc, argv, &args, 0, 0, NULL, &db, &rc) < 0)
         goto cleanup;
     if ((rc = parse_year(cli_opt_get(opts, "from")->value, "from", &from)) != 0 ||
         (rc = parse_year(cli_opt_get(opts, "to")->value, "to", &to)) != 0)
@@ -88,7 +88,7 @@ static int cmd_targets(cli_ctx *ctx, int argc, char **argv)
     if (cli_start(ctx, usage,
                   "The year's targets (e.g. 200 applications, 3000 万元) against the actuals, with "
                   "the\ncompletion rate (完成率).",
-                  opts, argc, argv, &args, 0, 0, &db, &rc) < 0)
+                  opts, argc, argv, &args, 0, 0, NULL, &db, &rc) < 0)
         goto cleanup;
     if ((rc = parse_year(cli_opt_get(opts, "year")->value, "year", &year)) != 0)
         goto cleanup;
@@ -130,7 +130,7 @@ static int cmd_target(cli_ctx *ctx, int argc, char **argv)
     stpm_error err = STPM_ERROR_INIT;
     int rc = 0, year = 0;
     if (cli_start(ctx, usage, "Set a year's target (administrators).", opts, argc, argv, &args, 1,
-                  1, &db, &rc) < 0)
+                  1, NULL, &db, &rc) < 0)
         goto cleanup;
     if (strcmp(args.operands[0], "set") != 0) {
         rc = cli_usage_error("usage: %s", usage);

@@ -1,4 +1,5 @@
 /* stpm user add | list: login roles in the four groups (admin, officer, expert, auditor). */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,13 +11,6 @@
 #include "subcmd.h"
 #include "stpm/user.h"
 #include "table.h"
-
-static int report(stpm_error *err)
-{
-    int rc = cli_report(err);
-    stpm_error_clear(err);
-    return rc;
-}
 
 /* One line of stdin without its line end; NULL when nothing could be read. */
 static char *read_password(void)
@@ -44,17 +38,10 @@ static int user_add(cli_ctx *ctx, int argc, char **argv)
     };
     cli_args a;
     char *password = NULL;
-    int rc = cli_parse(ctx, usage, opts, argc, argv, &a);
-    if (rc != 0)
+    int rc = 0;
+    if (cli_start(ctx, usage, NULL, opts, argc, argv, &a, 1, 1, "expected one user NAME", NULL,
+                  &rc) < 0)
         goto cleanup;
-    if (a.help) {
-        cli_print_help(stdout, usage, NULL, opts);
-        goto cleanup;
-    }
-    if (a.n_operands != 1) {
-        rc = cli_usage_error("expected one user NAME\nusage: %s", usage);
-        goto cleanup;
-    }
     const char *role = cli_opt_get(opts, "role")->value;
     if (!role) {
         rc = cli_usage_error("option --role is required\nusage: %s", usage);
@@ -66,7 +53,7 @@ static int user_add(cli_ctx *ctx, int argc, char **argv)
             stpm_error err = STPM_ERROR_INIT;
             stpm_error_set(&err, STPM_EINPUT, "no password on standard input");
             stpm_error_hint(&err, "Write the password as the first line of standard input.");
-            rc = report(&err);
+            rc = cli_report_clear(&err);
             goto cleanup;
         }
     }
@@ -76,7 +63,7 @@ static int user_add(cli_ctx *ctx, int argc, char **argv)
     stpm_error err = STPM_ERROR_INIT;
     bool created = false;
     if (stpm_user_add(db, a.operands[0], role, password, cli_today(ctx), &created, &err) < 0) {
-        rc = report(&err);
+        rc = cli_report_clear(&err);
         goto cleanup;
     }
     printf("%s user %s to stpm_%s\n", created ? "created" : "added", a.operands[0], role);
@@ -98,19 +85,13 @@ static int user_list(cli_ctx *ctx, int argc, char **argv)
     stpm_user *users = NULL;
     size_t n = 0;
     cli_table *t = NULL;
-    int rc = cli_parse(ctx, usage, opts, argc, argv, &a);
-    if (rc != 0)
-        goto cleanup;
-    if (a.help) {
-        cli_print_help(stdout, usage, NULL, opts);
-        goto cleanup;
-    }
     stpm_db *db = NULL;
-    if ((rc = cli_connect(ctx, &db)) != 0)
+    int rc = 0;
+    if (cli_start(ctx, usage, NULL, opts, argc, argv, &a, 0, INT_MAX, NULL, &db, &rc) < 0)
         goto cleanup;
     stpm_error err = STPM_ERROR_INIT;
     if (stpm_user_list(db, &users, &n, &err) < 0) {
-        rc = report(&err);
+        rc = cli_report_clear(&err);
         goto cleanup;
     }
     static const char *const cols[] = {"user", "roles", "login"};

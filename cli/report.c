@@ -34,6 +34,13 @@ int cli_report(const stpm_error *err)
     return rc ? rc : 1;
 }
 
+int cli_report_clear(stpm_error *err)
+{
+    int rc = cli_report(err);
+    stpm_error_clear(err);
+    return rc;
+}
+
 int cli_usage_error(const char *fmt, ...)
 {
     va_list ap;

@@ -42,8 +42,11 @@ int cli_dispatch(cli_ctx *ctx, const char *group, const char *intro, const cli_c
                            group);
 }
 
+const char cli_unexpected_operand[] = "unexpected argument";
+
 int cli_start(cli_ctx *ctx, const char *usage, const char *summary, cli_opt *opts, int argc,
-              char **argv, cli_args *args, int min_ops, int max_ops, stpm_db **db, int *rc)
+              char **argv, cli_args *args, int min_ops, int max_ops, const char *operands_msg,
+              stpm_db **db, int *rc)
 {
     *rc = cli_parse(ctx, usage, opts, argc, argv, args);
     if (*rc)
@@ -53,7 +56,13 @@ int cli_start(cli_ctx *ctx, const char *usage, const char *summary, cli_opt *opt
         return -1;
     }
     if (args->n_operands < min_ops || args->n_operands > max_ops) {
-        *rc = cli_usage_error("usage: %s", usage);
+        if (!operands_msg)
+            *rc = cli_usage_error("usage: %s", usage);
+        else if (operands_msg == cli_unexpected_operand && args->n_operands > max_ops)
+            *rc = cli_usage_error("unexpected argument \"%s\"\nusage: %s", args->operands[max_ops],
+                                  usage);
+        else
+            *rc = cli_usage_error("%s\nusage: %s", operands_msg, usage);
         return -1;
     }
     if (db && (*rc = cli_connect(ctx, db)) != 0)

@@ -17,13 +17,20 @@ int cli_dispatch(cli_ctx *ctx, const char *group, const char *intro, const cli_c
 /*
  * The common start of a subcommand: parse argv against opts, print help for -h/--help,
  * check that there are min_ops..max_ops operands, and connect when db is not NULL.
+ * A wrong operand count is a usage error: "usage: USAGE" when operands_msg is NULL,
+ * "OPERANDS_MSG\nusage: USAGE" otherwise (e.g. "expected one plan CODE"), and
+ * "unexpected argument \"OPERAND\"\nusage: USAGE" naming the first surplus operand
+ * when operands_msg is cli_unexpected_operand and there are too many.
  * Returns 0 to go on, or -1 when the caller should return *rc at once (0 after help).
  */
 struct cli_opt;
 struct cli_args;
 struct stpm_db;
 int cli_start(cli_ctx *ctx, const char *usage, const char *summary, struct cli_opt *opts, int argc,
-              char **argv, struct cli_args *args, int min_ops, int max_ops, struct stpm_db **db,
-              int *rc);
+              char **argv, struct cli_args *args, int min_ops, int max_ops,
+              const char *operands_msg, struct stpm_db **db, int *rc);
+
+/* The operands_msg of cli_start that names the first surplus operand. */
+extern const char cli_unexpected_operand[];
 
 #endif
