@@ -1,4 +1,5 @@
 /* stpm reserve list | rank | promote: the reserve pool (储备库) and 好中选优. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,16 +85,12 @@ static int reserve_list(cli_ctx *ctx, int argc, char **argv)
     stpm_error err = STPM_ERROR_INIT;
     stpm_rows *rows = NULL;
     stpm_db *db = NULL;
-    int rc = cli_parse(ctx, list_usage, opts, argc, argv, &args);
-    if (rc)
+    int rc = 0;
+    if (cli_start(ctx, list_usage,
+                  "List the candidates of the reserve pool. ENTRY, the first 8 hex digits "
+                  "of the id,\nnames a candidate for \"stpm reserve promote\".",
+                  opts, argc, argv, &args, 0, INT_MAX, NULL, NULL, &rc) < 0)
         goto out;
-    if (args.help) {
-        cli_print_help(stdout, list_usage,
-                       "List the candidates of the reserve pool. ENTRY, the first 8 hex digits "
-                       "of the id,\nnames a candidate for \"stpm reserve promote\".",
-                       opts);
-        goto out;
-    }
     if (args.n_operands) {
         rc = cli_usage_error("%s", list_usage);
         goto out;
@@ -214,17 +211,13 @@ static int reserve_rank(cli_ctx *ctx, int argc, char **argv)
     stpm_scoring *s = NULL;
     stpm_ranking rk = {NULL, 0};
     stpm_db *db = NULL;
-    int rc = cli_parse(ctx, rank_usage, opts, argc, argv, &args);
-    if (rc)
+    int rc = 0;
+    if (cli_start(ctx, rank_usage,
+                  "Score the candidates of a survey year by the weights of "
+                  "workflows/scoring.yaml\n(docs/scoring.md) and list them best first, "
+                  "with each criterion's points.",
+                  opts, argc, argv, &args, 0, INT_MAX, NULL, NULL, &rc) < 0)
         goto out;
-    if (args.help) {
-        cli_print_help(stdout, rank_usage,
-                       "Score the candidates of a survey year by the weights of "
-                       "workflows/scoring.yaml\n(docs/scoring.md) and list them best first, "
-                       "with each criterion's points.",
-                       opts);
-        goto out;
-    }
     stpm_reserve_filter f = STPM_RESERVE_FILTER_INIT;
     if (args.n_operands || !cli_opt_get(opts, "year")->value) {
         rc = cli_usage_error("%s", rank_usage);
@@ -280,17 +273,13 @@ static int reserve_promote(cli_ctx *ctx, int argc, char **argv)
     stpm_error err = STPM_ERROR_INIT;
     stpm_db *db = NULL;
     char *code = NULL;
-    int rc = cli_parse(ctx, promote_usage, opts, argc, argv, &args);
-    if (rc)
+    int rc = 0;
+    if (cli_start(ctx, promote_usage,
+                  "Turn a candidate of the reserve pool into a project under a plan. "
+                  "ENTRY is the\nid or a prefix of at least 6 hex digits, as \"stpm "
+                  "reserve list\" shows it.",
+                  opts, argc, argv, &args, 0, INT_MAX, NULL, NULL, &rc) < 0)
         goto out;
-    if (args.help) {
-        cli_print_help(stdout, promote_usage,
-                       "Turn a candidate of the reserve pool into a project under a plan. "
-                       "ENTRY is the\nid or a prefix of at least 6 hex digits, as \"stpm "
-                       "reserve list\" shows it.",
-                       opts);
-        goto out;
-    }
     if (args.n_operands != 1 || !cli_opt_get(opts, "plan")->value) {
         rc = cli_usage_error("%s", promote_usage);
         goto out;

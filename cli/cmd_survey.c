@@ -1,5 +1,6 @@
 /* stpm survey: reading the annual October survey (科技项目调研) into the reserve pool. */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "opts.h"
+#include "subcmd.h"
 #include "connect.h"
 #include "stpm/survey.h"
 #include "stpm/survey_import.h"
@@ -349,17 +351,13 @@ static int survey_import(cli_ctx *ctx, int argc, char **argv)
     stpm_error err = STPM_ERROR_INIT;
     tally towns = {0}, fields = {0};
     hashset orgs = {0};
-    int rc = cli_parse(ctx, import_usage, opts, argc, argv, &args);
-    if (rc)
+    int rc = 0;
+    if (cli_start(ctx, import_usage,
+                  "Validate an October survey file (CSV or YAML, UTF-8 or GB18030) and "
+                  "import its\ncandidates into the reserve pool. Every bad value is listed "
+                  "as FILE:ROW:COLUMN.",
+                  opts, argc, argv, &args, 0, INT_MAX, NULL, NULL, &rc) < 0)
         goto cleanup;
-    if (args.help) {
-        cli_print_help(stdout, import_usage,
-                       "Validate an October survey file (CSV or YAML, UTF-8 or GB18030) and "
-                       "import its\ncandidates into the reserve pool. Every bad value is listed "
-                       "as FILE:ROW:COLUMN.",
-                       opts);
-        goto cleanup;
-    }
     if (args.n_operands != 1) {
         rc = cli_usage_error("%s", import_usage);
         goto cleanup;

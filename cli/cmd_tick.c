@@ -1,10 +1,12 @@
 /* stpm tick: fire the timers that are due (a state's `timeout:`). */
+#include <limits.h>
 #include <stdio.h>
 
 #include "cli.h"
 #include "commands.h"
 #include "connect.h"
 #include "opts.h"
+#include "subcmd.h"
 #include "table.h"
 #include "stpm/project.h"
 
@@ -19,17 +21,13 @@ int cli_cmd_tick(cli_ctx *ctx, int argc, char **argv)
     stpm_db *db = NULL;
     stpm_error err = STPM_ERROR_INIT;
     stpm_bulk_report rep = STPM_BULK_REPORT_INIT;
-    int rc = cli_parse(ctx, usage, opts, argc, argv, &args);
-    if (rc)
+    int rc = 0;
+    if (cli_start(ctx, usage,
+                  "For every project whose state has a timer (timeout: {after, transition}) "
+                  "that is due\nby today, take the timer's transition as the connected role, "
+                  "one project at a time.\nA second tick finds nothing more to do.",
+                  opts, argc, argv, &args, 0, INT_MAX, NULL, NULL, &rc) < 0)
         goto cleanup;
-    if (args.help) {
-        cli_print_help(stdout, usage,
-                       "For every project whose state has a timer (timeout: {after, transition}) "
-                       "that is due\nby today, take the timer's transition as the connected role, "
-                       "one project at a time.\nA second tick finds nothing more to do.",
-                       opts);
-        goto cleanup;
-    }
     if (args.n_operands) {
         rc = cli_usage_error("tick takes no operands");
         goto cleanup;

@@ -1,5 +1,6 @@
 /* stpm workflow: check and draw workflow definitions (the database subcommands — load,
  * list, show — join the table below). */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,16 +22,12 @@ static int cmd_check(cli_ctx *ctx, int argc, char **argv)
     cli_opt opts[] = {CLI_END};
     cli_args args = {0};
     cli_table *table = NULL;
-    int rc = cli_parse(ctx, usage, opts, argc, argv, &args);
-    if (rc)
+    int rc = 0;
+    if (cli_start(ctx, usage,
+                  "Load and validate workflow files without a database. Prints one line "
+                  "per file,\nor every problem as FILE:LINE:COL: message (exit 5).",
+                  opts, argc, argv, &args, 0, INT_MAX, NULL, NULL, &rc) < 0)
         goto cleanup;
-    if (args.help) {
-        cli_print_help(stdout, usage,
-                       "Load and validate workflow files without a database. Prints one line "
-                       "per file,\nor every problem as FILE:LINE:COL: message (exit 5).",
-                       opts);
-        goto cleanup;
-    }
     if (args.n_operands == 0) {
         rc = cli_usage_error("workflow check needs at least one FILE");
         goto cleanup;
@@ -110,16 +107,12 @@ static int cmd_graph(cli_ctx *ctx, int argc, char **argv)
     stpm_workflow *wf = NULL;
     stpm_error err = STPM_ERROR_INIT;
     char *text = NULL;
-    int rc = cli_parse(ctx, usage, opts, argc, argv, &args);
-    if (rc)
+    int rc = 0;
+    if (cli_start(ctx, usage,
+                  "Draw a workflow file as Graphviz DOT (render with \"dot -Tsvg\") or as a "
+                  "Mermaid\nstate diagram.",
+                  opts, argc, argv, &args, 0, INT_MAX, NULL, NULL, &rc) < 0)
         goto cleanup;
-    if (args.help) {
-        cli_print_help(stdout, usage,
-                       "Draw a workflow file as Graphviz DOT (render with \"dot -Tsvg\") or as a "
-                       "Mermaid\nstate diagram.",
-                       opts);
-        goto cleanup;
-    }
     if (args.n_operands != 1) {
         rc = cli_usage_error("workflow graph needs exactly one NAME or FILE");
         goto cleanup;
@@ -207,13 +200,10 @@ static int cmd_list(cli_ctx *ctx, int argc, char **argv)
     stpm_db *db = NULL;
     stpm_rows *rows = NULL;
     stpm_error err = STPM_ERROR_INIT;
-    int rc = cli_parse(ctx, usage, opts, argc, argv, &args);
-    if (rc)
+    int rc = 0;
+    if (cli_start(ctx, usage, "List the stored workflow versions.", opts, argc, argv, &args, 0,
+                  INT_MAX, NULL, NULL, &rc) < 0)
         goto cleanup;
-    if (args.help) {
-        cli_print_help(stdout, usage, "List the stored workflow versions.", opts);
-        goto cleanup;
-    }
     if (args.n_operands) {
         rc = cli_usage_error("workflow list takes no operands");
         goto cleanup;
