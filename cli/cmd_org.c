@@ -218,16 +218,14 @@ static void show_text(const stpm_org_detail *d)
 }
 
 /* show, unblacklist: one USCC operand and the given options. */
+/* The start of the subcommands that take one USCC: 0 to go on, -1 after the help, else
+ * the exit status of a usage error. */
 static int one_operand(cli_ctx *ctx, const char *usage, cli_opt *opts, int argc, char **argv,
                        cli_args *a)
 {
-    int rc = cli_parse(ctx, usage, opts, argc, argv, a);
-    if (rc != 0)
-        return rc;
-    if (a->help)
-        return org_help(usage, opts), -1;
-    if (a->n_operands != 1)
-        return cli_usage_error("expected one USCC\nusage: %s", usage);
+    int rc = 0;
+    if (cli_start(ctx, usage, NULL, opts, argc, argv, a, 1, 1, "expected one USCC", NULL, &rc) < 0)
+        return rc ? rc : -1;
     return 0;
 }
 
