@@ -259,4 +259,50 @@ STPM_API int stpm_project_advance_where(stpm_db *db, const stpm_project_filter *
 STPM_API int stpm_project_tick(stpm_db *db, const stpm_advance_options *opts,
                                stpm_bulk_report *report, stpm_error *err);
 
+/* ---- migrating projects to a newer workflow version ---- */
+
+/* One project of a migration: what was (or would be) done. */
+typedef struct stpm_migrate_item {
+    char *code;
+    int from_version; /* the version the project was pinned to */
+    char *state;      /* its current state */
+    /* OK: moves (moved unless dry run); REFUSED: stranded, left pinned; CONFLICT: it
+     * changed meanwhile, left pinned; ERROR: writing failed. */
+    stpm_outcome outcome;
+    char *message; /* why stranded, or the error; NULL when it moves */
+    /* Fields the new version requires in the state (`required_in`) that the project has
+     * not set, ", "-separated; NULL when none. Reported, never blocking. */
+    char *missing;
+} stpm_migrate_item;
+
+typedef struct stpm_migrate_report {
+    stpm_migrate_item *items; /* in code order */
+    size_t n, cap;
+    size_t n_moved, n_stranded, n_conflict, n_error; /* n_moved counts "would move" too */
+} stpm_migrate_report;
+
+#define STPM_MIGRATE_REPORT_INIT                                                                   \
+    {                                                                                              \
+        NULL, 0, 0, 0, 0, 0, 0                                                                     \
+    }
+
+STPM_API void stpm_migrate_report_clear(stpm_migrate_report *r);
+
+/*
+ * `workflow migrate`: move every project of workflow `name` pinned to a version older than
+ * `to_version` (only those of plan code `plan` when not NULL) to `to_version`. A project is
+ * stranded when its state does not exist in the new version, or is a non-final state
+ * that no transition of the new version leaves; stranded projects stay pinned. Each
+ * movable project moves atomically on its own: its workflow_id is updated if its
+ * row_version is unchanged, with one 'migrate' event on its chain (data: workflow,
+ * from_version, to_version, state, missing_fields); its state and fields are unchanged.
+ * With dry_run nothing is written. Only an administrator (member of stpm_admin, or a
+ * superuser) may migrate: STPM_EPERM. Unknown workflow version or plan: STPM_ENOTFOUND;
+ * a plan of another workflow: STPM_EINPUT. Returns 0 once every project has its outcome
+ * in *report (stranded ones included); the caller decides what stranding means.
+ */
+STPM_API int stpm_project_migrate(stpm_db *db, const char *name, int to_version, const char *plan,
+                                  bool dry_run, stpm_date today, stpm_migrate_report *report,
+                                  stpm_error *err);
+
 #endif
