@@ -12,6 +12,7 @@
 #include "table.h"
 #include "connect.h"
 #include "rows.h"
+#include "stpm/project.h"
 #include "stpm/wfstore.h"
 #include "stpm/workflow.h"
 #include <unistd.h>
@@ -315,12 +316,137 @@ cleanup:
     return rc;
 }
 
+/* "PREFIX: TEXT", malloc'd (NULL when out of memory). */
+static char *joined(const char *prefix, const char *text)
+{
+    size_t n = strlen(prefix) + 2 + strlen(text ? text : "") + 1;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "%s: %s", prefix, text ? text : "");
+    return s;
+}
+
+/* The decisions of a migration as a table: code, from, state, outcome, missing. */
+static void print_migration(cli_ctx *ctx, const stpm_migrate_report *rep, bool done)
+{
+    static const char *const cols[] = {"code", "from", "state", "outcome", "missing"};
+    cli_table *t = cli_table_new(5, cols);
+    if (!t)
+        return;
+    cli_table_set_kind(t, 1, CLI_COL_NUMBER);
+    for (size_t i = 0; i < rep->n; i++) {
+        const stpm_migrate_item *it = &rep->items[i];
+        char v[16], *outcome = NULL;
+        snprintf(v, sizeof(v), "%d", it->from_version);
+        switch (it->outcome) {
+        case STPM_OUTCOME_OK:
+            outcome = strdup(done ? "moved" : "moves");
+            break;
+        case STPM_OUTCOME_REFUSED:
+            outcome = joined("stranded", it->message);
+            break;
+        default:
+            outcome = joined(stpm_outcome_name(it->outcome), it->message);
+            break;
+        }
+        const char *cells[] = {it->code, v, it->state, outcome, it->missing};
+        cli_table_add_row(t, cells);
+        free(outcome);
+    }
+    cli_table_print(t, ctx->format, stdout, false);
+    cli_table_free(t);
+}
+
+static int cmd_migrate(cli_ctx *ctx, int argc, char **argv)
+{
+    static const char usage[] = "stpm workflow migrate NAME --to VERSION [--plan CODE] [--dry-run]";
+    cli_opt opts[] = {
+        CLI_STRING("to", 0, "VERSION", "the stored version to move the projects to (required)"),
+        CLI_STRING("plan", 0, "CODE", "only the projects of this plan"),
+        CLI_FLAG("dry-run", 'n', "print the plan, move nothing"),
+        CLI_END,
+    };
+    cli_args args = {0};
+    stpm_db *db = NULL;
+    stpm_error err = STPM_ERROR_INIT;
+    stpm_migrate_report rep = STPM_MIGRATE_REPORT_INIT;
+    int rc = 0;
+    if (cli_start(ctx, usage,
+                  "Move the projects of workflow NAME pinned to an older version to VERSION. "
+                  "The plan\ncomes first: per project its version, state and outcome — moves, or "
+                  "stranded when\nits state does not exist in VERSION or has no transition out "
+                  "there (stranded\nprojects stay pinned). Fields VERSION requires in the state "
+                  "that the project lacks\nare listed, not blocking. Each project moves "
+                  "atomically with a 'migrate' event;\nexit 3 when some were stranded (the others "
+                  "still move). Administrators only.",
+                  opts, argc, argv, &args, 1, 1, "expected one workflow NAME", NULL, &rc) < 0)
+        goto cleanup;
+    const char *to = cli_opt_get(opts, "to")->value;
+    if (!to) {
+        rc = cli_usage_error("workflow migrate needs --to VERSION\nusage: %s", usage);
+        goto cleanup;
+    }
+    char *end = NULL;
+    long version = strtol(to, &end, 10);
+    if (!*to || *end || version <= 0 || version > 1000000) {
+        rc = cli_usage_error("invalid --to \"%s\": expected a positive version number", to);
+        goto cleanup;
+    }
+    const char *plan = cli_opt_get(opts, "plan")->value;
+    bool dry_run = cli_opt_get(opts, "dry-run")->flag;
+    const char *name = args.operands[0];
+    if ((rc = cli_connect(ctx, &db)) != 0)
+        goto cleanup;
+    stpm_date today = cli_today(ctx);
+    /* The plan first, always: what would happen to every project. */
+    if (stpm_project_migrate(db, name, (int)version, plan, true, today, &rep, &err) < 0) {
+        rc = cli_report_clear(&err);
+        goto cleanup;
+    }
+    if (ctx->format == CLI_FORMAT_TABLE) {
+        printf("plan: workflow %s to version %ld: %zu project%s, %zu move%s, %zu stranded\n", name,
+               version, rep.n, rep.n == 1 ? "" : "s", rep.n_moved, rep.n_moved == 1 ? "s" : "",
+               rep.n_stranded);
+        if (rep.n)
+            print_migration(ctx, &rep, false);
+    }
+    if (!dry_run) {
+        if (stpm_project_migrate(db, name, (int)version, plan, false, today, &rep, &err) < 0) {
+            rc = cli_report_clear(&err);
+            goto cleanup;
+        }
+        if (ctx->format == CLI_FORMAT_TABLE) {
+            printf("moved %zu project%s to %s version %ld", rep.n_moved,
+                   rep.n_moved == 1 ? "" : "s", name, version);
+            if (rep.n_stranded)
+                printf("; %zu stranded, left on %s version", rep.n_stranded,
+                       rep.n_stranded == 1 ? "its" : "their");
+            putchar('\n');
+            for (size_t i = 0; i < rep.n; i++)
+                if (rep.items[i].outcome == STPM_OUTCOME_CONFLICT ||
+                    rep.items[i].outcome == STPM_OUTCOME_ERROR)
+                    fprintf(stderr, "stpm: error: %s: %s\n", rep.items[i].code,
+                            rep.items[i].message);
+        }
+    }
+    if (ctx->format != CLI_FORMAT_TABLE)
+        print_migration(ctx, &rep, !dry_run);
+    rc = rep.n_error ? 1 : rep.n_conflict ? 4 : rep.n_stranded ? 3 : 0;
+cleanup:
+    stpm_migrate_report_clear(&rep);
+    stpm_error_clear(&err);
+    cli_args_free(&args);
+    cli_opts_free(opts);
+    return rc;
+}
+
 static const cli_command subcommands[] = {
     {"check", cmd_check, "validate workflow files (no database)"},
     {"graph", cmd_graph, "draw a stored workflow or a file as DOT or Mermaid"},
     {"load", cmd_load, "validate and store workflow versions"},
     {"list", cmd_list, "list the stored workflow versions"},
     {"show", cmd_show, "show a stored workflow version"},
+    {"migrate", cmd_migrate, "move live projects to a newer version (stranded ones stay)"},
     {NULL, NULL, NULL},
 };
 

@@ -113,8 +113,8 @@ static int check_plan(stpm_db *db, const char *name, const char *plan, stpm_erro
 {
     PGresult *r = NULL;
     const char *p[] = {plan};
-    int rc = stpm_query(db, "SELECT workflow_name FROM stpm.plans WHERE code = $1", 1, p, &r, WHAT,
-                        err);
+    int rc =
+        stpm_query(db, "SELECT workflow_name FROM stpm.plans WHERE code = $1", 1, p, &r, WHAT, err);
     if (rc < 0)
         return rc;
     if (PQntuples(r) == 0) {
@@ -193,16 +193,9 @@ static int move_one(stpm_db *db, const proj_snap *s, const char *new_id, const c
     snprintf(rv, sizeof(rv), "%d", s->row_version);
     snprintf(fv, sizeof(fv), "%d", from_version);
     snprintf(tv, sizeof(tv), "%d", to_version);
-    const char *p[] = {s->id,
-                       rv,
-                       s->workflow_id,
-                       new_id,
-                       stpm_date_format(today, day),
-                       s->state,
-                       name,
-                       fv,
-                       tv,
-                       missing};
+    const char *p[] = {
+        s->id, rv, s->workflow_id, new_id, stpm_date_format(today, day), s->state, name,
+        fv,    tv, missing};
     int rc = stpm_query(db, migrate_sql, 10, p, &r, WHAT, err);
     if (rc < 0)
         return rc;
@@ -277,8 +270,8 @@ int stpm_project_migrate(stpm_db *db, const char *name, int to_version, const ch
             report->n_moved++;
         } else {
             stpm_error one = STPM_ERROR_INIT;
-            int w = move_one(db, &s, new_id, name, it->from_version, to_version, it->missing,
-                             today, &one);
+            int w = move_one(db, &s, new_id, name, it->from_version, to_version, it->missing, today,
+                             &one);
             if (w == 0) {
                 it->outcome = STPM_OUTCOME_OK;
                 report->n_moved++;
@@ -293,7 +286,8 @@ int stpm_project_migrate(stpm_db *db, const char *name, int to_version, const ch
             stpm_error_clear(&one);
             if (w == STPM_EUNAVAIL) { /* the connection is gone: the others cannot move either */
                 proj_snap_clear(&s);
-                rc = stpm_error_set(err, STPM_EUNAVAIL, "%s: the database connection was lost", WHAT);
+                rc = stpm_error_set(err, STPM_EUNAVAIL, "%s: the database connection was lost",
+                                    WHAT);
                 goto out;
             }
         }
