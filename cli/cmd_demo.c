@@ -230,6 +230,9 @@ static int run_argv(demo *d, int expect, const char *today, int argc, char **arg
 }
 
 /* The same with the words given as arguments, ended by NULL. */
+/* The end of run()'s arguments: a null pointer of the type va_arg reads. */
+#define END_OF_ARGS ((const char *)NULL)
+
 static int run(demo *d, int expect, const char *today, ...)
 {
     char *argv[48];
@@ -588,7 +591,7 @@ static int step_workflows(demo *d)
             words_add(&w, "%s", ex.name);
     int rc = run_words(d, 0, NULL, &w);
     if (rc == 0)
-        rc = run(d, 0, NULL, "workflow", "list", NULL);
+        rc = run(d, 0, NULL, "workflow", "list", END_OF_ARGS);
     return rc;
 }
 
@@ -602,11 +605,11 @@ static int step_plans(demo *d)
     for (size_t i = 0; i < N_PLANS; i++) {
         const demo_plan *p = &demo_plans[i];
         int rc = run(d, 0, NULL, "plan", "add", p->code, "--name", p->name, "--level", p->level,
-                     "--workflow", p->workflow, p->funded ? "--funded" : NULL, NULL);
+                     "--workflow", p->workflow, p->funded ? "--funded" : END_OF_ARGS, END_OF_ARGS);
         if (rc)
             return rc;
     }
-    return run(d, 0, NULL, "plan", "list", NULL);
+    return run(d, 0, NULL, "plan", "list", END_OF_ARGS);
 }
 
 static int step_survey(demo *d)
@@ -616,10 +619,11 @@ static int step_survey(demo *d)
             "is CSV as a spreadsheet exports it (Chinese headers, quoted fields); every row is\n"
             "validated first, organisations are upserted by their 统一社会信用代码, and the\n"
             "whole import is one transaction (docs/survey.md).");
-    int rc = run(d, 0, "2020-10-31", "survey", "import", "survey-2020.csv", "--year", "2020", NULL);
+    int rc = run(d, 0, "2020-10-31", "survey", "import", "survey-2020.csv", "--year", "2020",
+                 END_OF_ARGS);
     if (rc == 0) {
         note(d, "Importing the same file again changes nothing, and says so:");
-        rc = run(d, 0, NULL, "survey", "import", "survey-2020.csv", "--year", "2020", NULL);
+        rc = run(d, 0, NULL, "survey", "import", "survey-2020.csv", "--year", "2020", END_OF_ARGS);
     }
     return rc;
 }
@@ -630,7 +634,7 @@ static int step_rank(demo *d)
             "Candidates are scored by the weights of workflows/scoring.yaml: high-tech\n"
             "enterprise, R&D intensity, university partner, maturity, investment, leverage\n"
             "and target level — each score with its breakdown (docs/scoring.md).");
-    return run(d, 0, "2020-11-02", "reserve", "rank", "--year", "2020", "--top", "10", NULL);
+    return run(d, 0, "2020-11-02", "reserve", "rank", "--year", "2020", "--top", "10", END_OF_ARGS);
 }
 
 static int step_promote(demo *d, stpm_db *db)
@@ -642,7 +646,7 @@ static int step_promote(demo *d, stpm_db *db)
     int rc = choose_picks(d, db);
     for (size_t i = 0; rc == 0 && i < d->n_picks; i++)
         rc = run(d, 0, "2020-11-16", "reserve", "promote", d->picks[i].entry, "--plan",
-                 d->picks[i].plan->code, "--year", "2021", NULL);
+                 d->picks[i].plan->code, "--year", "2021", END_OF_ARGS);
     if (rc == 0)
         rc = learn_codes(d, db);
     return rc;
@@ -713,7 +717,7 @@ static int step_apply(demo *d)
          "What stands between %s and integrity admission? \"project why\" lists every way\n"
          "out of the current state and, for each blocked one, the rule that blocks it:",
          d->picks[0].code);
-    return run(d, 0, NULL, "project", "why", d->picks[0].code, NULL);
+    return run(d, 0, NULL, "project", "why", d->picks[0].code, END_OF_ARGS);
 }
 
 static int step_commitments(demo *d)
@@ -729,7 +733,7 @@ static int step_commitments(demo *d)
                                 &doc);
         if (rc == 0)
             rc = run(d, 0, NULL, "project", "attach", d->picks[i].code, "integrity_commitment", doc,
-                     NULL);
+                     END_OF_ARGS);
         free(doc);
         if (rc)
             return rc;
@@ -751,9 +755,9 @@ static int step_blacklist(demo *d)
             "is never deleted, only lifted, so that as of an earlier date it still counts.");
     note(d, "%s (%s) was found to have made a false application (虚假申报):", b->org, b->uscc);
     int rc = run(d, 0, NULL, "org", "blacklist", b->uscc, "--reason", "虚假申报", "--from",
-                 "2020-05-01", "--until", "2023-04-30", NULL);
+                 "2020-05-01", "--until", "2023-04-30", END_OF_ARGS);
     if (rc == 0)
-        rc = run(d, 0, NULL, "org", "show", b->uscc, NULL);
+        rc = run(d, 0, NULL, "org", "show", b->uscc, END_OF_ARGS);
     return rc;
 }
 
@@ -770,7 +774,7 @@ static int step_admit(demo *d)
         demo_pick *p = &d->picks[i];
         if (p == b)
             continue;
-        int rc = run(d, 0, "2021-01-18", "project", "advance", p->code, "admit", NULL);
+        int rc = run(d, 0, "2021-01-18", "project", "advance", p->code, "admit", END_OF_ARGS);
         if (rc)
             return rc;
     }
@@ -779,15 +783,15 @@ static int step_admit(demo *d)
          "status 3 (refused by a rule), every reason is given with its evidence, and nothing\n"
          "is written:",
          b->code, b->org);
-    int rc = run(d, 3, NULL, "project", "advance", b->code, "admit", NULL);
+    int rc = run(d, 3, NULL, "project", "advance", b->code, "admit", END_OF_ARGS);
     if (rc == 0) {
         note(d, "\"project why\" shows the same without trying:");
-        rc = run(d, 0, NULL, "project", "why", b->code, NULL);
+        rc = run(d, 0, NULL, "project", "why", b->code, END_OF_ARGS);
     }
     if (rc == 0) {
         note(d, "The officer rejects the application, giving the reason:");
         rc = run(d, 0, NULL, "project", "advance", b->code, "reject", "--reason",
-                 "承担单位列入失信名单（虚假申报）", NULL);
+                 "承担单位列入失信名单（虚假申报）", END_OF_ARGS);
     }
     return rc;
 }
@@ -834,14 +838,14 @@ static int step_tick(demo *d)
             "days skip weekends and public holidays and count make-up working days (调休): the\n"
             "Spring Festival of 2021 is 02-11..02-17, and Saturday 02-20 is a working day.\n"
             "Publicized on Monday 02-08, five working days end on Saturday 02-20.");
-    int rc = run(d, 0, "2021-02-19", "tick", NULL);
+    int rc = run(d, 0, "2021-02-19", "tick", END_OF_ARGS);
     if (rc == 0) {
         note(d, "Nothing yet on Friday 02-19 (four working days). On Saturday 02-20:");
-        rc = run(d, 0, "2021-02-20", "tick", NULL);
+        rc = run(d, 0, "2021-02-20", "tick", END_OF_ARGS);
     }
     if (rc == 0) {
         note(d, "The national programme's seven working days end on Tuesday 02-23:");
-        rc = run(d, 0, "2021-02-23", "tick", NULL);
+        rc = run(d, 0, "2021-02-23", "tick", END_OF_ARGS);
     }
     return rc;
 }
@@ -881,7 +885,7 @@ static int step_start(demo *d)
         if (rc)
             return rc;
     }
-    return run(d, 0, NULL, "project", "list", "--year", "2021", NULL);
+    return run(d, 0, NULL, "project", "list", "--year", "2021", END_OF_ARGS);
 }
 
 static int step_check(demo *d)
@@ -930,15 +934,15 @@ static int step_accept(demo *d)
     words_clear(&w);
     free(doc);
     if (rc == 0)
-        rc = run(d, 0, "2022-06-20", "project", "advance", p->code, "accept", NULL);
+        rc = run(d, 0, "2022-06-20", "project", "advance", p->code, "accept", END_OF_ARGS);
     if (rc == 0) {
         note(d, "%s was due on 2021-12-31 and is still in progress:", county->code);
-        rc = run(d, 0, "2022-06-30", "project", "list", "--overdue", NULL);
+        rc = run(d, 0, "2022-06-30", "project", "list", "--overdue", END_OF_ARGS);
     }
     if (rc == 0) {
         note(d, "Every change is an event in the project's hash chain, with who (the database\n"
                 "role), when, the reason, each check's evidence and the documents' digests:");
-        rc = run(d, 0, NULL, "project", "history", p->code, NULL);
+        rc = run(d, 0, NULL, "project", "history", p->code, END_OF_ARGS);
     }
     return rc;
 }
@@ -951,15 +955,15 @@ static int step_audit(demo *d)
             "whether the history is intact: every event is hash-chained, and a checkpoint\n"
             "signed with Ed25519 and kept outside the database detects any later change,\n"
             "insertion, deletion or truncation.");
-    int rc = run(d, 0, "2022-06-30", "audit", "unclosed", "--as-of", "2022-06-30", NULL);
+    int rc = run(d, 0, "2022-06-30", "audit", "unclosed", "--as-of", "2022-06-30", END_OF_ARGS);
     if (rc == 0)
-        rc = run(d, 0, NULL, "audit", "closed", NULL);
+        rc = run(d, 0, NULL, "audit", "closed", END_OF_ARGS);
     if (rc == 0)
         rc = run(d, 0, NULL, "audit", "checkpoint", "--key", "auditor-key.pem", "--generate-key",
-                 "--out", "checkpoint-2022-06-30.json", NULL);
+                 "--out", "checkpoint-2022-06-30.json", END_OF_ARGS);
     if (rc == 0)
         rc = run(d, 0, NULL, "audit", "verify", "--checkpoint", "checkpoint-2022-06-30.json",
-                 "--pubkey", "auditor-key.pem.pub", NULL);
+                 "--pubkey", "auditor-key.pem.pub", END_OF_ARGS);
     return rc;
 }
 
@@ -969,18 +973,19 @@ static int step_report(demo *d)
             "The bureau's figures by level (or plan, year, town, field, state), amounts in 万元.\n"
             "The 2021 targets are those of the bureau's plan: 200 applications and 3000 万元\n"
             "secured from plans of municipal level and above; the completion rate follows.");
-    int rc = run(d, 0, "2022-06-30", "report", "summary", "--year", "2021", "--by", "level", NULL);
+    int rc = run(d, 0, "2022-06-30", "report", "summary", "--year", "2021", "--by", "level",
+                 END_OF_ARGS);
     if (rc == 0)
         rc = run(d, 0, NULL, "report", "target", "set", "--year", "2021", "--metric",
-                 "applications", "--value", "200", NULL);
+                 "applications", "--value", "200", END_OF_ARGS);
     if (rc == 0)
         rc = run(d, 0, NULL, "report", "target", "set", "--year", "2021", "--metric", "funding",
-                 "--level", "municipal_and_above", "--value", "3000", NULL);
+                 "--level", "municipal_and_above", "--value", "3000", END_OF_ARGS);
     if (rc == 0)
         rc = run(d, 0, NULL, "report", "target", "set", "--year", "2021", "--metric", "approvals",
-                 "--level", "provincial_and_above", "--value", "4", NULL);
+                 "--level", "provincial_and_above", "--value", "4", END_OF_ARGS);
     if (rc == 0)
-        rc = run(d, 0, NULL, "report", "targets", "--year", "2021", NULL);
+        rc = run(d, 0, NULL, "report", "targets", "--year", "2021", END_OF_ARGS);
     return rc;
 }
 

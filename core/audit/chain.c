@@ -97,7 +97,7 @@ bool stpm_chain_ts_utc(int64_t usec, char out[40])
         t += day_us;
         days--;
     }
-    if (days < INT32_MIN + 1 || days > INT32_MAX - 1)
+    if (days < INT32_MIN + 1 || days > INT32_MAX - PG_EPOCH_JDATE - 1)
         return false;
     int y, m, d;
     j2date((int)days + PG_EPOCH_JDATE, &y, &m, &d);

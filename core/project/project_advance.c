@@ -496,6 +496,10 @@ int stpm_project_why(stpm_db *db, const char *code, stpm_date today, char **stat
             if (stpm_wf_transition_leaves(c, s.state) && m++ == i)
                 t = c;
         }
+        if (!t) {
+            rc = stpm_error_set(err, STPM_ERROR, "transition %zu of state %s vanished", i, s.state);
+            goto out;
+        }
         if ((rc = stpm_engine_evaluate(s.wf, &ctx, t->name, &opt, err)) < 0)
             goto out;
         rc = fill_report(&opt, &reps[i], err);

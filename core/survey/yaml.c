@@ -104,9 +104,10 @@ static bool is_null(const yaml_event_t *ev)
 static void warn_unknown(stpm_survey_reader *r, int line, const char *key)
 {
     const char *p = r->yaml_warned.buf;
-    for (size_t i = 0; p && i < r->yaml_warned.len; i += strlen(p + i) + 1)
-        if (strcmp(p + i, key) == 0)
-            return;
+    if (p)
+        for (size_t i = 0; i < r->yaml_warned.len; i += strlen(p + i) + 1)
+            if (strcmp(p + i, key) == 0)
+                return;
     if (r->yaml_warned.len < 64 * 1024) {
         stpm_strbuf_puts(&r->yaml_warned, key);
         stpm_strbuf_putc(&r->yaml_warned, '\0');
