@@ -14,6 +14,13 @@
  * written to a temporary directory, which is the working directory while the commands
  * run and is removed at the end.
  *
+ * The roles (DESIGN §6): the tour connects as the role it is given (the embedded cluster's
+ * superuser without --db), which administers: it loads workflows, adds plans and users,
+ * keeps the blacklist, records checkpoints, sets targets. It adds two users, the officer
+ * wang_officer and the auditor li_auditor, and runs the officer's work and the auditor's
+ * questions as them: each on a connection of its own, the conninfo in use with
+ * "user=NAME" added (the embedded cluster trusts its private socket).
+ *
  * Any step whose exit status is not the one expected stops the tour with that status.
  */
 #include <dirent.h>
@@ -93,8 +100,16 @@ typedef struct demo {
     int cwd_fd; /* where we were */
     demo_pick picks[MAX_PICKS];
     size_t n_picks;
-    char *conninfo; /* the embedded tour database's, owned */
+    char *conninfo;  /* the embedded tour database's, owned */
+    const char *as;  /* the user the next commands run as; NULL: the role connected */
+    char *as_name;   /* the user of as_db, owned */
+    char *as_db;     /* the conninfo "... user=AS_NAME", owned */
+    void *as_handle; /* the connection as as_name (a stpm_db *), owned; NULL until needed */
 } demo;
+
+/* The tour's users: the officer (项目专管员) and the auditor (审计). */
+#define OFFICER "wang_officer"
+#define AUDITOR "li_auditor"
 
 /* A malloc'd formatted string, or NULL. */
 static char *str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -189,6 +204,31 @@ static void put_word(const char *s)
 
 /* ---- running the commands ---- */
 
+/* The conninfo of base (NULL: the environment's) as user: "user=NAME" added, or for a URI
+ * the parameter user=NAME. */
+static char *conninfo_as(const char *base, const char *user)
+{
+    if (!base || !*base)
+        return str_printf("user=%s", user);
+    if (strncmp(base, "postgres://", 11) == 0 || strncmp(base, "postgresql://", 13) == 0)
+        return str_printf("%s%cuser=%s", base, strchr(base, '?') ? '&' : '?', user);
+    return str_printf("%s user=%s", base, user);
+}
+
+/* Make d->as_db the conninfo for d->as, closing the connection of another user. */
+static int prepare_as(demo *d)
+{
+    if (d->as_name && strcmp(d->as_name, d->as) == 0)
+        return 0;
+    stpm_db_free(d->as_handle);
+    d->as_handle = NULL;
+    free(d->as_name);
+    free(d->as_db);
+    d->as_name = strdup(d->as);
+    d->as_db = conninfo_as(d->ctx->db, d->as);
+    return d->as_name && d->as_db ? 0 : 1;
+}
+
 /*
  * Run one stpm command as "stpm [--today TODAY] ARGS..." would, through the command
  * table, after echoing it. today may be NULL (the tour's current date stays). expect is
@@ -199,7 +239,9 @@ static int run_argv(demo *d, int expect, const char *today, int argc, char **arg
 {
     if (today && stpm_date_parse(today, &d->ctx->today) == 0)
         d->ctx->today_set = true;
-    printf("%s$ stpm", col(d, C_CMD));
+    if (d->as && prepare_as(d) != 0)
+        return 1;
+    printf("%s%s$ stpm", col(d, C_CMD), d->as ? d->as : "");
     if (today)
         printf(" --today %s", today);
     for (int i = 0; i < argc; i++) {
@@ -218,7 +260,19 @@ static int run_argv(demo *d, int expect, const char *today, int argc, char **arg
         return 1;
     }
     d->ctx->format = CLI_FORMAT_TABLE;
+    /* As another user: that user's connection stands in for the tour's while it runs. */
+    const char *own_db = d->ctx->db;
+    void *own_handle = d->ctx->db_handle;
+    if (d->as) {
+        d->ctx->db = d->as_db;
+        d->ctx->db_handle = d->as_handle;
+    }
     int rc = cmd->fn(d->ctx, argc, argv);
+    if (d->as) {
+        d->as_handle = d->ctx->db_handle;
+        d->ctx->db = own_db;
+        d->ctx->db_handle = own_handle;
+    }
     fflush(stdout);
     fflush(stderr);
     if (rc == expect)
@@ -612,6 +666,25 @@ static int step_plans(demo *d)
     return run(d, 0, NULL, "plan", "list", END_OF_ARGS);
 }
 
+static int step_users(demo *d)
+{
+    heading(
+        d, "Users and roles (用户与角色)",
+        "Users are PostgreSQL login roles in four groups: stpm_admin, stpm_officer (项目专管员),\n"
+        "stpm_expert (专家) and stpm_auditor (审计, read only) — the database's grants decide\n"
+        "what each may do, and the actor of every event is the role connected. So far the\n"
+        "tour ran as the administrator; from now on the officer's work runs as wang_officer\n"
+        "and the auditor's questions as li_auditor (the prompt names the user):\n"
+        "  stpm --db \"CONNINFO user=wang_officer\" ...");
+    d->as = NULL;
+    int rc = run(d, 0, NULL, "user", "add", OFFICER, "--role", "officer", END_OF_ARGS);
+    if (rc == 0)
+        rc = run(d, 0, NULL, "user", "add", AUDITOR, "--role", "auditor", END_OF_ARGS);
+    if (rc == 0)
+        rc = run(d, 0, NULL, "user", "list", END_OF_ARGS);
+    return rc;
+}
+
 static int step_survey(demo *d)
 {
     heading(d, "The October survey (科技项目调研) into the reserve pool (储备库)",
@@ -619,6 +692,7 @@ static int step_survey(demo *d)
             "is CSV as a spreadsheet exports it (Chinese headers, quoted fields); every row is\n"
             "validated first, organisations are upserted by their 统一社会信用代码, and the\n"
             "whole import is one transaction (docs/survey.md).");
+    d->as = OFFICER;
     int rc = run(d, 0, "2020-10-31", "survey", "import", "survey-2020.csv", "--year", "2020",
                  END_OF_ARGS);
     if (rc == 0) {
@@ -753,6 +827,7 @@ static int step_blacklist(demo *d)
     heading(d, "The credit blacklist (失信名单)",
             "The administrator keeps the credit blacklist; an entry has a validity window and\n"
             "is never deleted, only lifted, so that as of an earlier date it still counts.");
+    d->as = NULL;
     note(d, "%s (%s) was found to have made a false application (虚假申报):", b->org, b->uscc);
     int rc = run(d, 0, NULL, "org", "blacklist", b->uscc, "--reason", "虚假申报", "--from",
                  "2020-05-01", "--until", "2023-04-30", END_OF_ARGS);
@@ -770,6 +845,7 @@ static int step_admit(demo *d)
             "duplicate application (重复申报), the leader under the project limit (限项), no\n"
             "overdue project of the organisation, a valid credit code. Each check's evidence\n"
             "goes into the history (docs/integrity.md).");
+    d->as = OFFICER;
     for (size_t i = 0; i < d->n_picks; i++) {
         demo_pick *p = &d->picks[i];
         if (p == b)
@@ -955,15 +1031,29 @@ static int step_audit(demo *d)
             "whether the history is intact: every event is hash-chained, and a checkpoint\n"
             "signed with Ed25519 and kept outside the database detects any later change,\n"
             "insertion, deletion or truncation.");
+    demo_pick *county = pick_of(d, "RGSP");
+    d->as = AUDITOR;
     int rc = run(d, 0, "2022-06-30", "audit", "unclosed", "--as-of", "2022-06-30", END_OF_ARGS);
     if (rc == 0)
         rc = run(d, 0, NULL, "audit", "closed", END_OF_ARGS);
-    if (rc == 0)
+    if (rc == 0 && county) {
+        note(d,
+             "The auditor may not change anything: advancing %s is refused with exit\n"
+             "status 7 (permission denied):",
+             county->code);
+        rc = run(d, 7, NULL, "project", "advance", county->code, "submit_acceptance", END_OF_ARGS);
+    }
+    if (rc == 0) {
+        note(d, "The administrator records a signed checkpoint (an auditor may not write one):");
+        d->as = NULL;
         rc = run(d, 0, NULL, "audit", "checkpoint", "--key", "auditor-key.pem", "--generate-key",
                  "--out", "checkpoint-2022-06-30.json", END_OF_ARGS);
-    if (rc == 0)
+    }
+    if (rc == 0) {
+        d->as = AUDITOR;
         rc = run(d, 0, NULL, "audit", "verify", "--checkpoint", "checkpoint-2022-06-30.json",
                  "--pubkey", "auditor-key.pem.pub", END_OF_ARGS);
+    }
     return rc;
 }
 
@@ -973,6 +1063,7 @@ static int step_report(demo *d)
             "The bureau's figures by level (or plan, year, town, field, state), amounts in 万元.\n"
             "The 2021 targets are those of the bureau's plan: 200 applications and 3000 万元\n"
             "secured from plans of municipal level and above; the completion rate follows.");
+    d->as = NULL;
     int rc = run(d, 0, "2022-06-30", "report", "summary", "--year", "2021", "--by", "level",
                  END_OF_ARGS);
     if (rc == 0)
@@ -1034,12 +1125,12 @@ static int tour(demo *d)
     printf("The tour's files are written to %s, its working directory, which is\n"
            "removed at the end.\n",
            d->dir);
-    if ((rc = step_workflows(d)) || (rc = step_plans(d)) || (rc = step_survey(d)) ||
-        (rc = step_rank(d)) || (rc = step_promote(d, db)) || (rc = step_apply(d)) ||
-        (rc = step_commitments(d)) || (rc = step_blacklist(d)) || (rc = step_admit(d)) ||
-        (rc = step_publicize(d)) || (rc = step_tick(d)) || (rc = step_start(d)) ||
-        (rc = step_check(d)) || (rc = step_accept(d)) || (rc = step_audit(d)) ||
-        (rc = step_report(d)))
+    if ((rc = step_workflows(d)) || (rc = step_plans(d)) || (rc = step_users(d)) ||
+        (rc = step_survey(d)) || (rc = step_rank(d)) || (rc = step_promote(d, db)) ||
+        (rc = step_apply(d)) || (rc = step_commitments(d)) || (rc = step_blacklist(d)) ||
+        (rc = step_admit(d)) || (rc = step_publicize(d)) || (rc = step_tick(d)) ||
+        (rc = step_start(d)) || (rc = step_check(d)) || (rc = step_accept(d)) ||
+        (rc = step_audit(d)) || (rc = step_report(d)))
         return rc;
     closing(d, db);
     return 0;
@@ -1078,6 +1169,9 @@ int cli_cmd_demo(cli_ctx *ctx, int argc, char **argv)
     ctx->format = format;
     leave_workdir(&d);
     picks_clear(&d);
+    stpm_db_free(d.as_handle);
+    free(d.as_name);
+    free(d.as_db);
     if (ctx->db == d.conninfo) {
         cli_disconnect(ctx);
         ctx->db = NULL;

@@ -13,6 +13,17 @@ check_tour() { # OUT LABEL
     contains "$out" "== 1. Workflows (流程定义)" "$l: step 1 heading"
     contains "$out" "stored workflow provincial_key_rd_industry version 1" "$l: the six workflows load"
     contains "$out" "added plan RGSP 如皋市科技计划 (county, funded, workflow county_rugao)" "$l: the plans are added"
+    contains "$out" "== 3. Users and roles (用户与角色)" "$l: the users step"
+    contains "$out" "user wang_officer to stpm_officer" "$l: the officer is added"
+    contains "$out" "user li_auditor to stpm_auditor" "$l: the auditor is added"
+    contains "$out" "wang_officer  officer  yes" "$l: user list shows the officer"
+    contains "$out" "wang_officer\$ stpm --today 2020-10-31 survey import survey-2020.csv" "$l: the officer imports the survey"
+    contains "$out" "  1  2020-11-16  wang_officer  create" "$l: history names the officer as actor"
+    contains "$out" " 12  2022-06-20  wang_officer  transition  accept" "$l: of every transition"
+    contains "$out" "\$ stpm org blacklist 91320682887426300L" "$l: the administrator keeps the blacklist"
+    contains "$out" "li_auditor\$ stpm project advance 2021-RGSP-0001 submit_acceptance" "$l: the auditor tries to advance"
+    contains "$out" "permission denied: the role may not change projects" "$l: and is refused (exit 7)"
+    contains "$out" "li_auditor\$ stpm audit verify --checkpoint" "$l: the auditor verifies"
     contains "$out" "survey-2020.csv: 51 candidates for 2020: 51 new, 0 updated, 0 unchanged" "$l: the survey imports"
     contains "$out" "nothing changed: the reserve pool already holds this survey" "$l: a second import changes nothing"
     contains "$out" "储备项目好中选优评分" "$l: the ranking with its scheme"
@@ -35,7 +46,7 @@ check_tour() { # OUT LABEL
     contains "$out" "2021-NTSP-0001: accept accepting → accepted" "$l: an acceptance"
     contains "$out" "2021-RGSP-0001  协作机器人力控打磨工作站" "$l: the overdue project is listed"
     contains "$out" "audit unclosed --as-of 2022-06-30" "$l: the auditor asks what is due but unclosed"
-    contains "$out" "verified 71 events in 15 chains" "$l: audit verify passes"
+    contains "$out" "verified 73 events in 15 chains" "$l: audit verify passes"
     contains "$out" "15 chain heads checked" "$l: against the signed checkpoint"
     contains "$out" "target 2021 funding (municipal_and_above): 3000" "$l: the year's targets"
     contains "$out" "funding       municipal_and_above   3000.00  1360.00  45.3%" "$l: with their completion"
@@ -44,9 +55,10 @@ check_tour() { # OUT LABEL
 
 # normalise: the tour's output without what differs from run to run: the database's
 # name, the temporary directory, ids (UUIDs, entry prefixes), digests, timestamps and
-# timings.
+# timings; and whether a user was created or (roles being the cluster's) found and granted.
 normalise() {
     sed -E 's/t_demo_[0-9_]+/DB/g
+            s/^(created|added) user /ADDED user /
             s/stpm-demo\.[A-Za-z0-9]+/stpm-demo.X/g
             s/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}/UUID/g
             s/[0-9a-f]{8,64}/HEX/g
@@ -87,10 +99,12 @@ db3=$(fresh_db demo)
 "$STPM" --db "$db3" calendar set 2021-02-20 --holiday --note 测试 >/dev/null
 run "$STPM" --db "$db3" demo
 expect_rc 3 "a step refused half-way stops the tour with its exit status"
-contains "$ERR" "the tour stops at step 12" "and names the step"
+contains "$ERR" "the tour stops at step 13" "and names the step"
 contains "$ERR" "is refused" "after the command's own message"
-if grep -q "== 13\." <<<"$OUT"; then fail "no step runs after the failing one"; else pass "no step runs after the failing one"; fi
+if grep -q "== 14\." <<<"$OUT"; then fail "no step runs after the failing one"; else pass "no step runs after the failing one"; fi
 drop_db "$db3"
+is "$(psql "$db1" -qAtX -c "SELECT string_agg(DISTINCT actor, ' ' ORDER BY actor) FROM stpm.events e JOIN stpm.projects p ON p.id = e.project_id WHERE p.code = '2021-NTSP-0001'")" \
+    "wang_officer" "every event of a project was made by the officer (the actor is the role connected)"
 
 left=$(ls -d "${TMPDIR:-/tmp}"/stpm-demo.* 2>/dev/null | wc -l)
 run "$STPM" --db "$db2" demo --help
