@@ -1044,7 +1044,8 @@ static int step_audit(demo *d)
         rc = run(d, 7, NULL, "project", "advance", county->code, "submit_acceptance", END_OF_ARGS);
     }
     if (rc == 0) {
-        note(d, "The administrator records a signed checkpoint (an auditor may not write one):");
+        note(d, "The administrator records a signed checkpoint (an auditor may make one too,\n"
+                "kept only in its file: auditors write nothing to the database):");
         d->as = NULL;
         rc = run(d, 0, NULL, "audit", "checkpoint", "--key", "auditor-key.pem", "--generate-key",
                  "--out", "checkpoint-2022-06-30.json", END_OF_ARGS);
