@@ -111,8 +111,8 @@ static void verify_any_session_settings(void **state)
     assert_int_equal(PQstatus(c), CONNECTION_OK);
     static const char *const setups[] = {
         "SET DateStyle = 'SQL, DMY'; SET TimeZone = 'Asia/Shanghai'",
-        "SET DateStyle = 'German'; SET TimeZone = 'America/St_Johns'; SET IntervalStyle ="
-        " 'sql_standard'; SET extra_float_digits = -15; SET bytea_output = 'escape'",
+        ("SET DateStyle = 'German'; SET TimeZone = 'America/St_Johns'; SET IntervalStyle ="
+         " 'sql_standard'; SET extra_float_digits = -15; SET bytea_output = 'escape'"),
         "SET DateStyle = 'Postgres, MDY'; SET TimeZone = 'Pacific/Kiritimati'"};
     for (size_t i = 0; i < sizeof(setups) / sizeof(setups[0]); i++) {
         PGresult *r = PQexec(c, setups[i]);
