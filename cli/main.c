@@ -12,7 +12,8 @@
 
 const cli_command cli_commands[] = {
     {"db", cli_cmd_db, "the database: init | start | stop | status | migrate"},
-    {"workflow", cli_cmd_workflow, "workflow definitions: check | load | list | show | graph"},
+    {"workflow", cli_cmd_workflow,
+     "workflow definitions: check | load | list | show | graph | migrate"},
     {"plan", cli_cmd_plan, "science-and-technology plans (科技计划): add | list | show"},
     {"org", cli_cmd_org, "organisations: add | list | show | blacklist | unblacklist | conflict"},
     {"user", cli_cmd_user, "users and their roles: add | list"},
@@ -46,7 +47,7 @@ static void print_main_help(FILE *f)
                "                    $XDG_DATA_HOME/stpm)\n"
                "  --format FORMAT   table (default), json or csv\n"
                "  --today DATE      the date to act as of (else STPM_TODAY, else today)\n"
-               "  -h, --help        this help; \"stpm COMMAND --help\" for a command's\n"
+               "  -h, --help        this help; \"stpm COMMAND --help\" for a command's own\n"
                "  -V, --version     the version\n\n"
                "exit status: 0 ok, 1 error, 2 usage, 3 refused by a rule, 4 conflict,\n"
                "5 bad input data, 6 not found, 7 permission denied, 8 database unavailable\n");
