@@ -366,6 +366,32 @@ static int write_document(const demo_pick *p, const char *label, const char *bod
     return rc;
 }
 
+/* Write a document for the project and take a transition attaching it as kind (with one
+ * more FIELD=VALUE when set is not NULL), on the business date today. */
+static int advance_with_document(demo *d, const demo_pick *p, const char *today,
+                                 const char *transition, const char *kind, const char *label,
+                                 const char *body, const char *set)
+{
+    char *doc = NULL;
+    int rc = write_document(p, label, body, &doc);
+    words w = {0};
+    words_add(&w, "project");
+    words_add(&w, "advance");
+    words_add(&w, "%s", p->code);
+    words_add(&w, "%s", transition);
+    words_add(&w, "--attach");
+    words_add(&w, "%s=%s", kind, doc ? doc : "");
+    if (set) {
+        words_add(&w, "--set");
+        words_add(&w, "%s", set);
+    }
+    if (rc == 0)
+        rc = run_words(d, 0, today, &w);
+    words_clear(&w);
+    free(doc);
+    return rc;
+}
+
 /* Make the temporary directory, write the examples built into libstpm into it and make
  * it the working directory. */
 static int enter_workdir(demo *d)
@@ -940,24 +966,11 @@ static int step_start(demo *d)
         demo_pick *p = &d->picks[i];
         if (p == b)
             continue;
-        char *doc = NULL;
-        int rc = write_document(p, "任务书", "（项目任务书：目标、进度、经费预算）", &doc);
-        words w = {0};
-        words_add(&w, "project");
-        words_add(&w, "advance");
-        words_add(&w, "%s", p->code);
-        words_add(&w, "start");
-        words_add(&w, "--attach");
-        words_add(&w, "task_book=%s", doc ? doc : "");
-        if (p == county) {
+        if (p == county)
             note(d, "The county project's task book fixes its due date at the end of 2021:");
-            words_add(&w, "--set");
-            words_add(&w, "due_date=2021-12-31");
-        }
-        if (rc == 0)
-            rc = run_words(d, 0, "2021-03-01", &w);
-        words_clear(&w);
-        free(doc);
+        int rc = advance_with_document(d, p, "2021-03-01", "start", "task_book", "任务书",
+                                       "（项目任务书：目标、进度、经费预算）",
+                                       p == county ? "due_date=2021-12-31" : NULL);
         if (rc)
             return rc;
     }
@@ -972,20 +985,8 @@ static int step_check(demo *d)
             "the check recorded (pass; rectify (整改) and fail are the other outcomes).");
     if (!p)
         return 0;
-    char *doc = NULL;
-    int rc = write_document(p, "中期检查报告", "（中期检查报告：进展、经费使用、存在问题）", &doc);
-    words w = {0};
-    words_add(&w, "project");
-    words_add(&w, "advance");
-    words_add(&w, "%s", p->code);
-    words_add(&w, "check_pass");
-    words_add(&w, "--attach");
-    words_add(&w, "midterm_report=%s", doc ? doc : "");
-    if (rc == 0)
-        rc = run_words(d, 0, "2022-03-15", &w);
-    words_clear(&w);
-    free(doc);
-    return rc;
+    return advance_with_document(d, p, "2022-03-15", "check_pass", "midterm_report", "中期检查报告",
+                                 "（中期检查报告：进展、经费使用、存在问题）", NULL);
 }
 
 static int step_accept(demo *d)
@@ -996,19 +997,8 @@ static int step_accept(demo *d)
             "A project still open after its due date is overdue: due but not closed.");
     if (!p || !county)
         return 0;
-    char *doc = NULL;
-    int rc = write_document(p, "验收报告", "（项目验收报告：完成情况、经费决算）", &doc);
-    words w = {0};
-    words_add(&w, "project");
-    words_add(&w, "advance");
-    words_add(&w, "%s", p->code);
-    words_add(&w, "submit_acceptance");
-    words_add(&w, "--attach");
-    words_add(&w, "acceptance_report=%s", doc ? doc : "");
-    if (rc == 0)
-        rc = run_words(d, 0, "2022-05-10", &w);
-    words_clear(&w);
-    free(doc);
+    int rc = advance_with_document(d, p, "2022-05-10", "submit_acceptance", "acceptance_report",
+                                   "验收报告", "（项目验收报告：完成情况、经费决算）", NULL);
     if (rc == 0)
         rc = run(d, 0, "2022-06-20", "project", "advance", p->code, "accept", END_OF_ARGS);
     if (rc == 0) {
