@@ -59,25 +59,6 @@ static stpm_migrate_item *add_item(stpm_migrate_report *r)
     return it;
 }
 
-/* STPM_EPERM unless the connected role is an administrator (superusers are members). */
-static int require_admin(stpm_db *db, stpm_error *err)
-{
-    PGresult *r = NULL;
-    int rc = stpm_query(db, "SELECT pg_has_role(session_user, 'stpm_admin', 'MEMBER')", 0, NULL, &r,
-                        WHAT, err);
-    if (rc < 0)
-        return rc;
-    bool admin = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-    PQclear(r);
-    if (admin)
-        return 0;
-    stpm_error_set(err, STPM_EPERM, "%s: permission denied", WHAT);
-    stpm_error_detail(err, "Only an administrator (stpm_admin) may move projects to another "
-                           "workflow version.");
-    stpm_error_hint(err, "Connect as a member of stpm_admin.");
-    return STPM_EPERM;
-}
-
 /* The id of name@version into id[40]; STPM_ENOTFOUND when not stored. */
 static int version_id(stpm_db *db, const char *name, int version, char id[40], stpm_error *err)
 {
@@ -221,7 +202,10 @@ int stpm_project_migrate(stpm_db *db, const char *name, int to_version, const ch
     stpm_migrate_report_clear(report);
     if (to_version <= 0)
         return stpm_error_set(err, STPM_EUSAGE, "invalid workflow version %d", to_version);
-    if ((rc = require_admin(db, err)) < 0)
+    if ((rc = stpm_query_require_admin(
+             db, WHAT,
+             "Only an administrator (stpm_admin) may move projects to another workflow version.",
+             err)) < 0)
         goto out;
     if ((rc = version_id(db, name, to_version, new_id, err)) < 0)
         goto out;

@@ -10,24 +10,6 @@
 #include "util/strutil.h"
 #include "workflow/calendar_internal.h"
 
-/* STPM_EPERM unless the connected role is an administrator (nothing is written then). */
-static int require_admin(stpm_db *db, const char *what, stpm_error *err)
-{
-    PGresult *r = NULL;
-    int rc = stpm_query(db, "SELECT pg_has_role(session_user, 'stpm_admin', 'MEMBER')", 0, NULL, &r,
-                        what, err);
-    if (rc < 0)
-        return rc;
-    bool admin = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-    PQclear(r);
-    if (admin)
-        return 0;
-    stpm_error_set(err, STPM_EPERM, "%s: permission denied", what);
-    stpm_error_detail(err, "Only an administrator (stpm_admin) may change the calendar.");
-    stpm_error_hint(err, "Connect as a member of stpm_admin.");
-    return STPM_EPERM;
-}
-
 /* The rows of stpm.calendar_days in date order (day, workday, note). */
 static int fetch_added(stpm_db *db, int year, PGresult **out, stpm_error *err)
 {
@@ -171,7 +153,8 @@ int stpm_calstore_set(stpm_db *db, stpm_date day, bool workday, const char *note
 {
     static const char what[] = "cannot set the calendar day";
     char d[11], t[11];
-    int rc = require_admin(db, what, err);
+    int rc = stpm_query_require_admin(
+        db, what, "Only an administrator (stpm_admin) may change the calendar.", err);
     if (rc < 0)
         return rc;
     const char *p[] = {stpm_date_format(day, d), workday ? "t" : "f", note,
@@ -199,7 +182,8 @@ int stpm_calstore_unset(stpm_db *db, stpm_date day, stpm_date today, stpm_error 
     static const char what[] = "cannot unset the calendar day";
     char d[11], t[11];
     PGresult *r = NULL;
-    int rc = require_admin(db, what, err);
+    int rc = stpm_query_require_admin(
+        db, what, "Only an administrator (stpm_admin) may change the calendar.", err);
     if (rc < 0)
         return rc;
     const char *p[] = {stpm_date_format(day, d), stpm_date_format(today, t)};
@@ -242,7 +226,8 @@ int stpm_calstore_load_file(stpm_db *db, const char *path, stpm_date today, size
         goto cleanup;
     if ((rc = stpm_calendar_load_file(cal, path, err)) < 0)
         goto cleanup;
-    if ((rc = require_admin(db, what, err)) < 0)
+    if ((rc = stpm_query_require_admin(
+             db, what, "Only an administrator (stpm_admin) may change the calendar.", err)) < 0)
         goto cleanup;
     size_t n = stpm_calendar_n_days(cal), holidays = 0;
     stpm_strbuf_putc(&dates, '{');

@@ -71,3 +71,20 @@ int stpm_query_prepared(stpm_db *db, int id, const char *sql, int n, const char 
     PQclear(r);
     return code;
 }
+
+int stpm_query_require_admin(stpm_db *db, const char *what, const char *detail, stpm_error *err)
+{
+    PGresult *r = NULL;
+    int rc = stpm_query(db, "SELECT pg_has_role(session_user, 'stpm_admin', 'MEMBER')", 0, NULL, &r,
+                        what, err);
+    if (rc < 0)
+        return rc;
+    bool admin = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (admin)
+        return 0;
+    stpm_error_set(err, STPM_EPERM, "%s: permission denied", what);
+    stpm_error_detail(err, "%s", detail);
+    stpm_error_hint(err, "Connect as a member of stpm_admin.");
+    return STPM_EPERM;
+}

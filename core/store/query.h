@@ -25,6 +25,11 @@ void stpm_query_rollback(stpm_db *db);
  * (40001 serialization failure, 40P01 deadlock). */
 bool stpm_query_retryable(const stpm_error *err);
 
+/* STPM_EPERM (message "WHAT: permission denied", the detail given, a hint to connect as
+ * an administrator) unless the connected role is a member of stpm_admin (superusers are);
+ * 0 when it is. Called before anything is written. */
+int stpm_query_require_admin(stpm_db *db, const char *what, const char *detail, stpm_error *err);
+
 /* Statements that hot paths prepare once per connection. */
 enum { STPM_STMT_PROJECT_LOAD = 0, STPM_STMT_PROJECT_WRITE = 1 };
 
