@@ -3,21 +3,24 @@
 
 #include <stdio.h>
 
+#include "store/query.h"
 #include "stpm/uscc.h"
 #include "util/strutil.h"
 
 PGresult *stpm_px_exec(stpm_db *db, const char *sql, int n, const char *const *params,
                        ExecStatusType expect, const char *what, int *rc, stpm_error *err)
 {
-    PGconn *conn = stpm_db_pg(db);
-    PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
-    if (res && PQresultStatus(res) == expect) {
-        *rc = 0;
-        return res;
+    PGresult *res = NULL;
+    if ((*rc = stpm_query(db, sql, n, params, &res, what, err)) < 0)
+        return NULL;
+    if (PQresultStatus(res) != expect) {
+        /* a statement that returns rows where none were expected, or the reverse: ours */
+        *rc = stpm_error_set(err, STPM_ERROR, "%s: unexpected result %s", what,
+                             PQresStatus(PQresultStatus(res)));
+        PQclear(res);
+        return NULL;
     }
-    *rc = stpm_pg_error(err, conn, res, what);
-    PQclear(res);
-    return NULL;
+    return res;
 }
 
 int stpm_px_begin(stpm_db *db, bool *own, stpm_error *err)
