@@ -18,8 +18,11 @@ int stpm_pg_sqlstate_code(const char *s)
         return STPM_EUNAVAIL;
     if (strncmp(s, "22", 2) == 0 || strncmp(s, "23", 2) == 0)
         return STPM_EINPUT;
-    if (strcmp(s, "P0001") == 0)
+    /* SR001: a rule of the workflow said no (raised by the server's own functions). */
+    if (strcmp(s, "P0001") == 0 || strcmp(s, "SR001") == 0)
         return STPM_EREFUSED;
+    if (strcmp(s, "P0002") == 0)
+        return STPM_ENOTFOUND;
     return STPM_ERROR;
 }
 
