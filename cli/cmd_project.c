@@ -160,8 +160,10 @@ static int cmd_history(cli_ctx *ctx, int argc, char **argv)
     stpm_rows *rows = NULL;
     int rc = 0;
     if (cli_start(ctx, usage,
-                  "The project's events in chain order (seq, date, actor, kind, transition, from, "
-                  "to,\nreason, hash prefix); --format json adds each event's data.",
+                  "The project's events in chain order (seq, business date, when it was entered "
+                  "by the\nserver's clock, actor, kind, transition, from, to, reason, hash "
+                  "prefix); an event entered\nmore than late_after_days (default 3) after its "
+                  "business date is marked late.\n--format json adds each event's data.",
                   opts, argc, argv, &args, 1, 1, NULL, &db, &rc) < 0)
         goto cleanup;
     if (stpm_project_history(db, args.operands[0], &rows, &err) < 0) {
@@ -172,9 +174,9 @@ static int cmd_history(cli_ctx *ctx, int argc, char **argv)
         rc = cli_print_rows(ctx, rows, false);
         goto cleanup;
     }
-    static const char *const cols[] = {"seq",        "on_date",   "actor",  "kind",
-                                       "transition", "from → to", "reason", "hash"};
-    cli_table *t = cli_table_new(8, cols);
+    static const char *const cols[] = {"seq",        "on_date",   "entered", "actor", "kind",
+                                       "transition", "from → to", "reason",  "hash",  "late"};
+    cli_table *t = cli_table_new(10, cols);
     if (!t) {
         rc = 1;
         goto cleanup;
@@ -189,10 +191,11 @@ static int cmd_history(cli_ctx *ctx, int argc, char **argv)
             if (move)
                 snprintf(move, n, "%s → %s", from ? from : "", to ? to : "");
         }
-        const char *cells[] = {stpm_rows_value(rows, i, 0), stpm_rows_value(rows, i, 1),
-                               stpm_rows_value(rows, i, 2), stpm_rows_value(rows, i, 3),
-                               stpm_rows_value(rows, i, 4), move,
-                               stpm_rows_value(rows, i, 7), stpm_rows_value(rows, i, 8)};
+        const char *cells[] = {stpm_rows_value(rows, i, 0),  stpm_rows_value(rows, i, 1),
+                               stpm_rows_value(rows, i, 10), stpm_rows_value(rows, i, 2),
+                               stpm_rows_value(rows, i, 3),  stpm_rows_value(rows, i, 4),
+                               move,                         stpm_rows_value(rows, i, 7),
+                               stpm_rows_value(rows, i, 8),  stpm_rows_value(rows, i, 11)};
         cli_table_add_row(t, cells);
         free(move);
     }

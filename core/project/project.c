@@ -415,7 +415,10 @@ int stpm_project_history(stpm_db *db, const char *code, stpm_rows **out, stpm_er
     PGresult *r =
         stpm_px_exec(db,
                      "SELECT e.seq, e.on_date::text, e.actor, e.kind, e.transition, e.from_state,"
-                     " e.to_state, e.reason, left(e.hash, 12) AS hash, e.data::text AS data"
+                     " e.to_state, e.reason, left(e.hash, 12) AS hash, e.data::text AS data,"
+                     " to_char(e.at, 'YYYY-MM-DD HH24:MI:SS') AS entered_at,"
+                     " CASE WHEN e.at::date - e.on_date > stpm.late_after_days()"
+                     "  THEN format('late (%s days)', e.at::date - e.on_date) END AS late"
                      " FROM stpm.projects p JOIN stpm.events e ON e.chain = 'project:' || p.id"
                      " WHERE p.code = $1 ORDER BY e.seq",
                      1, p, PGRES_TUPLES_OK, "cannot read history", &rc, err);
@@ -446,18 +449,17 @@ static int read_document(const char *path, char **buf, size_t *len, char sha[65]
     return 0;
 }
 
+/* The server stores the document and its event, computing the digest and the size itself
+ * and refusing a kind the pinned workflow does not declare (stpm.document_attach,
+ * migrations/070_rules.sql). The digest computed here is compared with the server's. */
 static const char attach_sql[] =
-    "WITH d AS (INSERT INTO stpm.documents (project_id, kind, file_name, size, sha256, content)"
-    "   VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (project_id, kind, sha256) DO NOTHING"
-    "   RETURNING id)"
-    " INSERT INTO stpm.events (chain, project_id, on_date, kind, data)"
-    " SELECT 'project:' || $1, $1::uuid, $7, 'attach', jsonb_build_object('kind', $2::text,"
-    "   'file_name', $3::text, 'size', $4::bigint, 'sha256', $5::text) FROM d RETURNING seq";
+    "SELECT id, sha256, is_new FROM stpm.document_attach($1, $2, $3, $4, $5::date)";
 
-int proj_attach_id(stpm_db *db, const char *project_id, const char *kind, const char *path,
-                   stpm_date today, bool *already, char sha256[65], stpm_error *err)
+int proj_attach_id(stpm_db *db, const char *code, const char *kind, const char *path,
+                   stpm_date today, bool *already, char sha256[65], char doc_id[37],
+                   stpm_error *err)
 {
-    char *buf = NULL, sha[65] = {0}, size[24], tbuf[11];
+    char *buf = NULL, sha[65] = {0}, tbuf[11];
     size_t len = 0;
     bool valid = *kind >= 'a' && *kind <= 'z';
     for (const char *k = kind; *k; k++)
@@ -470,18 +472,23 @@ int proj_attach_id(stpm_db *db, const char *project_id, const char *kind, const 
         return rc;
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
-    snprintf(size, sizeof(size), "%zu", len);
-    const char *p[] = {project_id, kind, base, size, sha, buf, stpm_date_format(today, tbuf)};
-    int lens[] = {0, 0, 0, 0, 0, (int)len, 0};
-    int fmts[] = {0, 0, 0, 0, 0, 1, 0};
-    PGresult *r = PQexecParams(db->conn, attach_sql, 7, NULL, p, lens, fmts, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+    const char *p[] = {code, kind, base, buf, stpm_date_format(today, tbuf)};
+    int lens[] = {0, 0, 0, (int)len, 0};
+    int fmts[] = {0, 0, 0, 1, 0};
+    PGresult *r = PQexecParams(db->conn, attach_sql, 5, NULL, p, lens, fmts, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
         rc = stpm_pg_error(err, db->conn, r, "cannot attach document");
+    } else if (strcmp(PQgetvalue(r, 0, 1), sha) != 0) {
+        rc = stpm_error_set(err, STPM_ERROR, "cannot attach document: the server read another "
+                                             "content than %s (sha256 %s, not %s)",
+                            path, PQgetvalue(r, 0, 1), sha);
     } else {
         if (already)
-            *already = PQntuples(r) == 0;
+            *already = PQgetvalue(r, 0, 2)[0] != 't';
         if (sha256)
             memcpy(sha256, sha, 65);
+        if (doc_id)
+            snprintf(doc_id, 37, "%s", PQgetvalue(r, 0, 0));
     }
     PQclear(r);
     free(buf);
@@ -491,15 +498,5 @@ int proj_attach_id(stpm_db *db, const char *project_id, const char *kind, const 
 int stpm_project_attach(stpm_db *db, const char *code, const char *kind, const char *path,
                         stpm_date today, bool *already, char sha256[65], stpm_error *err)
 {
-    const char *p[] = {code};
-    int rc = 0;
-    PGresult *r = stpm_px_exec(db, "SELECT id FROM stpm.projects WHERE code = $1", 1, p,
-                               PGRES_TUPLES_OK, "cannot attach document", &rc, err);
-    if (!r)
-        return rc;
-    if ((rc = not_found(r, code, err)) < 0)
-        return rc;
-    rc = proj_attach_id(db, PQgetvalue(r, 0, 0), kind, path, today, already, sha256, err);
-    PQclear(r);
-    return rc;
+    return proj_attach_id(db, code, kind, path, today, already, sha256, NULL, err);
 }

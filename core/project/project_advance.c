@@ -12,28 +12,23 @@
 /* How often a transition is retried after a serialisation failure or deadlock. */
 #define ADVANCE_TRIES 4
 
-const char proj_write_sql[] =
-    "WITH u AS (UPDATE stpm.projects p SET state = $3, state_since = $4::date,"
-    "   amount_requested = CASE WHEN $5::jsonb ? 'amount_requested'"
-    "     THEN ($5::jsonb->>'amount_requested')::numeric ELSE p.amount_requested END,"
-    "   amount_approved = CASE WHEN $5::jsonb ? 'amount_approved'"
-    "     THEN ($5::jsonb->>'amount_approved')::numeric ELSE p.amount_approved END,"
-    "   start_date = CASE WHEN $5::jsonb ? 'start_date'"
-    "     THEN ($5::jsonb->>'start_date')::date ELSE p.start_date END,"
-    "   due_date = CASE WHEN $5::jsonb ? 'due_date'"
-    "     THEN ($5::jsonb->>'due_date')::date ELSE p.due_date END,"
-    "   closed_date = CASE WHEN $5::jsonb ? 'closed_date'"
-    "     THEN ($5::jsonb->>'closed_date')::date ELSE p.closed_date END,"
-    "   extensions = CASE WHEN $5::jsonb ? 'extensions'"
-    "     THEN coalesce(($5::jsonb->>'extensions')::int, 0) ELSE p.extensions END,"
-    "   fields = jsonb_strip_nulls(p.fields || ($5::jsonb - '{amount_requested,amount_approved,"
-    "start_date,due_date,closed_date,extensions}'::text[])),"
-    "   row_version = p.row_version + 1, updated_at = now()"
-    "   WHERE p.id = $1 AND p.row_version = $2 RETURNING p.id)"
-    " INSERT INTO stpm.events (chain, project_id, on_date, kind, transition, from_state, to_state,"
-    "   reason, data)"
-    " SELECT 'project:' || u.id, u.id, $4::date, 'transition', $6, $7, $3, $8, $9::jsonb FROM u"
-    " RETURNING hash";
+/* A transition through the server (stpm.project_advance, migrations/070_rules.sql), its
+ * JSON result unpacked into rows: the outcome's columns on every row, then one row per
+ * block ('b': kind, subject, message, evidence) and per check run ('c': name, passed,
+ * summary, evidence), in order. The function is called once (a subquery in FROM). */
+const char proj_advance_sql[] =
+    "SELECT j->>'allowed', j->>'from', j->>'to', j->>'row_version', j->>'hash',"
+    " (j->'changes')::text, j->>'refused', x.typ, x.a, x.b, x.c, x.d"
+    " FROM (SELECT stpm.project_advance($1, $2, $3::date, $4::jsonb, $5, $6::boolean,"
+    "   $7::uuid[]) AS j) r"
+    " LEFT JOIN LATERAL ("
+    "  SELECT 'b' AS typ, e.v->>'kind' AS a, e.v->>'subject' AS b, e.v->>'message' AS c,"
+    "   (e.v->'evidence')::text AS d, e.n FROM jsonb_array_elements(j->'blocks')"
+    "   WITH ORDINALITY e(v, n)"
+    "  UNION ALL"
+    "  SELECT 'c', e.v->>'name', e.v->>'passed', e.v->>'summary', (e.v->'evidence')::text, e.n"
+    "   FROM jsonb_array_elements(j->'outcomes') WITH ORDINALITY e(v, n)) x ON true"
+    " ORDER BY x.typ, x.n";
 
 static const char *block_kind_name(stpm_block_kind k)
 {
@@ -147,7 +142,7 @@ static void engine_ctx(const proj_snap *s, const stpm_advance_options *o, const 
     ctx->by_timer = o->by_timer;
     ctx->today = o->today;
     ctx->calendar = cal;
-    ctx->reason_given = o->reason && *o->reason;
+    ctx->reason_given = o->reason && o->reason[strspn(o->reason, " \t\r\n\v\f")];
     for (size_t i = 0; rep && i < rep->n_checks; i++) {
         checks[i].name = rep->checks[i].name;
         checks[i].passed = rep->checks[i].passed;
@@ -306,23 +301,27 @@ static int overlay_sets(proj_snap *s, const stpm_advance_options *o, char **inne
     return rc;
 }
 
-/* Attach the files of the transition inside its transaction; their digests as JSON. */
+/* Attach the files of the transition inside its transaction: their digests as JSON (for
+ * the dry run's report) and their ids as a uuid[] literal (for the server's event). */
 static int attach_all(stpm_db *db, proj_snap *s, const stpm_advance_options *o, char **json,
-                      stpm_error *err)
+                      char **ids, stpm_error *err)
 {
-    stpm_strbuf sb = STPM_STRBUF_INIT;
+    stpm_strbuf sb = STPM_STRBUF_INIT, idl = STPM_STRBUF_INIT;
     int rc = 0;
     stpm_strbuf_putc(&sb, '[');
+    stpm_strbuf_putc(&idl, '{');
     for (size_t i = 0; i < o->n_attachments; i++) {
-        char sha[65] = {0};
+        char sha[65] = {0}, id[37] = {0};
         bool already = false;
         const stpm_project_attachment *a = &o->attachments[i];
-        if ((rc = proj_attach_id(db, s->id, a->kind, a->path, o->today, &already, sha, err)) < 0)
+        if ((rc = proj_attach_id(db, s->code, a->kind, a->path, o->today, &already, sha, id,
+                                 err)) < 0)
             break;
         stpm_strbuf_printf(&sb, "%s{\"kind\": ", i ? ", " : "");
         stpm_px_json_string(&sb, a->kind);
         stpm_strbuf_printf(&sb, ", \"sha256\": \"%s\", \"new\": %s}", sha,
                            already ? "false" : "true");
+        stpm_strbuf_printf(&idl, "%s%s", i ? "," : "", id);
         char **grown = realloc(s->documents, (s->n_documents + 1) * sizeof(*grown));
         if (!grown || !(grown[s->n_documents] = stpm_strdup(a->kind))) {
             if (grown)
@@ -334,84 +333,173 @@ static int attach_all(stpm_db *db, proj_snap *s, const stpm_advance_options *o, 
         s->n_documents++;
     }
     stpm_strbuf_putc(&sb, ']');
-    if (rc == 0 && sb.oom)
+    stpm_strbuf_putc(&idl, '}');
+    if (rc == 0 && (sb.oom || idl.oom))
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");
     *json = rc == 0 ? stpm_strbuf_detach(&sb) : NULL;
+    *ids = rc == 0 ? stpm_strbuf_detach(&idl) : NULL;
     stpm_strbuf_free(&sb);
+    stpm_strbuf_free(&idl);
     return rc;
 }
 
-static int conflict(const proj_snap *s, stpm_error *err)
+static char *cell(PGresult *r, int row, int col)
 {
-    stpm_error_set(err, STPM_ECONFLICT, "project %s changed while the transition was decided",
-                   s->code);
-    stpm_error_detail(err, "It was in state %s at row version %d; another change came first.",
-                      s->state, s->row_version);
-    stpm_error_hint(err, "Look at it again with \"stpm project why %s\" and retry.", s->code);
-    return STPM_ECONFLICT;
+    return PQgetisnull(r, row, col) ? NULL : stpm_strdup(PQgetvalue(r, row, col));
 }
 
-/* One try of a transition. */
+int proj_advance_outcome(PGresult *r, const char *code, const char *transition,
+                         stpm_advance_result *res, stpm_error *err)
+{
+    int n = PQntuples(r), nb = 0, nc = 0;
+    stpm_transition_report *rep = &res->report;
+    if (n < 1)
+        return stpm_error_set(err, STPM_ERROR, "cannot advance project: no answer from the server");
+    bool allowed = strcmp(PQgetvalue(r, 0, 0), "true") == 0;
+    res->code = stpm_strdup(code);
+    res->from = cell(r, 0, 1);
+    res->row_version = atoi(PQgetvalue(r, 0, 3));
+    rep->name = stpm_strdup(transition);
+    rep->to = cell(r, 0, 2);
+    rep->allowed = allowed;
+    for (int i = 0; i < n; i++) {
+        const char *typ = PQgetisnull(r, i, 7) ? "" : PQgetvalue(r, i, 7);
+        nb += typ[0] == 'b';
+        nc += typ[0] == 'c';
+    }
+    rep->reasons = calloc((size_t)nb + 1, sizeof(*rep->reasons));
+    rep->checks = calloc((size_t)nc + 1, sizeof(*rep->checks));
+    if (!rep->reasons || !rep->checks || !res->code || !rep->name)
+        return stpm_error_set(err, STPM_ERROR, "out of memory");
+    for (int i = 0; i < n; i++) {
+        const char *typ = PQgetisnull(r, i, 7) ? "" : PQgetvalue(r, i, 7);
+        if (typ[0] == 'b') {
+            stpm_reason *x = &rep->reasons[rep->n_reasons++];
+            x->kind = cell(r, i, 8);
+            x->subject = cell(r, i, 9);
+            x->message = cell(r, i, 10);
+            x->evidence = cell(r, i, 11);
+        } else if (typ[0] == 'c') {
+            stpm_check_outcome *x = &rep->checks[rep->n_checks++];
+            x->name = cell(r, i, 8);
+            x->passed = !PQgetisnull(r, i, 9) && strcmp(PQgetvalue(r, i, 9), "true") == 0;
+            x->summary = cell(r, i, 10);
+            x->evidence = cell(r, i, 11);
+        }
+    }
+    if (!allowed) {
+        stpm_error_set(err, STPM_EREFUSED, "transition %s of project %s is refused", transition,
+                       code);
+        proj_report_detail(rep, err);
+        if (!PQgetisnull(r, 0, 6))
+            stpm_error_hint(err, "The refusal and the evidence of the failed checks are recorded "
+                                 "in the project's history.");
+        return STPM_EREFUSED;
+    }
+    res->to = cell(r, 0, 2);
+    res->event_hash = cell(r, 0, 4);
+    res->changes = cell(r, 0, 5);
+    return 0;
+}
+
+/* The user's FIELD=VALUE as a JSON object for the server (types checked here first, so
+ * that a typing mistake is named the same way in a dry run and a real one). */
+static int sets_object(proj_snap *s, const stpm_advance_options *o, char **obj, stpm_error *err)
+{
+    char *inner = NULL;
+    int rc = overlay_sets(s, o, &inner, err);
+    if (rc == 0 && !(*obj = stpm_asprintf("{%s}", inner)))
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+    free(inner);
+    return rc;
+}
+
+/* A dry run: the C engine decides on the snapshot inside a transaction that is rolled
+ * back (attachments included), so nothing is written. */
+static int advance_dry(stpm_db *db, proj_snap *s, const char *transition,
+                       const stpm_advance_options *o, stpm_advance_result *res, stpm_error *err)
+{
+    char *inner = NULL, *docs = NULL, *ids = NULL, *to = NULL, *changes = NULL, *data = NULL;
+    int rc = overlay_sets(s, o, &inner, err);
+    if (rc < 0)
+        goto cleanup;
+    if ((rc = stpm_query_simple(db, "BEGIN", "cannot advance project", err)) < 0)
+        goto cleanup;
+    rc = attach_all(db, s, o, &docs, &ids, err);
+    if (rc == 0)
+        rc = proj_decide(db, s, transition, o, inner, docs, &res->report, &to, &changes, &data,
+                         err);
+    stpm_query_rollback(db);
+    res->code = stpm_strdup(s->code);
+    res->from = stpm_strdup(s->state);
+    res->row_version = s->row_version;
+    res->dry_run = true;
+    if (rc < 0)
+        goto cleanup;
+    res->to = stpm_strdup(to);
+    res->changes = stpm_strdup(changes);
+cleanup:
+    free(inner);
+    free(docs);
+    free(ids);
+    free(to);
+    free(changes);
+    free(data);
+    return rc;
+}
+
+/* One try of a transition: the server decides and writes (stpm.project_advance). */
 static int advance_once(stpm_db *db, const char *code, const char *transition,
                         const stpm_advance_options *o, stpm_advance_result *res, stpm_error *err)
 {
     proj_snap s;
-    char *inner = NULL, *docs = NULL, *to = NULL, *changes = NULL, *data = NULL;
+    char *sets = NULL, *docs = NULL, *ids = NULL, today[11];
     PGresult *r = NULL;
     bool tx = false;
     int rc = proj_snap_load(db, code, &s, err);
     if (rc < 0)
         return rc;
     if ((rc = proj_require_writer(&s, err)) < 0)
-        goto out;
-    if ((rc = overlay_sets(&s, o, &inner, err)) < 0)
-        goto out;
-    if (o->n_attachments || o->dry_run) {
+        goto cleanup;
+    if (o->dry_run) {
+        rc = advance_dry(db, &s, transition, o, res, err);
+        goto cleanup;
+    }
+    if ((rc = sets_object(&s, o, &sets, err)) < 0)
+        goto cleanup;
+    if (o->n_attachments) {
         if ((rc = stpm_query_simple(db, "BEGIN", "cannot advance project", err)) < 0)
-            goto out;
+            goto cleanup;
         tx = true;
+        if ((rc = attach_all(db, &s, o, &docs, &ids, err)) < 0)
+            goto cleanup;
     }
-    if ((rc = attach_all(db, &s, o, &docs, err)) < 0)
-        goto out;
-    rc = proj_decide(db, &s, transition, o, inner, docs, &res->report, &to, &changes, &data, err);
-    res->code = stpm_strdup(s.code);
-    res->from = stpm_strdup(s.state);
-    res->row_version = s.row_version;
-    res->dry_run = o->dry_run;
+    const char *p[] = {s.code,
+                       transition,
+                       stpm_date_format(o->today, today),
+                       sets,
+                       o->reason,
+                       o->by_timer ? "true" : "false",
+                       ids ? ids : "{}"};
+    rc = stpm_query_prepared(db, STPM_STMT_PROJECT_WRITE, proj_advance_sql, PROJ_ADVANCE_NPARAMS,
+                             p, &r, "cannot advance project", err);
     if (rc < 0)
-        goto out;
-    res->to = stpm_strdup(to);
-    res->changes = stpm_strdup(changes);
-    if (o->dry_run)
-        goto out;
-    char ver[16], today[11];
-    snprintf(ver, sizeof(ver), "%d", s.row_version);
-    const char *p[] = {s.id,    ver,        to,      stpm_date_format(o->today, today),
-                       changes, transition, s.state, o->reason && *o->reason ? o->reason : NULL,
-                       data};
-    rc = stpm_query_prepared(db, STPM_STMT_PROJECT_WRITE, proj_write_sql, PROJ_WRITE_NPARAMS, p, &r,
-                             "cannot advance project", err);
-    if (rc < 0)
-        goto out;
-    if (PQntuples(r) == 0) {
-        rc = conflict(&s, err);
-        goto out;
-    }
-    res->row_version = s.row_version + 1;
-    res->event_hash = stpm_strdup(PQgetvalue(r, 0, 0));
-    if (tx) {
-        rc = stpm_query_simple(db, "COMMIT", "cannot advance project", err);
+        goto cleanup;
+    rc = proj_advance_outcome(r, s.code, transition, res, err);
+    /* A refusal that recorded failed checks is committed with its event. */
+    if (tx && (rc == 0 || (rc == STPM_EREFUSED && !PQgetisnull(r, 0, 6)))) {
+        int crc = stpm_query_simple(db, "COMMIT", "cannot advance project", err);
         tx = false;
+        if (crc < 0)
+            rc = crc;
     }
-out:
+cleanup:
     if (tx)
         stpm_query_rollback(db);
     PQclear(r);
-    free(inner);
+    free(sets);
     free(docs);
-    free(to);
-    free(changes);
-    free(data);
+    free(ids);
     proj_snap_clear(&s);
     return rc;
 }

@@ -1,8 +1,8 @@
 /* Many projects at once: project advance --where, and stpm tick (see stpm/project.h).
  *
- * Every project is decided in C from one query that loads them all; the writes — one
- * statement each, so each project is atomic on its own — are sent in pipeline mode,
- * a chunk at a time, so that 10,000 projects cost a few dozen round trips, not 10,000. */
+ * The projects are selected in one query; the server decides and writes them, a chunk of
+ * projects per call (stpm.project_advance_many), so that 10,000 projects cost a few dozen
+ * round trips and commits, not 10,000. A dry run is decided in C and writes nothing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,10 +11,6 @@
 #include "project/px.h"
 #include "store/query.h"
 #include "store/wf_store_internal.h"
-
-/* Writes sent before their results are read: small enough that neither side's socket
- * buffer fills while the other is not reading. */
-#define PIPELINE_CHUNK 200
 
 const char *stpm_outcome_name(stpm_outcome o)
 {
@@ -79,147 +75,30 @@ static void set_outcome(stpm_bulk_report *r, stpm_bulk_item *it, stpm_outcome o,
         r->n_error++;
 }
 
-/* A decided write waiting to be sent. */
-typedef struct pending {
-    stpm_bulk_item *item; /* index into the report is stable: items are not reallocated */
-    size_t item_index;
-    char *params[PROJ_WRITE_NPARAMS];
-} pending;
+/* Many transitions through the server: each project in its own subtransaction of one
+ * call (stpm.project_advance_many, migrations/070_rules.sql), so each is atomic on its
+ * own, the later ones see the earlier ones (a leader's limit counts the projects admitted
+ * a moment before in the same run), and a chunk costs one round trip and one commit.
+ * Rows: code, allowed, to, the error's SQLSTATE, message and detail, the blocks as
+ * "kind: message" lines. */
+static const char many_sql[] =
+    "SELECT j->>'code', j->>'allowed', j->>'to', j#>>'{error,sqlstate}', j#>>'{error,message}',"
+    " j#>>'{error,detail}',"
+    " (SELECT string_agg((b->>'kind') || ': ' || (b->>'message'), E'\\n' ORDER BY n)"
+    "   FROM jsonb_array_elements(j->'blocks') WITH ORDINALITY x(b, n))"
+    " FROM stpm.project_advance_many($1::text[], $2, $3::date, '{}'::jsonb, $4, $5::boolean)"
+    "   WITH ORDINALITY m(j, n) ORDER BY m.n";
 
-static void pending_clear(pending *p)
-{
-    for (int i = 0; i < PROJ_WRITE_NPARAMS; i++)
-        free(p->params[i]);
-}
-
-/* Send writes [from, to) in the pipeline and read their outcomes. */
-static int flush_chunk(stpm_db *db, pending *w, size_t from, size_t to, stpm_bulk_report *rep,
-                       stpm_error *err)
-{
-    PGconn *c = db->conn;
-    for (size_t i = from; i < to; i++) {
-        if (!PQsendQueryPrepared(c, "stpm_bulk_write", PROJ_WRITE_NPARAMS,
-                                 (const char *const *)w[i].params, NULL, NULL, 0) ||
-            !PQpipelineSync(c))
-            return stpm_pg_error(err, c, NULL, "cannot advance projects");
-    }
-    for (size_t i = from; i < to; i++) {
-        stpm_bulk_item *it = &rep->items[w[i].item_index];
-        PGresult *r;
-        bool done = false;
-        while ((r = PQgetResult(c)) != NULL) {
-            ExecStatusType st = PQresultStatus(r);
-            if (!done && st == PGRES_TUPLES_OK) {
-                if (PQntuples(r) == 1) {
-                    set_outcome(rep, it, STPM_OUTCOME_OK, NULL);
-                } else {
-                    set_outcome(rep, it, STPM_OUTCOME_CONFLICT,
-                                "the project changed while the transition was decided");
-                    free(it->to);
-                    it->to = NULL;
-                }
-                done = true;
-            } else if (!done && st != PGRES_PIPELINE_ABORTED) {
-                stpm_error e = STPM_ERROR_INIT;
-                int code = stpm_pg_error(&e, c, r, NULL);
-                set_outcome(rep, it,
-                            code == STPM_ECONFLICT ? STPM_OUTCOME_CONFLICT : STPM_OUTCOME_ERROR,
-                            e.message);
-                free(it->to);
-                it->to = NULL;
-                stpm_error_clear(&e);
-                done = true;
-            }
-            PQclear(r);
-        }
-        /* The sync that ends this project's implicit transaction. */
-        r = PQgetResult(c);
-        if (PQresultStatus(r) != PGRES_PIPELINE_SYNC) {
-            int code = stpm_pg_error(err, c, r, "cannot advance projects");
-            PQclear(r);
-            return code;
-        }
-        PQclear(r);
-    }
-    return 0;
-}
-
-static int send_writes(stpm_db *db, pending *w, size_t n, stpm_bulk_report *rep, stpm_error *err)
-{
-    PGconn *c = db->conn;
-    int rc = 0;
-    if (n == 0)
-        return 0;
-    if (!PQenterPipelineMode(c))
-        return stpm_pg_error(err, c, NULL, "cannot advance projects");
-    if (!PQsendPrepare(c, "stpm_bulk_write", proj_write_sql, PROJ_WRITE_NPARAMS, NULL) ||
-        !PQpipelineSync(c)) {
-        rc = stpm_pg_error(err, c, NULL, "cannot advance projects");
-        goto out;
-    }
-    PGresult *r = PQgetResult(c);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        rc = stpm_pg_error(err, c, r, "cannot advance projects");
-        PQclear(r);
-        goto out;
-    }
-    PQclear(r);
-    while ((r = PQgetResult(c)) != NULL) /* end of the prepare's results */
-        PQclear(r);
-    r = PQgetResult(c); /* its sync */
-    PQclear(r);
-    for (size_t i = 0; i < n && rc == 0; i += PIPELINE_CHUNK)
-        rc = flush_chunk(db, w, i, i + PIPELINE_CHUNK < n ? i + PIPELINE_CHUNK : n, rep, err);
-out:
-    PQexitPipelineMode(c);
-    r = PQexec(c, "DEALLOCATE stpm_bulk_write");
-    PQclear(r);
-    return rc;
-}
-
-/* The writes of many projects in one statement: each project's row and event go together
- * (an event is inserted only for a row updated at its expected row version), so each
- * project stays atomic; the statement answers with the ids written. Parameters are
- * arrays in the order of proj_write_sql's, today last. */
-static const char batch_write_sql[] =
-    "WITH i AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::jsonb[], $5::text[],"
-    "   $6::text[], $7::text[], $8::jsonb[])"
-    "   AS i(id, rv, to_state, changes, transition, from_state, reason, data)),"
-    " u AS (UPDATE stpm.projects p SET state = i.to_state, state_since = $9::date,"
-    "   amount_requested = CASE WHEN i.changes ? 'amount_requested'"
-    "     THEN (i.changes->>'amount_requested')::numeric ELSE p.amount_requested END,"
-    "   amount_approved = CASE WHEN i.changes ? 'amount_approved'"
-    "     THEN (i.changes->>'amount_approved')::numeric ELSE p.amount_approved END,"
-    "   start_date = CASE WHEN i.changes ? 'start_date'"
-    "     THEN (i.changes->>'start_date')::date ELSE p.start_date END,"
-    "   due_date = CASE WHEN i.changes ? 'due_date'"
-    "     THEN (i.changes->>'due_date')::date ELSE p.due_date END,"
-    "   closed_date = CASE WHEN i.changes ? 'closed_date'"
-    "     THEN (i.changes->>'closed_date')::date ELSE p.closed_date END,"
-    "   extensions = CASE WHEN i.changes ? 'extensions'"
-    "     THEN coalesce((i.changes->>'extensions')::int, 0) ELSE p.extensions END,"
-    "   fields = jsonb_strip_nulls(p.fields || (i.changes - '{amount_requested,amount_approved,"
-    "start_date,due_date,closed_date,extensions}'::text[])),"
-    "   row_version = p.row_version + 1, updated_at = now()"
-    "   FROM i WHERE p.id = i.id AND p.row_version = i.rv RETURNING p.id)"
-    " INSERT INTO stpm.events (chain, project_id, on_date, kind, transition, from_state, to_state,"
-    "   reason, data)"
-    " SELECT 'project:' || u.id, u.id, $9::date, 'transition', i.transition, i.from_state,"
-    "   i.to_state, i.reason, i.data FROM u JOIN i ON i.id = u.id"
-    " RETURNING project_id::text";
-
-/* Projects per batch statement. */
-#define BATCH_SIZE 1000
+/* Projects per call: a chunk holds its leaders' locks until it commits, so it stays short. */
+#define MANY_CHUNK 500
+/* How often a chunk is retried after a serialisation failure or deadlock. */
+#define MANY_TRIES 4
 
 /* Append one element to a PostgreSQL array literal being built. */
 static void array_put(stpm_strbuf *sb, const char *v, bool first)
 {
     if (!first)
         stpm_strbuf_putc(sb, ',');
-    if (!v) {
-        stpm_strbuf_puts(sb, "NULL");
-        return;
-    }
     stpm_strbuf_putc(sb, '"');
     for (const char *c = v; *c; c++) {
         if (*c == '"' || *c == '\\')
@@ -229,133 +108,132 @@ static void array_put(stpm_strbuf *sb, const char *v, bool first)
     stpm_strbuf_putc(sb, '"');
 }
 
-/* Write [from, to) in one statement. 1 when the statement failed as a whole (the caller
- * falls back to one statement per project), 0 when done, negative on a lost connection. */
-static int batch_chunk(stpm_db *db, pending *w, size_t from, size_t to, const char *today,
-                       stpm_bulk_report *rep, stpm_error *err)
+/* The outcome of one project from a row of many_sql. */
+static void take_row(stpm_bulk_report *rep, stpm_bulk_item *it, PGresult *r, int row)
 {
-    /* Parameter k of each write goes into array k (today, parameter 3, is shared). */
-    static const int cols[8] = {0, 1, 2, 4, 5, 6, 7, 8};
-    stpm_strbuf arr[8];
-    int rc = 0;
-    for (int k = 0; k < 8; k++) {
-        stpm_strbuf init = STPM_STRBUF_INIT;
-        arr[k] = init;
-        stpm_strbuf_putc(&arr[k], '{');
-        for (size_t i = from; i < to; i++)
-            array_put(&arr[k], w[i].params[cols[k]], i == from);
-        stpm_strbuf_putc(&arr[k], '}');
-        if (arr[k].oom)
-            rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+    free(it->to);
+    it->to = NULL;
+    if (!PQgetisnull(r, row, 3)) {
+        int code = stpm_pg_sqlstate_code(PQgetvalue(r, row, 3));
+        set_outcome(rep, it,
+                    code == STPM_ECONFLICT  ? STPM_OUTCOME_CONFLICT
+                    : code == STPM_EREFUSED ? STPM_OUTCOME_REFUSED
+                                            : STPM_OUTCOME_ERROR,
+                    PQgetisnull(r, row, 5) ? PQgetvalue(r, row, 4) : PQgetvalue(r, row, 5));
+        return;
     }
+    if (strcmp(PQgetvalue(r, row, 1), "true") == 0) {
+        it->to = stpm_strdup(PQgetvalue(r, row, 2));
+        set_outcome(rep, it, STPM_OUTCOME_OK, NULL);
+    } else {
+        set_outcome(rep, it, STPM_OUTCOME_REFUSED,
+                    PQgetisnull(r, row, 6) ? "refused" : PQgetvalue(r, row, 6));
+    }
+}
+
+/* Send items [from, to) of rep (all of one transition) in one call. */
+static int many_chunk(stpm_db *db, stpm_bulk_report *rep, const size_t *idx, size_t from,
+                      size_t to, const stpm_advance_options *o, stpm_error *err)
+{
+    stpm_strbuf codes = STPM_STRBUF_INIT;
     PGresult *r = NULL;
-    if (rc == 0) {
-        const char *p[9];
-        for (int k = 0; k < 8; k++)
-            p[k] = stpm_strbuf_str(&arr[k]);
-        p[8] = today;
-        r = PQexecParams(db->conn, batch_write_sql, 9, NULL, p, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-            rc = PQstatus(db->conn) == CONNECTION_BAD
-                     ? stpm_pg_error(err, db->conn, r, "cannot advance projects")
-                     : 1;
-        } else {
-            /* Mark the written ones; the others changed meanwhile. */
-            int n = PQntuples(r);
-            for (size_t i = from; i < to; i++) {
-                stpm_bulk_item *it = &rep->items[w[i].item_index];
-                bool written = false;
-                for (int j = 0; j < n && !written; j++)
-                    written = strcmp(PQgetvalue(r, j, 0), w[i].params[0]) == 0;
-                if (written) {
-                    set_outcome(rep, it, STPM_OUTCOME_OK, NULL);
-                } else {
-                    set_outcome(rep, it, STPM_OUTCOME_CONFLICT,
-                                "the project changed while the transition was decided");
-                    free(it->to);
-                    it->to = NULL;
-                }
-            }
-        }
+    char today[11];
+    int rc = 0;
+    stpm_strbuf_putc(&codes, '{');
+    for (size_t i = from; i < to; i++)
+        array_put(&codes, rep->items[idx[i]].code, i == from);
+    stpm_strbuf_putc(&codes, '}');
+    if (codes.oom) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto cleanup;
     }
+    const char *p[] = {stpm_strbuf_str(&codes), rep->items[idx[from]].transition,
+                       stpm_date_format(o->today, today), o->reason,
+                       o->by_timer ? "true" : "false"};
+    for (int attempt = 1; attempt <= MANY_TRIES; attempt++) {
+        stpm_error_clear(err);
+        PQclear(r);
+        r = NULL;
+        rc = stpm_query(db, many_sql, 5, p, &r, "cannot advance projects", err);
+        if (!(rc == STPM_ECONFLICT && stpm_query_retryable(err)))
+            break;
+    }
+    if (rc < 0)
+        goto cleanup;
+    for (int row = 0; row < PQntuples(r) && from + (size_t)row < to; row++)
+        take_row(rep, &rep->items[idx[from + (size_t)row]], r, row);
+cleanup:
     PQclear(r);
-    for (int k = 0; k < 8; k++)
-        stpm_strbuf_free(&arr[k]);
+    stpm_strbuf_free(&codes);
     return rc;
 }
 
-/* Decide transitions[i] for each snapshot and write the allowed ones. */
+/* Decide (dry run: in C, nothing written) or take transitions[i] for each snapshot. */
 static int run_many(stpm_db *db, proj_snap *snaps, const char *const *transitions, size_t n,
                     const stpm_advance_options *o, stpm_bulk_report *rep, stpm_error *err)
 {
-    pending *w = calloc(n + 1, sizeof(*w));
-    size_t nw = 0;
+    size_t *idx = calloc(n + 1, sizeof(*idx));
+    bool *sent = calloc(n + 1, sizeof(*sent));
     int rc = 0;
-    if (!w)
-        return stpm_error_set(err, STPM_ERROR, "out of memory");
+    if (!idx || !sent) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto cleanup;
+    }
     /* Reserve every item first so that pointers into rep->items stay valid. */
     for (size_t i = 0; i < n; i++) {
         if (!add_item(rep, &snaps[i], transitions[i])) {
             rc = stpm_error_set(err, STPM_ERROR, "out of memory");
-            goto out;
+            goto cleanup;
         }
     }
     size_t base = rep->n - n;
-    for (size_t i = 0; i < n; i++) {
-        stpm_bulk_item *it = &rep->items[base + i];
-        proj_snap *s = &snaps[i];
-        stpm_transition_report tr = {0};
-        stpm_error e = STPM_ERROR_INIT;
-        char *to = NULL, *changes = NULL, *data = NULL;
-        int r = proj_decide(db, s, transitions[i], o, NULL, NULL, &tr, &to, &changes, &data, &e);
-        if (r == STPM_EREFUSED) {
-            set_outcome(rep, it, STPM_OUTCOME_REFUSED, e.detail ? e.detail : e.message);
-        } else if (r < 0) {
-            set_outcome(rep, it, r == STPM_ECONFLICT ? STPM_OUTCOME_CONFLICT : STPM_OUTCOME_ERROR,
-                        e.message);
-        } else {
-            it->to = stpm_strdup(to);
-            if (o->dry_run) {
+    if (o->dry_run) {
+        for (size_t i = 0; i < n; i++) {
+            stpm_bulk_item *it = &rep->items[base + i];
+            stpm_transition_report tr = {0};
+            stpm_error e = STPM_ERROR_INIT;
+            char *to = NULL, *changes = NULL, *data = NULL;
+            int r = proj_decide(db, &snaps[i], transitions[i], o, NULL, NULL, &tr, &to, &changes,
+                                &data, &e);
+            if (r == STPM_EREFUSED)
+                set_outcome(rep, it, STPM_OUTCOME_REFUSED, e.detail ? e.detail : e.message);
+            else if (r < 0)
+                set_outcome(rep, it,
+                            r == STPM_ECONFLICT ? STPM_OUTCOME_CONFLICT : STPM_OUTCOME_ERROR,
+                            e.message);
+            else {
+                it->to = stpm_strdup(to);
                 set_outcome(rep, it, STPM_OUTCOME_OK, "dry run: allowed, nothing written");
-            } else {
-                char ver[16], today[11];
-                snprintf(ver, sizeof(ver), "%d", s->row_version);
-                pending *p = &w[nw++];
-                p->item_index = base + i;
-                const char *vals[PROJ_WRITE_NPARAMS] = {
-                    s->id,    ver,
-                    to,       stpm_date_format(o->today, today),
-                    changes,  transitions[i],
-                    s->state, o->reason && *o->reason ? o->reason : NULL,
-                    data};
-                for (int k = 0; k < PROJ_WRITE_NPARAMS; k++)
-                    p->params[k] = vals[k] ? stpm_strdup(vals[k]) : NULL;
+            }
+            free(to);
+            free(changes);
+            free(data);
+            stpm_transition_report_clear(&tr);
+            stpm_error_clear(&e);
+            if (PQstatus(db->conn) == CONNECTION_BAD) {
+                rc = stpm_pg_error(err, db->conn, NULL, "cannot advance projects");
+                goto cleanup;
             }
         }
-        free(to);
-        free(changes);
-        free(data);
-        stpm_transition_report_clear(&tr);
-        stpm_error_clear(&e);
-        /* A lost connection ends the run: the rest cannot be decided either. */
-        if (PQstatus(db->conn) == CONNECTION_BAD) {
-            rc = stpm_pg_error(err, db->conn, NULL, "cannot advance projects");
-            goto out;
+        goto cleanup;
+    }
+    /* One transition at a time (tick fires several), in chunks, in the order given. */
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (sent[i])
+            continue;
+        size_t m = 0;
+        for (size_t j = i; j < n; j++) {
+            if (!sent[j] && strcmp(transitions[j], transitions[i]) == 0) {
+                idx[m++] = base + j;
+                sent[j] = true;
+            }
         }
+        for (size_t k = 0; k < m && rc == 0; k += MANY_CHUNK)
+            rc = many_chunk(db, rep, idx, k, k + MANY_CHUNK < m ? k + MANY_CHUNK : m, o, err);
     }
-    /* In batches; a batch that fails as a whole is written one project at a time. */
-    char today[11];
-    stpm_date_format(o->today, today);
-    for (size_t i = 0; i < nw && rc >= 0; i += BATCH_SIZE) {
-        size_t end = i + BATCH_SIZE < nw ? i + BATCH_SIZE : nw;
-        rc = batch_chunk(db, w, i, end, today, rep, err);
-        if (rc == 1)
-            rc = send_writes(db, w + i, end - i, rep, err);
-    }
-out:
-    for (size_t i = 0; i < nw; i++)
-        pending_clear(&w[i]);
-    free(w);
+cleanup:
+    free(idx);
+    free(sent);
     return rc;
 }
 

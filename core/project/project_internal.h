@@ -52,9 +52,11 @@ void proj_json_value(stpm_strbuf *sb, const stpm_value *v);
 /* Parse a value of the field type from its text form (as PostgreSQL or JSON gives it). */
 int proj_value_from_text(stpm_field_type t, const char *text, stpm_value *out);
 
-/* Attach a file to the project with id project_id (see stpm_project_attach). */
-int proj_attach_id(stpm_db *db, const char *project_id, const char *kind, const char *path,
-                   stpm_date today, bool *already, char sha256[65], stpm_error *err);
+/* Attach a file to the project `code` through the server (see stpm_project_attach); the
+ * document's id into doc_id when not NULL. */
+int proj_attach_id(stpm_db *db, const char *code, const char *kind, const char *path,
+                   stpm_date today, bool *already, char sha256[65], char doc_id[37],
+                   stpm_error *err);
 
 /* STPM_EPERM unless the connected role is an officer, admin or expert. */
 int proj_require_writer(const proj_snap *s, stpm_error *err);
@@ -72,12 +74,17 @@ int proj_decide(stpm_db *db, proj_snap *s, const char *transition, const stpm_ad
                 const char *user_sets, const char *documents_json, stpm_transition_report *report,
                 char **to_state, char **changes_json, char **data_json, stpm_error *err);
 
-/* The statement that writes a transition: updates the row if its row_version is still
- * $2 and inserts the event; returns the event's hash (no row: someone changed it first).
- * Parameters: id, row_version, to_state, today, changes (jsonb), transition, from_state,
- * reason, data (jsonb). */
-extern const char proj_write_sql[];
-#define PROJ_WRITE_NPARAMS 9
+/* A transition taken by the server: stpm.project_advance with its result as rows (see
+ * project_advance.c). Parameters: code, transition, today, sets (a JSON object), reason,
+ * by_timer, document ids (a uuid[] literal). */
+extern const char proj_advance_sql[];
+#define PROJ_ADVANCE_NPARAMS 7
+
+/* Fill res (from, to, row_version, changes, event_hash, the report's reasons and checks)
+ * from the rows of proj_advance_sql; STPM_EREFUSED with every reason in err's detail
+ * when the server refused. */
+int proj_advance_outcome(PGresult *r, const char *code, const char *transition,
+                         stpm_advance_result *res, stpm_error *err);
 
 /* The filter's WHERE clause over p, pl, o, ws with parameters $1..$9 (see project.c). */
 extern const char proj_filter_sql[];

@@ -7,124 +7,35 @@
 #include "store/rows_internal.h"
 #include "store/wf_store_internal.h"
 #include "util/strutil.h"
-
-static const char *unit_name(stpm_duration_unit u)
-{
-    switch (u) {
-    case STPM_DUR_DAYS:
-        return "d";
-    case STPM_DUR_WORKDAYS:
-        return "wd";
-    case STPM_DUR_MONTHS:
-        return "mo";
-    case STPM_DUR_YEARS:
-        return "y";
-    }
-    return "d";
-}
-
-/* Compare the stored digest of name@version with digest: 1 same, 0 none stored, or a
- * negative code (refused when different). */
-static int compare_stored(stpm_db *db, const char *name, const char *ver, const char *digest,
-                          stpm_error *err)
-{
-    PGresult *r = NULL;
-    const char *p[] = {name, ver};
-    int rc = stpm_query(db, "SELECT digest FROM stpm.workflows WHERE name = $1 AND version = $2", 2,
-                        p, &r, "cannot load workflow", err);
-    if (rc < 0)
-        goto out;
-    if (PQntuples(r) == 0) {
-        rc = 0;
-        goto out;
-    }
-    if (strcmp(PQgetvalue(r, 0, 0), digest) == 0) {
-        rc = 1;
-        goto out;
-    }
-    rc = stpm_error_set(err, STPM_EINPUT,
-                        "workflow %s version %s is already stored with digest %s, not %s", name,
-                        ver, PQgetvalue(r, 0, 0), digest);
-    stpm_error_detail(err, "A stored workflow version is immutable: projects are pinned to it.");
-    stpm_error_hint(err, "Give the changed workflow a new version number.");
-out:
-    PQclear(r);
-    return rc;
-}
-
-static int put_states(stpm_db *db, const stpm_workflow *wf, const char *id, stpm_error *err)
-{
-    static const char sql[] =
-        "INSERT INTO stpm.workflow_states (workflow_id, ord, name, label, final, closed, "
-        "due_field, timeout_n, timeout_unit, timeout_transition) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
-    for (size_t i = 0; i < stpm_workflow_n_states(wf); i++) {
-        const stpm_wf_state *s = stpm_workflow_state(wf, i);
-        char ord[24], tn[24];
-        snprintf(ord, sizeof(ord), "%zu", i + 1);
-        snprintf(tn, sizeof(tn), "%d", (int)s->timeout_after.n);
-        const char *p[] = {id,
-                           ord,
-                           s->name,
-                           s->label ? s->label : s->name,
-                           s->final || s->closed ? "t" : "f",
-                           s->closed ? "t" : "f",
-                           s->due,
-                           s->has_timeout ? tn : NULL,
-                           s->has_timeout ? unit_name(s->timeout_after.unit) : NULL,
-                           s->has_timeout ? s->timeout_transition : NULL};
-        int rc = stpm_query(db, sql, 10, p, NULL, "cannot load workflow", err);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
-}
+#include "workflow/wf_compile.h"
 
 int stpm_wfstore_put(stpm_db *db, const stpm_workflow *wf, stpm_wfstore_outcome *outcome,
                      stpm_error *err)
 {
     PGresult *r = NULL;
-    char ver[24];
+    char ver[24], *rules = NULL, *states = NULL;
     snprintf(ver, sizeof(ver), "%d", stpm_workflow_version(wf));
-    const char *name = stpm_workflow_name(wf), *digest = stpm_workflow_digest(wf);
     size_t len = 0;
     const char *source = stpm_workflow_source(wf, &len);
-    int rc = stpm_query_simple(db, "BEGIN", "cannot load workflow", err);
+    /* The server checks the caller, the digest and immutability, and stores the version,
+     * its states, what it needs to decide transitions and the event in one transaction. */
+    int rc = stpm_wf_compile(wf, &rules, &states, err);
     if (rc < 0)
-        goto out;
-    rc = compare_stored(db, name, ver, digest, err);
-    if (rc != 0)
-        goto out;
-    const char *p[] = {name, ver, stpm_workflow_title(wf), digest, source};
-    rc = stpm_query(db,
-                    "INSERT INTO stpm.workflows (name, version, title, digest, source) "
-                    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name, version) DO NOTHING "
-                    "RETURNING id",
-                    5, p, &r, "cannot load workflow", err);
+        goto cleanup;
+    const char *p[] = {stpm_workflow_name(wf), ver, stpm_workflow_title(wf),
+                       stpm_workflow_digest(wf), source, states, rules};
+    rc = stpm_query(db, "SELECT stpm.workflow_store($1, $2::int, $3, $4, $5, $6::jsonb, $7::jsonb)",
+                    7, p, &r, "cannot load workflow", err);
     if (rc < 0)
-        goto out;
-    if (PQntuples(r) == 0) { /* stored by someone else meanwhile */
-        rc = compare_stored(db, name, ver, digest, err);
-        goto out;
-    }
-    rc = put_states(db, wf, PQgetvalue(r, 0, 0), err);
-    if (rc < 0)
-        goto out;
-    rc = stpm_query(db,
-                    "INSERT INTO stpm.events (chain, kind, data) VALUES ('system', "
-                    "'workflow_load', jsonb_build_object('workflow', $1::text, 'version', "
-                    "$2::int, 'digest', $3::text))",
-                    3, p, NULL, "cannot load workflow", err);
-    if (rc < 0)
-        goto out;
-    rc = stpm_query_simple(db, "COMMIT", "cannot load workflow", err);
-out:
+        goto cleanup;
+    if (outcome)
+        *outcome = strcmp(PQgetvalue(r, 0, 0), "unchanged") == 0 ? STPM_WFSTORE_UNCHANGED
+                                                                 : STPM_WFSTORE_STORED;
+cleanup:
     PQclear(r);
-    if (rc < 0 || rc == 1)
-        stpm_query_rollback(db);
-    if (rc >= 0 && outcome)
-        *outcome = rc == 1 ? STPM_WFSTORE_UNCHANGED : STPM_WFSTORE_STORED;
-    return rc < 0 ? rc : 0;
+    free(rules);
+    free(states);
+    return rc;
 }
 
 int stpm_wfstore_list(stpm_db *db, stpm_rows **out, stpm_error *err)

@@ -1,0 +1,275 @@
+/* A workflow version compiled for the server: see workflow/wf_compile.h.
+ *
+ * The server decides every transition from this JSON alone (stpm.project_advance in
+ * migrations/070_rules.sql), so it says everything the C engine reads: which states a
+ * transition leaves, who may take it, what it requires, which checks it runs with which
+ * parameters, and its guard and `set:` expressions as typed trees. */
+#include "workflow/wf_compile.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "stpm/decimal.h"
+#include "util/strutil.h"
+#include "workflow/expr_json.h"
+
+static void json_str(stpm_strbuf *sb, const char *s)
+{
+    if (!s) {
+        stpm_strbuf_puts(sb, "null");
+        return;
+    }
+    stpm_strbuf_putc(sb, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            stpm_strbuf_putc(sb, '\\');
+            stpm_strbuf_putc(sb, (char)*p);
+        } else if (*p < 0x20) {
+            stpm_strbuf_printf(sb, "\\u%04x", *p);
+        } else {
+            stpm_strbuf_putc(sb, (char)*p);
+        }
+    }
+    stpm_strbuf_putc(sb, '"');
+}
+
+static void json_strs(stpm_strbuf *sb, const char *const *v, size_t n)
+{
+    stpm_strbuf_putc(sb, '[');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            stpm_strbuf_putc(sb, ',');
+        json_str(sb, v[i]);
+    }
+    stpm_strbuf_putc(sb, ']');
+}
+
+/* A field value in the expressions' encoding (workflow/expr_json.h). */
+static void json_value(stpm_strbuf *sb, const stpm_value *v)
+{
+    char buf[32];
+    switch (v->type) {
+    case STPM_TYPE_BOOL:
+        stpm_strbuf_puts(sb, v->u.b ? "true" : "false");
+        break;
+    case STPM_TYPE_INT:
+        stpm_strbuf_printf(sb, "%lld", (long long)v->u.i);
+        break;
+    case STPM_TYPE_DECIMAL:
+        stpm_strbuf_puts(sb, stpm_decimal_format(v->u.d, 4, buf));
+        break;
+    case STPM_TYPE_DATE:
+        json_str(sb, stpm_date_format(v->u.date, buf));
+        break;
+    case STPM_TYPE_STRING:
+        json_str(sb, v->s ? v->s : "");
+        break;
+    default:
+        stpm_strbuf_puts(sb, "null");
+        break;
+    }
+}
+
+static const char *unit_name(stpm_duration_unit u)
+{
+    switch (u) {
+    case STPM_DUR_DAYS:
+        return "d";
+    case STPM_DUR_WORKDAYS:
+        return "wd";
+    case STPM_DUR_MONTHS:
+        return "mo";
+    case STPM_DUR_YEARS:
+        return "y";
+    }
+    return "d";
+}
+
+/* The type of a name, for the typed trees: the workflow's fields. */
+static int field_type(void *ctx, const char *name, stpm_type *out)
+{
+    const stpm_wf_field *f = stpm_workflow_find_field(ctx, name);
+    if (!f)
+        return -1;
+    *out = stpm_field_type_expr(f->type);
+    return 0;
+}
+
+static void put_fields(stpm_strbuf *sb, const stpm_workflow *wf)
+{
+    stpm_strbuf_puts(sb, "\"fields\":{");
+    for (size_t i = 0; i < stpm_workflow_n_fields(wf); i++) {
+        const stpm_wf_field *f = stpm_workflow_field(wf, i);
+        if (i)
+            stpm_strbuf_putc(sb, ',');
+        json_str(sb, f->name);
+        stpm_strbuf_printf(sb, ":{\"type\":\"%s\",\"builtin\":%s,\"label\":",
+                           stpm_field_type_name(f->type), f->builtin ? "true" : "false");
+        json_str(sb, f->label);
+        stpm_strbuf_puts(sb, ",\"default\":");
+        if (f->has_default)
+            json_value(sb, &f->default_value);
+        else
+            stpm_strbuf_puts(sb, "null");
+        stpm_strbuf_puts(sb, ",\"required_in\":");
+        json_strs(sb, f->required_in, f->n_required_in);
+        stpm_strbuf_putc(sb, '}');
+    }
+    stpm_strbuf_putc(sb, '}');
+}
+
+static void put_documents(stpm_strbuf *sb, const stpm_workflow *wf)
+{
+    stpm_strbuf_puts(sb, "\"documents\":{");
+    for (size_t i = 0; i < stpm_workflow_n_documents(wf); i++) {
+        const stpm_wf_document *d = stpm_workflow_document(wf, i);
+        if (i)
+            stpm_strbuf_putc(sb, ',');
+        json_str(sb, d->kind);
+        stpm_strbuf_putc(sb, ':');
+        json_str(sb, d->label ? d->label : d->kind);
+    }
+    stpm_strbuf_putc(sb, '}');
+}
+
+static void put_states(stpm_strbuf *sb, stpm_strbuf *list, const stpm_workflow *wf)
+{
+    stpm_strbuf_puts(sb, "\"states\":{");
+    stpm_strbuf_putc(list, '[');
+    for (size_t i = 0; i < stpm_workflow_n_states(wf); i++) {
+        const stpm_wf_state *s = stpm_workflow_state(wf, i);
+        stpm_strbuf body = STPM_STRBUF_INIT;
+        stpm_strbuf_printf(&body, "\"final\":%s,\"closed\":%s,\"due\":",
+                           s->final || s->closed ? "true" : "false", s->closed ? "true" : "false");
+        json_str(&body, s->due);
+        if (i) {
+            stpm_strbuf_putc(sb, ',');
+            stpm_strbuf_putc(list, ',');
+        }
+        json_str(sb, s->name);
+        stpm_strbuf_printf(sb, ":{%s,\"timeout\":", stpm_strbuf_str(&body));
+        stpm_strbuf_puts(list, "{\"name\":");
+        json_str(list, s->name);
+        stpm_strbuf_puts(list, ",\"label\":");
+        json_str(list, s->label ? s->label : s->name);
+        stpm_strbuf_printf(list, ",%s", stpm_strbuf_str(&body));
+        if (s->has_timeout) {
+            stpm_strbuf_printf(sb, "{\"n\":%d,\"unit\":\"%s\",\"transition\":",
+                               (int)s->timeout_after.n, unit_name(s->timeout_after.unit));
+            json_str(sb, s->timeout_transition);
+            stpm_strbuf_putc(sb, '}');
+            stpm_strbuf_printf(list, ",\"timeout_n\":%d,\"timeout_unit\":\"%s\","
+                               "\"timeout_transition\":",
+                               (int)s->timeout_after.n, unit_name(s->timeout_after.unit));
+            json_str(list, s->timeout_transition);
+        } else {
+            stpm_strbuf_puts(sb, "null");
+        }
+        stpm_strbuf_putc(sb, '}');
+        stpm_strbuf_putc(list, '}');
+        if (body.oom)
+            sb->oom = true;
+        stpm_strbuf_free(&body);
+    }
+    stpm_strbuf_putc(sb, '}');
+    stpm_strbuf_putc(list, ']');
+}
+
+static int put_transition(stpm_strbuf *sb, const stpm_workflow *wf, const stpm_wf_transition *t,
+                          stpm_error *err)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } roles[] = {{STPM_ROLE_OFFICER, "officer"},
+                 {STPM_ROLE_ADMIN, "admin"},
+                 {STPM_ROLE_EXPERT, "expert"}};
+    char sim[32];
+    json_str(sb, t->name);
+    stpm_strbuf_puts(sb, ":{\"label\":");
+    json_str(sb, t->label);
+    stpm_strbuf_puts(sb, ",\"from\":");
+    json_strs(sb, t->from, t->n_from);
+    stpm_strbuf_puts(sb, ",\"to\":");
+    json_str(sb, t->to);
+    stpm_strbuf_puts(sb, ",\"roles\":[");
+    for (size_t i = 0, n = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+        if (t->roles & roles[i].bit)
+            stpm_strbuf_printf(sb, "%s\"%s\"", n++ ? "," : "", roles[i].name);
+    stpm_strbuf_puts(sb, "],\"input\":");
+    json_strs(sb, t->inputs, t->n_inputs);
+    stpm_strbuf_puts(sb, ",\"require\":{\"fields\":");
+    json_strs(sb, t->require_fields, t->n_require_fields);
+    stpm_strbuf_puts(sb, ",\"documents\":");
+    json_strs(sb, t->require_documents, t->n_require_documents);
+    stpm_strbuf_printf(sb, ",\"reason\":%s},\"checks\":[", t->require_reason ? "true" : "false");
+    for (size_t i = 0; i < t->n_checks; i++) {
+        const stpm_wf_check *c = &t->checks[i];
+        stpm_strbuf_printf(sb, "%s{\"name\":", i ? "," : "");
+        json_str(sb, c->name);
+        if (c->kind == STPM_CHECK_NO_DUPLICATE)
+            stpm_strbuf_printf(sb, ",\"similarity\":\"%s\"",
+                               stpm_decimal_format(c->similarity, 4, sim));
+        else if (c->kind == STPM_CHECK_LEADER_LIMIT)
+            stpm_strbuf_printf(sb, ",\"max\":\"%lld\"", (long long)c->max);
+        stpm_strbuf_putc(sb, '}');
+    }
+    stpm_strbuf_puts(sb, "],\"when\":");
+    int rc = 0;
+    if (t->when) {
+        if ((rc = stpm_expr_to_json(t->when, field_type, (void *)wf, sb, err)) < 0)
+            return rc;
+        stpm_strbuf_puts(sb, ",\"when_src\":");
+        json_str(sb, stpm_expr_source(t->when));
+    } else {
+        stpm_strbuf_puts(sb, "null,\"when_src\":null");
+    }
+    stpm_strbuf_puts(sb, ",\"set\":[");
+    for (size_t i = 0; i < t->n_set; i++) {
+        stpm_strbuf_printf(sb, "%s{\"field\":", i ? "," : "");
+        json_str(sb, t->set[i].field);
+        stpm_strbuf_puts(sb, ",\"expr\":");
+        if ((rc = stpm_expr_to_json(t->set[i].expr, field_type, (void *)wf, sb, err)) < 0)
+            return rc;
+        stpm_strbuf_puts(sb, ",\"src\":");
+        json_str(sb, stpm_expr_source(t->set[i].expr));
+        stpm_strbuf_putc(sb, '}');
+    }
+    stpm_strbuf_puts(sb, "]}");
+    return 0;
+}
+
+int stpm_wf_compile(const stpm_workflow *wf, char **rules, char **states, stpm_error *err)
+{
+    stpm_strbuf sb = STPM_STRBUF_INIT, list = STPM_STRBUF_INIT;
+    int rc = 0;
+    *rules = *states = NULL;
+    stpm_strbuf_puts(&sb, "{\"workflow\":");
+    json_str(&sb, stpm_workflow_name(wf));
+    stpm_strbuf_printf(&sb, ",\"version\":%d,\"initial\":", stpm_workflow_version(wf));
+    json_str(&sb, stpm_workflow_initial(wf));
+    stpm_strbuf_putc(&sb, ',');
+    put_fields(&sb, wf);
+    stpm_strbuf_putc(&sb, ',');
+    put_documents(&sb, wf);
+    stpm_strbuf_putc(&sb, ',');
+    put_states(&sb, &list, wf);
+    stpm_strbuf_puts(&sb, ",\"transitions\":{");
+    for (size_t i = 0; i < stpm_workflow_n_transitions(wf); i++) {
+        if (i)
+            stpm_strbuf_putc(&sb, ',');
+        if ((rc = put_transition(&sb, wf, stpm_workflow_transition(wf, i), err)) < 0)
+            goto cleanup;
+    }
+    stpm_strbuf_puts(&sb, "}}");
+    if (sb.oom || list.oom) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto cleanup;
+    }
+    *rules = stpm_strbuf_detach(&sb);
+    *states = stpm_strbuf_detach(&list);
+cleanup:
+    stpm_strbuf_free(&sb);
+    stpm_strbuf_free(&list);
+    return rc;
+}
