@@ -191,11 +191,13 @@ static int cmd_history(cli_ctx *ctx, int argc, char **argv)
             if (move)
                 snprintf(move, n, "%s → %s", from ? from : "", to ? to : "");
         }
+        const char *lv = stpm_rows_value(rows, i, 11);
+        const char *late = lv && (lv[0] == 't' || strcmp(lv, "true") == 0) ? "late" : NULL;
         const char *cells[] = {stpm_rows_value(rows, i, 0),  stpm_rows_value(rows, i, 1),
                                stpm_rows_value(rows, i, 10), stpm_rows_value(rows, i, 2),
                                stpm_rows_value(rows, i, 3),  stpm_rows_value(rows, i, 4),
                                move,                         stpm_rows_value(rows, i, 7),
-                               stpm_rows_value(rows, i, 8),  stpm_rows_value(rows, i, 11)};
+                               stpm_rows_value(rows, i, 8),  late};
         cli_table_add_row(t, cells);
         free(move);
     }

@@ -325,6 +325,15 @@ GRANT EXECUTE ON FUNCTION stpm.check_run(text, uuid, date, text)
     TO stpm_admin, stpm_officer, stpm_expert, stpm_auditor;
 
 -- ---------------------------------------------------------------------------------------
+-- A reason of blanks only is no reason: the white space of core/util/text.c
+-- (stpm_text_is_space): ASCII's, the no-break space, U+2000..U+200B, the ideographic
+-- (full-width) space 　 that Chinese input methods type, and U+FEFF.
+CREATE FUNCTION stpm.is_blank(p_text text) RETURNS boolean
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, stpm, pg_temp AS $$
+    SELECT btrim(coalesce(p_text, ''), E' \t\r\n\f\v\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u200b\u3000\ufeff') = ''
+$$;
+
+-- ---------------------------------------------------------------------------------------
 -- A project's field values as the expressions see them (071's encoding): the built-in
 -- columns, then the workflow's own fields (their defaults where the project has none).
 CREATE FUNCTION stpm.project_values(p stpm.projects, p_rules jsonb) RETURNS jsonb
@@ -581,7 +590,7 @@ BEGIN
                 'message', format('document %s is not attached', k));
         END IF;
     END LOOP;
-    IF (t -> 'require' ->> 'reason')::boolean AND btrim(coalesce(p_reason, '')) = '' THEN
+    IF (t -> 'require' ->> 'reason')::boolean AND stpm.is_blank(p_reason) THEN
         blocks := blocks || jsonb_build_object('kind', 'reason',
             'message', 'a reason is required');
     END IF;
@@ -623,7 +632,7 @@ BEGIN
             INSERT INTO stpm.events (chain, project_id, on_date, kind, transition, from_state,
                                      reason, data)
             VALUES ('project:' || p.id, p.id, today, 'refused', p_transition, p.state,
-                    nullif(btrim(coalesce(p_reason, '')), ''),
+                    CASE WHEN NOT stpm.is_blank(p_reason) THEN p_reason END,
                     jsonb_build_object('workflow', w.name, 'version', w.version,
                                        'checks', checks, 'blocks', blocks))
             RETURNING hash INTO h;
@@ -677,7 +686,7 @@ BEGIN
     INSERT INTO stpm.events (chain, project_id, on_date, kind, transition, from_state, to_state,
                              reason, data)
     VALUES ('project:' || p.id, p.id, today, 'transition', p_transition, p.state, t ->> 'to',
-            nullif(btrim(coalesce(p_reason, '')), ''), data)
+            CASE WHEN NOT stpm.is_blank(p_reason) THEN p_reason END, data)
     RETURNING hash INTO h;
     RETURN jsonb_build_object('allowed', true, 'code', p.code, 'from', p.state, 'to', t ->> 'to',
         'row_version', p.row_version + 1, 'hash', h, 'changes', changes, 'checks', checks,

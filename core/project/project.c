@@ -417,8 +417,7 @@ int stpm_project_history(stpm_db *db, const char *code, stpm_rows **out, stpm_er
                      "SELECT e.seq, e.on_date::text, e.actor, e.kind, e.transition, e.from_state,"
                      " e.to_state, e.reason, left(e.hash, 12) AS hash, e.data::text AS data,"
                      " to_char(e.at, 'YYYY-MM-DD HH24:MI:SS') AS entered_at,"
-                     " CASE WHEN e.at::date - e.on_date > stpm.late_after_days()"
-                     "  THEN format('late (%s days)', e.at::date - e.on_date) END AS late"
+                     " e.at::date - e.on_date > stpm.late_after_days() AS late"
                      " FROM stpm.projects p JOIN stpm.events e ON e.chain = 'project:' || p.id"
                      " WHERE p.code = $1 ORDER BY e.seq",
                      1, p, PGRES_TUPLES_OK, "cannot read history", &rc, err);

@@ -8,6 +8,7 @@
 #include "stpm/integrity.h"
 #include "store/query.h"
 #include "store/wf_store_internal.h"
+#include "util/text.h"
 
 /* How often a transition is retried after a serialisation failure or deadlock. */
 #define ADVANCE_TRIES 4
@@ -142,7 +143,7 @@ static void engine_ctx(const proj_snap *s, const stpm_advance_options *o, const 
     ctx->by_timer = o->by_timer;
     ctx->today = o->today;
     ctx->calendar = cal;
-    ctx->reason_given = o->reason && o->reason[strspn(o->reason, " \t\r\n\v\f")];
+    ctx->reason_given = !stpm_text_is_blank(o->reason);
     for (size_t i = 0; rep && i < rep->n_checks; i++) {
         checks[i].name = rep->checks[i].name;
         checks[i].passed = rep->checks[i].passed;

@@ -133,6 +133,19 @@ bool stpm_text_is_space(uint32_t cp)
            (cp >= 0x2000 && cp <= 0x200B) || cp == 0x3000 || cp == 0xFEFF;
 }
 
+bool stpm_text_is_blank(const char *s)
+{
+    size_t len = s ? strlen(s) : 0;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp = 0;
+        size_t n = stpm_utf8_next(s + i, len - i, &cp);
+        if (n == 0 || !stpm_text_is_space(cp))
+            return false;
+        i += n;
+    }
+    return true;
+}
+
 void stpm_text_normalize(stpm_strbuf *out, const char *s, size_t len, unsigned flags)
 {
     /* The result is never longer than the input (each character gives at most its own

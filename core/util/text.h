@@ -24,6 +24,10 @@ void stpm_utf8_put(stpm_strbuf *sb, uint32_t cp);
  * U+2000..U+200B, U+3000 (ideographic space) and U+FEFF. */
 bool stpm_text_is_space(uint32_t cp);
 
+/* true when s is NULL, empty or only white space (stpm_text_is_space): a reason of blanks
+ * is no reason. Invalid UTF-8 is not blank. The server's stpm.is_blank agrees. */
+bool stpm_text_is_blank(const char *s);
+
 enum {
     STPM_TEXT_TRIM = 1 << 0,      /* drop white space at both ends */
     STPM_TEXT_COLLAPSE = 1 << 1,  /* every run of inner white space becomes one ' ' */
