@@ -368,10 +368,13 @@ int proj_snap_from_row(stpm_db *db, PGresult *r, int row, proj_snap *s, stpm_err
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");
         goto out;
     }
-    /* Built-in fields come from columns 6.. in the order of PROJ_SNAP_COLUMNS. */
-    static const char *const builtin_cols[] = {"title",           "year",       "amount_requested",
-                                               "amount_approved", "start_date", "due_date",
-                                               "closed_date",     "extensions"};
+    /* Built-in fields come from these columns of PROJ_SNAP_COLUMNS. */
+    static const struct {
+        const char *name;
+        int col;
+    } builtin_cols[] = {{"state_since", 4},      {"title", 6},           {"year", 7},
+                        {"amount_requested", 8}, {"amount_approved", 9}, {"start_date", 10},
+                        {"due_date", 11},        {"closed_date", 12},    {"extensions", 13}};
     for (size_t i = 0; i < s->n_fields; i++) {
         const stpm_wf_field *f = stpm_workflow_field(s->wf, i);
         s->fields[i].name = f->name;
@@ -383,9 +386,10 @@ int proj_snap_from_row(stpm_db *db, PGresult *r, int row, proj_snap *s, stpm_err
             }
             continue;
         }
-        for (int c = 0; c < 8; c++) {
-            if (strcmp(builtin_cols[c], f->name) == 0 && !PQgetisnull(r, row, 6 + c)) {
-                proj_value_from_text(f->type, PQgetvalue(r, row, 6 + c), &s->fields[i].value);
+        for (size_t c = 0; c < sizeof(builtin_cols) / sizeof(builtin_cols[0]); c++) {
+            int col = builtin_cols[c].col;
+            if (strcmp(builtin_cols[c].name, f->name) == 0 && !PQgetisnull(r, row, col)) {
+                proj_value_from_text(f->type, PQgetvalue(r, row, col), &s->fields[i].value);
                 break;
             }
         }
