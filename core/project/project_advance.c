@@ -282,14 +282,15 @@ out:
 }
 
 /* Overlay the user's FIELD=VALUE on the snapshot; *inner receives the JSON members. */
-static int overlay_sets(proj_snap *s, const stpm_advance_options *o, char **inner, stpm_error *err)
+static int overlay_sets(proj_snap *s, const char *transition, const stpm_advance_options *o,
+                        char **inner, stpm_error *err)
 {
     stpm_strbuf sb = STPM_STRBUF_INIT;
     int rc = 0;
     for (size_t i = 0; i < o->n_sets; i++) {
         const stpm_wf_field *f = NULL;
         stpm_value v;
-        if ((rc = proj_parse_set(s->wf, o->sets[i], false, &f, &v, err)) < 0)
+        if ((rc = proj_parse_set(s->wf, o->sets[i], transition, &f, &v, err)) < 0)
             break;
         if (i)
             stpm_strbuf_puts(&sb, ", ");
@@ -317,7 +318,8 @@ static int attach_all(stpm_db *db, proj_snap *s, const stpm_advance_options *o, 
         char sha[65] = {0};
         bool already = false;
         const stpm_project_attachment *a = &o->attachments[i];
-        if ((rc = proj_attach_id(db, s->id, a->kind, a->path, o->today, &already, sha, err)) < 0)
+        if ((rc = proj_attach_id(db, s->wf, s->id, a->kind, a->path, o->today, &already, sha,
+                                 err)) < 0)
             break;
         stpm_strbuf_printf(&sb, "%s{\"kind\": ", i ? ", " : "");
         stpm_px_json_string(&sb, a->kind);
@@ -364,7 +366,7 @@ static int advance_once(stpm_db *db, const char *code, const char *transition,
         return rc;
     if ((rc = proj_require_writer(&s, err)) < 0)
         goto out;
-    if ((rc = overlay_sets(&s, o, &inner, err)) < 0)
+    if ((rc = overlay_sets(&s, transition, o, &inner, err)) < 0)
         goto out;
     if (o->n_attachments || o->dry_run) {
         if ((rc = stpm_query_simple(db, "BEGIN", "cannot advance project", err)) < 0)
