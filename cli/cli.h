@@ -33,6 +33,8 @@ typedef struct cli_command {
 /* Print err in PostgreSQL's style to stderr ("stpm: error: ...", DETAIL, HINT and one line
  * per located diagnostic) and return its exit status. */
 int cli_report(const stpm_error *err);
+/* One located diagnostic (a warning, say) as FILE:LINE:COL: message on stderr. */
+void cli_print_diag(const stpm_diag *d);
 
 /* cli_report(err), then clear err (stpm_error_clear) for reuse; returns the exit status. */
 int cli_report_clear(stpm_error *err);

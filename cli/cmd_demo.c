@@ -970,7 +970,7 @@ static int step_start(demo *d)
             note(d, "The county project's task book fixes its due date at the end of 2021:");
         int rc = advance_with_document(d, p, "2021-03-01", "start", "task_book", "任务书",
                                        "（项目任务书：目标、进度、经费预算）",
-                                       p == county ? "due_date=2021-12-31" : NULL);
+                                       p == county ? "agreed_due_date=2021-12-31" : NULL);
         if (rc)
             return rc;
     }

@@ -26,7 +26,9 @@ static int cmd_check(cli_ctx *ctx, int argc, char **argv)
     int rc = 0;
     if (cli_start(ctx, usage,
                   "Load and validate workflow files without a database. Prints one line "
-                  "per file,\nor every problem as FILE:LINE:COL: message (exit 5).",
+                  "per file,\nor every problem as FILE:LINE:COL: message (exit 5). "
+                  "Warnings (FILE:LINE:COL: warning: ...)\ngo to standard error and leave "
+                  "the exit status alone.",
                   opts, argc, argv, &args, 0, INT_MAX, NULL, NULL, &rc) < 0)
         goto cleanup;
     if (args.n_operands == 0) {
@@ -58,6 +60,8 @@ static int cmd_check(cli_ctx *ctx, int argc, char **argv)
             snprintf(v, sizeof(v), "%d", stpm_workflow_version(wf));
             snprintf(ns, sizeof(ns), "%zu", stpm_workflow_n_states(wf));
             snprintf(nt, sizeof(nt), "%zu", stpm_workflow_n_transitions(wf));
+            for (size_t w = 0; w < stpm_workflow_n_warnings(wf); w++)
+                cli_print_diag(stpm_workflow_warning(wf, w));
             if (ctx->format == CLI_FORMAT_TABLE)
                 printf("%s: ok (workflow %s version %s, %s states, %s transitions)\n", path,
                        stpm_workflow_name(wf), v, ns, nt);
@@ -248,14 +252,21 @@ static void show_workflow(const stpm_workflow *wf)
         printf("  %-20s %-8s %s\n", f->name, stpm_field_type_name(f->type),
                f->label ? f->label : "");
     }
+    printf("\ndocuments:\n");
+    for (size_t i = 0; i < stpm_workflow_n_documents(wf); i++) {
+        const stpm_wf_document *d = stpm_workflow_document(wf, i);
+        printf("  %-20s %s\n", d->kind, d->label);
+    }
     printf("\ntransitions:\n");
     for (size_t i = 0; i < stpm_workflow_n_transitions(wf); i++) {
         const stpm_wf_transition *t = stpm_workflow_transition(wf, i);
         printf("  %-12s ", t->name);
         for (size_t j = 0; j < t->n_from; j++)
             printf("%s%s", j ? "|" : "", t->from[j]);
-        printf(" → %s  [%s]%s\n", t->to, stpm_roles_format(t->roles, buf),
-               t->label ? t->label : "");
+        printf(" → %s  [%s]%s", t->to, stpm_roles_format(t->roles, buf), t->label ? t->label : "");
+        for (size_t j = 0; j < t->n_inputs; j++)
+            printf("%s%s", j ? ", " : "  input: ", t->inputs[j]);
+        putchar('\n');
     }
 }
 

@@ -20,6 +20,11 @@ static void print_diag(const stpm_diag *d)
     fprintf(stderr, "%s\n", d->message ? d->message : "out of memory");
 }
 
+void cli_print_diag(const stpm_diag *d)
+{
+    print_diag(d);
+}
+
 int cli_report(const stpm_error *err)
 {
     for (size_t i = 0; i < err->n_diags; i++)

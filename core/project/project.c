@@ -119,14 +119,14 @@ int stpm_project_filter_parse(const char *where, stpm_project_filter *f, stpm_er
 /* ---- create ---- */
 
 /* The JSON object of the user's FIELD=VALUE assignments, checked against wf. */
-static int sets_json(const stpm_workflow *wf, const char *const *sets, size_t n, bool creating,
-                     stpm_strbuf *out, stpm_error *err)
+static int sets_json(const stpm_workflow *wf, const char *const *sets, size_t n, stpm_strbuf *out,
+                     stpm_error *err)
 {
     stpm_strbuf_putc(out, '{');
     for (size_t i = 0; i < n; i++) {
         const stpm_wf_field *f = NULL;
         stpm_value v;
-        int rc = proj_parse_set(wf, sets[i], creating, &f, &v, err);
+        int rc = proj_parse_set(wf, sets[i], NULL, &f, &v, err);
         if (rc < 0)
             return rc;
         if (i)
@@ -227,7 +227,7 @@ int stpm_project_create(stpm_db *db, const stpm_project_new *spec, char **code, 
     rc = stpm_wfstore_by_id(db, PQgetvalue(r, 0, 2), &wf, err);
     if (rc < 0)
         goto out;
-    rc = sets_json(wf, spec->sets, spec->n_sets, true, &sets, err);
+    rc = sets_json(wf, spec->sets, spec->n_sets, &sets, err);
     if (rc < 0)
         goto out;
     defaults_json(wf, &defaults);
@@ -454,19 +454,37 @@ static int read_document(const char *path, char **buf, size_t *len, char sha[65]
 static const char attach_sql[] =
     "SELECT id, sha256, is_new FROM stpm.document_attach($1, $2, $3, $4, $5::date)";
 
-int proj_attach_id(stpm_db *db, const char *code, const char *kind, const char *path,
-                   stpm_date today, bool *already, char sha256[65], char doc_id[37],
+/* STPM_EINPUT unless kind is one of the document kinds wf declares. */
+static int check_kind(const stpm_workflow *wf, const char *kind, stpm_error *err)
+{
+    if (stpm_workflow_find_document(wf, kind))
+        return 0;
+    stpm_strbuf sb = STPM_STRBUF_INIT;
+    for (size_t i = 0; i < stpm_workflow_n_documents(wf); i++) {
+        const stpm_wf_document *d = stpm_workflow_document(wf, i);
+        stpm_strbuf_printf(&sb, "%s%s (%s)", i ? ", " : "", d->kind, d->label);
+    }
+    stpm_error_set(err, STPM_EINPUT, "document kind \"%s\" is not declared by workflow %s", kind,
+                   stpm_workflow_name(wf));
+    if (stpm_workflow_n_documents(wf))
+        stpm_error_detail(err, "The declared kinds are: %s.", sb.oom ? "?" : stpm_strbuf_str(&sb));
+    else
+        stpm_error_detail(err, "Workflow %s declares no document kinds.", stpm_workflow_name(wf));
+    stpm_strbuf_free(&sb);
+    return STPM_EINPUT;
+}
+
+int proj_attach_id(stpm_db *db, const stpm_workflow *wf, const char *code, const char *kind,
+                   const char *path, stpm_date today, bool *already, char sha256[65],
+                   char doc_id[37],
                    stpm_error *err)
 {
     char *buf = NULL, sha[65] = {0}, tbuf[11];
     size_t len = 0;
-    bool valid = *kind >= 'a' && *kind <= 'z';
-    for (const char *k = kind; *k; k++)
-        valid = valid && ((*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9') || *k == '_');
-    if (!valid)
-        return stpm_error_set(err, STPM_EINPUT,
-                              "invalid document kind \"%s\": expected [a-z][a-z0-9_]*", kind);
-    int rc = read_document(path, &buf, &len, sha, err);
+    int rc = check_kind(wf, kind, err);
+    if (rc < 0)
+        return rc;
+    rc = read_document(path, &buf, &len, sha, err);
     if (rc < 0)
         return rc;
     const char *base = strrchr(path, '/');
@@ -497,5 +515,18 @@ int proj_attach_id(stpm_db *db, const char *code, const char *kind, const char *
 int stpm_project_attach(stpm_db *db, const char *code, const char *kind, const char *path,
                         stpm_date today, bool *already, char sha256[65], stpm_error *err)
 {
-    return proj_attach_id(db, code, kind, path, today, already, sha256, NULL, err);
+    const char *p[] = {code};
+    int rc = 0;
+    PGresult *r = stpm_px_exec(db, "SELECT workflow_id FROM stpm.projects WHERE code = $1", 1, p,
+                               PGRES_TUPLES_OK, "cannot attach document", &rc, err);
+    if (!r)
+        return rc;
+    if ((rc = not_found(r, code, err)) < 0)
+        return rc;
+    const stpm_workflow *wf = NULL;
+    rc = stpm_wfstore_by_id(db, PQgetvalue(r, 0, 0), &wf, err);
+    if (rc == 0)
+        rc = proj_attach_id(db, wf, code, kind, path, today, already, sha256, NULL, err);
+    PQclear(r);
+    return rc;
 }

@@ -278,14 +278,15 @@ out:
 }
 
 /* Overlay the user's FIELD=VALUE on the snapshot; *inner receives the JSON members. */
-static int overlay_sets(proj_snap *s, const stpm_advance_options *o, char **inner, stpm_error *err)
+static int overlay_sets(proj_snap *s, const char *transition, const stpm_advance_options *o,
+                        char **inner, stpm_error *err)
 {
     stpm_strbuf sb = STPM_STRBUF_INIT;
     int rc = 0;
     for (size_t i = 0; i < o->n_sets; i++) {
         const stpm_wf_field *f = NULL;
         stpm_value v;
-        if ((rc = proj_parse_set(s->wf, o->sets[i], false, &f, &v, err)) < 0)
+        if ((rc = proj_parse_set(s->wf, o->sets[i], transition, &f, &v, err)) < 0)
             break;
         if (i)
             stpm_strbuf_puts(&sb, ", ");
@@ -315,7 +316,7 @@ static int attach_all(stpm_db *db, proj_snap *s, const stpm_advance_options *o, 
         char sha[65] = {0}, id[37] = {0};
         bool already = false;
         const stpm_project_attachment *a = &o->attachments[i];
-        if ((rc = proj_attach_id(db, s->code, a->kind, a->path, o->today, &already, sha, id,
+        if ((rc = proj_attach_id(db, s->wf, s->code, a->kind, a->path, o->today, &already, sha, id,
                                  err)) < 0)
             break;
         stpm_strbuf_printf(&sb, "%s{\"kind\": ", i ? ", " : "");
@@ -405,10 +406,11 @@ int proj_advance_outcome(PGresult *r, const char *code, const char *transition,
 
 /* The user's FIELD=VALUE as a JSON object for the server (types checked here first, so
  * that a typing mistake is named the same way in a dry run and a real one). */
-static int sets_object(proj_snap *s, const stpm_advance_options *o, char **obj, stpm_error *err)
+static int sets_object(proj_snap *s, const char *transition, const stpm_advance_options *o,
+                       char **obj, stpm_error *err)
 {
     char *inner = NULL;
-    int rc = overlay_sets(s, o, &inner, err);
+    int rc = overlay_sets(s, transition, o, &inner, err);
     if (rc == 0 && !(*obj = stpm_asprintf("{%s}", inner)))
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");
     free(inner);
@@ -421,7 +423,7 @@ static int advance_dry(stpm_db *db, proj_snap *s, const char *transition,
                        const stpm_advance_options *o, stpm_advance_result *res, stpm_error *err)
 {
     char *inner = NULL, *docs = NULL, *ids = NULL, *to = NULL, *changes = NULL, *data = NULL;
-    int rc = overlay_sets(s, o, &inner, err);
+    int rc = overlay_sets(s, transition, o, &inner, err);
     if (rc < 0)
         goto cleanup;
     if ((rc = stpm_query_simple(db, "BEGIN", "cannot advance project", err)) < 0)
@@ -466,7 +468,7 @@ static int advance_once(stpm_db *db, const char *code, const char *transition,
         rc = advance_dry(db, &s, transition, o, res, err);
         goto cleanup;
     }
-    if ((rc = sets_object(&s, o, &sets, err)) < 0)
+    if ((rc = sets_object(&s, transition, o, &sets, err)) < 0)
         goto cleanup;
     if (o->n_attachments) {
         if ((rc = stpm_query_simple(db, "BEGIN", "cannot advance project", err)) < 0)

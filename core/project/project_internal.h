@@ -41,9 +41,12 @@ void proj_snap_clear(proj_snap *s);
 /* Replace (or add) the value of a field in the snapshot. */
 int proj_snap_put(proj_snap *s, const char *name, const stpm_value *v);
 
-/* Parse "FIELD=VALUE" for wf: the field must exist and be writable (at creation also
- * amount_requested); VALUE of its type, empty for "not set". STPM_EINPUT otherwise. */
-int proj_parse_set(const stpm_workflow *wf, const char *assign, bool creating,
+/* Parse "FIELD=VALUE" given with --set for `transition` of wf (NULL: at project creation).
+ * The field must exist and be one of the transition's `input:` fields (at creation: a field
+ * of the workflow or amount_requested); VALUE of its type, empty for "not set".
+ * STPM_EINPUT otherwise, naming the field and the transition's inputs. An unknown
+ * transition is left to the decision, which refuses it. */
+int proj_parse_set(const stpm_workflow *wf, const char *assign, const char *transition,
                    const stpm_wf_field **field, stpm_value *value, stpm_error *err);
 
 /* Append v as a JSON literal (numbers unquoted, dates and text as strings). */
@@ -52,10 +55,12 @@ void proj_json_value(stpm_strbuf *sb, const stpm_value *v);
 /* Parse a value of the field type from its text form (as PostgreSQL or JSON gives it). */
 int proj_value_from_text(stpm_field_type t, const char *text, stpm_value *out);
 
-/* Attach a file to the project `code` through the server (see stpm_project_attach); the
- * document's id into doc_id when not NULL. */
-int proj_attach_id(stpm_db *db, const char *code, const char *kind, const char *path,
-                   stpm_date today, bool *already, char sha256[65], char doc_id[37],
+/* Attach a file to the project `code`, pinned to workflow wf, through the server (see
+ * stpm_project_attach): STPM_EINPUT, listing the declared kinds, when wf does not declare
+ * kind. The document's id into doc_id when not NULL. */
+int proj_attach_id(stpm_db *db, const stpm_workflow *wf, const char *code, const char *kind,
+                   const char *path, stpm_date today, bool *already, char sha256[65],
+                   char doc_id[37],
                    stpm_error *err);
 
 /* STPM_EPERM unless the connected role is an officer, admin or expert. */

@@ -89,7 +89,45 @@ void proj_json_value(stpm_strbuf *sb, const stpm_value *v)
     }
 }
 
-int proj_parse_set(const stpm_workflow *wf, const char *assign, bool creating,
+/* STPM_EINPUT unless `--set` may give field f: at creation (transition NULL) the workflow's
+ * own fields and amount_requested; for a transition only its `input:` fields. */
+static int check_input(const stpm_workflow *wf, const stpm_wf_field *f, const char *transition,
+                       stpm_error *err)
+{
+    if (!transition) {
+        if (!f->builtin || strcmp(f->name, "amount_requested") == 0)
+            return 0;
+        stpm_error_set(err, STPM_EINPUT, "field \"%s\" cannot be set when a project is created",
+                       f->name);
+        stpm_error_detail(err,
+                          "At creation --set takes amount_requested and the fields of workflow "
+                          "%s; built-in fields change only by the workflow's own set:.",
+                          stpm_workflow_name(wf));
+        return STPM_EINPUT;
+    }
+    const stpm_wf_transition *t = stpm_workflow_find_transition(wf, transition);
+    if (!t || stpm_wf_transition_takes_input(t, f->name))
+        return 0; /* an unknown transition is refused when it is decided */
+    stpm_strbuf sb = STPM_STRBUF_INIT;
+    for (size_t i = 0; i < t->n_inputs; i++)
+        stpm_strbuf_printf(&sb, "%s%s", i ? ", " : "", t->inputs[i]);
+    stpm_error_set(err, STPM_EINPUT, "field \"%s\" is not an input of transition %s", f->name,
+                   t->name);
+    if (t->n_inputs)
+        stpm_error_detail(err,
+                          "The inputs of %s are: %s. Other fields change only by the "
+                          "workflow's own set:.",
+                          t->name, sb.oom ? "?" : stpm_strbuf_str(&sb));
+    else
+        stpm_error_detail(err,
+                          "Transition %s has no inputs: it takes no --set. Fields change "
+                          "only by the workflow's own set:.",
+                          t->name);
+    stpm_strbuf_free(&sb);
+    return STPM_EINPUT;
+}
+
+int proj_parse_set(const stpm_workflow *wf, const char *assign, const char *transition,
                    const stpm_wf_field **field, stpm_value *value, stpm_error *err)
 {
     *field = NULL;
@@ -110,10 +148,8 @@ int proj_parse_set(const stpm_workflow *wf, const char *assign, bool creating,
                         stpm_workflow_name(wf), stpm_workflow_version(wf));
         goto out;
     }
-    if (f->builtin && !f->settable && !(creating && strcmp(f->name, "amount_requested") == 0)) {
-        rc = stpm_error_set(err, STPM_EINPUT, "field \"%s\" cannot be set this way", name);
+    if ((rc = check_input(wf, f, transition, err)) < 0)
         goto out;
-    }
     if (eq[1] && proj_value_from_text(f->type, eq + 1, value) < 0) {
         rc = stpm_error_set(err, STPM_EINPUT, "invalid value \"%s\" for field \"%s\": expected %s",
                             eq + 1, name,
@@ -368,10 +404,13 @@ int proj_snap_from_row(stpm_db *db, PGresult *r, int row, proj_snap *s, stpm_err
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");
         goto out;
     }
-    /* Built-in fields come from columns 6.. in the order of PROJ_SNAP_COLUMNS. */
-    static const char *const builtin_cols[] = {"title",           "year",       "amount_requested",
-                                               "amount_approved", "start_date", "due_date",
-                                               "closed_date",     "extensions"};
+    /* Built-in fields come from these columns of PROJ_SNAP_COLUMNS. */
+    static const struct {
+        const char *name;
+        int col;
+    } builtin_cols[] = {{"state_since", 4},      {"title", 6},           {"year", 7},
+                        {"amount_requested", 8}, {"amount_approved", 9}, {"start_date", 10},
+                        {"due_date", 11},        {"closed_date", 12},    {"extensions", 13}};
     for (size_t i = 0; i < s->n_fields; i++) {
         const stpm_wf_field *f = stpm_workflow_field(s->wf, i);
         s->fields[i].name = f->name;
@@ -383,9 +422,10 @@ int proj_snap_from_row(stpm_db *db, PGresult *r, int row, proj_snap *s, stpm_err
             }
             continue;
         }
-        for (int c = 0; c < 8; c++) {
-            if (strcmp(builtin_cols[c], f->name) == 0 && !PQgetisnull(r, row, 6 + c)) {
-                proj_value_from_text(f->type, PQgetvalue(r, row, 6 + c), &s->fields[i].value);
+        for (size_t c = 0; c < sizeof(builtin_cols) / sizeof(builtin_cols[0]); c++) {
+            int col = builtin_cols[c].col;
+            if (strcmp(builtin_cols[c].name, f->name) == 0 && !PQgetisnull(r, row, col)) {
+                proj_value_from_text(f->type, PQgetvalue(r, row, col), &s->fields[i].value);
                 break;
             }
         }

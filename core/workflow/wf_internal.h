@@ -31,6 +31,10 @@ struct stpm_workflow {
     size_t n_fields;
     stpm_wf_transition *transitions;
     size_t n_transitions;
+    stpm_wf_document *documents;
+    size_t n_documents;
+
+    stpm_error warnings; /* its diags are the warnings (stpm_workflow_warning) */
 
     stpm_expr **exprs; /* every parsed expression, for release */
     size_t n_exprs, cap_exprs;
@@ -50,6 +54,9 @@ bool wf_is_identifier(const char *s);
 int wf_parse_duration(const char *s, stpm_wf_duration *out);
 /* Parse a check name; 0 or -1. */
 int wf_check_kind(const char *s, stpm_check_kind *out);
+/* true when `input:` may name f: the workflow's own fields, amount_requested and
+ * amount_approved; never the other built-ins. */
+bool wf_field_may_be_input(const stpm_wf_field *f);
 /* Parse a role name into its bit; 0 when unknown. */
 unsigned wf_role_bit(const char *s);
 

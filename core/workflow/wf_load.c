@@ -316,10 +316,50 @@ static const char *field_ref(loader *ld, yaml_node_t *n, const char *what)
     return f->name;
 }
 
+/* The declared kinds as "a, b, c" (or a sentence saying there are none), for messages. */
+static char *declared_kinds(const stpm_workflow *wf)
+{
+    stpm_strbuf sb = STPM_STRBUF_INIT;
+    for (size_t i = 0; i < wf->n_documents; i++)
+        if (wf->documents[i].kind)
+            stpm_strbuf_printf(&sb, "%s%s", sb.len ? ", " : "", wf->documents[i].kind);
+    if (!sb.len)
+        stpm_strbuf_puts(&sb, "none: the workflow has no \"documents:\"");
+    return stpm_strbuf_detach(&sb);
+}
+
 static const char *document_ref(loader *ld, yaml_node_t *n, const char *what)
 {
     const char *s = ident(ld, n, "a document kind");
-    return s ? wf_strdup(ld->wf, s) : NULL;
+    if (!s)
+        return NULL;
+    const stpm_wf_document *d = stpm_workflow_find_document(ld->wf, s);
+    if (!d) {
+        char *kinds = declared_kinds(ld->wf);
+        DIAG(ld, n, "undeclared document kind \"%s\" in %s (declared: %s)", s, what,
+             kinds ? kinds : "out of memory");
+        free(kinds);
+        return NULL;
+    }
+    return d->kind;
+}
+
+/* A field that `input:` may name: the workflow's own fields, amount_requested and
+ * amount_approved. */
+static const char *input_ref(loader *ld, yaml_node_t *n, const char *what)
+{
+    const char *s = field_ref(ld, n, what);
+    if (!s)
+        return NULL;
+    const stpm_wf_field *f = stpm_workflow_find_field(ld->wf, s);
+    if (!wf_field_may_be_input(f)) {
+        DIAG(ld, n,
+             "built-in field \"%s\" cannot be an input (input may name the workflow's own "
+             "fields, amount_requested and amount_approved)",
+             s);
+        return NULL;
+    }
+    return s;
 }
 
 /* ---- expressions ------------------------------------------------------------------- */
@@ -392,15 +432,15 @@ static stpm_expr *expression(loader *ld, yaml_node_t *n, const char *what, stpm_
 
 /* ---- the parts of the file ----------------------------------------------------------- */
 
-static const char *const top_keys[] = {"workflow",    "version",     "title",
-                                       "description", "initial",     "states",
-                                       "fields",      "transitions", NULL};
+static const char *const top_keys[] = {"workflow", "version", "title",     "description", "initial",
+                                       "states",   "fields",  "documents", "transitions", NULL};
 static const char *const state_keys[] = {"label", "final", "closed", "due", "timeout", NULL};
 static const char *const timeout_keys[] = {"after", "transition", NULL};
 static const char *const field_keys[] = {"type", "label", "default", "required_in", NULL};
-static const char *const tr_keys[] = {"label",  "from", "to",  "roles", "require",
-                                      "checks", "when", "set", NULL};
+static const char *const tr_keys[] = {"label",   "from",   "to",   "roles", "input",
+                                      "require", "checks", "when", "set",   NULL};
 static const char *const require_keys[] = {"fields", "documents", "reason", NULL};
+static const char *const document_keys[] = {"label", NULL};
 
 static yaml_node_t *required(loader *ld, yaml_node_t *map, const char *key, const char *what)
 {
@@ -783,6 +823,8 @@ static void parse_transition(loader *ld, size_t i, yaml_node_t *n)
         for (size_t k = 0; roles && k < nr; k++)
             t->roles |= wf_role_bit(roles[k]);
     }
+    if ((x = map_get(ld, n, "input")))
+        t->inputs = name_list(ld, x, "input", input_ref, &t->n_inputs);
     if ((x = map_get(ld, n, "require")))
         parse_require(ld, t, x);
     if ((x = map_get(ld, n, "checks")))
@@ -797,6 +839,80 @@ static void parse_transition(loader *ld, size_t i, yaml_node_t *n)
     }
     if ((x = map_get(ld, n, "set")))
         parse_set(ld, t, x);
+}
+
+/* `documents:` kind → {label: TEXT} or kind → TEXT. */
+static void parse_documents(loader *ld, yaml_node_t *map)
+{
+    stpm_workflow *wf = ld->wf;
+    yaml_node_t **values = NULL;
+    size_t n = declare(ld, map, "documents", &values);
+    const char **names = wf_alloc(wf, (n ? n : 1) * sizeof(*names));
+    wf_loc *locs = wf_alloc(wf, (n ? n : 1) * sizeof(*locs));
+    wf->documents = wf_alloc(wf, (n ? n : 1) * sizeof(*wf->documents));
+    if (!values || !names || !locs || !wf->documents)
+        return;
+    declare_names(ld, map, n, "document kind", names, values, locs);
+    for (size_t i = 0; i < n; i++) {
+        stpm_wf_document *d = &wf->documents[i];
+        d->kind = names[i];
+        d->line = locs[i].line;
+        yaml_node_t *v = values[i], *label = v;
+        if (v->type == YAML_MAPPING_NODE) {
+            check_keys(ld, v, document_keys, "a document kind");
+            label = required(ld, v, "label", "document kind");
+        }
+        if (label)
+            d->label = text_value(ld, label, "label");
+        if (!d->label)
+            d->kind = NULL; /* reported; an unusable declaration */
+    }
+    wf->n_documents = n;
+}
+
+/* true when expression e reads the field `name`. */
+typedef struct reads_ctx {
+    const char *name;
+    bool found;
+} reads_ctx;
+
+static void reads_one(void *ctx, const char *name)
+{
+    reads_ctx *r = ctx;
+    if (strcmp(r->name, name) == 0)
+        r->found = true;
+}
+
+static bool expr_reads(const stpm_expr *e, const char *name)
+{
+    reads_ctx r = {name, false};
+    if (e)
+        stpm_expr_names(e, reads_one, &r);
+    return r.found;
+}
+
+/* A warning: a timer whose own transition can be taken by hand at once, because no guard
+ * waits for the timer (reads state_since). The 公示 period could be skipped. */
+static void warn_timers(loader *ld)
+{
+    stpm_workflow *wf = ld->wf;
+    for (size_t i = 0; i < wf->n_states; i++) {
+        const stpm_wf_state *s = &wf->states[i];
+        if (!s->has_timeout || !ld->timeout_tr[i])
+            continue;
+        const stpm_wf_transition *t = stpm_workflow_find_transition(wf, s->timeout_transition);
+        if (!t || !t->roles || expr_reads(t->when, "state_since"))
+            continue;
+        char dur[24];
+        yaml_node_t *n = ld->timeout_tr[i];
+        stpm_wf_duration_format(s->timeout_after, dur);
+        stpm_error_add_diag(&wf->warnings, ld->d.file, (int)n->start_mark.line + 1,
+                            (int)n->start_mark.column + 1, NULL,
+                            "warning: the timer of state \"%s\" takes transition \"%s\" after %s, "
+                            "but \"%s\" can be taken by hand at once: no guard of it reads "
+                            "state_since (add \"when: today >= state_since + %s\")",
+                            s->name, t->name, dur, t->name, dur);
+    }
 }
 
 static void parse_header(loader *ld, yaml_node_t *root)
@@ -900,6 +1016,9 @@ static void load_tree(loader *ld, yaml_node_t *root)
         }
         wf->n_transitions = n;
     }
+    yaml_node_t *docs = map_get(ld, root, "documents");
+    if (docs && !is_plain_null(docs) && want_mapping(ld, docs, "documents"))
+        parse_documents(ld, docs);
     yaml_node_t *init = required(ld, root, "initial", "the workflow file");
     if (init)
         wf->initial = state_ref(ld, init, "initial");
@@ -931,6 +1050,7 @@ static void load_tree(loader *ld, yaml_node_t *root)
             names_ok = false;
     if (names_ok && !ld->bad_refs && wf->initial && !wf->oom)
         wf_validate_graph(wf, ld->state_locs, &ld->d);
+    warn_timers(ld);
 }
 
 static void yaml_problem(loader *ld, const yaml_parser_t *p, const char *text, size_t len)
@@ -1048,6 +1168,8 @@ int stpm_workflow_load_text(stpm_workflow **out, const char *name, const char *t
         stpm_error_detail(err, "%zu problem%s found.", ld.d.count, ld.d.count == 1 ? "" : "s");
         goto cleanup;
     }
+    if (wf->warnings.n_diags > 1)
+        qsort(wf->warnings.diags, wf->warnings.n_diags, sizeof(*wf->warnings.diags), cmp_diag);
     *out = wf;
     wf = NULL;
     rc = 0;

@@ -93,6 +93,7 @@ void stpm_workflow_free(stpm_workflow *wf)
             stpm_value_clear(&wf->fields[i].default_value);
     free(wf->fields);
     free(wf->source);
+    stpm_error_clear(&wf->warnings);
     wf_chunk *c = wf->arena;
     while (c) {
         wf_chunk *next = c->next;
@@ -244,8 +245,16 @@ static const stpm_wf_field builtin_fields[] = {
     BUILTIN("due_date", STPM_FIELD_DATE, "应结日期", true),
     BUILTIN("closed_date", STPM_FIELD_DATE, "结题日期", true),
     BUILTIN("extensions", STPM_FIELD_INTEGER, "延期次数", true),
+    /* the business date the project entered its current state: read-only */
+    BUILTIN("state_since", STPM_FIELD_DATE, "进入当前状态日期", false),
 };
 #define N_BUILTIN (sizeof(builtin_fields) / sizeof(builtin_fields[0]))
+
+bool wf_field_may_be_input(const stpm_wf_field *f)
+{
+    return !f->builtin || strcmp(f->name, "amount_requested") == 0 ||
+           strcmp(f->name, "amount_approved") == 0;
+}
 
 size_t stpm_workflow_n_builtin_fields(void)
 {
@@ -360,4 +369,40 @@ bool stpm_wf_transition_leaves(const stpm_wf_transition *t, const char *state)
         if (t->from[i] && strcmp(t->from[i], state) == 0)
             return true;
     return false;
+}
+
+bool stpm_wf_transition_takes_input(const stpm_wf_transition *t, const char *field)
+{
+    for (size_t i = 0; i < t->n_inputs; i++)
+        if (strcmp(t->inputs[i], field) == 0)
+            return true;
+    return false;
+}
+
+size_t stpm_workflow_n_documents(const stpm_workflow *wf)
+{
+    return wf->n_documents;
+}
+
+const stpm_wf_document *stpm_workflow_document(const stpm_workflow *wf, size_t i)
+{
+    return i < wf->n_documents ? &wf->documents[i] : NULL;
+}
+
+const stpm_wf_document *stpm_workflow_find_document(const stpm_workflow *wf, const char *kind)
+{
+    for (size_t i = 0; i < wf->n_documents; i++)
+        if (wf->documents[i].kind && strcmp(wf->documents[i].kind, kind) == 0)
+            return &wf->documents[i];
+    return NULL;
+}
+
+size_t stpm_workflow_n_warnings(const stpm_workflow *wf)
+{
+    return wf->warnings.n_diags;
+}
+
+const stpm_diag *stpm_workflow_warning(const stpm_workflow *wf, size_t i)
+{
+    return i < wf->warnings.n_diags ? &wf->warnings.diags[i] : NULL;
 }

@@ -110,7 +110,7 @@ contains "$OUT" "already" "says it is attached already"
 is "$(sql "SELECT count(*) FROM stpm.documents")" "1" "the same file twice is one document"
 is "$(sql "SELECT count(*) FROM stpm.events WHERE kind = 'attach'")" "1" "and one attach event"
 truncate -s 33M "$TMP/big.bin"
-run "$STPM" --db "$OFF" project attach "$P1" report "$TMP/big.bin"
+run "$STPM" --db "$OFF" project attach "$P1" application_form "$TMP/big.bin"
 expect_rc 5 "a document over 32 MiB exits 5"
 contains "$ERR" "too large" "with a clear message"
 
@@ -128,8 +128,36 @@ P4=$("$STPM" --db "$OFF" project create --plan TEST --org $ORG --title 无金额
 run "$STPM" --db "$OFF" project advance "$P4" apply --attach application_form="$TMP/form.pdf"
 expect_rc 3 "a required field not set refuses the transition"
 contains "$ERR" "amount_requested" "the reason names the field"
-run "$STPM" --db "$OFF" project advance "$P4" apply --set amount_approved=x
+run "$STPM" --db "$OFF" project advance "$P4" apply --set amount_requested=x
 expect_rc 5 "a bad --set value in advance exits 5"
+contains "$ERR" 'invalid value "x" for field "amount_requested"' "and names the field"
+# --set takes the transition's inputs only (apply: amount_requested)
+for a in amount_approved=10 due_date=2030-01-01 extensions=0 closed_date=2021-03-01 start_date=2021-03-01 state_since=2021-01-01 planned_investment=5; do
+    run "$STPM" --db "$OFF" project advance "$P4" apply --set "$a" --attach application_form="$TMP/form.pdf"
+    expect_rc 5 "--set ${a%%=*} on apply (not an input) exits 5"
+    contains "$ERR" "field \"${a%%=*}\" is not an input of transition apply" "and names the field and the transition"
+    contains "$ERR" "The inputs of apply are: amount_requested." "and lists the transition's inputs"
+done
+run "$STPM" --db "$OFF" project advance "$P4" reject --reason x --set budget_note=y
+expect_rc 5 "--set on a transition without inputs exits 5"
+contains "$ERR" "Transition reject has no inputs" "and says it has none"
+is "$(sql "SELECT state || ' ' || row_version FROM stpm.projects WHERE code = '$P4'")" "reserve 1" "a refused --set writes nothing"
+is "$(sql "SELECT count(*) FROM stpm.documents d JOIN stpm.projects p ON p.id = d.project_id WHERE p.code = '$P4'")" "0" "nor attaches anything"
+for a in due_date=2030-01-01 extensions=3 closed_date=2021-03-01 amount_approved=5 state_since=2020-01-01; do
+    run "$STPM" --db "$OFF" project create --plan TEST --org $ORG --title 建时乱设 --leader 王五 --set "$a"
+    expect_rc 5 "project create --set ${a%%=*} exits 5"
+    contains "$ERR" "field \"${a%%=*}\" cannot be set when a project is created" "and names the field"
+done
+run "$STPM" --db "$OFF" project create --plan TEST --org $ORG --title 建时设字段 --leader 王五 --set budget_note=说明 --set amount_requested=5
+expect_rc 0 "project create takes the workflow's fields and amount_requested"
+# attaching a kind the workflow does not declare
+run "$STPM" --db "$OFF" project attach "$P4" photo "$TMP/form.pdf"
+expect_rc 5 "attaching an undeclared document kind exits 5"
+contains "$ERR" 'document kind "photo" is not declared by workflow lifecycle_test' "and names the kind"
+contains "$ERR" "application_form (申报书), integrity_commitment (廉政承诺书)" "and lists the declared kinds"
+run "$STPM" --db "$OFF" project advance "$P4" apply --set amount_requested=5 --attach photo="$TMP/form.pdf"
+expect_rc 5 "--attach of an undeclared kind exits 5"
+is "$(sql "SELECT state FROM stpm.projects WHERE code = '$P4'")" "reserve" "and the transition is not taken"
 v=$(sql "SELECT row_version FROM stpm.projects WHERE code = '$P1'")
 run "$STPM" --db "$OFF" project advance "$P1" apply --dry-run
 expect_rc 0 "dry run of an allowed transition"
@@ -269,6 +297,34 @@ expect_rc 0 "apply under the shipped workflow"
 run "$STPM" --db "$OFF" project advance "$R1" admit --attach integrity_commitment="$TMP/commitment.pdf"
 expect_rc 0 "integrity admission with all seven checks"
 is "$(sql "SELECT jsonb_array_length(data->'checks') FROM stpm.events WHERE transition = 'admit'")" "7" "seven checks' evidence recorded"
+for a in due_date=2030-01-01 extensions=0 closed_date=2021-03-01 state_since=2021-01-01 town=长江镇; do
+    run "$STPM" --db "$OFF" project advance "$R1" publicize --set amount_approved=15 --set "$a"
+    expect_rc 5 "shipped publicize --set ${a%%=*} exits 5"
+    contains "$ERR" "field \"${a%%=*}\" is not an input of transition publicize" "naming the field"
+    contains "$ERR" "The inputs of publicize are: amount_approved." "and the inputs"
+done
+run "$STPM" --db "$OFF" project advance "$R1" publicize --set amount_approved=15
+expect_rc 0 "publicize with the approved amount"
+# the 公示 period: five working days before approve, by hand or by the timer
+run "$STPM" --db "$OFF" project advance "$R1" approve
+expect_rc 3 "approving by hand the day of publicity is refused"
+contains "$ERR" "today >= state_since + 5wd" "the reason is the publicity guard"
+run "$STPM" --db "$OFF" --today 2021-03-05 project advance "$R1" approve
+expect_rc 3 "four working days later, still refused"
+run "$STPM" --db "$OFF" --today 2021-03-08 project advance "$R1" approve
+expect_rc 0 "five working days later approve is taken by hand"
+is "$(sql "SELECT state || ' ' || due_date FROM stpm.projects WHERE code = '$R1'")" "approved 2022-03-08" "approved, due in a year"
+run "$STPM" --db "$OFF" --today 2021-03-09 project advance "$R1" start --set due_date=2021-12-31 --attach task_book="$TMP/form.pdf"
+expect_rc 5 "start --set due_date exits 5"
+contains "$ERR" "The inputs of start are: agreed_due_date." "the task book's date is the input"
+run "$STPM" --db "$OFF" --today 2021-03-09 project advance "$R1" start --set agreed_due_date=2022-06-30 --attach task_book="$TMP/form.pdf"
+expect_rc 3 "a task book may not give more time than approval"
+run "$STPM" --db "$OFF" --today 2021-03-09 project advance "$R1" start --set agreed_due_date=2021-12-31 --attach task_book="$TMP/form.pdf"
+expect_rc 0 "start with the task book's completion date"
+is "$(sql "SELECT state || ' ' || due_date FROM stpm.projects WHERE code = '$R1'")" "in_progress 2021-12-31" "the task book fixed the due date"
+run "$STPM" --db "$OFF" --today 2021-03-09 project attach "$R1" midterm_report "$TMP/form.pdf"
+expect_rc 5 "a kind the county workflow does not declare"
+contains "$ERR" "task_book (任务书)" "lists the declared kinds with their labels"
 
 drop_db "$DB"
 done_testing

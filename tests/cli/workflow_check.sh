@@ -10,6 +10,7 @@ for f in "$W"/*.yaml; do
     run "$STPM" workflow check "$f"
     expect_rc 0 "$(basename "$f") passes workflow check"
     contains "$OUT" "$f: ok (workflow $(basename "$f" .yaml) version 1," "$(basename "$f") ok line"
+    is "$ERR" "" "$(basename "$f") has no warnings (the 公示 period waits for its timer)"
 done
 
 run "$STPM" workflow check "$W/county_rugao.yaml" "$W/national_key_rd.yaml"
@@ -31,6 +32,35 @@ run "$STPM" workflow check "$D/bad_yaml.yaml" "$W/county_rugao.yaml"
 expect_rc 5 "a YAML syntax error exits 5 even with a good file beside it"
 contains "$ERR" "$D/bad_yaml.yaml:4:1:" "the syntax error is located"
 contains "$OUT" "county_rugao.yaml: ok" "the good file is still checked"
+
+# A timer whose transition can be taken by hand at once: a warning, not an error.
+sed '/^    when: today >= state_since + 5wd$/d' "$W/county_rugao.yaml" >"$TMP/no_guard.yaml"
+line=$(grep -n 'timeout: {after: 5wd, transition: approve}' "$TMP/no_guard.yaml" | cut -d: -f1)
+run "$STPM" workflow check "$TMP/no_guard.yaml"
+expect_rc 0 "a timer without a waiting guard still passes (exit 0)"
+contains "$OUT" "no_guard.yaml: ok" "and is reported ok"
+contains "$ERR" "$TMP/no_guard.yaml:$line:39: warning: the timer of state \"publicized\" takes transition \"approve\" after 5wd" \
+    "the warning names the state and the transition, located"
+contains "$ERR" 'add "when: today >= state_since + 5wd"' "and suggests the guard"
+sed 's/^    when: today >= state_since + 5wd$/    when: amount_approved > 0/' "$W/county_rugao.yaml" >"$TMP/other_guard.yaml"
+run "$STPM" workflow check "$TMP/other_guard.yaml"
+expect_rc 0 "a guard that does not wait for the timer"
+contains "$ERR" "warning: the timer of state \"publicized\"" "warns too"
+
+# The new rules of the format are load errors, located, all at once.
+sed -e 's/^    input: \[amount_approved\]$/    input: [amount_approved, due_date]/' \
+    -e 's/^      documents: \[task_book\]$/      documents: [task_book, photo]/' \
+    -e 's/^      extensions: 0$/      state_since: today/' "$W/county_rugao.yaml" >"$TMP/bad_new.yaml"
+inl=$(grep -n 'input: \[amount_approved, due_date\]' "$TMP/bad_new.yaml" | cut -d: -f1)
+dl=$(grep -n 'documents: \[task_book, photo\]' "$TMP/bad_new.yaml" | cut -d: -f1)
+sl=$(grep -n 'state_since: today' "$TMP/bad_new.yaml" | cut -d: -f1)
+run "$STPM" workflow check "$TMP/bad_new.yaml"
+expect_rc 5 "inputs, documents and state_since are checked at load"
+contains "$ERR" "$TMP/bad_new.yaml:$inl:30: built-in field \"due_date\" cannot be an input" "an input naming a built-in, located"
+contains "$ERR" "$TMP/bad_new.yaml:$dl:30: undeclared document kind \"photo\" in require documents (declared: application_form, integrity_commitment, task_book, rectification_report, acceptance_report)" \
+    "an undeclared document kind, located, with the declared ones"
+contains "$ERR" "$TMP/bad_new.yaml:$sl:7: built-in field \"state_since\" cannot be set" "set: on state_since, located"
+contains "$ERR" "DETAIL: 3 problems found." "all three in one run"
 
 run "$STPM" workflow check /nonexistent.yaml
 expect_rc 6 "a missing file exits 6"

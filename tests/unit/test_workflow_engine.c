@@ -27,6 +27,7 @@ static const char wf_text[] =
     "fields:\n"
     "  town: {type: text, label: 所属板块, required_in: [publicized]}\n"
     "  requested_due_date: {type: date}\n"
+    "documents: {integrity_commitment: 廉政承诺书}\n"
     "transitions:\n"
     "  admit:\n"
     "    from: applied\n"
@@ -44,6 +45,7 @@ static const char wf_text[] =
     "    from: in_progress\n"
     "    to: in_progress\n"
     "    roles: [officer]\n"
+    "    input: [requested_due_date]\n"
     "    require: {fields: [requested_due_date]}\n"
     "    when: extensions < 1 and today <= due_date and requested_due_date <= due_date + 6mo\n"
     "    set: {extensions: extensions + 1, due_date: requested_due_date}\n"
@@ -307,13 +309,71 @@ static void timers_and_due_dates(void **state)
     assert_true(stpm_workflow_find_state(f->wf, "accepted")->closed);
 }
 
+/* The 公示 period: approve by hand only once the timer's working days have passed. */
+static void publicity_guard_reads_state_since(void **state)
+{
+    fixture *f = *state;
+    static const char text[] = "workflow: p\n"
+                               "version: 1\n"
+                               "title: 公示\n"
+                               "initial: publicized\n"
+                               "states:\n"
+                               "  publicized:\n"
+                               "    label: 公示中\n"
+                               "    timeout: {after: 5wd, transition: approve}\n"
+                               "  approved: {label: 已立项, final: true}\n"
+                               "transitions:\n"
+                               "  approve:\n"
+                               "    from: publicized\n"
+                               "    to: approved\n"
+                               "    roles: [officer]\n"
+                               "    when: today >= state_since + 5wd\n";
+    stpm_workflow *wf = NULL;
+    stpm_error err = STPM_ERROR_INIT;
+    assert_int_equal(stpm_workflow_load_text(&wf, "p.yaml", text, sizeof(text) - 1, &err), 0);
+    assert_int_equal(stpm_workflow_n_warnings(wf), 0);
+    /* publicized on Thursday 2021-09-30: National Day (10-01..10-07) does not count, the
+     * make-up Saturday 10-09 does */
+    stpm_engine_field items[] = {{"state_since", {.type = STPM_TYPE_DATE}}};
+    items[0].value.u.date = D("2021-09-30");
+    stpm_engine_fields fields = {items, 1};
+    stpm_engine_ctx ctx = STPM_ENGINE_CTX_INIT;
+    ctx.state = "publicized";
+    ctx.lookup = stpm_engine_fields_lookup;
+    ctx.lookup_ctx = &fields;
+    ctx.roles = STPM_ROLE_OFFICER;
+    ctx.calendar = f->cal;
+    stpm_date due = stpm_calendar_add_workdays(f->cal, D("2021-09-30"), 5);
+    stpm_engine_option o;
+    ctx.today = D("2021-09-30");
+    assert_int_equal(stpm_engine_evaluate(wf, &ctx, "approve", &o, &err), 0);
+    assert_false(o.allowed);
+    assert_non_null(find_block(&o, STPM_BLOCK_GUARD, "today >= state_since + 5wd"));
+    stpm_engine_option_clear(&o);
+    ctx.today = due - 1;
+    assert_int_equal(stpm_engine_evaluate(wf, &ctx, "approve", &o, &err), 0);
+    assert_false(o.allowed);
+    stpm_engine_option_clear(&o);
+    ctx.today = due;
+    assert_int_equal(stpm_engine_evaluate(wf, &ctx, "approve", &o, &err), 0);
+    assert_true(o.allowed);
+    stpm_engine_option_clear(&o);
+    /* the timer fires on the same day the guard starts to hold */
+    stpm_date fire = 0;
+    const stpm_wf_transition *t = NULL;
+    assert_int_equal(stpm_engine_timer(wf, "publicized", D("2021-09-30"), f->cal, &fire, &t, &err),
+                     1);
+    assert_int_equal(fire, due);
+    stpm_workflow_free(wf);
+    stpm_error_clear(&err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(blocked_with_every_reason),
-        cmocka_unit_test(apply_sets_fields),
-        cmocka_unit_test(extension_once_before_due),
-        cmocka_unit_test(timers_and_due_dates),
+        cmocka_unit_test(blocked_with_every_reason),         cmocka_unit_test(apply_sets_fields),
+        cmocka_unit_test(extension_once_before_due),         cmocka_unit_test(timers_and_due_dates),
+        cmocka_unit_test(publicity_guard_reads_state_since),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -47,7 +47,11 @@
     "    to: accepted\n"                                                                           \
     "    roles: [expert]\n"                                                                        \
     "    when: today <= due_date + 6mo and score >= 60\n"                                          \
-    "    set: {closed_date: today}\n"
+    "    set: {closed_date: today}\n"                                                              \
+    "    input: [score, amount_approved]\n"                                                        \
+    "documents:\n"                                                                                 \
+    "  application_form: {label: 申报书}\n"                                                     \
+    "  task_book: 任务书\n"
 
 static void good_file_loads(void **state)
 {
@@ -105,6 +109,39 @@ static void good_file_loads(void **state)
     assert_string_equal(t->set[1].field, "due_date");
     assert_string_equal(stpm_expr_source(t->set[1].expr), "today + 1y");
     assert_non_null(stpm_workflow_find_transition(wf, "accept")->when);
+
+    t = stpm_workflow_find_transition(wf, "accept");
+    assert_int_equal(t->n_inputs, 2);
+    assert_string_equal(t->inputs[0], "score");
+    assert_true(stpm_wf_transition_takes_input(t, "amount_approved"));
+    assert_false(stpm_wf_transition_takes_input(t, "closed_date"));
+    assert_int_equal(stpm_workflow_find_transition(wf, "approve")->n_inputs, 0);
+
+    assert_int_equal(stpm_workflow_n_documents(wf), 2);
+    assert_string_equal(stpm_workflow_document(wf, 0)->kind, "application_form");
+    assert_string_equal(stpm_workflow_document(wf, 0)->label, "申报书");
+    assert_int_equal(stpm_workflow_document(wf, 0)->line, 38);
+    assert_string_equal(stpm_workflow_find_document(wf, "task_book")->label, "任务书");
+    assert_null(stpm_workflow_find_document(wf, "report"));
+    assert_null(stpm_workflow_document(wf, 2));
+
+    f = stpm_workflow_find_field(wf, "state_since");
+    assert_non_null(f);
+    assert_true(f->builtin);
+    assert_false(f->settable);
+    assert_int_equal(f->type, STPM_FIELD_DATE);
+
+    /* approve, the timer's transition, has no guard that waits for the timer */
+    assert_int_equal(stpm_workflow_n_warnings(wf), 1);
+    const stpm_diag *w = stpm_workflow_warning(wf, 0);
+    assert_string_equal(w->file, "good.yaml");
+    assert_int_equal(w->line, 9);
+    assert_int_equal(w->col, 39);
+    assert_non_null(strstr(w->message, "warning: "));
+    assert_non_null(strstr(w->message, "state \"publicized\""));
+    assert_non_null(strstr(w->message, "\"approve\""));
+    assert_non_null(strstr(w->message, "when: today >= state_since + 5wd"));
+    assert_null(stpm_workflow_warning(wf, 1));
 
     char *dot = NULL, *mermaid = NULL;
     assert_int_equal(stpm_workflow_graph(wf, STPM_GRAPH_DOT, &dot, &err), 0);
@@ -299,6 +336,79 @@ static void expression_errors(void **state)
     expect_diag("extensions: 0", "extensions: true", 28, 64, "integer field \"extensions\"");
 }
 
+/* text loads, with `warnings` warnings. */
+static void expect_loads(const char *text, size_t warnings)
+{
+    stpm_workflow *wf = NULL;
+    stpm_error err = STPM_ERROR_INIT;
+    int rc = stpm_workflow_load_text(&wf, "t.yaml", text, strlen(text), &err);
+    for (size_t i = 0; i < err.n_diags; i++)
+        print_message("%d:%d: %s\n", err.diags[i].line, err.diags[i].col, err.diags[i].message);
+    assert_int_equal(rc, 0);
+    assert_int_equal(stpm_workflow_n_warnings(wf), warnings);
+    stpm_workflow_free(wf);
+    stpm_error_clear(&err);
+}
+
+static void inputs_documents_and_timers(void **state)
+{
+    (void)state;
+    /* a guard that waits for the timer silences the warning */
+    char *s = edit("    roles: [officer, admin]\n",
+                   "    roles: [officer, admin]\n    when: today >= state_since + 5wd\n");
+    expect_loads(s, 0);
+    free(s);
+    /* reading state_since is what counts, whatever else the guard says */
+    s = edit("    roles: [officer, admin]\n",
+             "    roles: [officer, admin]\n    when: score > 0 and today >= state_since + 5wd\n");
+    expect_loads(s, 0);
+    free(s);
+    s = edit("    roles: [officer, admin]\n", "    roles: [officer, admin]\n    when: score > 0\n");
+    expect_loads(s, 1);
+    free(s);
+
+    /* input: the workflow's fields, amount_requested and amount_approved only */
+    expect_diag("    input: [score, amount_approved]", "    input: [score, due_date]", 36, 20,
+                "built-in field \"due_date\" cannot be an input");
+    expect_diag("    input: [score, amount_approved]", "    input: [score, extensions]", 36, 20,
+                "built-in field \"extensions\" cannot be an input");
+    expect_diag("    input: [score, amount_approved]", "    input: [score, closed_date]", 36, 20,
+                "built-in field \"closed_date\" cannot be an input");
+    expect_diag("    input: [score, amount_approved]", "    input: [state_since]", 36, 13,
+                "built-in field \"state_since\" cannot be an input");
+    expect_diag("    input: [score, amount_approved]", "    input: [title]", 36, 13,
+                "built-in field \"title\" cannot be an input");
+    expect_diag("    input: [score, amount_approved]", "    input: [scor, amount_approved]", 36, 13,
+                "unknown field \"scor\" in input");
+    expect_diag("    input: [score, amount_approved]", "    input: [score, score]", 36, 20,
+                "\"score\" is listed twice in input");
+    s = edit("    input: [score, amount_approved]", "    input: [amount_requested]");
+    expect_loads(s, 1);
+    free(s);
+
+    /* state_since is read-only */
+    expect_diag("    set: {closed_date: today}", "    set: {state_since: today}", 35, 11,
+                "built-in field \"state_since\" cannot be set");
+
+    /* documents: every kind under require documents is declared */
+    expect_diag("documents: [application_form]", "documents: [task_bok]", 21, 44,
+                "undeclared document kind \"task_bok\" in require documents (declared: "
+                "application_form, task_book)");
+    expect_diag("documents:\n  application_form: {label: 申报书}\n  task_book: 任务书\n", "", 21,
+                44,
+                "undeclared document kind \"application_form\" in require documents (declared: "
+                "none");
+    expect_diag("  task_book: 任务书", "  task_book: {lable: 任务书}", 39, 15,
+                "unknown key \"lable\" in a document kind");
+    expect_diag("  task_book: 任务书", "  task_book: {lable: 任务书}", 39, 14, "has no \"label\"");
+    expect_diag("  task_book: 任务书", "  task_book: ''", 39, 14, "label is empty");
+    expect_diag("  task_book: 任务书", "  Task_book: 任务书", 39, 3, "not an identifier");
+    expect_diag("  task_book: 任务书", "  application_form: 任务书", 39, 3,
+                "duplicate key \"application_form\"");
+    expect_diag("documents:\n  application_form: {label: 申报书}\n  task_book: 任务书\n",
+                "documents: [a]\n", 37, 12, "documents must be a mapping");
+}
+
 static void too_many_entries(void **state)
 {
     (void)state;
@@ -324,6 +434,27 @@ static void load_file_errors(void **state)
     assert_null(wf);
     assert_non_null(strstr(err.message, "/nonexistent/x.yaml"));
     stpm_error_clear(&err);
+}
+
+static void new_rules_reported_together(void **state)
+{
+    (void)state;
+    char *a = edit("documents: [application_form]", "documents: [task_bok]");
+    const char *from = "input: [score, amount_approved]", *to = "input: [due_date]";
+    const char *p = strstr(a, from);
+    size_t n = strlen(a) + strlen(to) + 1;
+    char *b = malloc(n);
+    assert_non_null(b);
+    snprintf(b, n, "%.*s%s%s", (int)(p - a), a, to, p + strlen(from));
+    stpm_workflow *wf = NULL;
+    stpm_error err = STPM_ERROR_INIT;
+    assert_int_equal(stpm_workflow_load_text(&wf, "t.yaml", b, strlen(b), &err), STPM_EINPUT);
+    assert_int_equal(err.n_diags, 2);
+    assert_int_equal(err.diags[0].line, 21);
+    assert_int_equal(err.diags[1].line, 36);
+    stpm_error_clear(&err);
+    free(a);
+    free(b);
 }
 
 static void all_problems_at_once(void **state)
@@ -352,11 +483,18 @@ static void all_problems_at_once(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(good_file_loads),   cmocka_unit_test(structure_errors),
-        cmocka_unit_test(state_errors),      cmocka_unit_test(graph_errors),
-        cmocka_unit_test(field_errors),      cmocka_unit_test(transition_errors),
-        cmocka_unit_test(expression_errors), cmocka_unit_test(load_file_errors),
-        cmocka_unit_test(too_many_entries),  cmocka_unit_test(all_problems_at_once),
+        cmocka_unit_test(good_file_loads),
+        cmocka_unit_test(structure_errors),
+        cmocka_unit_test(state_errors),
+        cmocka_unit_test(graph_errors),
+        cmocka_unit_test(field_errors),
+        cmocka_unit_test(transition_errors),
+        cmocka_unit_test(expression_errors),
+        cmocka_unit_test(load_file_errors),
+        cmocka_unit_test(too_many_entries),
+        cmocka_unit_test(all_problems_at_once),
+        cmocka_unit_test(inputs_documents_and_timers),
+        cmocka_unit_test(new_rules_reported_together),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -101,7 +101,9 @@ typedef struct stpm_wf_transition {
     const char *const *from;
     size_t n_from;
     const char *to;
-    unsigned roles; /* STPM_ROLE_* bits */
+    unsigned roles;            /* STPM_ROLE_* bits */
+    const char *const *inputs; /* `input:`: the fields `--set` may give (field names) */
+    size_t n_inputs;
     const char *const *require_fields;
     size_t n_require_fields;
     const char *const *require_documents;
@@ -114,6 +116,13 @@ typedef struct stpm_wf_transition {
     size_t n_set;
     int line;
 } stpm_wf_transition;
+
+/* A document kind declared under `documents:` (attaching another kind is refused). */
+typedef struct stpm_wf_document {
+    const char *kind;  /* an identifier, e.g. application_form */
+    const char *label; /* what people see, e.g. 申报书 */
+    int line;
+} stpm_wf_document;
 
 /* Load and validate a workflow file. On success *out is the workflow and 0 is returned;
  * otherwise *out is NULL, the code is STPM_EINPUT (bad file: err->diags lists every
@@ -156,6 +165,22 @@ STPM_API size_t stpm_workflow_n_transitions(const stpm_workflow *wf);
 STPM_API const stpm_wf_transition *stpm_workflow_transition(const stpm_workflow *wf, size_t i);
 STPM_API const stpm_wf_transition *stpm_workflow_find_transition(const stpm_workflow *wf,
                                                                  const char *name);
+/* Document kinds in declaration order; i < n. */
+STPM_API size_t stpm_workflow_n_documents(const stpm_workflow *wf);
+STPM_API const stpm_wf_document *stpm_workflow_document(const stpm_workflow *wf, size_t i);
+/* A declared document kind, or NULL. */
+STPM_API const stpm_wf_document *stpm_workflow_find_document(const stpm_workflow *wf,
+                                                             const char *kind);
+
+/* true when `field` is one of t's `input:` fields (what `--set` may give). */
+STPM_API bool stpm_wf_transition_takes_input(const stpm_wf_transition *t, const char *field);
+
+/* Warnings of a loaded workflow: things that load but are probably wrong (a timer whose
+ * transition can be taken by hand before the timer is due), as FILE:LINE:COL diagnostics
+ * in position order; i < n. Valid until stpm_workflow_free. */
+STPM_API size_t stpm_workflow_n_warnings(const stpm_workflow *wf);
+STPM_API const stpm_diag *stpm_workflow_warning(const stpm_workflow *wf, size_t i);
+
 /* true when transition t may be taken from state `state` (it is in t's `from:`). */
 STPM_API bool stpm_wf_transition_leaves(const stpm_wf_transition *t, const char *state);
 
