@@ -174,8 +174,8 @@ static int cmd_history(cli_ctx *ctx, int argc, char **argv)
         rc = cli_print_rows(ctx, rows, false);
         goto cleanup;
     }
-    static const char *const cols[] = {"seq",        "on_date",   "entered", "actor", "kind",
-                                       "transition", "from → to", "reason",  "hash",  "late"};
+    static const char *const cols[] = {"seq",       "on_date", "actor", "kind",    "transition",
+                                       "from → to", "reason",  "hash",  "entered", "late"};
     cli_table *t = cli_table_new(10, cols);
     if (!t) {
         rc = 1;
@@ -194,10 +194,10 @@ static int cmd_history(cli_ctx *ctx, int argc, char **argv)
         const char *lv = stpm_rows_value(rows, i, 11);
         const char *late = lv && (lv[0] == 't' || strcmp(lv, "true") == 0) ? "late" : NULL;
         const char *cells[] = {stpm_rows_value(rows, i, 0),  stpm_rows_value(rows, i, 1),
-                               stpm_rows_value(rows, i, 10), stpm_rows_value(rows, i, 2),
-                               stpm_rows_value(rows, i, 3),  stpm_rows_value(rows, i, 4),
-                               move,                         stpm_rows_value(rows, i, 7),
-                               stpm_rows_value(rows, i, 8),  late};
+                               stpm_rows_value(rows, i, 2),  stpm_rows_value(rows, i, 3),
+                               stpm_rows_value(rows, i, 4),  move,
+                               stpm_rows_value(rows, i, 7),  stpm_rows_value(rows, i, 8),
+                               stpm_rows_value(rows, i, 10), late};
         cli_table_add_row(t, cells);
         free(move);
     }

@@ -37,10 +37,11 @@ GRANT SELECT ON stpm.workflow_rules TO stpm_admin, stpm_officer, stpm_expert, st
 
 -- ---------------------------------------------------------------------------------------
 -- Business dates run forward. The chain head remembers the business date of its last
--- event; the trigger that extends a chain refuses an event dated before it (project and
--- organisation chains: the system chain mixes administrative events of any date) or
--- after the latest date anywhere on Earth at the server's moment (UTC+14, so that a
--- client east of the server is never refused its own today).
+-- event; the trigger that extends a chain refuses an event of a project dated before it
+-- (organisation and system chains hold administrative records whose business dates are
+-- those of the facts they record, entered in any order), and any event dated after the
+-- latest date anywhere on Earth at the server's moment (UTC+14, so that a client east of
+-- the server is never refused its own today).
 ALTER TABLE stpm.chain_heads ADD COLUMN on_date date;
 UPDATE stpm.chain_heads h SET on_date = (SELECT max(e.on_date) FROM stpm.events e
                                          WHERE e.chain = h.chain);
@@ -75,12 +76,12 @@ BEGIN
         VALUES (NEW.chain, 0, genesis, NULL)
         ON CONFLICT (chain) DO UPDATE SET seq = h.seq
         RETURNING h.seq, h.hash, h.on_date INTO NEW.seq, NEW.prev_hash, last_on;
-    IF last_on IS NOT NULL AND NEW.on_date < last_on AND NEW.chain <> 'system' THEN
+    IF last_on IS NOT NULL AND NEW.on_date < last_on AND NEW.chain LIKE 'project:%' THEN
         RAISE EXCEPTION 'the business date % is earlier than %, the date of the last event of %',
                 NEW.on_date, last_on, NEW.chain
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = 'The history of a project or an organisation runs forward: an event '
-                           'may not be dated before the one that came before it.',
+                  DETAIL = 'The history of a project runs forward: an event may not be dated '
+                           'before the one that came before it.',
                   HINT = format('Use --today %s or later.', last_on);
     END IF;
     NEW.seq := NEW.seq + 1;
@@ -323,6 +324,15 @@ BEGIN
 END $$;
 GRANT EXECUTE ON FUNCTION stpm.check_run(text, uuid, date, text)
     TO stpm_admin, stpm_officer, stpm_expert, stpm_auditor;
+-- similarity() and `%` come from pg_trgm, in whatever schema the database installed it:
+-- that schema, named once here, and nothing else the caller could put first.
+DO $$
+BEGIN
+    EXECUTE format('ALTER FUNCTION stpm.check_run(text, uuid, date, text) '
+                   'SET search_path = pg_catalog, stpm, %I, pg_temp',
+                   (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+                     WHERE e.extname = 'pg_trgm'));
+END $$;
 
 -- ---------------------------------------------------------------------------------------
 -- A reason of blanks only is no reason: the white space of core/util/text.c
@@ -435,27 +445,13 @@ LANGUAGE sql SET search_path = pg_catalog, stpm, pg_temp AS $$
 $$;
 
 -- ---------------------------------------------------------------------------------------
--- Take a transition (`stpm project advance`, `stpm tick`): the whole decision and the
--- write in the caller's transaction.
---   p_code        the project's human code
---   p_transition  the workflow's transition name
---   p_on_date     the business date ("today"); NULL: the server's date
---   p_sets        {field: value}: --set, only the transition's `input:` fields
---   p_reason      --reason (a reason of blanks only is no reason)
---   p_by_timer    fired by `stpm tick`: allowed only when the state's timer is due
---   p_documents   ids of the documents attached for this transition (stpm.document_attach
---                 in the same transaction); the event records their kinds and digests
---   p_expect_version  the row version the caller decided on, or NULL
--- Returns {"allowed": bool, "code", "from", "to", "row_version", "hash", "changes",
--- "checks": [evidence...], "outcomes": [{name, passed, summary, evidence}],
--- "blocks": [{kind, subject, message, evidence}], "refused": the refused event's hash}.
--- A refusal returns allowed false and writes nothing, except when an integrity check
--- failed: then an event of kind `refused` records the evidence (DESIGN §3) and the state
--- stays. Bad input (a field that is not an input, a bad value, a date out of order)
--- raises 22023; a changed row version raises 40001.
-CREATE FUNCTION stpm.project_advance(p_code text, p_transition text, p_on_date date DEFAULT NULL,
-        p_sets jsonb DEFAULT '{}', p_reason text DEFAULT NULL, p_by_timer boolean DEFAULT false,
-        p_documents uuid[] DEFAULT '{}', p_expect_version integer DEFAULT NULL)
+-- Decide a transition and, when it is allowed, write it: the body of stpm.project_advance
+-- below (which see), without the attachments and the record of a refusal. Called by
+-- stpm.project_advance only (no grant). A refusal writes nothing and returns allowed false
+-- with "failed" true when an integrity check failed.
+CREATE FUNCTION stpm.transition_take(p_code text, p_transition text, p_on_date date,
+        p_sets jsonb, p_reason text, p_by_timer boolean, p_documents uuid[],
+        p_expect_state text)
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, stpm, pg_temp AS $$
 DECLARE
@@ -483,14 +479,6 @@ DECLARE
                                           'due_date', 'closed_date', 'extensions'];
     h text;
 BEGIN
-    IF NOT (pg_has_role(session_user, 'stpm_officer', 'MEMBER')
-            OR pg_has_role(session_user, 'stpm_admin', 'MEMBER')
-            OR pg_has_role(session_user, 'stpm_expert', 'MEMBER')) THEN
-        RAISE EXCEPTION 'permission denied: the role % may not change projects', session_user
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'Transitions are taken by members of stpm_officer, stpm_admin or '
-                           'stpm_expert; auditors only read.';
-    END IF;
     SELECT * INTO p FROM stpm.projects WHERE code = p_code;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'project % does not exist', p_code
@@ -498,12 +486,11 @@ BEGIN
     END IF;
     PERFORM stpm.lock_for_transition(p.year, p.org_id, p.leader_id);
     SELECT * INTO p FROM stpm.projects WHERE id = p.id FOR UPDATE;
-    IF p_expect_version IS NOT NULL AND p.row_version <> p_expect_version THEN
-        RAISE EXCEPTION 'project % changed while the transition was decided', p.code
+    IF p_expect_state IS NOT NULL AND p.state <> p_expect_state THEN
+        RAISE EXCEPTION 'project % changed meanwhile: it is now in state %, not %', p.code,
+                p.state, p_expect_state
             USING ERRCODE = 'serialization_failure',
-                  DETAIL = format('It was at row version %s; another change came first.',
-                                  p_expect_version),
-                  HINT = format('Look at it again with "stpm project why %s" and retry.', p.code);
+                  HINT = format('Look at it again with "stpm project why %s".', p.code);
     END IF;
     SELECT * INTO w FROM stpm.workflows WHERE id = p.workflow_id;
     SELECT wr.rules INTO rules FROM stpm.workflow_rules wr WHERE wr.workflow_id = p.workflow_id;
@@ -628,18 +615,10 @@ BEGIN
     END IF;
 
     IF jsonb_array_length(blocks) > 0 THEN
-        IF failed THEN
-            INSERT INTO stpm.events (chain, project_id, on_date, kind, transition, from_state,
-                                     reason, data)
-            VALUES ('project:' || p.id, p.id, today, 'refused', p_transition, p.state,
-                    CASE WHEN NOT stpm.is_blank(p_reason) THEN p_reason END,
-                    jsonb_build_object('workflow', w.name, 'version', w.version,
-                                       'checks', checks, 'blocks', blocks))
-            RETURNING hash INTO h;
-        END IF;
         RETURN jsonb_build_object('allowed', false, 'code', p.code, 'from', p.state,
             'to', t ->> 'to', 'row_version', p.row_version, 'blocks', blocks, 'checks', checks,
-            'outcomes', outcomes, 'refused', h);
+            'outcomes', outcomes, 'failed', failed, 'project_id', p.id, 'workflow', w.name,
+            'version', w.version);
     END IF;
 
     -- `set:` in order, each expression seeing the values set before it.
@@ -692,9 +671,95 @@ BEGIN
         'row_version', p.row_version + 1, 'hash', h, 'changes', changes, 'checks', checks,
         'outcomes', outcomes, 'blocks', '[]'::jsonb);
 END $$;
-REVOKE ALL ON FUNCTION stpm.project_advance(text, text, date, jsonb, text, boolean, uuid[], integer)
+REVOKE ALL ON FUNCTION stpm.transition_take(text, text, date, jsonb, text, boolean, uuid[], text)
     FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION stpm.project_advance(text, text, date, jsonb, text, boolean, uuid[], integer)
+
+-- ---------------------------------------------------------------------------------------
+-- Take a transition (`stpm project advance`, `stpm tick`): the documents attached for it,
+-- the whole decision and the write, in the caller's transaction.
+--   p_code        the project's human code
+--   p_transition  the workflow's transition name
+--   p_on_date     the business date ("today"); NULL: the server's date
+--   p_sets        {field: value}: --set, only the transition's `input:` fields
+--   p_reason      --reason (a reason of blanks only is no reason)
+--   p_by_timer    fired by `stpm tick`: allowed only when the state's timer is due
+--   p_attach_kinds, p_attach_names, p_attach_contents
+--                 documents to attach first (--attach KIND=FILE), as stpm.document_attach
+--                 does; the event records their kinds and digests
+--   p_expect_state  the state the caller saw, or NULL: when another transition moved the
+--                 project meanwhile, 40001 (someone changed it first) rather than a
+--                 decision on a state the caller did not see
+-- Returns {"allowed": bool, "code", "from", "to", "row_version", "hash", "changes",
+-- "checks": [evidence...], "outcomes": [{name, passed, summary, evidence}],
+-- "blocks": [{kind, subject, message, evidence}], "refused": the refused event's hash}.
+-- A refusal returns allowed false and writes nothing — not even the documents — except
+-- when an integrity check failed: then an event of kind `refused` records the evidence
+-- of every check (DESIGN §3) and the state stays. Bad input (a field that is not an
+-- input, a bad value, a date out of order) raises 22023.
+CREATE FUNCTION stpm.project_advance(p_code text, p_transition text, p_on_date date DEFAULT NULL,
+        p_sets jsonb DEFAULT '{}', p_reason text DEFAULT NULL, p_by_timer boolean DEFAULT false,
+        p_attach_kinds text[] DEFAULT '{}', p_attach_names text[] DEFAULT '{}',
+        p_attach_contents bytea[] DEFAULT '{}', p_expect_state text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, stpm, pg_temp AS $$
+DECLARE
+    res jsonb;
+    ids uuid[] := '{}';
+    d record;
+    n integer := coalesce(array_length(p_attach_kinds, 1), 0);
+    h text;
+BEGIN
+    IF NOT (pg_has_role(session_user, 'stpm_officer', 'MEMBER')
+            OR pg_has_role(session_user, 'stpm_admin', 'MEMBER')
+            OR pg_has_role(session_user, 'stpm_expert', 'MEMBER')) THEN
+        RAISE EXCEPTION 'permission denied: the role % may not change projects', session_user
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Transitions are taken by members of stpm_officer, stpm_admin or '
+                           'stpm_expert; auditors only read.';
+    END IF;
+    IF n <> coalesce(array_length(p_attach_names, 1), 0)
+       OR n <> coalesce(array_length(p_attach_contents, 1), 0) THEN
+        RAISE EXCEPTION 'every attached document needs a kind, a file name and a content'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF n = 0 THEN
+        res := stpm.transition_take(p_code, p_transition, p_on_date, p_sets, p_reason,
+                                    p_by_timer, '{}', p_expect_state);
+    ELSE
+        -- The documents belong to the transition: a refusal takes them back (the
+        -- subtransaction ends in an exception), the rest of the caller's work stays.
+        BEGIN
+            FOR i IN 1..n LOOP
+                SELECT * INTO d FROM stpm.document_attach(p_code, p_attach_kinds[i],
+                        p_attach_names[i], p_attach_contents[i], p_on_date);
+                ids := ids || d.id;
+            END LOOP;
+            res := stpm.transition_take(p_code, p_transition, p_on_date, p_sets, p_reason,
+                                        p_by_timer, ids, p_expect_state);
+            IF NOT (res ->> 'allowed')::boolean THEN
+                RAISE EXCEPTION 'refused' USING ERRCODE = 'SR002';
+            END IF;
+        EXCEPTION WHEN SQLSTATE 'SR002' THEN
+            NULL;
+        END;
+    END IF;
+    IF (res ->> 'allowed')::boolean OR NOT (res ->> 'failed')::boolean THEN
+        RETURN res - 'failed' - 'project_id' - 'workflow' - 'version';
+    END IF;
+    INSERT INTO stpm.events (chain, project_id, on_date, kind, transition, from_state, reason, data)
+    VALUES ('project:' || (res ->> 'project_id'), (res ->> 'project_id')::uuid,
+            coalesce(p_on_date, current_date), 'refused', p_transition, res ->> 'from',
+            CASE WHEN NOT stpm.is_blank(p_reason) THEN p_reason END,
+            jsonb_build_object('workflow', res ->> 'workflow', 'version', (res ->> 'version')::int,
+                               'checks', res -> 'checks', 'blocks', res -> 'blocks'))
+    RETURNING hash INTO h;
+    RETURN (res - 'failed' - 'project_id' - 'workflow' - 'version')
+           || jsonb_build_object('refused', h);
+END $$;
+REVOKE ALL ON FUNCTION stpm.project_advance(text, text, date, jsonb, text, boolean, text[],
+                                            text[], bytea[], text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION stpm.project_advance(text, text, date, jsonb, text, boolean, text[],
+                                               text[], bytea[], text)
     TO stpm_admin, stpm_officer, stpm_expert;
 
 -- Many projects, one transition (`project advance --where`, `tick`): each project in its

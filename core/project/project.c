@@ -454,8 +454,7 @@ static int read_document(const char *path, char **buf, size_t *len, char sha[65]
 static const char attach_sql[] =
     "SELECT id, sha256, is_new FROM stpm.document_attach($1, $2, $3, $4, $5::date)";
 
-/* STPM_EINPUT unless kind is one of the document kinds wf declares. */
-static int check_kind(const stpm_workflow *wf, const char *kind, stpm_error *err)
+int proj_check_kind(const stpm_workflow *wf, const char *kind, stpm_error *err)
 {
     if (stpm_workflow_find_document(wf, kind))
         return 0;
@@ -476,12 +475,11 @@ static int check_kind(const stpm_workflow *wf, const char *kind, stpm_error *err
 
 int proj_attach_id(stpm_db *db, const stpm_workflow *wf, const char *code, const char *kind,
                    const char *path, stpm_date today, bool *already, char sha256[65],
-                   char doc_id[37],
-                   stpm_error *err)
+                   char doc_id[37], stpm_error *err)
 {
     char *buf = NULL, sha[65] = {0}, tbuf[11];
     size_t len = 0;
-    int rc = check_kind(wf, kind, err);
+    int rc = proj_check_kind(wf, kind, err);
     if (rc < 0)
         return rc;
     rc = read_document(path, &buf, &len, sha, err);
@@ -496,8 +494,9 @@ int proj_attach_id(stpm_db *db, const stpm_workflow *wf, const char *code, const
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
         rc = stpm_pg_error(err, db->conn, r, "cannot attach document");
     } else if (strcmp(PQgetvalue(r, 0, 1), sha) != 0) {
-        rc = stpm_error_set(err, STPM_ERROR, "cannot attach document: the server read another "
-                                             "content than %s (sha256 %s, not %s)",
+        rc = stpm_error_set(err, STPM_ERROR,
+                            "cannot attach document: the server read another "
+                            "content than %s (sha256 %s, not %s)",
                             path, PQgetvalue(r, 0, 1), sha);
     } else {
         if (already)

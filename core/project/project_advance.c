@@ -8,28 +8,39 @@
 #include "stpm/integrity.h"
 #include "store/query.h"
 #include "store/wf_store_internal.h"
+#include "util/readfile.h"
 #include "util/text.h"
 
-/* How often a transition is retried after a serialisation failure or deadlock. */
+/* How often a transition is retried after a deadlock. */
 #define ADVANCE_TRIES 4
 
 /* A transition through the server (stpm.project_advance, migrations/070_rules.sql), its
  * JSON result unpacked into rows: the outcome's columns on every row, then one row per
  * block ('b': kind, subject, message, evidence) and per check run ('c': name, passed,
  * summary, evidence), in order. The function is called once (a subquery in FROM). */
-const char proj_advance_sql[] =
-    "SELECT j->>'allowed', j->>'from', j->>'to', j->>'row_version', j->>'hash',"
-    " (j->'changes')::text, j->>'refused', x.typ, x.a, x.b, x.c, x.d"
-    " FROM (SELECT stpm.project_advance($1, $2, $3::date, $4::jsonb, $5, $6::boolean,"
-    "   $7::uuid[]) AS j) r"
-    " LEFT JOIN LATERAL ("
-    "  SELECT 'b' AS typ, e.v->>'kind' AS a, e.v->>'subject' AS b, e.v->>'message' AS c,"
-    "   (e.v->'evidence')::text AS d, e.n FROM jsonb_array_elements(j->'blocks')"
-    "   WITH ORDINALITY e(v, n)"
-    "  UNION ALL"
-    "  SELECT 'c', e.v->>'name', e.v->>'passed', e.v->>'summary', (e.v->'evidence')::text, e.n"
-    "   FROM jsonb_array_elements(j->'outcomes') WITH ORDINALITY e(v, n)) x ON true"
-    " ORDER BY x.typ, x.n";
+#define ADVANCE_SQL_HEAD                                                                           \
+    "SELECT j->>'allowed', j->>'from', j->>'to', j->>'row_version', j->>'hash',"                   \
+    " (j->'changes')::text, j->>'refused', x.typ, x.a, x.b, x.c, x.d"                              \
+    " FROM (SELECT stpm.project_advance($1, $2, $3::date, $4::jsonb, $5, $6::boolean, $7::text[]," \
+    "   $8::text[], p_expect_state => $9, p_attach_contents => "
+#define ADVANCE_SQL_TAIL                                                                           \
+    ") AS j) r"                                                                                    \
+    " LEFT JOIN LATERAL ("                                                                         \
+    "  SELECT 'b' AS typ, e.v->>'kind' AS a, e.v->>'subject' AS b, e.v->>'message' AS c,"          \
+    "   (e.v->'evidence')::text AS d, e.n FROM jsonb_array_elements(j->'blocks')"                  \
+    "   WITH ORDINALITY e(v, n)"                                                                   \
+    "  UNION ALL"                                                                                  \
+    "  SELECT 'c', e.v->>'name', e.v->>'passed', e.v->>'summary', (e.v->'evidence')::text, e.n"    \
+    "   FROM jsonb_array_elements(j->'outcomes') WITH ORDINALITY e(v, n)) x ON true"               \
+    " ORDER BY x.typ, x.n"
+
+/* A transition through the server (stpm.project_advance, migrations/070_rules.sql), its
+ * JSON result unpacked into rows: the outcome's columns on every row, then one row per
+ * block ('b': kind, subject, message, evidence) and per check run ('c': name, passed,
+ * summary, evidence), in order. The function is called once (a subquery in FROM). With
+ * documents to attach, their contents follow as binary parameters $10.. in an ARRAY[];
+ * $9 is the state the caller saw (a change meanwhile is a conflict, exit 4). */
+const char proj_advance_sql[] = ADVANCE_SQL_HEAD "'{}'::bytea[]" ADVANCE_SQL_TAIL;
 
 static const char *block_kind_name(stpm_block_kind k)
 {
@@ -430,8 +441,8 @@ static int advance_dry(stpm_db *db, proj_snap *s, const char *transition,
         goto cleanup;
     rc = attach_all(db, s, o, &docs, &ids, err);
     if (rc == 0)
-        rc = proj_decide(db, s, transition, o, inner, docs, &res->report, &to, &changes, &data,
-                         err);
+        rc =
+            proj_decide(db, s, transition, o, inner, docs, &res->report, &to, &changes, &data, err);
     stpm_query_rollback(db);
     res->code = stpm_strdup(s->code);
     res->from = stpm_strdup(s->state);
@@ -451,14 +462,119 @@ cleanup:
     return rc;
 }
 
-/* One try of a transition: the server decides and writes (stpm.project_advance). */
+/* The documents of --attach for the server: kinds and file names as array literals, the
+ * contents read into memory (checked against the workflow's declared kinds first, so that
+ * a dry run and a real one name the same problem). */
+typedef struct attachments {
+    stpm_strbuf kinds, names;
+    char **contents;
+    int *lens;
+    size_t n;
+} attachments;
+
+static void attachments_free(attachments *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        free(a->contents[i]);
+    free(a->contents);
+    free(a->lens);
+    stpm_strbuf_free(&a->kinds);
+    stpm_strbuf_free(&a->names);
+}
+
+static void array_text(stpm_strbuf *sb, const char *v, bool first)
+{
+    stpm_strbuf_putc(sb, first ? '{' : ',');
+    stpm_strbuf_putc(sb, '"');
+    for (const char *c = v; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            stpm_strbuf_putc(sb, '\\');
+        stpm_strbuf_putc(sb, *c);
+    }
+    stpm_strbuf_putc(sb, '"');
+}
+
+static int attachments_read(const proj_snap *s, const stpm_advance_options *o, attachments *a,
+                            stpm_error *err)
+{
+    int rc = 0;
+    a->contents = calloc(o->n_attachments + 1, sizeof(*a->contents));
+    a->lens = calloc(o->n_attachments + 1, sizeof(*a->lens));
+    if (!a->contents || !a->lens)
+        return stpm_error_set(err, STPM_ERROR, "out of memory");
+    for (size_t i = 0; i < o->n_attachments; i++) {
+        const stpm_project_attachment *at = &o->attachments[i];
+        size_t len = 0;
+        if ((rc = proj_check_kind(s->wf, at->kind, err)) < 0)
+            return rc;
+        if ((rc = stpm_read_file(at->path, "document", STPM_PROJECT_MAX_DOCUMENT, &a->contents[i],
+                                 &len, err)) < 0)
+            return rc;
+        a->lens[i] = (int)len;
+        a->n++;
+        const char *base = strrchr(at->path, '/');
+        array_text(&a->kinds, at->kind, i == 0);
+        array_text(&a->names, base ? base + 1 : at->path, i == 0);
+    }
+    stpm_strbuf_puts(&a->kinds, a->n ? "}" : "{}");
+    stpm_strbuf_puts(&a->names, a->n ? "}" : "{}");
+    if (a->kinds.oom || a->names.oom)
+        return stpm_error_set(err, STPM_ERROR, "out of memory");
+    return 0;
+}
+
+/* Call stpm.project_advance with the documents' contents as binary parameters. */
+static int advance_call(stpm_db *db, const char *const *p9, const attachments *a, PGresult **out,
+                        stpm_error *err)
+{
+    stpm_strbuf sql = STPM_STRBUF_INIT;
+    size_t n = 9 + a->n;
+    const char **params = calloc(n, sizeof(*params));
+    int *lens = calloc(n, sizeof(*lens)), *fmts = calloc(n, sizeof(*fmts));
+    int rc = 0;
+    if (!params || !lens || !fmts) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto cleanup;
+    }
+    stpm_strbuf_puts(&sql, ADVANCE_SQL_HEAD "ARRAY[");
+    for (size_t i = 0; i < 9; i++)
+        params[i] = p9[i];
+    params[6] = stpm_strbuf_str(&a->kinds);
+    params[7] = stpm_strbuf_str(&a->names);
+    for (size_t i = 0; i < a->n; i++) {
+        stpm_strbuf_printf(&sql, "%s$%zu::bytea", i ? ", " : "", i + 10);
+        params[9 + i] = a->contents[i];
+        lens[9 + i] = a->lens[i];
+        fmts[9 + i] = 1;
+    }
+    stpm_strbuf_puts(&sql, "]" ADVANCE_SQL_TAIL);
+    if (sql.oom) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto cleanup;
+    }
+    *out = PQexecParams(db->conn, stpm_strbuf_str(&sql), (int)n, NULL, params, lens, fmts, 0);
+    if (PQresultStatus(*out) != PGRES_TUPLES_OK) {
+        rc = stpm_pg_error(err, db->conn, *out, "cannot advance project");
+        PQclear(*out);
+        *out = NULL;
+    }
+cleanup:
+    free(params);
+    free(lens);
+    free(fmts);
+    stpm_strbuf_free(&sql);
+    return rc;
+}
+
+/* One try of a transition: the server attaches, decides and writes in one call
+ * (stpm.project_advance). */
 static int advance_once(stpm_db *db, const char *code, const char *transition,
                         const stpm_advance_options *o, stpm_advance_result *res, stpm_error *err)
 {
     proj_snap s;
-    char *sets = NULL, *docs = NULL, *ids = NULL, today[11];
+    attachments a = {STPM_STRBUF_INIT, STPM_STRBUF_INIT, NULL, NULL, 0};
+    char *sets = NULL, today[11];
     PGresult *r = NULL;
-    bool tx = false;
     int rc = proj_snap_load(db, code, &s, err);
     if (rc < 0)
         return rc;
@@ -470,39 +586,23 @@ static int advance_once(stpm_db *db, const char *code, const char *transition,
     }
     if ((rc = sets_object(&s, transition, o, &sets, err)) < 0)
         goto cleanup;
-    if (o->n_attachments) {
-        if ((rc = stpm_query_simple(db, "BEGIN", "cannot advance project", err)) < 0)
-            goto cleanup;
-        tx = true;
-        if ((rc = attach_all(db, &s, o, &docs, &ids, err)) < 0)
-            goto cleanup;
-    }
-    const char *p[] = {s.code,
-                       transition,
-                       stpm_date_format(o->today, today),
-                       sets,
-                       o->reason,
-                       o->by_timer ? "true" : "false",
-                       ids ? ids : "{}"};
-    rc = stpm_query_prepared(db, STPM_STMT_PROJECT_WRITE, proj_advance_sql, PROJ_ADVANCE_NPARAMS,
-                             p, &r, "cannot advance project", err);
+    if ((rc = attachments_read(&s, o, &a, err)) < 0)
+        goto cleanup;
+    const char *p[] = {s.code, transition, stpm_date_format(o->today, today),
+                       sets,   o->reason,  o->by_timer ? "true" : "false",
+                       "{}",   "{}",       s.state};
+    if (a.n == 0)
+        rc = stpm_query_prepared(db, STPM_STMT_PROJECT_WRITE, proj_advance_sql,
+                                 PROJ_ADVANCE_NPARAMS, p, &r, "cannot advance project", err);
+    else
+        rc = advance_call(db, p, &a, &r, err);
     if (rc < 0)
         goto cleanup;
     rc = proj_advance_outcome(r, s.code, transition, res, err);
-    /* A refusal that recorded failed checks is committed with its event. */
-    if (tx && (rc == 0 || (rc == STPM_EREFUSED && !PQgetisnull(r, 0, 6)))) {
-        int crc = stpm_query_simple(db, "COMMIT", "cannot advance project", err);
-        tx = false;
-        if (crc < 0)
-            rc = crc;
-    }
 cleanup:
-    if (tx)
-        stpm_query_rollback(db);
     PQclear(r);
     free(sets);
-    free(docs);
-    free(ids);
+    attachments_free(&a);
     proj_snap_clear(&s);
     return rc;
 }
@@ -518,7 +618,9 @@ int stpm_project_advance(stpm_db *db, const char *code, const char *transition,
         stpm_advance_result_clear(res);
         stpm_error_clear(err);
         rc = advance_once(db, code, transition, opts, res, err);
-        if (!(rc == STPM_ECONFLICT && stpm_query_retryable(err)))
+        /* Only a deadlock is retried: "changed meanwhile" (40001) is the answer the user
+         * gets — the project moved on while it was being decided (exit 4). */
+        if (!(rc == STPM_ECONFLICT && err && strcmp(err->sqlstate, "40P01") == 0))
             break;
     }
     stpm_advance_result_clear(&local);

@@ -132,8 +132,8 @@ static void take_row(stpm_bulk_report *rep, stpm_bulk_item *it, PGresult *r, int
 }
 
 /* Send items [from, to) of rep (all of one transition) in one call. */
-static int many_chunk(stpm_db *db, stpm_bulk_report *rep, const size_t *idx, size_t from,
-                      size_t to, const stpm_advance_options *o, stpm_error *err)
+static int many_chunk(stpm_db *db, stpm_bulk_report *rep, const size_t *idx, size_t from, size_t to,
+                      const stpm_advance_options *o, stpm_error *err)
 {
     stpm_strbuf codes = STPM_STRBUF_INIT;
     PGresult *r = NULL;

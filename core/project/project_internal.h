@@ -60,8 +60,7 @@ int proj_value_from_text(stpm_field_type t, const char *text, stpm_value *out);
  * kind. The document's id into doc_id when not NULL. */
 int proj_attach_id(stpm_db *db, const stpm_workflow *wf, const char *code, const char *kind,
                    const char *path, stpm_date today, bool *already, char sha256[65],
-                   char doc_id[37],
-                   stpm_error *err);
+                   char doc_id[37], stpm_error *err);
 
 /* STPM_EPERM unless the connected role is an officer, admin or expert. */
 int proj_require_writer(const proj_snap *s, stpm_error *err);
@@ -81,9 +80,13 @@ int proj_decide(stpm_db *db, proj_snap *s, const char *transition, const stpm_ad
 
 /* A transition taken by the server: stpm.project_advance with its result as rows (see
  * project_advance.c). Parameters: code, transition, today, sets (a JSON object), reason,
- * by_timer, document ids (a uuid[] literal). */
+ * by_timer, the kinds and file names of documents to attach (text[] literals; none
+ * here: with documents, project_advance.c sends their contents too), the state seen. */
 extern const char proj_advance_sql[];
-#define PROJ_ADVANCE_NPARAMS 7
+#define PROJ_ADVANCE_NPARAMS 9
+
+/* STPM_EINPUT, listing the declared kinds, unless wf declares the document kind. */
+int proj_check_kind(const stpm_workflow *wf, const char *kind, stpm_error *err);
 
 /* Fill res (from, to, row_version, changes, event_hash, the report's reasons and checks)
  * from the rows of proj_advance_sql; STPM_EREFUSED with every reason in err's detail

@@ -22,8 +22,13 @@ int stpm_wfstore_put(stpm_db *db, const stpm_workflow *wf, stpm_wfstore_outcome 
     int rc = stpm_wf_compile(wf, &rules, &states, err);
     if (rc < 0)
         goto cleanup;
-    const char *p[] = {stpm_workflow_name(wf), ver, stpm_workflow_title(wf),
-                       stpm_workflow_digest(wf), source, states, rules};
+    const char *p[] = {stpm_workflow_name(wf),
+                       ver,
+                       stpm_workflow_title(wf),
+                       stpm_workflow_digest(wf),
+                       source,
+                       states,
+                       rules};
     rc = stpm_query(db, "SELECT stpm.workflow_store($1, $2::int, $3, $4, $5, $6::jsonb, $7::jsonb)",
                     7, p, &r, "cannot load workflow", err);
     if (rc < 0)

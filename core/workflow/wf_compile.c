@@ -154,11 +154,13 @@ static void put_states(stpm_strbuf *sb, stpm_strbuf *list, const stpm_workflow *
         json_str(list, s->label ? s->label : s->name);
         stpm_strbuf_printf(list, ",%s", stpm_strbuf_str(&body));
         if (s->has_timeout) {
-            stpm_strbuf_printf(sb, "{\"n\":%d,\"unit\":\"%s\",\"transition\":",
-                               (int)s->timeout_after.n, unit_name(s->timeout_after.unit));
+            stpm_strbuf_printf(sb,
+                               "{\"n\":%d,\"unit\":\"%s\",\"transition\":", (int)s->timeout_after.n,
+                               unit_name(s->timeout_after.unit));
             json_str(sb, s->timeout_transition);
             stpm_strbuf_putc(sb, '}');
-            stpm_strbuf_printf(list, ",\"timeout_n\":%d,\"timeout_unit\":\"%s\","
+            stpm_strbuf_printf(list,
+                               ",\"timeout_n\":%d,\"timeout_unit\":\"%s\","
                                "\"timeout_transition\":",
                                (int)s->timeout_after.n, unit_name(s->timeout_after.unit));
             json_str(list, s->timeout_transition);
@@ -181,9 +183,8 @@ static int put_transition(stpm_strbuf *sb, const stpm_workflow *wf, const stpm_w
     static const struct {
         unsigned bit;
         const char *name;
-    } roles[] = {{STPM_ROLE_OFFICER, "officer"},
-                 {STPM_ROLE_ADMIN, "admin"},
-                 {STPM_ROLE_EXPERT, "expert"}};
+    } roles[] = {
+        {STPM_ROLE_OFFICER, "officer"}, {STPM_ROLE_ADMIN, "admin"}, {STPM_ROLE_EXPERT, "expert"}};
     char sim[32];
     json_str(sb, t->name);
     stpm_strbuf_puts(sb, ":{\"label\":");

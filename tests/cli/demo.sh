@@ -46,7 +46,7 @@ check_tour() { # OUT LABEL
     contains "$out" "2021-NTSP-0001: accept accepting → accepted" "$l: an acceptance"
     contains "$out" "2021-RGSP-0001  协作机器人力控打磨工作站" "$l: the overdue project is listed"
     contains "$out" "audit unclosed --as-of 2022-06-30" "$l: the auditor asks what is due but unclosed"
-    contains "$out" "verified 73 events in 15 chains" "$l: audit verify passes"
+    contains "$out" "verified 74 events in 15 chains" "$l: audit verify passes"
     contains "$out" "15 chain heads checked" "$l: against the signed checkpoint"
     contains "$out" "target 2021 funding (municipal_and_above): 3000" "$l: the year's targets"
     contains "$out" "funding       municipal_and_above   3000.00  1360.00  45.3%" "$l: with their completion"
