@@ -451,8 +451,8 @@ $$;
 
 -- Working days are counted with closed formulas between the days that break the
 -- Monday-to-Friday rule (a holiday on a weekday, a make-up day on a weekend), which are
--- read in windows: a window ends at the answer the rule alone would give from the last
--- day counted, so a small n reads a few rows, and n = 100000 the whole calendar once.
+-- read in windows: a window ends 30 days after the answer the rule alone would give from
+-- the last day counted, so a small n reads a few rows, and n = 100000 the calendar once.
 --   x      a day as its number after Sunday 2000-01-02
 --   F(x)   the number of Mondays to Fridays in (2000-01-02, x] (negative before it):
 --          5 * floor(x / 7) + least(x mod 7, 5), computed on x + 14000000 (2000000 weeks,
@@ -489,6 +489,8 @@ BEGIN
         IF (fwd AND hi <= lo) OR (NOT fwd AND hi >= lo) THEN
             RETURN hi;         -- every day up to the answer was read
         END IF;
+        -- read 30 days more, so that a holiday block on the way is usually read at once
+        hi := hi + CASE WHEN fwd THEN 30 ELSE -30 END;
         IF fwd THEN
             SELECT array_agg(x.day ORDER BY x.day), array_agg(x.workday ORDER BY x.day)
               INTO xs, ws
@@ -510,10 +512,7 @@ BEGIN
                        AND NOT EXISTS (SELECT FROM stpm.calendar_days c WHERE c.day = s.day)) x
              WHERE x.workday = (extract(isodow FROM x.day) >= 6);
         END IF;
-        IF xs IS NULL THEN
-            RETURN hi;         -- nothing breaks the rule before the answer
-        END IF;
-        FOR i IN 1 .. array_length(xs, 1) LOOP
+        FOR i IN 1 .. coalesce(array_length(xs, 1), 0) LOOP
             ex := xs[i] - ref;
             -- k: the Mondays to Fridays strictly between the last day counted and ex
             k := ex + 14000000 - CASE WHEN fwd THEN 1 ELSE 0 END;
@@ -581,101 +580,101 @@ BEGIN
 END
 $$;
 
+-- The evaluator: stpm.expr_value evaluates a node; its operands go through
+-- stpm.expr_operand, which PostgreSQL inlines (plain SQL), so that fields, literals and
+-- today cost no function call of their own. These helpers carry no SET clause (a SET
+-- clause would be re-applied at every node): they run inside stpm.expr_eval and
+-- stpm.expr_true, whose SET search_path they inherit, and read no table.
+
+CREATE FUNCTION stpm.expr_bad_value(name text, t text, v jsonb) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    RAISE EXCEPTION 'the value of field "%" is not of its type %: %', name, t, left(v::text, 100)
+        USING ERRCODE = 'invalid_parameter_value',
+              HINT = 'Give an int or amount as a JSON number (an amount with at most four'
+                     ' decimal places), a date as "YYYY-MM-DD", text as a string.';
+END
+$$;
+
+-- The value of field `name` of type t, given as v (vals -> name), as text.
+CREATE FUNCTION stpm.expr_field(v jsonb, t text, name text) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN v IS NULL OR jsonb_typeof(v) = 'null' THEN NULL
+        WHEN t = 'int' AND jsonb_typeof(v) = 'number' AND v::numeric = trunc(v::numeric)
+             AND v::numeric BETWEEN -9223372036854775808 AND 9223372036854775807
+            THEN trunc(v::numeric)::text
+        WHEN t = 'amount' AND jsonb_typeof(v) = 'number' AND v::numeric = round(v::numeric, 4)
+             AND v::numeric BETWEEN -922337203685477.5808 AND 922337203685477.5807
+            THEN round(v::numeric, 4)::text
+        WHEN t = 'date' AND jsonb_typeof(v) = 'string'
+             AND length(v #>> '{}') = 10 AND translate(v #>> '{}', '0123456789', '') = '--'
+            THEN ((v #>> '{}')::date - date '1970-01-01')::text
+        WHEN t = 'text' AND jsonb_typeof(v) = 'string' THEN v #>> '{}'
+        WHEN t = 'bool' AND jsonb_typeof(v) = 'boolean' THEN v::text
+        ELSE stpm.expr_bad_value(name, t, v)
+    END
+$$;
+
 -- The value of one node as text (see the top of this file), NULL when not set.
 CREATE FUNCTION stpm.expr_value(n jsonb, vals jsonb, today date) RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, stpm, pg_temp AS $$
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 DECLARE
-    t text := n->>'t';
+    k text := n->>'k';
     op text;
     a text;
     b text;
     ta text;
+    tb text;
+    ca jsonb;
+    cb jsonb;
+    chain jsonb[];
     v jsonb;
     x numeric;
     found boolean;
     saw_null boolean;
 BEGIN
-    CASE n->>'k'
-    WHEN 'field' THEN
-        v := vals -> (n->>'n');
-        IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
-            RETURN NULL;
-        END IF;
-        CASE t
-        WHEN 'int' THEN
-            IF jsonb_typeof(v) = 'number' THEN
-                x := v::numeric;
-                IF x = trunc(x) AND x >= -9223372036854775808 AND x <= 9223372036854775807 THEN
-                    RETURN trunc(x)::text;
-                END IF;
-            END IF;
-        WHEN 'amount' THEN
-            IF jsonb_typeof(v) = 'number' THEN
-                x := v::numeric;
-                IF x = round(x, 4) AND x >= -922337203685477.5808 AND x <= 922337203685477.5807 THEN
-                    RETURN round(x, 4)::text;
-                END IF;
-            END IF;
-        WHEN 'date' THEN
-            IF jsonb_typeof(v) = 'string' AND v #>> '{}' ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' THEN
-                RETURN ((v #>> '{}')::date - date '1970-01-01')::text;
-            END IF;
-        WHEN 'text' THEN
-            IF jsonb_typeof(v) = 'string' THEN
-                RETURN v #>> '{}';
-            END IF;
-        WHEN 'bool' THEN
-            IF jsonb_typeof(v) = 'boolean' THEN
-                RETURN v::text;
-            END IF;
-        ELSE
-            NULL;
-        END CASE;
-        RAISE EXCEPTION 'the value of field "%" is not of its type %: %', n->>'n', t, v::text
-            USING ERRCODE = 'invalid_parameter_value';
-    WHEN 'lit' THEN
-        CASE t
-        WHEN 'null' THEN
-            RETURN NULL;
-        WHEN 'date' THEN
-            RETURN ((n->>'v')::date - date '1970-01-01')::text;
-        WHEN 'amount' THEN
-            RETURN round((n->'v')::numeric, 4)::text;
-        WHEN 'int', 'text', 'bool' THEN
-            RETURN n->>'v';
-        ELSE
-            NULL;
-        END CASE;
-    WHEN 'today' THEN
-        IF today IS NULL THEN
-            RAISE EXCEPTION 'the expression reads today, and no date was given for it'
-                USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-        RETURN (today - date '1970-01-01')::text;
-    WHEN 'op' THEN
+    IF k = 'op' THEN
         op := n->>'op';
         IF op = 'and' OR op = 'or' THEN
-            -- Kleene logic; the right side is not evaluated when the left decides
+            -- Kleene logic, left to right over the chain a and b and c ... (the left spine
+            -- of the same operator, walked here rather than by recursion); the rest is
+            -- not evaluated once a value decides
             op := CASE WHEN op = 'and' THEN 'false' ELSE 'true' END;   -- the deciding value
-            a := stpm.expr_value(n->'a', vals, today);
+            chain := ARRAY[n->'b'];
+            ca := n->'a';
+            WHILE ca->>'k' = 'op' AND ca->>'op' = (n->>'op') LOOP
+                chain := chain || (ca->'b');
+                ca := ca->'a';
+            END LOOP;
+            a := stpm.expr_operand(ca, vals, today);
             IF a = op THEN
                 RETURN a;
             END IF;
-            b := stpm.expr_value(n->'b', vals, today);
-            IF b = op THEN
-                RETURN b;
-            END IF;
-            RETURN CASE WHEN a IS NULL THEN NULL ELSE b END;
+            saw_null := a IS NULL;
+            FOR i IN REVERSE array_length(chain, 1) .. 1 LOOP
+                cb := chain[i];
+                b := stpm.expr_operand(cb, vals, today);
+                IF b = op THEN
+                    RETURN b;
+                END IF;
+                saw_null := saw_null OR b IS NULL;
+            END LOOP;
+            RETURN CASE WHEN saw_null THEN NULL ELSE (NOT op::boolean)::text END;
         END IF;
-        ta := n->'a'->>'t';
-        IF ta = 'duration' OR n->'b'->>'t' = 'duration' THEN
+        ca := n->'a';
+        cb := n->'b';
+        ta := ca->>'t';
+        tb := cb->>'t';
+        IF ta = 'duration' OR tb = 'duration' THEN
             -- date +- duration, duration + date: the duration is a literal
-            v := CASE WHEN ta = 'duration' THEN n->'a' ELSE n->'b' END;
+            v := CASE WHEN ta = 'duration' THEN ca ELSE cb END;
             IF v->>'k' <> 'lit' THEN
                 RAISE EXCEPTION 'corrupt expression tree: a duration that is not a literal'
                     USING ERRCODE = 'invalid_parameter_value';
             END IF;
-            a := stpm.expr_value(CASE WHEN ta = 'duration' THEN n->'b' ELSE n->'a' END, vals, today);
+            ca := CASE WHEN ta = 'duration' THEN cb ELSE ca END;
+            a := stpm.expr_operand(ca, vals, today);
             IF a IS NULL THEN
                 RETURN NULL;
             END IF;
@@ -683,20 +682,20 @@ BEGIN
                                       CASE WHEN op = '-' THEN -1 ELSE 1 END * (v->'v'->>'n')::bigint)
                     - date '1970-01-01')::text;
         END IF;
-        a := stpm.expr_value(n->'a', vals, today);
-        b := stpm.expr_value(n->'b', vals, today);
+        a := stpm.expr_operand(ca, vals, today);
+        b := stpm.expr_operand(cb, vals, today);
         IF a IS NULL OR b IS NULL THEN
             RETURN NULL;
         END IF;
         IF op = '+' OR op = '-' THEN
             x := CASE WHEN op = '+' THEN a::numeric + b::numeric ELSE a::numeric - b::numeric END;
-            IF t = 'int' THEN
+            IF n->>'t' = 'int' THEN
                 IF x < -9223372036854775808 OR x > 9223372036854775807 THEN
                     RAISE EXCEPTION 'integer out of range: % % % does not fit in 64 bits', a, op, b
                         USING ERRCODE = 'numeric_value_out_of_range';
                 END IF;
             ELSIF (ta = 'int' AND abs(a::numeric) > 922337203685477)
-                  OR (n->'b'->>'t' = 'int' AND abs(b::numeric) > 922337203685477)
+                  OR (tb = 'int' AND abs(b::numeric) > 922337203685477)
                   OR x < -922337203685477.5808 OR x > 922337203685477.5807 THEN
                 RAISE EXCEPTION 'amount out of range: % % % leaves -922337203685477.5808 .. 922337203685477.5807',
                                 a, op, b
@@ -710,32 +709,27 @@ BEGIN
         x := a::numeric - b::numeric;   -- numbers (int and amount mix) and day numbers
         RETURN CASE op WHEN '=' THEN x = 0 WHEN '!=' THEN x <> 0 WHEN '<' THEN x < 0
                        WHEN '<=' THEN x <= 0 WHEN '>' THEN x > 0 ELSE x >= 0 END::text;
-    WHEN 'not' THEN
-        a := stpm.expr_value(n->'a', vals, today);
-        RETURN (NOT a::boolean)::text;
-    WHEN 'neg' THEN
-        a := stpm.expr_value(n->'a', vals, today);
-        IF a IS NULL THEN
-            RETURN NULL;
-        END IF;
-        x := -(a::numeric);
-        IF (t = 'int' AND x > 9223372036854775807) OR (t = 'amount' AND x > 922337203685477.5807) THEN
-            RAISE EXCEPTION 'number out of range: -(%) does not fit', a
-                USING ERRCODE = 'numeric_value_out_of_range';
-        END IF;
-        RETURN x::text;
-    WHEN 'in' THEN
+    ELSIF k = 'not' THEN
+        ca := n->'a';
+        RETURN (NOT stpm.expr_operand(ca, vals, today)::boolean)::text;
+    ELSIF k = 'isset' THEN
+        v := vals -> (n->>'n');
+        RETURN ((v IS NOT NULL AND jsonb_typeof(v) <> 'null') <> (n->>'neg')::boolean)::text;
+    ELSIF k = 'in' THEN
         -- SQL's IN: true on a match, else null when an element is null; the elements
         -- after a match are not evaluated, nor any when the left side is null
-        a := stpm.expr_value(n->'a', vals, today);
+        ca := n->'a';
+        a := stpm.expr_operand(ca, vals, today);
         IF a IS NULL THEN
             RETURN NULL;
         END IF;
-        ta := n->'a'->>'t';
+        ta := ca->>'t';
+        v := n->'items';
         found := false;
         saw_null := false;
-        FOR i IN 0 .. jsonb_array_length(n->'items') - 1 LOOP
-            b := stpm.expr_value(n->'items'->i, vals, today);
+        FOR i IN 0 .. jsonb_array_length(v) - 1 LOOP
+            cb := v->i;
+            b := stpm.expr_operand(cb, vals, today);
             IF b IS NULL THEN
                 saw_null := true;
             ELSIF ta = 'text' OR ta = 'bool' THEN
@@ -749,22 +743,53 @@ BEGIN
             RETURN NULL;
         END IF;
         RETURN (found <> (n->>'neg')::boolean)::text;
-    WHEN 'isset' THEN
-        v := vals -> (n->>'n');
-        RETURN ((v IS NOT NULL AND jsonb_typeof(v) <> 'null') <> (n->>'neg')::boolean)::text;
-    ELSE
-        NULL;
-    END CASE;
+    ELSIF k = 'neg' THEN
+        ca := n->'a';
+        a := stpm.expr_operand(ca, vals, today);
+        IF a IS NULL THEN
+            RETURN NULL;
+        END IF;
+        x := -(a::numeric);
+        IF (n->>'t' = 'int' AND x > 9223372036854775807)
+           OR (n->>'t' = 'amount' AND x > 922337203685477.5807) THEN
+            RAISE EXCEPTION 'number out of range: -(%) does not fit', a
+                USING ERRCODE = 'numeric_value_out_of_range';
+        END IF;
+        RETURN x::text;
+    ELSIF k IN ('field', 'lit', 'today') AND n->>'t' <> 'duration' THEN
+        RETURN stpm.expr_operand(n, vals, today);
+    END IF;
     RAISE EXCEPTION 'corrupt expression tree: %', left(n::text, 200)
         USING ERRCODE = 'invalid_parameter_value';
 END
 $$;
 
+-- The value of an operand c as text: fields, literals and today here, the rest by
+-- stpm.expr_value.
+CREATE FUNCTION stpm.expr_operand(c jsonb, vals jsonb, today date) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT CASE c->>'k'
+        WHEN 'field' THEN stpm.expr_field(vals -> (c->>'n'), c->>'t', c->>'n')
+        WHEN 'lit' THEN CASE c->>'t'
+            WHEN 'date' THEN ((c->>'v')::date - date '1970-01-01')::text
+            WHEN 'amount' THEN round((c->'v')::numeric, 4)::text
+            ELSE c->>'v'
+            END
+        WHEN 'today' THEN (today - date '1970-01-01')::text
+        ELSE stpm.expr_value(c, vals, today)
+    END
+$$;
+
 CREATE FUNCTION stpm.expr_eval(ast jsonb, vals jsonb, today date) RETURNS jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, stpm, pg_temp AS $$
 DECLARE
-    r text := stpm.expr_value(ast, coalesce(vals, '{}'), today);
+    r text;
 BEGIN
+    IF ast IS NULL OR today IS NULL THEN
+        RAISE EXCEPTION 'an expression needs its tree and the date of today'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    r := stpm.expr_value(ast, coalesce(vals, '{}'), today);
     IF r IS NULL THEN
         RETURN 'null'::jsonb;
     END IF;
@@ -785,6 +810,10 @@ $$;
 CREATE FUNCTION stpm.expr_true(ast jsonb, vals jsonb, today date) RETURNS boolean
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, stpm, pg_temp AS $$
 BEGIN
+    IF ast IS NULL OR today IS NULL THEN
+        RAISE EXCEPTION 'an expression needs its tree and the date of today'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     IF ast->>'t' NOT IN ('bool', 'null') THEN
         RAISE EXCEPTION 'a guard must be a boolean, not %', ast->>'t'
             USING ERRCODE = 'invalid_parameter_value';
