@@ -223,10 +223,10 @@ int stpm_audit_checkpoint(stpm_db *db, const char *key_path, const char *out_pat
         snprintf(nchains, sizeof(nchains), "%llu", (unsigned long long)info->chains);
         snprintf(nevents, sizeof(nevents), "%llu", (unsigned long long)info->events);
         const char *p[] = {nchains, nevents, info->digest, pem, sig64};
-        if ((rc = stpm_query(db,
-                             "INSERT INTO stpm.checkpoints (chains, events, digest, public_key,"
-                             " signature) VALUES ($1, $2, $3, $4, $5)",
-                             5, p, NULL, "cannot record the checkpoint", err)) < 0)
+        /* stpm.checkpoint_record (migrations/072); made_by is the session's user. */
+        if ((rc = stpm_query_call(
+                 db, "SELECT stpm.checkpoint_record($1::bigint, $2::bigint, $3, $4, $5)", 5, p,
+                 NULL, "cannot record the checkpoint", err)) < 0)
             goto cleanup;
         info->recorded = true;
     }

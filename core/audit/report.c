@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "project/px.h"
+#include "store/query.h"
 #include "store/rows_internal.h"
 #include "stpm/decimal.h"
 #include "stpm/report.h"
@@ -158,14 +159,9 @@ int stpm_report_targets(stpm_db *db, int year, stpm_rows **out, stpm_error *err)
     return 0;
 }
 
+/* stpm.target_set (migrations/072) writes the target and its event. */
 static const char target_set_sql[] =
-    "WITH t AS (INSERT INTO stpm.targets (year, metric, level, value)"
-    "   VALUES ($1::int, $2, coalesce($3, 'all'), $4::numeric)"
-    "   ON CONFLICT (year, metric, level) DO UPDATE SET value = EXCLUDED.value"
-    "   RETURNING year, metric, level, value)"
-    " INSERT INTO stpm.events (chain, kind, on_date, data)"
-    " SELECT 'system', 'admin', $5::date, jsonb_build_object('action', 'target_set',"
-    "   'year', t.year, 'metric', t.metric, 'level', t.level, 'value', t.value) FROM t";
+    "SELECT stpm.target_set($1::int, $2, $3, $4::numeric, $5::date)";
 
 int stpm_report_target_set(stpm_db *db, int year, const char *metric, const char *level,
                            const char *value, stpm_date today, stpm_error *err)
@@ -181,16 +177,5 @@ int stpm_report_target_set(stpm_db *db, int year, const char *metric, const char
     char y[12], td[11];
     snprintf(y, sizeof(y), "%d", year);
     const char *p[] = {y, metric, level, value, stpm_date_format(today, td)};
-    int rc = 0;
-    PGresult *r =
-        stpm_px_exec(db, target_set_sql, 5, p, PGRES_COMMAND_OK, "cannot set the target", &rc, err);
-    if (!r) {
-        if (rc == STPM_EINPUT && err && strcmp(err->sqlstate, "23514") == 0)
-            stpm_error_hint(err, "Metrics: applications, approvals, funded, funding. Levels: all, "
-                                 "national, provincial, municipal, county, municipal_and_above, "
-                                 "provincial_and_above.");
-        return rc;
-    }
-    PQclear(r);
-    return 0;
+    return stpm_query_call(db, target_set_sql, 5, p, NULL, "cannot set the target", err);
 }

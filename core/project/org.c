@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "project/px.h"
+#include "store/query.h"
 #include "stpm/uscc.h"
 #include "util/strutil.h"
 
@@ -30,13 +31,8 @@ static int field_error(stpm_error *err, const char *field, const char *why)
     return STPM_EINPUT;
 }
 
-static const char sql_add[] =
-    "WITH o AS (INSERT INTO stpm.orgs (uscc, name, town, kind) VALUES ($1, $2, $3, $4)"
-    "           ON CONFLICT (uscc) DO NOTHING RETURNING id, uscc, name, town, kind),"
-    " e AS (INSERT INTO stpm.events (chain, kind, on_date, data)"
-    "       SELECT 'org:' || o.uscc, 'admin', $5::date, jsonb_build_object('action', 'org_add',"
-    "        'uscc', o.uscc, 'name', o.name, 'town', o.town, 'kind', o.kind) FROM o)"
-    "SELECT o.id FROM o";
+/* stpm.org_add (migrations/072) writes the organisation and its event. */
+static const char sql_add[] = "SELECT stpm.org_add($1, $2, $3, $4, $5::date)";
 
 int stpm_org_add(stpm_db *db, const stpm_org_spec *spec, stpm_date today, char uscc_out[static 19],
                  stpm_error *err)
@@ -66,14 +62,8 @@ int stpm_org_add(stpm_db *db, const stpm_org_spec *spec, stpm_date today, char u
     stpm_date_format(today, day);
     const char *p[5] = {norm, spec->name, blank(spec->town) ? NULL : spec->town,
                         blank(spec->kind) ? NULL : spec->kind, day};
-    res = stpm_px_exec(db, sql_add, 5, p, PGRES_TUPLES_OK, "cannot add organisation", &rc, err);
-    if (!res)
+    if ((rc = stpm_query_call(db, sql_add, 5, p, &res, "cannot add organisation", err)) < 0)
         goto cleanup;
-    if (PQntuples(res) == 0) {
-        rc = stpm_error_set(err, STPM_ECONFLICT, "organisation %s already exists", norm);
-        stpm_error_hint(err, "See it with \"stpm org show %s\".", norm);
-        goto cleanup;
-    }
     if (uscc_out)
         memcpy(uscc_out, norm, sizeof(norm));
 cleanup:
@@ -262,15 +252,7 @@ cleanup:
 }
 
 static const char sql_blacklist[] =
-    "WITH o AS (SELECT uscc FROM stpm.orgs WHERE uscc = $1),"
-    " b AS (INSERT INTO stpm.blacklist (uscc, reason, valid_from, valid_until)"
-    "       SELECT o.uscc, $2, $3::date, $4::date FROM o"
-    "       RETURNING id, uscc, reason, valid_from, valid_until),"
-    " e AS (INSERT INTO stpm.events (chain, kind, on_date, reason, data)"
-    "       SELECT 'org:' || b.uscc, 'admin', $5::date, b.reason,"
-    "        jsonb_build_object('action', 'blacklist', 'entry', b.id, 'reason', b.reason,"
-    "         'valid_from', b.valid_from, 'valid_until', b.valid_until) FROM b)"
-    "SELECT b.id FROM b";
+    "SELECT stpm.blacklist_add($1, $2, $3::date, $4::date, $5::date)";
 
 int stpm_org_blacklist(stpm_db *db, const char *uscc, const char *reason, stpm_date from,
                        const stpm_date *until, stpm_date today, stpm_error *err)
@@ -296,33 +278,12 @@ int stpm_org_blacklist(stpm_db *db, const char *uscc, const char *reason, stpm_d
         stpm_date_format(*until, until_s);
     stpm_date_format(today, day);
     const char *p[5] = {key, reason, from_s, until ? until_s : NULL, day};
-    res = stpm_px_exec(db, sql_blacklist, 5, p, PGRES_TUPLES_OK, "cannot add the blacklist entry",
-                       &rc, err);
-    if (!res)
-        goto cleanup;
-    if (PQntuples(res) == 0) {
-        rc = stpm_error_set(err, STPM_ENOTFOUND, "organisation %s does not exist", key);
-        stpm_error_hint(err, "Add it first with \"stpm org add\".");
-    }
-cleanup:
+    rc = stpm_query_call(db, sql_blacklist, 5, p, &res, "cannot add the blacklist entry", err);
     PQclear(res);
     return rc;
 }
 
-static const char sql_unblacklist[] =
-    "WITH o AS (SELECT uscc FROM stpm.orgs WHERE uscc = $1),"
-    " l AS (UPDATE stpm.blacklist b SET lifted_on = $3::date, lifted_at = now(),"
-    "        lifted_by = session_user, lift_reason = $2"
-    "       FROM o WHERE b.uscc = o.uscc AND b.lifted_on IS NULL AND b.lifted_at IS NULL"
-    "        AND (b.valid_until IS NULL OR b.valid_until >= $3::date)"
-    "       RETURNING b.id, b.reason, b.valid_from, b.valid_until),"
-    " e AS (INSERT INTO stpm.events (chain, kind, on_date, reason, data)"
-    "       SELECT 'org:' || o.uscc, 'admin', $3::date, $2,"
-    "        jsonb_build_object('action', 'unblacklist', 'lifted',"
-    "         (SELECT jsonb_agg(jsonb_build_object('entry', l.id, 'reason', l.reason,"
-    "           'valid_from', l.valid_from, 'valid_until', l.valid_until)) FROM l))"
-    "       FROM o WHERE EXISTS (SELECT 1 FROM l))"
-    "SELECT (SELECT count(*) FROM o), (SELECT count(*) FROM l)";
+static const char sql_unblacklist[] = "SELECT stpm.blacklist_lift($1, $2, $3::date)";
 
 int stpm_org_unblacklist(stpm_db *db, const char *uscc, const char *reason, stpm_date today,
                          int *lifted, stpm_error *err)
@@ -334,36 +295,21 @@ int stpm_org_unblacklist(stpm_db *db, const char *uscc, const char *reason, stpm
     stpm_px_uscc_key(uscc, key);
     stpm_date_format(today, day);
     const char *p[3] = {key, blank(reason) ? NULL : reason, day};
-    PGresult *res = stpm_px_exec(db, sql_unblacklist, 3, p, PGRES_TUPLES_OK,
-                                 "cannot lift the blacklist entries", &rc, err);
-    if (!res)
+    PGresult *res = NULL;
+    if ((rc = stpm_query_call(db, sql_unblacklist, 3, p, &res, "cannot lift the blacklist entries",
+                              err)) < 0)
         return rc;
-    if (strcmp(PQgetvalue(res, 0, 0), "0") == 0) {
-        rc = stpm_error_set(err, STPM_ENOTFOUND, "organisation %s does not exist", key);
-        stpm_error_hint(err, "List the organisations with \"stpm org list\".");
-    } else if (lifted) {
-        *lifted = atoi(PQgetvalue(res, 0, 1));
-    }
+    if (lifted)
+        *lifted = atoi(PQgetvalue(res, 0, 0));
     PQclear(res);
-    return rc;
+    return 0;
 }
 
-static const char sql_conflict[] =
-    "WITH o AS (SELECT id, uscc FROM stpm.orgs WHERE uscc = $1),"
-    " r AS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $2),"
-    " c AS (INSERT INTO stpm.conflicts (officer, org_id, reason)"
-    "       SELECT $2, o.id, $3 FROM o WHERE EXISTS (SELECT 1 FROM r)"
-    "       ON CONFLICT (officer, org_id) DO NOTHING RETURNING id, officer, reason),"
-    " e AS (INSERT INTO stpm.events (chain, kind, on_date, reason, data)"
-    "       SELECT 'org:' || o.uscc, 'admin', $4::date, c.reason,"
-    "        jsonb_build_object('action', 'conflict', 'officer', c.officer, 'reason', c.reason)"
-    "       FROM o, c)"
-    "SELECT (SELECT count(*) FROM o), (SELECT count(*) FROM r), (SELECT count(*) FROM c)";
+static const char sql_conflict[] = "SELECT stpm.conflict_declare($1, $2, $3, $4::date)";
 
 int stpm_org_conflict(stpm_db *db, const char *uscc, const char *officer, const char *reason,
                       stpm_date today, stpm_error *err)
 {
-    int rc = 0;
     char key[64], day[11];
     if (blank(officer)) {
         stpm_error_set(err, STPM_EINPUT, "missing officer");
@@ -376,23 +322,6 @@ int stpm_org_conflict(stpm_db *db, const char *uscc, const char *officer, const 
     stpm_px_uscc_key(uscc, key);
     stpm_date_format(today, day);
     const char *p[4] = {key, officer, reason, day};
-    PGresult *res = stpm_px_exec(db, sql_conflict, 4, p, PGRES_TUPLES_OK,
-                                 "cannot declare the conflict of interest", &rc, err);
-    if (!res)
-        return rc;
-    if (strcmp(PQgetvalue(res, 0, 0), "0") == 0) {
-        rc = stpm_error_set(err, STPM_ENOTFOUND, "organisation %s does not exist", key);
-        stpm_error_hint(err, "List the organisations with \"stpm org list\".");
-    } else if (strcmp(PQgetvalue(res, 0, 1), "0") == 0) {
-        rc = stpm_error_set(err, STPM_ENOTFOUND, "role \"%s\" does not exist", officer);
-        stpm_error_hint(err, "Give the officer's database role; \"stpm user list\" shows them.");
-    } else if (strcmp(PQgetvalue(res, 0, 2), "0") == 0) {
-        rc = stpm_error_set(err, STPM_ECONFLICT,
-                            "a conflict of interest of %s with organisation %s is already "
-                            "declared",
-                            officer, key);
-        stpm_error_hint(err, "See it with \"stpm org show %s\".", key);
-    }
-    PQclear(res);
-    return rc;
+    return stpm_query_call(db, sql_conflict, 4, p, NULL, "cannot declare the conflict of interest",
+                           err);
 }

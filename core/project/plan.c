@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "project/px.h"
+#include "store/query.h"
 #include "util/strutil.h"
 
 static const char *const levels[] = {"national", "provincial", "municipal", "county", NULL};
@@ -30,20 +31,11 @@ bool stpm_plan_code_valid(const char *code)
     return true;
 }
 
-static const char sql_add[] =
-    "WITH w AS (SELECT max(version) AS v FROM stpm.workflows WHERE name = $4),"
-    " p AS (INSERT INTO stpm.plans (code, name, level, funded, workflow_name)"
-    "       SELECT $1, $2, $3, $5::boolean, $4 FROM w WHERE w.v IS NOT NULL"
-    "       ON CONFLICT (code) DO NOTHING RETURNING *),"
-    " e AS (INSERT INTO stpm.events (chain, kind, on_date, data)"
-    "       SELECT 'plan:' || p.code, 'admin', $6::date, jsonb_build_object('action',"
-    "        'plan_add', 'code', p.code, 'name', p.name, 'level', p.level, 'funded', p.funded,"
-    "        'workflow', p.workflow_name) FROM p)"
-    "SELECT (SELECT v FROM w), (SELECT count(*) FROM p)";
+/* stpm.plan_add (migrations/072) writes the plan and its event. */
+static const char sql_add[] = "SELECT stpm.plan_add($1, $2, $3, $4, $5::boolean, $6::date)";
 
 int stpm_plan_add(stpm_db *db, const stpm_plan_spec *spec, stpm_date today, stpm_error *err)
 {
-    int rc = 0;
     char day[11];
     if (!stpm_plan_code_valid(spec->code)) {
         stpm_error_set(err, STPM_EINPUT, "invalid plan code \"%s\"", spec->code ? spec->code : "");
@@ -73,19 +65,7 @@ int stpm_plan_add(stpm_db *db, const stpm_plan_spec *spec, stpm_date today, stpm
     stpm_date_format(today, day);
     const char *p[6] = {
         spec->code, spec->name, spec->level, spec->workflow, spec->funded ? "true" : "false", day};
-    PGresult *res = stpm_px_exec(db, sql_add, 6, p, PGRES_TUPLES_OK, "cannot add plan", &rc, err);
-    if (!res)
-        return rc;
-    if (PQgetisnull(res, 0, 0)) {
-        rc = stpm_error_set(err, STPM_ENOTFOUND, "workflow \"%s\" is not loaded", spec->workflow);
-        stpm_error_hint(err, "Load it first with \"stpm workflow load FILE\"; \"stpm workflow "
-                             "list\" shows the loaded ones.");
-    } else if (strcmp(PQgetvalue(res, 0, 1), "0") == 0) {
-        rc = stpm_error_set(err, STPM_ECONFLICT, "plan %s already exists", spec->code);
-        stpm_error_hint(err, "See it with \"stpm plan show %s\".", spec->code);
-    }
-    PQclear(res);
-    return rc;
+    return stpm_query_call(db, sql_add, 6, p, NULL, "cannot add plan", err);
 }
 
 #define PLAN_SELECT                                                                                \

@@ -8,6 +8,7 @@
 
 #include "project/project_internal.h"
 #include "project/px.h"
+#include "store/query.h"
 #include "store/rows_internal.h"
 #include "store/wf_store_internal.h"
 #include "util/readfile.h"
@@ -159,32 +160,14 @@ static void defaults_json(const stpm_workflow *wf, stpm_strbuf *out)
     stpm_strbuf_putc(out, '}');
 }
 
+/* stpm.project_create and stpm.reserve_promote (migrations/072) write the project, its
+ * leader, its code and its 'create' event (the promotion also links the entry). */
 static const char create_sql[] =
-    "WITH l AS (INSERT INTO stpm.leaders (org_id, name) VALUES ($2, $5)"
-    "   ON CONFLICT (org_id, name) DO UPDATE SET name = EXCLUDED.name RETURNING id),"
-    " c AS (INSERT INTO stpm.project_codes AS pc (year, plan_id, last) VALUES ($6, $1, 1)"
-    "   ON CONFLICT (year, plan_id) DO UPDATE SET last = pc.last + 1 RETURNING last),"
-    " s AS (SELECT ($10::jsonb || $11::jsonb) AS v),"
-    " p AS (INSERT INTO stpm.projects (code, title, org_id, leader_id, plan_id, workflow_id,"
-    "   year, field, state, state_since, amount_requested, amount_approved, start_date,"
-    "   due_date, closed_date, fields, reserve_entry_id)"
-    "   SELECT format('%s-%s-%s', $6, $7::text, lpad(c.last::text, 4, '0')), $4, $2, l.id, $1,"
-    "     $3, $6, $8, $9, $12, (s.v->>'amount_requested')::numeric,"
-    "     (s.v->>'amount_approved')::numeric, (s.v->>'start_date')::date,"
-    "     (s.v->>'due_date')::date, (s.v->>'closed_date')::date,"
-    "     jsonb_strip_nulls(s.v - '{amount_requested,amount_approved,start_date,due_date,"
-    "closed_date,extensions}'::text[]), $16::uuid"
-    "   FROM l, c, s RETURNING id, code)"
-    " INSERT INTO stpm.events (chain, project_id, on_date, kind, to_state, data)"
-    " SELECT 'project:' || p.id, p.id, $12, 'create', $9, jsonb_build_object('plan', $7::text,"
-    "   'org', $13::text, 'title', $4::text, 'leader', $5::text, 'year', $6::int,"
-    "   'field', $8::text, 'workflow', $14::text, 'version', $15::int, 'set', s.v)"
-    "   || coalesce((SELECT jsonb_build_object('reserve_entry', re.id, 'survey_year',"
-    "     re.survey_year, 'survey_import', si.id, 'survey_file', si.file_name,"
-    "     'survey_file_digest', si.file_digest)"
-    "     FROM stpm.reserve_entries re JOIN stpm.survey_imports si ON si.id = re.import_id"
-    "     WHERE re.id = $16::uuid), '{}')"
-    " FROM p, s RETURNING (SELECT code FROM p)";
+    "SELECT stpm.project_create($1, $2, $3::uuid, $4, $5, $6::int, $7, $8, $9::jsonb, $10::jsonb,"
+    " $11::date)";
+static const char promote_sql[] =
+    "SELECT stpm.reserve_promote($1::uuid, $2, $3::uuid, $4, $5::int, $6, $7::jsonb, $8::jsonb,"
+    " $9::date)";
 
 int stpm_project_create(stpm_db *db, const stpm_project_new *spec, char **code, stpm_error *err)
 {
@@ -239,24 +222,32 @@ int stpm_project_create(stpm_db *db, const stpm_project_new *spec, char **code, 
     char ybuf[16], today[11];
     snprintf(ybuf, sizeof(ybuf), "%d", year);
     stpm_date_format(spec->today, today);
-    const char *p2[] = {PQgetvalue(r, 0, 0),
-                        PQgetvalue(r, 0, 4),
-                        PQgetvalue(r, 0, 2),
-                        spec->title,
-                        spec->leader,
-                        ybuf,
-                        PQgetvalue(r, 0, 5),
-                        spec->field,
-                        stpm_workflow_initial(wf),
-                        stpm_strbuf_str(&defaults),
-                        stpm_strbuf_str(&sets),
-                        today,
-                        spec->org,
-                        stpm_workflow_name(wf),
-                        PQgetvalue(r, 0, 3),
-                        spec->reserve_entry};
-    w = stpm_px_exec(db, create_sql, 16, p2, PGRES_TUPLES_OK, "cannot create project", &rc, err);
-    if (!w)
+    if (spec->reserve_entry) {
+        const char *p2[] = {spec->reserve_entry,
+                            PQgetvalue(r, 0, 5),
+                            PQgetvalue(r, 0, 2),
+                            spec->leader,
+                            ybuf,
+                            stpm_workflow_initial(wf),
+                            stpm_strbuf_str(&defaults),
+                            stpm_strbuf_str(&sets),
+                            today};
+        rc = stpm_query_call(db, promote_sql, 9, p2, &w, "cannot create project", err);
+    } else {
+        const char *p2[] = {PQgetvalue(r, 0, 5),
+                            spec->org,
+                            PQgetvalue(r, 0, 2),
+                            spec->title,
+                            spec->leader,
+                            ybuf,
+                            spec->field,
+                            stpm_workflow_initial(wf),
+                            stpm_strbuf_str(&defaults),
+                            stpm_strbuf_str(&sets),
+                            today};
+        rc = stpm_query_call(db, create_sql, 11, p2, &w, "cannot create project", err);
+    }
+    if (rc < 0)
         goto out;
     *code = stpm_strdup(PQgetvalue(w, 0, 0));
     if (!*code)

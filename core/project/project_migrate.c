@@ -13,22 +13,12 @@
 
 #define WHAT "cannot migrate projects"
 
-/* Re-pin the project if nobody changed it since it was read, and write its event. The
- * event has no to_state: the state does not change, so the state periods the reports
- * count (stpm.project_states) are not split. Parameters: id, row_version, old workflow_id,
- * new workflow_id, today, state, workflow name, from_version, to_version, missing fields
- * (", "-separated or NULL). */
+/* Re-pin the project if nobody changed it since it was read, and write its event:
+ * stpm.project_migrate_one (migrations/072) returns the event's hash, or NULL when the
+ * project changed meanwhile. Parameters: id, row_version, old workflow_id, new workflow_id,
+ * today, missing fields (", "-separated or NULL). */
 static const char migrate_sql[] =
-    "WITH u AS (UPDATE stpm.projects p SET workflow_id = $4::uuid,"
-    "   row_version = p.row_version + 1, updated_at = now()"
-    "   WHERE p.id = $1 AND p.row_version = $2::int AND p.workflow_id = $3::uuid"
-    "   RETURNING p.id)"
-    " INSERT INTO stpm.events (chain, project_id, on_date, kind, from_state, data)"
-    " SELECT 'project:' || u.id, u.id, $5::date, 'migrate', $6,"
-    "   jsonb_build_object('workflow', $7::text, 'from_version', $8::int,"
-    "     'to_version', $9::int, 'state', $6::text, 'stranded', false,"
-    "     'missing_fields', to_jsonb(coalesce(string_to_array($10::text, ', '), '{}')))"
-    " FROM u RETURNING hash";
+    "SELECT stpm.project_migrate_one($1::uuid, $2::int, $3::uuid, $4::uuid, $5::date, $6)";
 
 void stpm_migrate_report_clear(stpm_migrate_report *r)
 {
@@ -165,22 +155,17 @@ static char *missing_fields(const stpm_workflow *wf, const proj_snap *s, bool *o
 }
 
 /* Write one movable project. 0 moved, STPM_ECONFLICT changed meanwhile, or an error. */
-static int move_one(stpm_db *db, const proj_snap *s, const char *new_id, const char *name,
-                    int from_version, int to_version, const char *missing, stpm_date today,
-                    stpm_error *err)
+static int move_one(stpm_db *db, const proj_snap *s, const char *new_id, const char *missing,
+                    stpm_date today, stpm_error *err)
 {
     PGresult *r = NULL;
-    char rv[16], fv[16], tv[16], day[11];
+    char rv[16], day[11];
     snprintf(rv, sizeof(rv), "%d", s->row_version);
-    snprintf(fv, sizeof(fv), "%d", from_version);
-    snprintf(tv, sizeof(tv), "%d", to_version);
-    const char *p[] = {
-        s->id, rv, s->workflow_id, new_id, stpm_date_format(today, day), s->state, name,
-        fv,    tv, missing};
-    int rc = stpm_query(db, migrate_sql, 10, p, &r, WHAT, err);
+    const char *p[] = {s->id, rv, s->workflow_id, new_id, stpm_date_format(today, day), missing};
+    int rc = stpm_query_call(db, migrate_sql, 6, p, &r, WHAT, err);
     if (rc < 0)
         return rc;
-    if (PQntuples(r) == 0) {
+    if (PQgetisnull(r, 0, 0)) {
         rc = stpm_error_set(err, STPM_ECONFLICT, "project %s changed while it was migrated",
                             s->code);
         stpm_error_detail(err, "It was in state %s at row version %d; another change came first.",
@@ -254,8 +239,7 @@ int stpm_project_migrate(stpm_db *db, const char *name, int to_version, const ch
             report->n_moved++;
         } else {
             stpm_error one = STPM_ERROR_INIT;
-            int w = move_one(db, &s, new_id, name, it->from_version, to_version, it->missing, today,
-                             &one);
+            int w = move_one(db, &s, new_id, it->missing, today, &one);
             if (w == 0) {
                 it->outcome = STPM_OUTCOME_OK;
                 report->n_moved++;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "project/px.h"
+#include "store/query.h"
 #include "util/strutil.h"
 
 bool stpm_user_role_valid(const char *role)
@@ -16,12 +17,8 @@ bool stpm_user_role_valid(const char *role)
     return false;
 }
 
-static const char sql_add[] =
-    "WITH u AS MATERIALIZED (SELECT stpm.user_add($1, $2, $3) AS created),"
-    " e AS (INSERT INTO stpm.events (chain, kind, on_date, data)"
-    "       SELECT 'system', 'admin', $4::date, jsonb_build_object('action', 'user_add',"
-    "        'user', $1::text, 'role', $2::text, 'created', u.created) FROM u)"
-    "SELECT created FROM u";
+/* stpm.user_add with the business date (migrations/072): the role and its event. */
+static const char sql_add[] = "SELECT stpm.user_add($1, $2, $3, $4::date)";
 
 int stpm_user_add(stpm_db *db, const char *name, const char *role, const char *password,
                   stpm_date today, bool *created, stpm_error *err)
@@ -37,8 +34,8 @@ int stpm_user_add(stpm_db *db, const char *name, const char *role, const char *p
     }
     stpm_date_format(today, day);
     const char *p[4] = {name ? name : "", role, password, day};
-    PGresult *res = stpm_px_exec(db, sql_add, 4, p, PGRES_TUPLES_OK, "cannot add user", &rc, err);
-    if (!res)
+    PGresult *res = NULL;
+    if ((rc = stpm_query(db, sql_add, 4, p, &res, "cannot add user", err)) < 0)
         return rc;
     if (created)
         *created = strcmp(PQgetvalue(res, 0, 0), "t") == 0;

@@ -159,18 +159,9 @@ int stpm_calstore_set(stpm_db *db, stpm_date day, bool workday, const char *note
         return rc;
     const char *p[] = {stpm_date_format(day, d), workday ? "t" : "f", note,
                        stpm_date_format(today, t)};
-    rc = stpm_query(
-        db,
-        "WITH prev AS (SELECT workday, note FROM stpm.calendar_days WHERE day = $1::date),"
-        " up AS (INSERT INTO stpm.calendar_days (day, workday, note)"
-        "        VALUES ($1::date, $2::boolean, $3::text) ON CONFLICT (day) DO UPDATE"
-        "        SET workday = EXCLUDED.workday, note = EXCLUDED.note RETURNING day),"
-        " e AS (INSERT INTO stpm.events (chain, kind, on_date, data)"
-        "       SELECT 'system', 'admin', $4::date, jsonb_build_object('action', 'calendar_set',"
-        "        'day', $1::date, 'workday', $2::boolean, 'note', $3::text,"
-        "        'previous', (SELECT to_jsonb(prev) FROM prev)) FROM up)"
-        " SELECT count(*) FROM up",
-        4, p, NULL, what, err);
+    /* stpm.calendar_set (migrations/072) writes the day and its event. */
+    rc = stpm_query_call(db, "SELECT stpm.calendar_set($1::date, $2::boolean, $3::text, $4::date)",
+                         4, p, NULL, what, err);
     if (rc < 0)
         return rc;
     stpm_store_calendar_reset(db);
@@ -181,31 +172,17 @@ int stpm_calstore_unset(stpm_db *db, stpm_date day, stpm_date today, stpm_error 
 {
     static const char what[] = "cannot unset the calendar day";
     char d[11], t[11];
-    PGresult *r = NULL;
     int rc = stpm_query_require_admin(
         db, what, "Only an administrator (stpm_admin) may change the calendar.", err);
     if (rc < 0)
         return rc;
     const char *p[] = {stpm_date_format(day, d), stpm_date_format(today, t)};
-    rc = stpm_query(
-        db,
-        "WITH d AS (DELETE FROM stpm.calendar_days WHERE day = $1::date"
-        "           RETURNING day, workday, note),"
-        " e AS (INSERT INTO stpm.events (chain, kind, on_date, data)"
-        "       SELECT 'system', 'admin', $2::date, jsonb_build_object('action',"
-        "        'calendar_unset', 'day', d.day, 'workday', d.workday, 'note', d.note) FROM d)"
-        " SELECT count(*) FROM d",
-        2, p, &r, what, err);
+    /* stpm.calendar_unset (migrations/072): the day and its event, or "no calendar day D
+     * was added" (P0002). */
+    rc = stpm_query_call(db, "SELECT stpm.calendar_unset($1::date, $2::date)", 2, p, NULL, what,
+                         err);
     if (rc < 0)
         return rc;
-    bool gone = strcmp(PQgetvalue(r, 0, 0), "0") != 0;
-    PQclear(r);
-    if (!gone) {
-        stpm_error_set(err, STPM_ENOTFOUND, "no calendar day %s was added", d);
-        stpm_error_hint(err, "\"stpm calendar list\" shows the added days (source \"added\"); "
-                             "the shipped days are changed with \"stpm calendar set\".");
-        return STPM_ENOTFOUND;
-    }
     stpm_store_calendar_reset(db);
     return 0;
 }
@@ -218,7 +195,6 @@ int stpm_calstore_load_file(stpm_db *db, const char *path, stpm_date today, size
     stpm_strbuf dates = STPM_STRBUF_INIT, kinds = STPM_STRBUF_INIT;
     char *note = NULL;
     char t[11];
-    bool began = false;
     if (n_days)
         *n_days = 0;
     int rc = stpm_calendar_new_empty(&cal, err);
@@ -229,7 +205,7 @@ int stpm_calstore_load_file(stpm_db *db, const char *path, stpm_date today, size
     if ((rc = stpm_query_require_admin(
              db, what, "Only an administrator (stpm_admin) may change the calendar.", err)) < 0)
         goto cleanup;
-    size_t n = stpm_calendar_n_days(cal), holidays = 0;
+    size_t n = stpm_calendar_n_days(cal);
     stpm_strbuf_putc(&dates, '{');
     stpm_strbuf_putc(&kinds, '{');
     for (size_t i = 0; i < n; i++) {
@@ -238,7 +214,6 @@ int stpm_calstore_load_file(stpm_db *db, const char *path, stpm_date today, size
         stpm_date_format(stpm_calendar_day(cal, i, &w), d);
         stpm_strbuf_printf(&dates, "%s%s", i ? "," : "", d);
         stpm_strbuf_printf(&kinds, "%s%s", i ? "," : "", w ? "t" : "f");
-        holidays += !w;
     }
     stpm_strbuf_putc(&dates, '}');
     stpm_strbuf_putc(&kinds, '}');
@@ -248,44 +223,18 @@ int stpm_calstore_load_file(stpm_db *db, const char *path, stpm_date today, size
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");
         goto cleanup;
     }
-    char nh[24], nw[24];
-    snprintf(nh, sizeof(nh), "%zu", holidays);
-    snprintf(nw, sizeof(nw), "%zu", n - holidays);
-    const char *p[] = {stpm_strbuf_str(&dates),
-                       stpm_strbuf_str(&kinds),
-                       note,
-                       stpm_date_format(today, t),
-                       path,
-                       nh,
-                       nw};
-    if ((rc = stpm_query_simple(db, "BEGIN", what, err)) < 0)
-        goto cleanup;
-    began = true;
-    rc = stpm_query(db,
-                    "INSERT INTO stpm.calendar_days (day, workday, note)"
-                    " SELECT d, w, $3::text FROM unnest($1::date[], $2::boolean[]) AS u(d, w)"
-                    " ON CONFLICT (day) DO UPDATE"
-                    " SET workday = EXCLUDED.workday, note = EXCLUDED.note",
-                    3, p, NULL, what, err);
+    const char *p[] = {stpm_strbuf_str(&dates), stpm_strbuf_str(&kinds), note, path,
+                       stpm_date_format(today, t)};
+    /* stpm.calendar_load (migrations/072): the days and one event, in one statement. */
+    rc = stpm_query_call(
+        db, "SELECT stpm.calendar_load($1::date[], $2::boolean[], $3::text, $4::text, $5::date)", 5,
+        p, NULL, what, err);
     if (rc < 0)
         goto cleanup;
-    rc = stpm_query(db,
-                    "INSERT INTO stpm.events (chain, kind, on_date, data)"
-                    " VALUES ('system', 'admin', $1::date, jsonb_build_object('action',"
-                    "  'calendar_load', 'file', $2::text, 'holidays', $3::int,"
-                    "  'workdays', $4::int))",
-                    4, p + 3, NULL, what, err);
-    if (rc < 0)
-        goto cleanup;
-    if ((rc = stpm_query_simple(db, "COMMIT", what, err)) < 0)
-        goto cleanup;
-    began = false;
     stpm_store_calendar_reset(db);
     if (n_days)
         *n_days = n;
 cleanup:
-    if (began)
-        stpm_query_rollback(db);
     free(note);
     stpm_strbuf_free(&dates);
     stpm_strbuf_free(&kinds);

@@ -31,6 +31,11 @@ PGconn *stpm_db_pg(stpm_db *db);
  */
 int stpm_pg_error(stpm_error *err, PGconn *conn, const PGresult *res, const char *what);
 
+/* Like stpm_pg_error for the call of one of the schema's own functions (migrations/072):
+ * an error the function raised itself (a RAISE in PL/pgSQL) is already a whole sentence
+ * and keeps it without the `what` prefix; every other error is prefixed as usual. */
+int stpm_pg_error_call(stpm_error *err, PGconn *conn, const PGresult *res, const char *what);
+
 /* The code an SQLSTATE maps to, as above. */
 int stpm_pg_sqlstate_code(const char *sqlstate);
 

@@ -37,6 +37,15 @@ static char *trimmed(const char *s)
     return stpm_strndup(s, n);
 }
 
+int stpm_pg_error_call(stpm_error *err, PGconn *conn, const PGresult *res, const char *what)
+{
+    const char *src = res ? PQresultErrorField(res, PG_DIAG_SOURCE_FUNCTION) : NULL;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    /* P0001 is a bare RAISE without a code: not one of ours (DOOR-PLAN "Errors"). */
+    bool own = src && strcmp(src, "exec_stmt_raise") == 0 && state && strcmp(state, "P0001") != 0;
+    return stpm_pg_error(err, conn, res, own ? NULL : what);
+}
+
 int stpm_pg_error(stpm_error *err, PGconn *conn, const PGresult *res, const char *what)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;

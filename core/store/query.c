@@ -4,8 +4,8 @@
 
 #include "store/query.h"
 
-int stpm_query(stpm_db *db, const char *sql, int n, const char *const *params, PGresult **out,
-               const char *what, stpm_error *err)
+static int run(stpm_db *db, const char *sql, int n, const char *const *params, PGresult **out,
+               const char *what, bool call, stpm_error *err)
 {
     if (out)
         *out = NULL;
@@ -18,9 +18,22 @@ int stpm_query(stpm_db *db, const char *sql, int n, const char *const *params, P
             PQclear(r);
         return 0;
     }
-    int code = stpm_pg_error(err, db->conn, r, what);
+    int code =
+        call ? stpm_pg_error_call(err, db->conn, r, what) : stpm_pg_error(err, db->conn, r, what);
     PQclear(r);
     return code;
+}
+
+int stpm_query(stpm_db *db, const char *sql, int n, const char *const *params, PGresult **out,
+               const char *what, stpm_error *err)
+{
+    return run(db, sql, n, params, out, what, false, err);
+}
+
+int stpm_query_call(stpm_db *db, const char *sql, int n, const char *const *params, PGresult **out,
+                    const char *what, stpm_error *err)
+{
+    return run(db, sql, n, params, out, what, true, err);
 }
 
 int stpm_query_simple(stpm_db *db, const char *sql, const char *what, stpm_error *err)

@@ -15,6 +15,12 @@
 int stpm_query(stpm_db *db, const char *sql, int n, const char *const *params, PGresult **out,
                const char *what, stpm_error *err);
 
+/* Like stpm_query for a statement that calls one of the schema's write functions
+ * (migrations/072): the sentences those functions raise are kept as they are, without the
+ * `what` prefix (see stpm_pg_error_call). */
+int stpm_query_call(stpm_db *db, const char *sql, int n, const char *const *params, PGresult **out,
+                    const char *what, stpm_error *err);
+
 /* The same for a fixed statement without parameters (BEGIN, COMMIT ...). */
 int stpm_query_simple(stpm_db *db, const char *sql, const char *what, stpm_error *err);
 

@@ -50,107 +50,14 @@ static const char stage_sql[] = "CREATE TEMP TABLE stpm_survey_stage (\n"
 
 static const char copy_sql[] = "COPY stpm_survey_stage FROM STDIN";
 
-/* Organisations: the last row of each USCC in the file gives its name and town. */
-static const char orgs_sql[] =
-    "WITH src AS (\n"
-    "    SELECT DISTINCT ON (uscc COLLATE \"C\") uscc, org_new_id, org_name, town\n"
-    "    FROM stpm_survey_stage ORDER BY uscc COLLATE \"C\", rownum DESC\n"
-    "), up AS (\n"
-    "    INSERT INTO stpm.orgs AS o (id, uscc, name, town)\n"
-    "    SELECT org_new_id, uscc, org_name, town FROM src\n"
-    "    ON CONFLICT (uscc) DO UPDATE SET name = EXCLUDED.name, town = EXCLUDED.town,\n"
-    "        updated_at = now()\n"
-    "    WHERE (o.name, o.town) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.town)\n"
-    "    RETURNING (xmax = 0) AS inserted\n"
-    ")\n"
-    "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up";
+/* The caller owns the staging table and lets the owner of the schema's functions read it. */
+static const char grant_sql[] = "GRANT SELECT ON pg_temp.stpm_survey_stage TO stpm_owner";
 
-/* The organisation's figures of the year: from its last row that gives any of them. */
-static const char figures_sql[] =
-    "WITH src AS (\n"
-    "    SELECT DISTINCT ON (uscc COLLATE \"C\") uscc, rd_spend, revenue, high_tech\n"
-    "    FROM stpm_survey_stage\n"
-    "    WHERE rd_spend IS NOT NULL OR revenue IS NOT NULL OR high_tech IS NOT NULL\n"
-    "    ORDER BY uscc COLLATE \"C\", rownum DESC\n"
-    "), up AS (\n"
-    "    INSERT INTO stpm.org_figures AS f (org_id, survey_year, rd_spend, revenue, high_tech)\n"
-    "    SELECT o.id, $1::integer, s.rd_spend, s.revenue, s.high_tech\n"
-    "    FROM src s JOIN stpm.orgs o ON o.uscc = s.uscc\n"
-    "    ON CONFLICT (org_id, survey_year) DO UPDATE SET rd_spend = EXCLUDED.rd_spend,\n"
-    "        revenue = EXCLUDED.revenue, high_tech = EXCLUDED.high_tech\n"
-    "    WHERE (f.rd_spend, f.revenue, f.high_tech)\n"
-    "        IS DISTINCT FROM (EXCLUDED.rd_spend, EXCLUDED.revenue, EXCLUDED.high_tech)\n"
-    "    RETURNING 1\n"
-    ")\n"
-    "SELECT count(*) FROM up";
-
-/* Classify every staged row against the pool, and record the run with its counts. */
-static const char record_sql[] =
-    "INSERT INTO stpm.survey_imports\n"
-    "    (survey_year, file_name, file_digest, rows, new, updated, unchanged)\n"
-    "SELECT $1::integer, $2, $3, count(*),\n"
-    "    count(*) FILTER (WHERE r.id IS NULL),\n"
-    "    count(*) FILTER (WHERE r.row_digest <> s.row_digest),\n"
-    "    count(*) FILTER (WHERE r.row_digest = s.row_digest)\n"
-    "FROM stpm_survey_stage s\n"
-    "JOIN stpm.orgs o ON o.uscc = s.uscc\n"
-    "LEFT JOIN stpm.reserve_entries r\n"
-    "    ON r.survey_year = $1::integer AND r.org_id = o.id AND r.title_norm = s.title_norm\n"
-    "RETURNING id, rows, new, updated, unchanged";
-
-/* Does the pool hold any candidate of the year? (Asked under the year's lock.) */
-static const char year_used_sql[] =
-    "SELECT EXISTS (SELECT FROM stpm.reserve_entries WHERE survey_year = $1::integer)";
-
-/* The first import of a year: every staged row is a new candidate. */
-static const char record_fresh_sql[] =
-    "INSERT INTO stpm.survey_imports\n"
-    "    (survey_year, file_name, file_digest, rows, new, updated, unchanged)\n"
-    "VALUES ($1::integer, $2, $3, $4::integer, $4::integer, 0, 0)\n"
-    "RETURNING id, rows, new, updated, unchanged";
-
-static const char insert_fresh_sql[] =
-    "INSERT INTO stpm.reserve_entries (id, survey_year, org_id, title, title_norm, field,\n"
-    "    target_plan, leader, planned_investment, requested_funding, rd_spend, revenue,\n"
-    "    high_tech, partner, maturity, notes, row_digest, import_id)\n"
-    "SELECT s.id, $1::integer, o.id, s.title, s.title_norm, s.field, s.target_plan, s.leader,\n"
-    "    s.planned_investment, s.requested_funding, s.rd_spend, s.revenue, s.high_tech,\n"
-    "    s.partner, s.maturity, s.notes, s.row_digest, $2::uuid\n"
-    "FROM stpm_survey_stage s JOIN stpm.orgs o ON o.uscc = s.uscc";
-
-/* Write the new candidates: the advisory lock of the year keeps others from adding the
- * same keys meanwhile, so a plain INSERT of what the pool lacks is enough. */
-static const char insert_sql[] =
-    "INSERT INTO stpm.reserve_entries (id, survey_year, org_id, title, title_norm, field,\n"
-    "    target_plan, leader, planned_investment, requested_funding, rd_spend, revenue,\n"
-    "    high_tech, partner, maturity, notes, row_digest, import_id)\n"
-    "SELECT s.id, $1::integer, o.id, s.title, s.title_norm, s.field, s.target_plan, s.leader,\n"
-    "    s.planned_investment, s.requested_funding, s.rd_spend, s.revenue, s.high_tech,\n"
-    "    s.partner, s.maturity, s.notes, s.row_digest, $2::uuid\n"
-    "FROM stpm_survey_stage s JOIN stpm.orgs o ON o.uscc = s.uscc\n"
-    "WHERE NOT EXISTS (SELECT FROM stpm.reserve_entries r WHERE r.survey_year = $1::integer\n"
-    "    AND r.org_id = o.id AND r.title_norm = s.title_norm)";
-
-/* Update the candidates whose values changed; unchanged ones keep their import. */
-static const char update_sql[] =
-    "UPDATE stpm.reserve_entries r SET title = s.title, field = s.field,\n"
-    "    target_plan = s.target_plan, leader = s.leader,\n"
-    "    planned_investment = s.planned_investment, requested_funding = s.requested_funding,\n"
-    "    rd_spend = s.rd_spend, revenue = s.revenue, high_tech = s.high_tech,\n"
-    "    partner = s.partner, maturity = s.maturity, notes = s.notes,\n"
-    "    row_digest = s.row_digest, import_id = $2::uuid, updated_at = now()\n"
-    "FROM stpm_survey_stage s JOIN stpm.orgs o ON o.uscc = s.uscc\n"
-    "WHERE r.survey_year = $1::integer AND r.org_id = o.id AND r.title_norm = s.title_norm\n"
-    "    AND r.row_digest <> s.row_digest";
-
-static const char event_sql[] =
-    "INSERT INTO stpm.events (chain, kind, on_date, data)\n"
-    "VALUES ('survey:' || $1, 'import', coalesce($2::date, current_date),\n"
-    "    jsonb_build_object('import_id', $3::uuid, 'year', $1::integer, 'file', $4::text,\n"
-    "        'file_digest', $5::text, 'encoding', $6::text, 'rows', $7::integer,\n"
-    "        'new', $8::integer, 'updated', $9::integer, 'unchanged', $10::integer,\n"
-    "        'orgs_new', $11::integer, 'orgs_updated', $12::integer,\n"
-    "        'figures_changed', $13::integer))";
+/* The set-based merge (migrations/072): organisations, their figures of the year, the
+ * reserve pool, the record of the run and its event, from the staged rows. */
+static const char apply_sql[] =
+    "SELECT import_id, rows, new, updated, unchanged, orgs_new, orgs_updated, figures_changed\n"
+    "FROM stpm.survey_import_apply($1::integer, $2, $3, $4, $5::date)";
 
 /* ---- the row digest ---- */
 
@@ -449,21 +356,6 @@ static int exec_ok(PGconn *c, const char *sql, const char *what, stpm_error *err
     return rc;
 }
 
-/* Run a parameterised statement expecting rows; *out holds the result on success. */
-static int query(PGconn *c, const char *sql, int n, const char *const *params, PGresult **out,
-                 const char *what, stpm_error *err)
-{
-    PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        int rc = stpm_pg_error(err, c, r, what);
-        PQclear(r);
-        *out = NULL;
-        return rc;
-    }
-    *out = r;
-    return 0;
-}
-
 static size_t count_at(const PGresult *r, int col)
 {
     return (size_t)strtoull(PQgetvalue(r, 0, col), NULL, 10);
@@ -568,87 +460,30 @@ static void progress(const stpm_survey_import_options *o, stpm_survey_reader *r,
     o->progress(o->progress_arg, phase, done, total, stpm_survey_reader_rows(r));
 }
 
-/* The set-based merge, once every row is staged. */
-static int merge(PGconn *c, const stpm_survey_import_options *o, const char *file_name, bool fresh,
-                 size_t staged, stpm_survey_import_result *res, stpm_error *err)
+/* The set-based merge, once every row is staged: one call of stpm.survey_import_apply. */
+static int merge(PGconn *c, const stpm_survey_import_options *o, const char *file_name,
+                 stpm_survey_import_result *res, stpm_error *err)
 {
-    PGresult *q = NULL;
-    int rc;
     char year[16], today[11];
     snprintf(year, sizeof(year), "%d", o->read.year);
-
-    const char *p_year[] = {year};
-    if ((rc = query(c, orgs_sql, 0, NULL, &q, "cannot import the organisations", err)) < 0)
-        goto out;
-    res->orgs_new = count_at(q, 0);
-    res->orgs_updated = count_at(q, 1);
-    PQclear(q);
-
-    if ((rc = query(c, figures_sql, 1, p_year, &q, "cannot import the organisations' figures",
-                    err)) < 0)
-        goto out;
-    res->figures_changed = count_at(q, 0);
-    PQclear(q);
-
-    char n_staged[24];
-    snprintf(n_staged, sizeof(n_staged), "%zu", staged);
-    const char *p_rec[] = {year, file_name, res->file_digest, n_staged};
-    if ((rc = query(c, fresh ? record_fresh_sql : record_sql, fresh ? 4 : 3, p_rec, &q,
-                    "cannot record the import", err)) < 0)
-        goto out;
+    const char *p[] = {year, file_name, res->file_digest, stpm_encoding_name(res->encoding),
+                       o->today ? stpm_date_format(o->today, today) : NULL};
+    PGresult *q = PQexecParams(c, apply_sql, 5, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(q) != PGRES_TUPLES_OK || PQntuples(q) != 1) {
+        int rc = stpm_pg_error_call(err, c, q, "cannot import the survey");
+        PQclear(q);
+        return rc;
+    }
     snprintf(res->import_id, sizeof(res->import_id), "%s", PQgetvalue(q, 0, 0));
     res->rows = count_at(q, 1);
     res->new_rows = count_at(q, 2);
     res->updated = count_at(q, 3);
     res->unchanged = count_at(q, 4);
+    res->orgs_new = count_at(q, 5);
+    res->orgs_updated = count_at(q, 6);
+    res->figures_changed = count_at(q, 7);
     PQclear(q);
-    q = NULL;
-
-    const char *p_ent[] = {year, res->import_id};
-    PGresult *w = NULL;
-    if (res->new_rows > 0) {
-        w = PQexecParams(c, fresh ? insert_fresh_sql : insert_sql, 2, NULL, p_ent, NULL, NULL, 0);
-        if (PQresultStatus(w) != PGRES_COMMAND_OK) {
-            rc = stpm_pg_error(err, c, w, "cannot import the candidates");
-            PQclear(w);
-            goto out;
-        }
-        PQclear(w);
-    }
-    if (res->updated > 0) {
-        w = PQexecParams(c, update_sql, 2, NULL, p_ent, NULL, NULL, 0);
-        if (PQresultStatus(w) != PGRES_COMMAND_OK) {
-            rc = stpm_pg_error(err, c, w, "cannot update the candidates");
-            PQclear(w);
-            goto out;
-        }
-        PQclear(w);
-    }
-
-    char n[7][24];
-    size_t v[7] = {res->rows,     res->new_rows,     res->updated,        res->unchanged,
-                   res->orgs_new, res->orgs_updated, res->figures_changed};
-    for (int i = 0; i < 7; i++)
-        snprintf(n[i], sizeof(n[i]), "%zu", v[i]);
-    const char *p_ev[] = {year,
-                          o->today ? stpm_date_format(o->today, today) : NULL,
-                          res->import_id,
-                          file_name,
-                          res->file_digest,
-                          stpm_encoding_name(res->encoding),
-                          n[0],
-                          n[1],
-                          n[2],
-                          n[3],
-                          n[4],
-                          n[5],
-                          n[6]};
-    w = PQexecParams(c, event_sql, 13, NULL, p_ev, NULL, NULL, 0);
-    if (PQresultStatus(w) != PGRES_COMMAND_OK)
-        rc = stpm_pg_error(err, c, w, "cannot record the import in the history");
-    PQclear(w);
-out:
-    return rc;
+    return 0;
 }
 
 int stpm_survey_import(stpm_db *db, const char *path, const stpm_survey_import_options *opts,
@@ -687,8 +522,7 @@ int stpm_survey_import(stpm_db *db, const char *path, const stpm_survey_import_o
 
     if ((rc = exec_ok(c, "BEGIN", "cannot start the import", err)) < 0)
         goto out;
-    char lock[96], year[16];
-    snprintf(year, sizeof(year), "%d", opts->read.year);
+    char lock[96];
     snprintf(lock, sizeof(lock), "SELECT pg_advisory_xact_lock(%d, %d)", IMPORT_LOCK_KEY,
              opts->read.year);
     PGresult *l = PQexec(c, lock);
@@ -700,13 +534,8 @@ int stpm_survey_import(stpm_db *db, const char *path, const stpm_survey_import_o
     /* sorts and hashes of the merge in memory, not in temporary files */
     if ((rc = exec_ok(c, "SET LOCAL work_mem = '64MB'", "cannot start the import", err)) < 0)
         goto out;
-    const char *p_year[] = {year};
-    PGresult *u = NULL;
-    if ((rc = query(c, year_used_sql, 1, p_year, &u, "cannot start the import", err)) < 0)
-        goto out;
-    bool fresh = strcmp(PQgetvalue(u, 0, 0), "f") == 0;
-    PQclear(u);
-    if ((rc = exec_ok(c, stage_sql, "cannot start the import", err)) < 0)
+    if ((rc = exec_ok(c, stage_sql, "cannot start the import", err)) < 0 ||
+        (rc = exec_ok(c, grant_sql, "cannot start the import", err)) < 0)
         goto out;
     PGresult *cp = PQexec(c, copy_sql);
     if (PQresultStatus(cp) != PGRES_COPY_IN) {
@@ -724,7 +553,7 @@ int stpm_survey_import(stpm_db *db, const char *path, const stpm_survey_import_o
         goto out;
     res.encoding = stpm_survey_reader_encoding(r);
     progress(opts, r, "merging");
-    if ((rc = merge(c, opts, shown, fresh, staged, &res, err)) < 0)
+    if ((rc = merge(c, opts, shown, &res, err)) < 0)
         goto out;
     if (opts->dry_run) {
         res.import_id[0] = '\0';

@@ -253,11 +253,7 @@ static const char find_sql[] =
     " FROM stpm.reserve_entries r JOIN stpm.orgs o ON o.id = r.org_id"
     " LEFT JOIN stpm.projects p ON p.id = r.project_id"
     " WHERE r.id BETWEEN $1::uuid AND $2::uuid"
-    " ORDER BY r.id LIMIT 2 FOR UPDATE OF r";
-
-static const char link_sql[] =
-    "UPDATE stpm.reserve_entries SET project_id = p.id, updated_at = now()"
-    " FROM stpm.projects p WHERE p.code = $2 AND stpm.reserve_entries.id = $1::uuid";
+    " ORDER BY r.id LIMIT 2";
 
 int stpm_reserve_promote(stpm_db *db, const char *entry, const stpm_promote_options *opts,
                          char **code, stpm_error *err)
@@ -271,12 +267,6 @@ int stpm_reserve_promote(stpm_db *db, const char *entry, const stpm_promote_opti
     if (!opts || opts->version != STPM_PROMOTE_OPTIONS_VERSION || !opts->plan)
         return stpm_error_set(err, STPM_EUSAGE, "promoting a candidate needs a plan");
     if ((rc = prefix_range(entry, lo, hi, err)) < 0)
-        return rc;
-    PGresult *b = PQexec(c, "BEGIN");
-    if (PQresultStatus(b) != PGRES_COMMAND_OK)
-        rc = stpm_pg_error(err, c, b, "cannot promote the candidate");
-    PQclear(b);
-    if (rc < 0)
         return rc;
     const char *p1[] = {lo, hi};
     r = PQexecParams(c, find_sql, 2, NULL, p1, NULL, NULL, 0);
@@ -333,23 +323,12 @@ int stpm_reserve_promote(stpm_db *db, const char *entry, const stpm_promote_opti
         spec.sets = sets;
         spec.n_sets = 1;
     }
-    if ((rc = stpm_project_create(db, &spec, code, err)) < 0)
-        goto out;
-    const char *p2[] = {id, *code};
-    PGresult *w = PQexecParams(c, link_sql, 2, NULL, p2, NULL, NULL, 0);
-    if (PQresultStatus(w) != PGRES_COMMAND_OK)
-        rc = stpm_pg_error(err, c, w, "cannot link the candidate to its project");
-    PQclear(w);
-    if (rc < 0)
-        goto out;
-    w = PQexec(c, "COMMIT");
-    if (PQresultStatus(w) != PGRES_COMMAND_OK)
-        rc = stpm_pg_error(err, c, w, "cannot commit the promotion");
-    PQclear(w);
+    /* With spec.reserve_entry, stpm_project_create calls stpm.reserve_promote: the project,
+     * its event and the link of the entry in one statement, under the entry's row lock (a
+     * promotion that came first meanwhile is a conflict, 40001). */
+    rc = stpm_project_create(db, &spec, code, err);
 out:
     if (rc < 0) {
-        if (PQtransactionStatus(c) != PQTRANS_IDLE)
-            PQclear(PQexec(c, "ROLLBACK"));
         free(*code);
         *code = NULL;
     }
