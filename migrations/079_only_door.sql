@@ -11,9 +11,9 @@
 -- table or a function ends with `SELECT stpm.door_close();`, so that what it made is
 -- owned by stpm_owner and written by nobody else either.
 --
--- stpm.user_add stays owned by the role that applies the migrations: creating login roles
--- needs CREATEROLE, which stpm_owner does not have (it is checked to be called by an
--- administrator, and only grants membership of the four groups).
+-- stpm.user_add (both forms) stays owned by the role that applies the migrations: creating
+-- login roles needs CREATEROLE, which stpm_owner does not have (it checks that an
+-- administrator calls it, and only grants membership of the four groups).
 
 -- The role applying migrations keeps the right to change what stpm_owner owns.
 DO $$
@@ -29,6 +29,7 @@ DECLARE
     r record;
     groups constant text := 'stpm_admin, stpm_officer, stpm_expert, stpm_auditor';
 BEGIN
+    GRANT USAGE, CREATE ON SCHEMA stpm TO stpm_owner;
     FOR r IN SELECT c.oid::regclass AS rel, c.relkind
                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
               WHERE n.nspname = 'stpm' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
@@ -50,11 +51,15 @@ BEGIN
                                           WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END, r.rel);
         END IF;
     END LOOP;
-    FOR r IN SELECT p.oid::regprocedure AS fn, p.prosecdef, p.prokind
+    FOR r IN SELECT p.oid::regprocedure AS fn, p.proname, p.prosecdef, p.prokind
                FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
               WHERE n.nspname = 'stpm'
     LOOP
-        CONTINUE WHEN r.fn = 'stpm.user_add(text, text, text)'::regprocedure;
+        IF r.proname = 'user_add' THEN
+            EXECUTE format('ALTER FUNCTION %s SET search_path = pg_catalog, stpm, pg_temp', r.fn);
+            EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', r.fn);
+            CONTINUE;
+        END IF;
         CONTINUE WHEN r.fn = 'stpm.door_close()'::regprocedure;
         EXECUTE format('ALTER %s %s OWNER TO stpm_owner',
                        CASE r.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, r.fn);
@@ -65,7 +70,6 @@ BEGIN
             EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', r.fn);
         END IF;
     END LOOP;
-    ALTER FUNCTION stpm.user_add(text, text, text) SET search_path = pg_catalog, stpm, pg_temp;
 END $$;
 REVOKE ALL ON FUNCTION stpm.door_close() FROM PUBLIC;
 

@@ -158,7 +158,7 @@ int stpm_audit_checkpoint(stpm_db *db, const char *key_path, const char *out_pat
              NULL, &heads, "cannot read the chain heads", err)) < 0 ||
         (rc = stpm_query(db,
                          "SELECT to_char(now(), 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), session_user,"
-                         " has_table_privilege('stpm.checkpoints', 'INSERT')",
+                         " pg_has_role(session_user, 'stpm_admin', 'MEMBER')",
                          0, NULL, &meta, "cannot read the chain heads", err)) < 0) {
         stpm_query_rollback(db);
         goto cleanup;
