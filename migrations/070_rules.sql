@@ -689,17 +689,21 @@ REVOKE ALL ON FUNCTION stpm.transition_take(text, text, date, jsonb, text, boole
 --   p_expect_state  the state the caller saw, or NULL: when another transition moved the
 --                 project meanwhile, 40001 (someone changed it first) rather than a
 --                 decision on a state the caller did not see
+--   p_report      return a refusal as the JSON below instead of raising it (stpm does, to
+--                 show every reason with its subject and evidence)
 -- Returns {"allowed": bool, "code", "from", "to", "row_version", "hash", "changes",
 -- "checks": [evidence...], "outcomes": [{name, passed, summary, evidence}],
 -- "blocks": [{kind, subject, message, evidence}], "refused": the refused event's hash}.
--- A refusal returns allowed false and writes nothing — not even the documents — except
--- when an integrity check failed: then an event of kind `refused` records the evidence
--- of every check (DESIGN §3) and the state stays. Bad input (a field that is not an
--- input, a bad value, a date out of order) raises 22023.
+-- A refusal raises SR001 (exit 3) with every reason in the detail and writes nothing —
+-- not even the documents — except when an integrity check failed: then an event of kind
+-- `refused` records the evidence of every check (DESIGN §3), the state stays, and the
+-- function returns allowed false with a WARNING (raising would take the record back).
+-- Bad input (a field that is not an input, a bad value, a date out of order) raises 22023.
 CREATE FUNCTION stpm.project_advance(p_code text, p_transition text, p_on_date date DEFAULT NULL,
         p_sets jsonb DEFAULT '{}', p_reason text DEFAULT NULL, p_by_timer boolean DEFAULT false,
         p_attach_kinds text[] DEFAULT '{}', p_attach_names text[] DEFAULT '{}',
-        p_attach_contents bytea[] DEFAULT '{}', p_expect_state text DEFAULT NULL)
+        p_attach_contents bytea[] DEFAULT '{}', p_expect_state text DEFAULT NULL,
+        p_report boolean DEFAULT false)
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, stpm, pg_temp AS $$
 DECLARE
@@ -743,8 +747,16 @@ BEGIN
             NULL;
         END;
     END IF;
-    IF (res ->> 'allowed')::boolean OR NOT (res ->> 'failed')::boolean THEN
+    IF (res ->> 'allowed')::boolean OR (p_report AND NOT (res ->> 'failed')::boolean) THEN
         RETURN res - 'failed' - 'project_id' - 'workflow' - 'version';
+    END IF;
+    IF NOT (res ->> 'failed')::boolean THEN
+        RAISE EXCEPTION 'transition % of project % is refused', p_transition, p_code
+            USING ERRCODE = 'SR001',
+                  DETAIL = (SELECT string_agg((b ->> 'kind') || ': ' || (b ->> 'message'), E'\n'
+                                              ORDER BY x.k)
+                              FROM jsonb_array_elements(res -> 'blocks') WITH ORDINALITY x(b, k)),
+                  HINT = format('"stpm project why %s" shows every rule and its evidence.', p_code);
     END IF;
     INSERT INTO stpm.events (chain, project_id, on_date, kind, transition, from_state, reason, data)
     VALUES ('project:' || (res ->> 'project_id'), (res ->> 'project_id')::uuid,
@@ -753,13 +765,20 @@ BEGIN
             jsonb_build_object('workflow', res ->> 'workflow', 'version', (res ->> 'version')::int,
                                'checks', res -> 'checks', 'blocks', res -> 'blocks'))
     RETURNING hash INTO h;
+    IF NOT p_report THEN
+        RAISE WARNING 'transition % of project % is refused; the refusal is recorded', p_transition,
+                p_code
+            USING DETAIL = (SELECT string_agg((b ->> 'kind') || ': ' || (b ->> 'message'), E'\n'
+                                              ORDER BY x.k)
+                              FROM jsonb_array_elements(res -> 'blocks') WITH ORDINALITY x(b, k));
+    END IF;
     RETURN (res - 'failed' - 'project_id' - 'workflow' - 'version')
            || jsonb_build_object('refused', h);
 END $$;
 REVOKE ALL ON FUNCTION stpm.project_advance(text, text, date, jsonb, text, boolean, text[],
-                                            text[], bytea[], text) FROM PUBLIC;
+                                            text[], bytea[], text, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION stpm.project_advance(text, text, date, jsonb, text, boolean, text[],
-                                               text[], bytea[], text)
+                                               text[], bytea[], text, boolean)
     TO stpm_admin, stpm_officer, stpm_expert;
 
 -- Many projects, one transition (`project advance --where`, `tick`): each project in its
@@ -783,7 +802,7 @@ BEGIN
     FOREACH code IN ARRAY p_codes LOOP
         BEGIN
             res := stpm.project_advance(code, p_transition, p_on_date, p_sets, p_reason,
-                                        p_by_timer);
+                                        p_by_timer, p_report => true);
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
                                     det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;

@@ -348,7 +348,7 @@ static const char trail_show_sql[] =
     "SELECT e.seq, to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS at,"
     " e.on_date::text AS on_date, e.actor, e.kind, e.transition, e.from_state, e.to_state,"
     " e.reason, e.prev_hash, e.hash, c.chk AS \"check\","
-    " e.at::date - e.on_date > stpm.late_after_days() AS late"
+    " CASE WHEN e.at::date - e.on_date > stpm.late_after_days() THEN 'late' END AS late"
     " FROM stpm.projects p JOIN stpm.events e ON e.chain = 'project:' || p.id"
     " JOIN unnest($2::bigint[], $3::text[]) AS c(seq, chk) ON c.seq = e.seq"
     " WHERE p.code = $1 ORDER BY e.seq";

@@ -22,7 +22,7 @@
     "SELECT j->>'allowed', j->>'from', j->>'to', j->>'row_version', j->>'hash',"                   \
     " (j->'changes')::text, j->>'refused', x.typ, x.a, x.b, x.c, x.d"                              \
     " FROM (SELECT stpm.project_advance($1, $2, $3::date, $4::jsonb, $5, $6::boolean, $7::text[]," \
-    "   $8::text[], p_expect_state => $9, p_attach_contents => "
+    "   $8::text[], p_expect_state => $9, p_report => true, p_attach_contents => "
 #define ADVANCE_SQL_TAIL                                                                           \
     ") AS j) r"                                                                                    \
     " LEFT JOIN LATERAL ("                                                                         \

@@ -265,7 +265,7 @@ drop_db "$DB"
 ########################################################################################
 # Part 2: the walk-arounds of the issue, each refused, the row unchanged, audit verify 0.
 DB=$(fresh_db door)
-populate "$DB" >/dev/null
+populate "$DB"
 P=2021-NTKJ-0001
 verify_ok() { # NAME
     run "$STPM" --db "$DB user=$AUDITOR" audit verify
@@ -317,7 +317,7 @@ drop_db "$DB"
 # Part 3: the actor. An officer advances a project through the CLI; the event's actor and
 # every *_by column written are the officer's login role, whatever the client claims.
 DB=$(fresh_db door)
-populate "$DB" >/dev/null
+populate "$DB"
 echo report >report.pdf
 export PGAPPNAME=$ADMIN
 run env PGOPTIONS="-c role=stpm_officer -c application_name=$ADMIN" "$STPM" --db "$DB user=$OFFICER application_name=$ADMIN" \

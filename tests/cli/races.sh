@@ -179,7 +179,7 @@ for n in 2 10 20; do
         files+=("$TMP/dup.$n.$i")
     done
     race "dup$n" "${files[@]}"
-    is "$(q "SELECT count(*) FROM stpm.projects WHERE year = $((2040 + n)) AND state = 'admitted'")" "1" \
+    is "$(q "SELECT count(*) FROM stpm.projects WHERE year = $((2040 + n)) AND state = 'admitted' AND title LIKE '新能源汽车动力电池梯次利用%'")" "1" \
         "no_duplicate x$n: of $n similar titles admitted at once exactly one is admitted (exits: $RCS)"
     losers_say_a_sentence "dup$n" "3 4" "no_duplicate x$n"
 done
