@@ -25,13 +25,7 @@
 --   project_migrate_one                                       admin
 --   user_add (with the business date: writes its event)       admin
 
--- The owner the functions will run as once 079 hands them over (070 creates it too).
-DO $$
-BEGIN
-    CREATE ROLE stpm_owner NOLOGIN;
-EXCEPTION WHEN duplicate_object OR unique_violation THEN
-    NULL;
-END $$;
+-- The functions run as stpm_owner (created by 070) once 079 hands them over.
 
 -- ---- helpers (not callable by the groups: only from the functions below) ----
 
@@ -66,10 +60,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
            = substr(c, 18, 1)
 $$;
 
-CREATE FUNCTION stpm.blank(s text) RETURNS boolean
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT s IS NULL OR s OPERATOR(pg_catalog.~) '^[ \t\r\n]*$'
-$$;
+-- A name, reason or title of blanks only is none: stpm.is_blank (070), the white space of
+-- core/util/text.c.
 
 -- ---- organisations, blacklist, conflicts of interest ----
 
@@ -87,7 +79,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Give the 18 characters in upper case; the last one is a check character.';
     END IF;
-    IF stpm.blank(p_name) THEN
+    IF stpm.is_blank(p_name) THEN
         RAISE EXCEPTION 'missing organisation name' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     INSERT INTO stpm.orgs (uscc, name, town, kind)
@@ -116,7 +108,7 @@ BEGIN
     PERFORM stpm.require_member(ARRAY['stpm_officer', 'stpm_admin'],
         'only an officer or an administrator may change organisations',
         'Connect as a member of stpm_officer or stpm_admin.');
-    IF p_name IS NOT NULL AND stpm.blank(p_name) THEN
+    IF p_name IS NOT NULL AND stpm.is_blank(p_name) THEN
         RAISE EXCEPTION 'missing organisation name' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     SELECT * INTO old FROM stpm.orgs WHERE uscc = p_uscc FOR UPDATE;
@@ -149,7 +141,7 @@ DECLARE
 BEGIN
     PERFORM stpm.require_member(ARRAY['stpm_admin'],
         'only an administrator may add blacklist entries', 'Connect as a member of stpm_admin.');
-    IF stpm.blank(p_reason) THEN
+    IF stpm.is_blank(p_reason) THEN
         RAISE EXCEPTION 'missing reason for the blacklist entry'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -221,10 +213,10 @@ BEGIN
     PERFORM stpm.require_member(ARRAY['stpm_officer', 'stpm_admin'],
         'only an officer or an administrator may declare conflicts of interest',
         'Connect as a member of stpm_officer or stpm_admin.');
-    IF stpm.blank(p_officer) THEN
+    IF stpm.is_blank(p_officer) THEN
         RAISE EXCEPTION 'missing officer' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF stpm.blank(p_reason) THEN
+    IF stpm.is_blank(p_reason) THEN
         RAISE EXCEPTION 'missing reason for the conflict of interest'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -266,7 +258,7 @@ BEGIN
     PERFORM stpm.require_member(ARRAY['stpm_officer', 'stpm_admin'],
         'only an officer or an administrator may withdraw conflicts of interest',
         'Connect as a member of stpm_officer or stpm_admin.');
-    IF stpm.blank(p_reason) THEN
+    IF stpm.is_blank(p_reason) THEN
         RAISE EXCEPTION 'missing reason for withdrawing the conflict of interest'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -464,7 +456,7 @@ BEGIN
     IF p_chains IS NULL OR p_chains < 0 OR p_events IS NULL OR p_events < 0 THEN
         RAISE EXCEPTION 'invalid checkpoint counts' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF stpm.blank(p_public_key) OR stpm.blank(p_signature) THEN
+    IF stpm.is_blank(p_public_key) OR stpm.is_blank(p_signature) THEN
         RAISE EXCEPTION 'a checkpoint needs its public key and signature'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -508,7 +500,7 @@ BEGIN
         RAISE EXCEPTION 'invalid survey year %', p_year
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Give the year of the survey, e.g. 2020.';
     END IF;
-    IF p_file_digest IS NULL OR p_file_digest !~ '^[0-9a-f]{64}$' OR stpm.blank(p_file_name) THEN
+    IF p_file_digest IS NULL OR p_file_digest !~ '^[0-9a-f]{64}$' OR stpm.is_blank(p_file_name) THEN
         RAISE EXCEPTION 'an import needs the file''s name and SHA-256 digest'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -676,7 +668,7 @@ DECLARE
     n integer;
     p stpm.projects;
 BEGIN
-    IF stpm.blank(p_title) OR stpm.blank(p_leader) THEN
+    IF stpm.is_blank(p_title) OR stpm.is_blank(p_leader) THEN
         RAISE EXCEPTION 'a project needs a plan, an org, a title and a leader'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -817,7 +809,7 @@ BEGIN
                   DETAIL = 'A candidate of the reserve pool becomes at most one project.',
                   HINT = format('See it with "stpm project show %s".', first_code);
     END IF;
-    IF stpm.blank(coalesce(p_leader, e.leader)) THEN
+    IF stpm.is_blank(coalesce(p_leader, e.leader)) THEN
         RAISE EXCEPTION 'reserve entry % names no project leader', left(e.id::text, 8)
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Give the leader with --leader NAME.';
     END IF;
@@ -907,8 +899,8 @@ END $$;
 
 -- ---- who may call what ----
 
-REVOKE ALL ON FUNCTION stpm.uscc_valid(text), stpm.blank(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION stpm.uscc_valid(text), stpm.blank(text)
+REVOKE ALL ON FUNCTION stpm.uscc_valid(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION stpm.uscc_valid(text)
     TO stpm_admin, stpm_officer, stpm_expert, stpm_auditor;
 
 REVOKE ALL ON FUNCTION

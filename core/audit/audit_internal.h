@@ -32,8 +32,4 @@ void audit_checkpoint_free(audit_checkpoint *cp);
  * and text in UTF-8, as the canonical text wants them. */
 int audit_begin_snapshot(stpm_db *db, stpm_error *err);
 
-/* Build a PostgreSQL array literal: add quoted items, then close it ("{}" when empty). */
-void audit_array_add(stpm_strbuf *a, const char *s);
-void audit_array_end(stpm_strbuf *a);
-
 #endif

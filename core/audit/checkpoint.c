@@ -449,13 +449,13 @@ int audit_checkpoint_check(stpm_db *db, const audit_checkpoint *cp, stpm_audit_v
         for (size_t i = at; i < end; i++) {
             char s[24];
             snprintf(s, sizeof(s), "%lld", cp->seqs[i]);
-            audit_array_add(&chains, cp->chains[i]);
-            audit_array_add(&seqs, s);
-            audit_array_add(&hashes, cp->hashes[i]);
+            stpm_strbuf_array_item(&chains, cp->chains[i]);
+            stpm_strbuf_array_item(&seqs, s);
+            stpm_strbuf_array_item(&hashes, cp->hashes[i]);
         }
-        audit_array_end(&chains);
-        audit_array_end(&seqs);
-        audit_array_end(&hashes);
+        stpm_strbuf_array_end(&chains);
+        stpm_strbuf_array_end(&seqs);
+        stpm_strbuf_array_end(&hashes);
         if (chains.oom || seqs.oom || hashes.oom) {
             rc = stpm_error_set(err, STPM_ERROR, "out of memory");
         } else {

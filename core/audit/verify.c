@@ -353,31 +353,6 @@ static const char trail_show_sql[] =
     " JOIN unnest($2::bigint[], $3::text[]) AS c(seq, chk) ON c.seq = e.seq"
     " WHERE p.code = $1 ORDER BY e.seq";
 
-/* Append s to a PostgreSQL array literal under construction. */
-static void array_item(stpm_strbuf *a, const char *s)
-{
-    stpm_strbuf_putc(a, a->len == 0 ? '{' : ',');
-    stpm_strbuf_putc(a, '"');
-    for (const char *p = s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            stpm_strbuf_putc(a, '\\');
-        stpm_strbuf_putc(a, *p);
-    }
-    stpm_strbuf_putc(a, '"');
-}
-
-void audit_array_add(stpm_strbuf *a, const char *s)
-{
-    array_item(a, s);
-}
-
-void audit_array_end(stpm_strbuf *a)
-{
-    if (a->len == 0)
-        stpm_strbuf_putc(a, '{');
-    stpm_strbuf_putc(a, '}');
-}
-
 int stpm_audit_trail(stpm_db *db, const char *code, stpm_rows **out,
                      stpm_audit_verify_result *check, stpm_error *err)
 {
@@ -411,12 +386,12 @@ int stpm_audit_trail(stpm_db *db, const char *code, stpm_rows **out,
             rc = stpm_error_set(err, STPM_ERROR, "out of memory while verifying");
             goto cleanup;
         }
-        array_item(&seqs, cols[EV_SEQ]);
-        array_item(&checks, ok ? "ok" : (what ? what : "does not verify"));
+        stpm_strbuf_array_item(&seqs, cols[EV_SEQ]);
+        stpm_strbuf_array_item(&checks, ok ? "ok" : (what ? what : "does not verify"));
     }
     stpm_chain_walker_finish(&w);
-    audit_array_end(&seqs);
-    audit_array_end(&checks);
+    stpm_strbuf_array_end(&seqs);
+    stpm_strbuf_array_end(&checks);
     if (seqs.oom || checks.oom) {
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");
         goto cleanup;

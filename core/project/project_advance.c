@@ -482,18 +482,6 @@ static void attachments_free(attachments *a)
     stpm_strbuf_free(&a->names);
 }
 
-static void array_text(stpm_strbuf *sb, const char *v, bool first)
-{
-    stpm_strbuf_putc(sb, first ? '{' : ',');
-    stpm_strbuf_putc(sb, '"');
-    for (const char *c = v; *c; c++) {
-        if (*c == '"' || *c == '\\')
-            stpm_strbuf_putc(sb, '\\');
-        stpm_strbuf_putc(sb, *c);
-    }
-    stpm_strbuf_putc(sb, '"');
-}
-
 static int attachments_read(const proj_snap *s, const stpm_advance_options *o, attachments *a,
                             stpm_error *err)
 {
@@ -513,11 +501,11 @@ static int attachments_read(const proj_snap *s, const stpm_advance_options *o, a
         a->lens[i] = (int)len;
         a->n++;
         const char *base = strrchr(at->path, '/');
-        array_text(&a->kinds, at->kind, i == 0);
-        array_text(&a->names, base ? base + 1 : at->path, i == 0);
+        stpm_strbuf_array_item(&a->kinds, at->kind);
+        stpm_strbuf_array_item(&a->names, base ? base + 1 : at->path);
     }
-    stpm_strbuf_puts(&a->kinds, a->n ? "}" : "{}");
-    stpm_strbuf_puts(&a->names, a->n ? "}" : "{}");
+    stpm_strbuf_array_end(&a->kinds);
+    stpm_strbuf_array_end(&a->names);
     if (a->kinds.oom || a->names.oom)
         return stpm_error_set(err, STPM_ERROR, "out of memory");
     return 0;

@@ -94,20 +94,6 @@ static const char many_sql[] =
 /* How often a chunk is retried after a serialisation failure or deadlock. */
 #define MANY_TRIES 4
 
-/* Append one element to a PostgreSQL array literal being built. */
-static void array_put(stpm_strbuf *sb, const char *v, bool first)
-{
-    if (!first)
-        stpm_strbuf_putc(sb, ',');
-    stpm_strbuf_putc(sb, '"');
-    for (const char *c = v; *c; c++) {
-        if (*c == '"' || *c == '\\')
-            stpm_strbuf_putc(sb, '\\');
-        stpm_strbuf_putc(sb, *c);
-    }
-    stpm_strbuf_putc(sb, '"');
-}
-
 /* The outcome of one project from a row of many_sql. */
 static void take_row(stpm_bulk_report *rep, stpm_bulk_item *it, PGresult *r, int row)
 {
@@ -139,10 +125,9 @@ static int many_chunk(stpm_db *db, stpm_bulk_report *rep, const size_t *idx, siz
     PGresult *r = NULL;
     char today[11];
     int rc = 0;
-    stpm_strbuf_putc(&codes, '{');
     for (size_t i = from; i < to; i++)
-        array_put(&codes, rep->items[idx[i]].code, i == from);
-    stpm_strbuf_putc(&codes, '}');
+        stpm_strbuf_array_item(&codes, rep->items[idx[i]].code);
+    stpm_strbuf_array_end(&codes);
     if (codes.oom) {
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");
         goto cleanup;

@@ -130,3 +130,22 @@ const char *stpm_strbuf_str(const stpm_strbuf *sb)
 {
     return sb->buf ? sb->buf : "";
 }
+
+void stpm_strbuf_array_item(stpm_strbuf *sb, const char *v)
+{
+    stpm_strbuf_putc(sb, sb->len == 0 ? '{' : ',');
+    stpm_strbuf_putc(sb, '"');
+    for (const char *c = v; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            stpm_strbuf_putc(sb, '\\');
+        stpm_strbuf_putc(sb, *c);
+    }
+    stpm_strbuf_putc(sb, '"');
+}
+
+void stpm_strbuf_array_end(stpm_strbuf *sb)
+{
+    if (sb->len == 0)
+        stpm_strbuf_putc(sb, '{');
+    stpm_strbuf_putc(sb, '}');
+}

@@ -43,6 +43,12 @@ static inline void stpm_strbuf_putc(stpm_strbuf *sb, char c)
 void stpm_strbuf_printf(stpm_strbuf *sb, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void stpm_strbuf_reset(stpm_strbuf *sb);
+
+/* A PostgreSQL array literal, built in an empty buffer: each call appends one element
+ * (quoted, backslashes and quotes escaped; the first opens the '{'), and
+ * stpm_strbuf_array_end closes it ("{}" when no element came). */
+void stpm_strbuf_array_item(stpm_strbuf *sb, const char *v);
+void stpm_strbuf_array_end(stpm_strbuf *sb);
 /* Hand the string over to the caller (never NULL unless out of memory); sb is reset. */
 char *stpm_strbuf_detach(stpm_strbuf *sb);
 void stpm_strbuf_free(stpm_strbuf *sb);

@@ -42,7 +42,7 @@ static const char *type_json(stpm_type t)
     return "?";
 }
 
-static void json_string(stpm_strbuf *sb, const char *s)
+void stpm_expr_json_string(stpm_strbuf *sb, const char *s)
 {
     stpm_strbuf_putc(sb, '"');
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -90,31 +90,31 @@ static stpm_type node_type(const emitter *em, const expr_node *n)
     return STPM_TYPE_NULL;
 }
 
-static void emit_literal(emitter *em, const stpm_value *v)
+void stpm_expr_json_value(stpm_strbuf *out, const stpm_value *v)
 {
     static const char *units[] = {"d", "wd", "mo", "y"};
     char buf[32];
     switch (v->type) {
     case STPM_TYPE_NULL:
-        stpm_strbuf_puts(em->out, "null");
+        stpm_strbuf_puts(out, "null");
         break;
     case STPM_TYPE_BOOL:
-        stpm_strbuf_puts(em->out, v->u.b ? "true" : "false");
+        stpm_strbuf_puts(out, v->u.b ? "true" : "false");
         break;
     case STPM_TYPE_INT:
-        stpm_strbuf_printf(em->out, "%" PRId64, v->u.i);
+        stpm_strbuf_printf(out, "%" PRId64, v->u.i);
         break;
     case STPM_TYPE_DECIMAL:
-        stpm_strbuf_puts(em->out, stpm_decimal_format(v->u.d, STPM_DECIMAL_PLACES, buf));
+        stpm_strbuf_puts(out, stpm_decimal_format(v->u.d, STPM_DECIMAL_PLACES, buf));
         break;
     case STPM_TYPE_STRING:
-        json_string(em->out, v->s ? v->s : "");
+        stpm_expr_json_string(out, v->s ? v->s : "");
         break;
     case STPM_TYPE_DATE:
-        stpm_strbuf_printf(em->out, "\"%s\"", stpm_date_format(v->u.date, buf));
+        stpm_strbuf_printf(out, "\"%s\"", stpm_date_format(v->u.date, buf));
         break;
     case STPM_TYPE_DURATION:
-        stpm_strbuf_printf(em->out, "{\"n\":%" PRId32 ",\"u\":\"%s\"}", v->u.dur.n,
+        stpm_strbuf_printf(out, "{\"n\":%" PRId32 ",\"u\":\"%s\"}", v->u.dur.n,
                            (unsigned)v->u.dur.unit <= STPM_DUR_YEARS ? units[v->u.dur.unit] : "?");
         break;
     }
@@ -129,14 +129,14 @@ static void emit(emitter *em, const expr_node *n)
     switch (n->kind) {
     case NODE_LITERAL:
         stpm_strbuf_puts(out, ",\"v\":");
-        emit_literal(em, &n->lit);
+        stpm_expr_json_value(em->out, &n->lit);
         break;
     case NODE_NAME:
     case NODE_IS_SET:
         if (n->kind == NODE_IS_SET)
             stpm_strbuf_printf(out, ",\"neg\":%s", n->negated ? "true" : "false");
         stpm_strbuf_puts(out, ",\"n\":");
-        json_string(out, n->name);
+        stpm_expr_json_string(out, n->name);
         break;
     case NODE_TODAY:
         break;

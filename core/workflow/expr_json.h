@@ -13,4 +13,11 @@
 int stpm_expr_to_json(const stpm_expr *e, stpm_expr_type_fn types, void *ctx, stpm_strbuf *out,
                       stpm_error *err);
 
+/* A value in the same encoding (numbers for int and amount — amounts with 4 places —,
+ * "YYYY-MM-DD" for dates, strings, booleans, null, {"n","u"} for durations). */
+void stpm_expr_json_value(stpm_strbuf *out, const stpm_value *v);
+
+/* s as a JSON string literal: quotes, backslashes and control characters escaped. */
+void stpm_expr_json_string(stpm_strbuf *out, const char *s);
+
 #endif

@@ -15,22 +15,10 @@
 
 static void json_str(stpm_strbuf *sb, const char *s)
 {
-    if (!s) {
+    if (s)
+        stpm_expr_json_string(sb, s);
+    else
         stpm_strbuf_puts(sb, "null");
-        return;
-    }
-    stpm_strbuf_putc(sb, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            stpm_strbuf_putc(sb, '\\');
-            stpm_strbuf_putc(sb, (char)*p);
-        } else if (*p < 0x20) {
-            stpm_strbuf_printf(sb, "\\u%04x", *p);
-        } else {
-            stpm_strbuf_putc(sb, (char)*p);
-        }
-    }
-    stpm_strbuf_putc(sb, '"');
 }
 
 static void json_strs(stpm_strbuf *sb, const char *const *v, size_t n)
@@ -42,32 +30,6 @@ static void json_strs(stpm_strbuf *sb, const char *const *v, size_t n)
         json_str(sb, v[i]);
     }
     stpm_strbuf_putc(sb, ']');
-}
-
-/* A field value in the expressions' encoding (workflow/expr_json.h). */
-static void json_value(stpm_strbuf *sb, const stpm_value *v)
-{
-    char buf[32];
-    switch (v->type) {
-    case STPM_TYPE_BOOL:
-        stpm_strbuf_puts(sb, v->u.b ? "true" : "false");
-        break;
-    case STPM_TYPE_INT:
-        stpm_strbuf_printf(sb, "%lld", (long long)v->u.i);
-        break;
-    case STPM_TYPE_DECIMAL:
-        stpm_strbuf_puts(sb, stpm_decimal_format(v->u.d, 4, buf));
-        break;
-    case STPM_TYPE_DATE:
-        json_str(sb, stpm_date_format(v->u.date, buf));
-        break;
-    case STPM_TYPE_STRING:
-        json_str(sb, v->s ? v->s : "");
-        break;
-    default:
-        stpm_strbuf_puts(sb, "null");
-        break;
-    }
 }
 
 static const char *unit_name(stpm_duration_unit u)
@@ -108,7 +70,7 @@ static void put_fields(stpm_strbuf *sb, const stpm_workflow *wf)
         json_str(sb, f->label);
         stpm_strbuf_puts(sb, ",\"default\":");
         if (f->has_default)
-            json_value(sb, &f->default_value);
+            stpm_expr_json_value(sb, &f->default_value);
         else
             stpm_strbuf_puts(sb, "null");
         stpm_strbuf_puts(sb, ",\"required_in\":");

@@ -16,7 +16,12 @@ check_tour() { # OUT LABEL
     contains "$out" "== 3. Users and roles (用户与角色)" "$l: the users step"
     contains "$out" "user wang_officer to stpm_officer" "$l: the officer is added"
     contains "$out" "user li_auditor to stpm_auditor" "$l: the auditor is added"
-    contains "$out" "wang_officer  officer  yes" "$l: user list shows the officer"
+    # other tests of the same cluster add roles of their own: the columns may be wider
+    if printf '%s\n' "$out" | grep -Eq '^wang_officer +officer +yes'; then
+        pass "$l: user list shows the officer"
+    else
+        fail "$l: user list shows the officer" "no line 'wang_officer  officer  yes' in user list"
+    fi
     contains "$out" "wang_officer\$ stpm --today 2020-10-31 survey import survey-2020.csv" "$l: the officer imports the survey"
     contains "$out" "  1  2020-11-16  wang_officer  create" "$l: history names the officer as actor"
     contains "$out" " 12  2022-06-20  wang_officer  transition  accept" "$l: of every transition"
