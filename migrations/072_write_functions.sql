@@ -718,7 +718,7 @@ BEGIN
     INSERT INTO stpm.projects (code, title, org_id, leader_id, plan_id, workflow_id, year, field,
             state, state_since, amount_requested, amount_approved, start_date, due_date,
             closed_date, fields, reserve_entry_id)
-        VALUES (format('%s-%s-%s', p_year, pl.code, lpad(n::text, 4, '0')), p_title, o.id,
+        VALUES (format('%s-%s-%s', p_year, pl.code, CASE WHEN n < 10000 THEN lpad(n::text, 4, '0') ELSE n::text END), p_title, o.id,
             v_leader, pl.id, w.id, p_year, p_field, p_initial, p_on_date,
             (v->>'amount_requested')::numeric, (v->>'amount_approved')::numeric,
             (v->>'start_date')::date, (v->>'due_date')::date, (v->>'closed_date')::date,

@@ -86,6 +86,11 @@ P1=$OUT
 run new_project "第二个项目" 60
 is "$OUT" "2021-TEST-0002" "the serial counts up"
 is "$(sql "SELECT count(*) FROM stpm.leaders")" "1" "the leader is upserted once"
+# The serial has four digits at least, not at most: the 10,000th project of a plan's year
+# is 2022-TEST-10000 (not a second 2022-TEST-1000).
+sql "INSERT INTO stpm.project_codes (year, plan_id, last) SELECT 2022, id, 9999 FROM stpm.plans WHERE code = 'TEST'" >/dev/null
+run "$STPM" --db "$OFF" project create --plan TEST --org $ORG --title 第一万个项目 --leader 李四 --year 2022
+is "$OUT" "2022-TEST-10000" "the 10,000th project of a plan's year gets a five-digit serial"
 run new_project "坏金额" abc
 expect_rc 5 "a bad --set value exits 5"
 contains "$ERR" 'invalid value "abc" for field "amount_requested"' "and names the field"
