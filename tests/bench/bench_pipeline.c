@@ -2,16 +2,17 @@
  * The lifecycle pipeline benchmark (issue 8, "Figures"), run by tests/bench/pipeline.sh on
  * a throwaway cluster with durable settings. Everything goes through libstpm's public API:
  *
- *   setup CONNINFO N YAML DOCDIR PLAN
- *       load the workflow YAML, add plan PLAN (municipal, funded), N/4 organisations with
+ *   setup CONNINFO N YAML DOCDIR PLANS
+ *       load the workflow YAML, add the plans PLANS (comma-separated codes; municipal,
+ *       funded; projects go to them in turn), N/4 organisations with
  *       valid USCCs (and one blacklisted organisation without projects), N projects with
  *       one leader each, distinct titles, amounts, and the documents the pipeline needs
  *       (application_form, integrity_commitment, task_book, acceptance_report from
  *       DOCDIR), all dated 2026-01-02.
- *   one CONNINFO PLAN STATE TRANSITION TODAY
- *       take TRANSITION on every project of PLAN in STATE, one stpm_project_advance call
+ *   one CONNINFO YEAR STATE TRANSITION TODAY
+ *       take TRANSITION on every project of YEAR in STATE, one stpm_project_advance call
  *       (one transaction) each, in code order.
- *   bulk CONNINFO PLAN STATE TRANSITION TODAY
+ *   bulk CONNINFO YEAR STATE TRANSITION TODAY
  *       the same in one stpm_project_advance_where call.
  *
  * one and bulk print "MODE TRANSITION projects seconds per_second"; any project not
@@ -79,8 +80,17 @@ static void make_uscc(int i, char out[19])
     stpm_uscc_complete(s16, out);
 }
 
-static int setup(stpm_db *db, int n, const char *yaml, const char *docdir, const char *plan)
+#define MAX_PLANS 16
+
+static int setup(stpm_db *db, int n, const char *yaml, const char *docdir, const char *plans)
 {
+    char plan[MAX_PLANS][17];
+    int n_plans = 0;
+    for (const char *t = plans; *t && n_plans < MAX_PLANS;) {
+        size_t len = strcspn(t, ",");
+        snprintf(plan[n_plans++], sizeof(plan[0]), "%.*s", (int)(len < 16 ? len : 16), t);
+        t += len + (t[len] == ',');
+    }
     stpm_error err = STPM_ERROR_INIT;
     stpm_date day;
     stpm_date_parse("2026-01-02", &day);
@@ -89,14 +99,18 @@ static int setup(stpm_db *db, int n, const char *yaml, const char *docdir, const
         return fail("workflow load", &err);
     if (stpm_wfstore_put(db, wf, NULL, &err) < 0)
         return fail("workflow load", &err);
-    stpm_plan_spec ps = STPM_PLAN_SPEC_INIT;
-    ps.code = plan;
-    ps.name = "南通市科技计划（基准）";
-    ps.level = "municipal";
-    ps.workflow = stpm_workflow_name(wf);
-    ps.funded = true;
-    if (stpm_plan_add(db, &ps, day, &err) < 0)
-        return fail("plan add", &err);
+    for (int k = 0; k < n_plans; k++) {
+        char name[320];
+        snprintf(name, sizeof(name), "南通市科技计划（基准 %s）", plan[k]);
+        stpm_plan_spec ps = STPM_PLAN_SPEC_INIT;
+        ps.code = plan[k];
+        ps.name = name;
+        ps.level = "municipal";
+        ps.workflow = stpm_workflow_name(wf);
+        ps.funded = true;
+        if (stpm_plan_add(db, &ps, day, &err) < 0)
+            return fail("plan add", &err);
+    }
     stpm_workflow_free(wf);
 
     int n_orgs = n / 4 > 0 ? n / 4 : 1;
@@ -131,7 +145,7 @@ static int setup(stpm_db *db, int n, const char *yaml, const char *docdir, const
         make_uscc((i - 1) % n_orgs, org);
         const char *sets[] = {req, appr};
         stpm_project_new pn = STPM_PROJECT_NEW_INIT;
-        pn.plan = plan;
+        pn.plan = plan[(i - 1) % n_plans];
         pn.org = org;
         pn.title = title;
         pn.leader = leader;
@@ -153,18 +167,18 @@ static int setup(stpm_db *db, int n, const char *yaml, const char *docdir, const
     return 0;
 }
 
-static stpm_project_filter filter_for(const char *plan, const char *state)
+static stpm_project_filter filter_for(const char *year, const char *state)
 {
     stpm_project_filter f = STPM_PROJECT_FILTER_INIT;
-    f.plan = strdup(plan);
+    f.year = atoi(year);
     f.state = strdup(state);
     return f;
 }
 
-static int one(stpm_db *db, const char *plan, const char *state, const char *tr, stpm_date today)
+static int one(stpm_db *db, const char *year, const char *state, const char *tr, stpm_date today)
 {
     stpm_error err = STPM_ERROR_INIT;
-    stpm_project_filter f = filter_for(plan, state);
+    stpm_project_filter f = filter_for(year, state);
     stpm_rows *rows = NULL;
     int rc = stpm_project_list(db, &f, today, &rows, &err);
     stpm_project_filter_clear(&f);
@@ -185,17 +199,17 @@ static int one(stpm_db *db, const char *plan, const char *state, const char *tr,
     double t = now() - t0;
     stpm_rows_free(rows);
     if (n == 0) {
-        fprintf(stderr, "bench_pipeline: no project of plan %s in state %s\n", plan, state);
+        fprintf(stderr, "bench_pipeline: no project of %s in state %s\n", year, state);
         return 1;
     }
     printf("one %s %zu %.3f %.1f\n", tr, n, t, n / t);
     return 0;
 }
 
-static int bulk(stpm_db *db, const char *plan, const char *state, const char *tr, stpm_date today)
+static int bulk(stpm_db *db, const char *year, const char *state, const char *tr, stpm_date today)
 {
     stpm_error err = STPM_ERROR_INIT;
-    stpm_project_filter f = filter_for(plan, state);
+    stpm_project_filter f = filter_for(year, state);
     stpm_bulk_report rep = STPM_BULK_REPORT_INIT;
     stpm_advance_options ao = STPM_ADVANCE_OPTIONS_INIT;
     ao.today = today;
@@ -225,8 +239,8 @@ static int bulk(stpm_db *db, const char *plan, const char *state, const char *tr
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: bench_pipeline setup CONNINFO N YAML DOCDIR PLAN\n"
-                        "       bench_pipeline one|bulk CONNINFO PLAN STATE TRANSITION TODAY\n");
+        fprintf(stderr, "usage: bench_pipeline setup CONNINFO N YAML DOCDIR PLANS\n"
+                        "       bench_pipeline one|bulk CONNINFO YEAR STATE TRANSITION TODAY\n");
         return 2;
     }
     stpm_db_options o = STPM_DB_OPTIONS_INIT;
