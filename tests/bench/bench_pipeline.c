@@ -44,27 +44,28 @@ static int fail(const char *what, stpm_error *err)
     return 1;
 }
 
-/* The shared generator of titles (the peer has the same one in peer_pipeline.py): five
- * words out of 64 chosen by a hash of i, then i spelled in letters, so that no two
+/* The shared generator of titles (the peer has the same one in peer_pipeline.py): eight
+ * words out of 64 chosen by two hashes of i, then i spelled in letters, so that no two
  * titles are anywhere near the 0.8 trigram similarity of no_duplicate. */
 static const char *const words[64] = {
-    "adaptive",  "biomass",   "catalytic", "digital",   "electric",  "fibre",     "graphene",
-    "hydrogen",  "imaging",   "jet",       "kinetic",   "laser",     "marine",    "nano",
-    "optical",   "polymer",   "quantum",   "robotic",   "sensor",    "thermal",   "ultrasonic",
-    "vaccine",   "wireless",  "xenon",     "yeast",     "zeolite",   "alloy",     "battery",
-    "ceramic",   "drone",     "enzyme",    "fuel",      "genome",    "harbour",   "inverter",
-    "joint",     "kiln",      "lithium",   "membrane",  "network",   "offshore",  "photonic",
-    "quartz",    "radar",     "silicon",   "textile",   "urban",     "valve",     "welding",
-    "xylem",     "yarn",      "zinc",      "antenna",   "bearing",   "coating",   "diesel",
-    "engine",    "filter",    "gearbox",   "hull",      "insulin",   "jacket",    "keel",
+    "adaptive",  "biomass",  "catalytic", "digital",  "electric", "fibre",    "graphene",
+    "hydrogen",  "imaging",  "jet",       "kinetic",  "laser",    "marine",   "nano",
+    "optical",   "polymer",  "quantum",   "robotic",  "sensor",   "thermal",  "ultrasonic",
+    "vaccine",   "wireless", "xenon",     "yeast",    "zeolite",  "alloy",    "battery",
+    "ceramic",   "drone",    "enzyme",    "fuel",     "genome",   "harbour",  "inverter",
+    "joint",     "kiln",     "lithium",   "membrane", "network",  "offshore", "photonic",
+    "quartz",    "radar",    "silicon",   "textile",  "urban",    "valve",    "welding",
+    "xylem",     "yarn",     "zinc",      "antenna",  "bearing",  "coating",  "diesel",
+    "engine",    "filter",   "gearbox",   "hull",     "insulin",  "jacket",   "keel",
     "logistics",
 };
 
 static void make_title(int i, char *buf, size_t len)
 {
-    unsigned h = (unsigned)i * 2654435761u;
-    int n = snprintf(buf, len, "%s %s %s %s %s ", words[h >> 26], words[(h >> 20) & 63],
-                     words[(h >> 14) & 63], words[(h >> 8) & 63], words[(h >> 2) & 63]);
+    unsigned h = (unsigned)i * 2654435761u, g = ((unsigned)i * 40503u + 12345u) * 2246822519u;
+    int n = snprintf(buf, len, "%s %s %s %s %s %s %s %s ", words[h >> 26], words[(h >> 20) & 63],
+                     words[(h >> 14) & 63], words[(h >> 8) & 63], words[(h >> 2) & 63],
+                     words[g >> 26], words[(g >> 20) & 63], words[(g >> 14) & 63]);
     for (int k = i; n < (int)len - 1; k /= 26) { /* i in letters, least significant first */
         buf[n++] = (char)('a' + k % 26);
         if (k < 26)
@@ -221,7 +222,8 @@ static int bulk(stpm_db *db, const char *year, const char *state, const char *tr
         return fail("project advance --where", &err);
     rc = 0;
     if (rep.n == 0 || rep.n_ok != rep.n) {
-        fprintf(stderr, "bench_pipeline: bulk %s: %zu of %zu not ok\n", tr, rep.n - rep.n_ok, rep.n);
+        fprintf(stderr, "bench_pipeline: bulk %s: %zu of %zu not ok\n", tr, rep.n - rep.n_ok,
+                rep.n);
         for (size_t i = 0, shown = 0; i < rep.n && shown < 5; i++)
             if (rep.items[i].outcome != STPM_OUTCOME_OK) {
                 fprintf(stderr, "  %s: %s: %s\n", rep.items[i].code,

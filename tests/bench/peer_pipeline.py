@@ -65,8 +65,10 @@ WORDS = [
 def make_title(i):
     """The same titles as bench_pipeline.c's make_title."""
     h = (i * 2654435761) & 0xFFFFFFFF
+    g = (((i * 40503 + 12345) & 0xFFFFFFFF) * 2246822519) & 0xFFFFFFFF
     t = " ".join(WORDS[x] for x in (h >> 26, (h >> 20) & 63, (h >> 14) & 63,
-                                     (h >> 8) & 63, (h >> 2) & 63)) + " "
+                                     (h >> 8) & 63, (h >> 2) & 63,
+                                     g >> 26, (g >> 20) & 63, (g >> 14) & 63)) + " "
     k = i
     while True:
         t += chr(ord("a") + k % 26)
