@@ -35,6 +35,19 @@ CREATE TRIGGER workflow_rules_immutable BEFORE UPDATE OR DELETE ON stpm.workflow
     FOR EACH ROW EXECUTE FUNCTION stpm.refuse_change();
 GRANT SELECT ON stpm.workflow_rules TO stpm_admin, stpm_officer, stpm_expert, stpm_auditor;
 
+-- Each transition's part of the rules on its own row: what stpm.project_advance reads.
+CREATE TABLE stpm.workflow_transition_rules (
+    workflow_id  uuid NOT NULL REFERENCES stpm.workflow_rules(workflow_id),
+    name         text NOT NULL,
+    rule         jsonb NOT NULL,
+    PRIMARY KEY (workflow_id, name)
+);
+CREATE TRIGGER workflow_transition_rules_immutable
+    BEFORE UPDATE OR DELETE ON stpm.workflow_transition_rules
+    FOR EACH ROW EXECUTE FUNCTION stpm.refuse_change();
+GRANT SELECT ON stpm.workflow_transition_rules
+    TO stpm_admin, stpm_officer, stpm_expert, stpm_auditor;
+
 -- ---------------------------------------------------------------------------------------
 -- Business dates run forward. The chain head remembers the business date of its last
 -- event; the trigger that extends a chain refuses an event of a project dated before it
@@ -47,7 +60,7 @@ UPDATE stpm.chain_heads h SET on_date = (SELECT max(e.on_date) FROM stpm.events 
                                          WHERE e.chain = h.chain);
 
 CREATE FUNCTION stpm.latest_business_date() RETURNS date
-LANGUAGE sql STABLE SET search_path = pg_catalog, stpm, pg_temp AS $$
+LANGUAGE sql STABLE AS $$
     SELECT greatest(current_date, ((now() AT TIME ZONE 'UTC') + interval '14 hours')::date)
 $$;
 
@@ -155,15 +168,23 @@ BEGIN
 END $$;
 
 -- ---------------------------------------------------------------------------------------
--- The integrity checks of 廉政准入 (DESIGN §5). One function runs one check on one project
--- as of a date: whether it passed, a sentence, and the evidence that goes into the event.
+-- The integrity checks of 廉政准入 (DESIGN §5). One function runs a transition's checks
+-- (p_checks: [{name, similarity | max}]) on one project as of a date: for each, whether it
+-- passed, a sentence, and the evidence that goes into the event.
 -- `project why` and `--dry-run` call it from the client; stpm.project_advance inside the
 -- transaction that writes. It only reads (the caller's snapshot decides what it sees).
 -- p_param: no_duplicate's similarity threshold, leader_limit's max.
-CREATE FUNCTION stpm.check_run(p_check text, p_project uuid, p_today date, p_param text,
-                               OUT passed boolean, OUT summary text, OUT evidence jsonb)
+CREATE FUNCTION stpm.checks_run(p_checks jsonb, p_project uuid, p_today date)
+RETURNS jsonb
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, stpm, pg_temp AS $$
 DECLARE
+    p_check text;
+    p_param text;
+    ck jsonb;
+    res jsonb := '[]';
+    passed boolean;
+    summary text;
+    evidence jsonb;
     p stpm.projects;
     o stpm.orgs;
     n bigint;
@@ -184,6 +205,9 @@ BEGIN
         RAISE EXCEPTION 'project % does not exist', p_project USING ERRCODE = 'no_data_found';
     END IF;
     SELECT * INTO o FROM stpm.orgs WHERE id = p.org_id;
+    FOR ck IN SELECT jsonb_array_elements(p_checks) LOOP
+    p_check := ck ->> 'name';
+    p_param := coalesce(ck ->> 'similarity', ck ->> 'max');
     CASE p_check
     WHEN 'integrity_commitment' THEN
         SELECT count(*),
@@ -243,12 +267,13 @@ BEGIN
                (array_agg(to_jsonb(s) ORDER BY s.score DESC, s.code))[1]
           INTO n, lst, top
           FROM (SELECT q.code, q.title, og.uscc AS org, og.name AS org_name, pl.code AS plan,
-                       q.state, round(similarity(q.title, p.title)::numeric, 3) AS score
-                  FROM stpm.projects q
+                       q.state, round(similarity(x.title, p.title)::numeric, 3) AS score
+                  FROM stpm.project_titles x
+                  JOIN stpm.projects q ON q.id = x.project_id
                   JOIN stpm.orgs og ON og.id = q.org_id JOIN stpm.plans pl ON pl.id = q.plan_id
-                 WHERE q.title % p.title AND q.year = p.year AND q.id <> p.id
+                 WHERE x.title % p.title AND x.year = p.year AND x.project_id <> p.id
                    AND q.state NOT IN ('rejected', 'terminated', 'withdrawn')
-                   AND similarity(q.title, p.title) >= thr
+                   AND similarity(x.title, p.title) >= thr
                  ORDER BY score DESC, q.code LIMIT 5) s;
         passed := n = 0;
         summary := CASE WHEN passed
@@ -321,38 +346,54 @@ BEGIN
                   HINT = 'The checks are integrity_commitment, credit_clean, no_conflict, '
                          'no_duplicate, leader_limit, org_no_overdue and uscc_valid.';
     END CASE;
+    res := res || jsonb_build_object('name', p_check, 'passed', passed, 'summary', summary,
+                                     'evidence', evidence);
+    END LOOP;
+    RETURN res;
 END $$;
+GRANT EXECUTE ON FUNCTION stpm.checks_run(jsonb, uuid, date)
+    TO stpm_admin, stpm_officer, stpm_expert, stpm_auditor;
+
+-- One check, for `project why` and `--dry-run` (core/project/integrity.c).
+CREATE FUNCTION stpm.check_run(p_check text, p_project uuid, p_today date, p_param text,
+                               OUT passed boolean, OUT summary text, OUT evidence jsonb)
+LANGUAGE sql STABLE AS $$
+    SELECT (r -> 0 ->> 'passed')::boolean, r -> 0 ->> 'summary', r -> 0 -> 'evidence'
+    FROM stpm.checks_run(jsonb_build_array(jsonb_build_object('name', p_check,
+                             'similarity', p_param, 'max', p_param)), p_project, p_today) r
+$$;
 GRANT EXECUTE ON FUNCTION stpm.check_run(text, uuid, date, text)
     TO stpm_admin, stpm_officer, stpm_expert, stpm_auditor;
 -- similarity() and `%` come from pg_trgm, in whatever schema the database installed it:
 -- that schema, named once here, and nothing else the caller could put first.
 DO $$
 BEGIN
-    EXECUTE format('ALTER FUNCTION stpm.check_run(text, uuid, date, text) '
+    EXECUTE format('ALTER FUNCTION stpm.checks_run(jsonb, uuid, date) '
                    'SET search_path = pg_catalog, stpm, %I, pg_temp',
                    (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
                      WHERE e.extname = 'pg_trgm'));
 END $$;
 
 -- ---------------------------------------------------------------------------------------
+-- (The small helpers below have no SET clause, so that they cost no GUC switch per call
+-- and the SQL ones are inlined; they name only pg_catalog's functions and operators —
+-- searched first — and schema-qualified ones.)
+--
 -- A reason of blanks only is no reason: the white space of core/util/text.c
 -- (stpm_text_is_space): ASCII's, the no-break space, U+2000..U+200B, the ideographic
 -- (full-width) space 　 that Chinese input methods type, and U+FEFF.
 CREATE FUNCTION stpm.is_blank(p_text text) RETURNS boolean
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, stpm, pg_temp AS $$
+LANGUAGE sql IMMUTABLE AS $$
     SELECT btrim(coalesce(p_text, ''), E' \t\r\n\f\v\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u200b\u3000\ufeff') = ''
 $$;
 
 -- ---------------------------------------------------------------------------------------
 -- A project's field values as the expressions see them (071's encoding): the built-in
 -- columns, then the workflow's own fields (their defaults where the project has none).
-CREATE FUNCTION stpm.project_values(p stpm.projects, p_rules jsonb) RETURNS jsonb
-LANGUAGE sql STABLE SET search_path = pg_catalog, stpm, pg_temp AS $$
-    SELECT coalesce((SELECT jsonb_object_agg(f.key, f.value -> 'default')
-                       FROM jsonb_each(p_rules -> 'fields') f
-                      WHERE NOT (f.value ->> 'builtin')::boolean
-                        AND jsonb_typeof(f.value -> 'default') IS DISTINCT FROM 'null'
-                        AND f.value ? 'default'), '{}')
+-- No SET clause: it is inlined into the caller.
+CREATE FUNCTION stpm.project_values(p stpm.projects, p_defaults jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT coalesce(p_defaults, '{}')
         || p.fields
         || jsonb_build_object('title', p.title, 'year', p.year,
                               'amount_requested', p.amount_requested,
@@ -362,9 +403,10 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, stpm, pg_temp AS $$
 $$;
 
 -- A value given with --set, checked against its field's type: the value in the
--- expressions' encoding, or an error naming the field.
+-- expressions' encoding, or an error naming the field. Numbers, dates and booleans may
+-- come as JSON text too ("12.5", "2021-03-01", "true"/"是").
 CREATE FUNCTION stpm.field_value(p_field text, p_type text, p_value jsonb) RETURNS jsonb
-LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, stpm, pg_temp AS $$
+LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
     t text := jsonb_typeof(p_value);
     d date;
@@ -372,6 +414,12 @@ DECLARE
 BEGIN
     IF p_value IS NULL OR t = 'null' THEN
         RETURN 'null';
+    END IF;
+    -- A number typed as text ("12.5", as FIELD=VALUE gives it) is read as the number.
+    IF t = 'string' AND p_type IN ('integer', 'amount')
+       AND p_value #>> '{}' ~ '^\s*[-+]?[0-9]{1,20}(\.[0-9]{1,20})?\s*$' THEN
+        p_value := to_jsonb((p_value #>> '{}')::numeric);
+        t := 'number';
     END IF;
     CASE p_type
     WHEN 'text' THEN
@@ -381,6 +429,12 @@ BEGIN
     WHEN 'boolean' THEN
         IF t = 'boolean' THEN
             RETURN p_value;
+        END IF;
+        IF t = 'string' AND lower(p_value #>> '{}') IN ('true', 't', 'yes', '1', '是') THEN
+            RETURN 'true';
+        END IF;
+        IF t = 'string' AND lower(p_value #>> '{}') IN ('false', 'f', 'no', '0', '否') THEN
+            RETURN 'false';
         END IF;
     WHEN 'integer' THEN
         IF t = 'number' AND (p_value::text)::numeric = trunc((p_value::text)::numeric)
@@ -423,7 +477,7 @@ END $$;
 -- Whether the connected role may take a transition open to p_roles (officer, admin,
 -- expert): membership of stpm_<role> (superusers are members of every role).
 CREATE FUNCTION stpm.may_take(p_roles jsonb) RETURNS boolean
-LANGUAGE sql STABLE SET search_path = pg_catalog, stpm, pg_temp AS $$
+LANGUAGE sql STABLE AS $$
     SELECT EXISTS (SELECT 1 FROM jsonb_array_elements_text(p_roles) r
                     WHERE pg_has_role(session_user, 'stpm_' || r, 'MEMBER'))
 $$;
@@ -438,7 +492,7 @@ $$;
 -- Advisory locks live in memory and end with the transaction: a few microseconds each.
 CREATE FUNCTION stpm.lock_for_transition(p_year integer, p_org uuid, p_leader uuid)
 RETURNS void
-LANGUAGE sql SET search_path = pg_catalog, stpm, pg_temp AS $$
+LANGUAGE sql AS $$
     SELECT pg_advisory_xact_lock_shared(hashtext('stpm.year'), p_year),
            pg_advisory_xact_lock(hashtext('stpm.org'), hashtext(p_org::text)),
            pg_advisory_xact_lock(hashtext('stpm.leader'), hashtext(p_leader::text))
@@ -457,9 +511,8 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, stpm, pg_temp AS
 DECLARE
     p stpm.projects;
     w stpm.workflows;
-    rules jsonb;
     t jsonb;
-    st jsonb;
+    ws stpm.workflow_states;
     today date := coalesce(p_on_date, current_date);
     vals jsonb;
     changes jsonb := '{}';
@@ -486,32 +539,33 @@ BEGIN
     END IF;
     PERFORM stpm.lock_for_transition(p.year, p.org_id, p.leader_id);
     SELECT * INTO p FROM stpm.projects WHERE id = p.id FOR UPDATE;
+    SELECT tr.rule INTO t FROM stpm.workflow_transition_rules tr
+     WHERE tr.workflow_id = p.workflow_id AND tr.name = p_transition;
     IF p_expect_state IS NOT NULL AND p.state <> p_expect_state THEN
         RAISE EXCEPTION 'project % changed meanwhile: it is now in state %, not %', p.code,
                 p.state, p_expect_state
             USING ERRCODE = 'serialization_failure',
                   HINT = format('Look at it again with "stpm project why %s".', p.code);
     END IF;
-    SELECT * INTO w FROM stpm.workflows WHERE id = p.workflow_id;
-    SELECT wr.rules INTO rules FROM stpm.workflow_rules wr WHERE wr.workflow_id = p.workflow_id;
-    IF rules IS NULL THEN
-        RAISE EXCEPTION 'workflow %@% has no compiled rules', w.name, w.version
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'An administrator loads the same workflow file again with '
-                         '"stpm workflow load"; this stores what the server needs.';
-    END IF;
-    t := rules -> 'transitions' -> p_transition;
+    -- t, read above, is the transition's own compiled rule: a small value (never the whole
+    -- workflow's rules, whose every access would decompress them again).
     IF t IS NULL THEN
+        SELECT * INTO w FROM stpm.workflows WHERE id = p.workflow_id;
+        IF NOT EXISTS (SELECT 1 FROM stpm.workflow_rules WHERE workflow_id = p.workflow_id) THEN
+            RAISE EXCEPTION 'workflow %@% has no compiled rules', w.name, w.version
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'An administrator loads the same workflow file again with '
+                             '"stpm workflow load"; this stores what the server needs.';
+        END IF;
         RAISE EXCEPTION 'workflow %@% has no transition "%"', w.name, w.version, p_transition
             USING ERRCODE = 'no_data_found',
                   HINT = format('"stpm project why %s" lists the transitions out of its state.',
                                 p.code);
     END IF;
-    st := rules -> 'states' -> p.state;
 
     -- The user's values: only the transition's inputs, each of its field's type.
-    vals := stpm.project_values(p, rules);
-    FOR k, v IN SELECT * FROM jsonb_each(coalesce(p_sets, '{}')) LOOP
+    vals := stpm.project_values(p, t -> 'defaults');
+    FOR k, v IN SELECT * FROM jsonb_each(p_sets) WHERE p_sets IS NOT NULL AND p_sets <> '{}' LOOP
         IF NOT (t -> 'input') ? k THEN
             RAISE EXCEPTION 'field "%" is not an input of transition %', k, p_transition
                 USING ERRCODE = 'invalid_parameter_value',
@@ -522,7 +576,7 @@ BEGIN
                                          FROM jsonb_array_elements_text(t -> 'input') x)) END,
                       HINT = 'Other fields change only by the workflow''s own set:.';
         END IF;
-        v := stpm.field_value(k, rules -> 'fields' -> k ->> 'type', v);
+        v := stpm.field_value(k, t -> 'fields' -> k ->> 'type', v);
         vals := jsonb_set(vals, ARRAY[k], v);
         changes := jsonb_set(changes, ARRAY[k], v);
     END LOOP;
@@ -533,18 +587,18 @@ BEGIN
             'message', format('transition %s does not leave state %s', p_transition, p.state));
     END IF;
     IF p_by_timer THEN
-        IF st -> 'timeout' IS NULL OR st -> 'timeout' ->> 'transition' <> p_transition THEN
+        SELECT * INTO ws FROM stpm.workflow_states
+         WHERE workflow_id = p.workflow_id AND name = p.state;
+        IF ws.timeout_transition IS DISTINCT FROM p_transition THEN
             RAISE EXCEPTION 'state % of project % has no timer that takes %', p.state, p.code,
                     p_transition USING ERRCODE = 'SR001';
         END IF;
-        due := stpm.duration_add(p.state_since, st -> 'timeout' ->> 'unit',
-                                 (st -> 'timeout' ->> 'n')::bigint);
+        due := stpm.duration_add(p.state_since, ws.timeout_unit, ws.timeout_n);
         IF today < due THEN
             RAISE EXCEPTION 'the timer of state % of project % is not due before %', p.state,
                     p.code, due USING ERRCODE = 'SR001',
                     DETAIL = format('The state was entered on %s; the timer runs %s%s.',
-                                    p.state_since, st -> 'timeout' ->> 'n',
-                                    st -> 'timeout' ->> 'unit');
+                                    p.state_since, ws.timeout_n, ws.timeout_unit);
         END IF;
     ELSIF NOT stpm.may_take(t -> 'roles') THEN
         blocks := blocks || jsonb_build_object('kind', 'role',
@@ -552,26 +606,27 @@ BEGIN
             'message', format('requires the role %s',
                 (SELECT string_agg(x, ', ') FROM jsonb_array_elements_text(t -> 'roles') x)));
     END IF;
-    FOR k IN SELECT jsonb_array_elements_text(t -> 'require' -> 'fields') LOOP
+    FOR k IN SELECT jsonb_array_elements_text(t -> 'require' -> 'fields')
+              WHERE t -> 'require' -> 'fields' <> '[]' LOOP
         IF jsonb_typeof(vals -> k) IS NULL OR jsonb_typeof(vals -> k) = 'null' THEN
             blocks := blocks || jsonb_build_object('kind', 'field', 'subject', k,
-                'message', CASE WHEN rules -> 'fields' -> k ->> 'label' IS NOT NULL
-                    THEN format('field %s (%s) is not set', k, rules -> 'fields' -> k ->> 'label')
+                'message', CASE WHEN t -> 'fields' -> k ->> 'label' IS NOT NULL
+                    THEN format('field %s (%s) is not set', k, t -> 'fields' -> k ->> 'label')
                     ELSE format('field %s is not set', k) END);
         END IF;
     END LOOP;
-    FOR k, f IN SELECT * FROM jsonb_each(rules -> 'fields') LOOP
-        IF (f -> 'required_in') ? (t ->> 'to')
-           AND NOT (t -> 'require' -> 'fields') ? k
-           AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(t -> 'set') s WHERE s ->> 'field' = k)
-           AND (jsonb_typeof(vals -> k) IS NULL OR jsonb_typeof(vals -> k) = 'null') THEN
+    FOR k IN SELECT jsonb_array_elements_text(t -> 'required_before')
+              WHERE t -> 'required_before' <> '[]' LOOP
+        IF jsonb_typeof(vals -> k) IS NULL OR jsonb_typeof(vals -> k) = 'null' THEN
             blocks := blocks || jsonb_build_object('kind', 'field', 'subject', k,
-                'message', CASE WHEN f ->> 'label' IS NOT NULL
-                    THEN format('field %s (%s) must be set in state %s', k, f ->> 'label', t ->> 'to')
+                'message', CASE WHEN t -> 'fields' -> k ->> 'label' IS NOT NULL
+                    THEN format('field %s (%s) must be set in state %s', k,
+                                t -> 'fields' -> k ->> 'label', t ->> 'to')
                     ELSE format('field %s must be set in state %s', k, t ->> 'to') END);
         END IF;
     END LOOP;
-    FOR k IN SELECT jsonb_array_elements_text(t -> 'require' -> 'documents') LOOP
+    FOR k IN SELECT jsonb_array_elements_text(t -> 'require' -> 'documents')
+              WHERE t -> 'require' -> 'documents' <> '[]' LOOP
         IF NOT EXISTS (SELECT 1 FROM stpm.documents d WHERE d.project_id = p.id AND d.kind = k) THEN
             blocks := blocks || jsonb_build_object('kind', 'document', 'subject', k,
                 'message', format('document %s is not attached', k));
@@ -581,20 +636,19 @@ BEGIN
         blocks := blocks || jsonb_build_object('kind', 'reason',
             'message', 'a reason is required');
     END IF;
-    IF (t -> 'from') ? p.state THEN
-        FOR c IN SELECT jsonb_array_elements(t -> 'checks') LOOP
-            SELECT * INTO r FROM stpm.check_run(c ->> 'name', p.id, today,
-                                                coalesce(c ->> 'similarity', c ->> 'max'));
-            checks := checks || r.evidence;
-            outcomes := outcomes || jsonb_build_object('name', c ->> 'name', 'passed', r.passed,
-                                                       'summary', r.summary, 'evidence', r.evidence);
-            IF NOT r.passed THEN
-                failed := true;
-                blocks := blocks || jsonb_build_object('kind', 'check', 'subject', c ->> 'name',
-                    'message', format('check %s failed: %s', c ->> 'name', r.summary),
-                    'evidence', r.evidence);
-            END IF;
-        END LOOP;
+    IF (t -> 'from') ? p.state AND jsonb_array_length(t -> 'checks') > 0 THEN
+        outcomes := stpm.checks_run(t -> 'checks', p.id, today);
+        SELECT jsonb_agg(x -> 'evidence' ORDER BY n),
+               coalesce(jsonb_agg(jsonb_build_object('kind', 'check', 'subject', x ->> 'name',
+                            'message', format('check %s failed: %s', x ->> 'name', x ->> 'summary'),
+                            'evidence', x -> 'evidence') ORDER BY n)
+                        FILTER (WHERE NOT (x ->> 'passed')::boolean), '[]')
+          INTO checks, c
+          FROM jsonb_array_elements(outcomes) WITH ORDINALITY e(x, n);
+        IF jsonb_array_length(c) > 0 THEN
+            failed := true;
+            blocks := blocks || c;
+        END IF;
     END IF;
     IF t -> 'when' IS NOT NULL AND jsonb_typeof(t -> 'when') <> 'null' THEN
         BEGIN
@@ -615,6 +669,7 @@ BEGIN
     END IF;
 
     IF jsonb_array_length(blocks) > 0 THEN
+        SELECT * INTO w FROM stpm.workflows WHERE id = p.workflow_id;
         RETURN jsonb_build_object('allowed', false, 'code', p.code, 'from', p.state,
             'to', t ->> 'to', 'row_version', p.row_version, 'blocks', blocks, 'checks', checks,
             'outcomes', outcomes, 'failed', failed, 'project_id', p.id, 'workflow', w.name,
@@ -622,27 +677,31 @@ BEGIN
     END IF;
 
     -- `set:` in order, each expression seeing the values set before it.
-    FOR c IN SELECT jsonb_array_elements(t -> 'set') LOOP
+    FOR c IN SELECT jsonb_array_elements(t -> 'set') WHERE t -> 'set' <> '[]' LOOP
         k := c ->> 'field';
         v := stpm.expr_eval(c -> 'expr', vals, today);
-        IF rules -> 'fields' -> k ->> 'type' = 'amount' AND jsonb_typeof(v) = 'number' THEN
+        IF t -> 'fields' -> k ->> 'type' = 'amount' AND jsonb_typeof(v) = 'number' THEN
             v := stpm.field_value(k, 'amount', v);
         END IF;
         vals := jsonb_set(vals, ARRAY[k], v);
         changes := jsonb_set(changes, ARRAY[k], v);
     END LOOP;
-    FOR k, f IN SELECT * FROM jsonb_each(rules -> 'fields') LOOP
-        IF (f -> 'required_in') ? (t ->> 'to')
-           AND (jsonb_typeof(vals -> k) IS NULL OR jsonb_typeof(vals -> k) = 'null') THEN
+    FOR k IN SELECT jsonb_array_elements_text(t -> 'required_after')
+              WHERE t -> 'required_after' <> '[]' LOOP
+        IF jsonb_typeof(vals -> k) IS NULL OR jsonb_typeof(vals -> k) = 'null' THEN
             RAISE EXCEPTION 'transition % of project % is refused', p_transition, p.code
                 USING ERRCODE = 'SR001',
                       DETAIL = format('field %s must be set in state %s', k, t ->> 'to');
         END IF;
     END LOOP;
 
-    SELECT coalesce(jsonb_agg(jsonb_build_object('kind', d.kind, 'file_name', d.file_name,
-                        'sha256', d.sha256, 'size', d.size) ORDER BY d.kind, d.sha256), '[]')
-      INTO docs FROM stpm.documents d WHERE d.id = ANY (p_documents) AND d.project_id = p.id;
+    docs := '[]';
+    IF cardinality(p_documents) > 0 THEN
+        SELECT coalesce(jsonb_agg(jsonb_build_object('kind', d.kind, 'file_name', d.file_name,
+                            'sha256', d.sha256, 'size', d.size) ORDER BY d.kind, d.sha256), '[]')
+          INTO docs FROM stpm.documents d WHERE d.id = ANY (p_documents) AND d.project_id = p.id;
+    END IF;
+    SELECT * INTO w FROM stpm.workflows WHERE id = p.workflow_id;
 
     UPDATE stpm.projects SET state = t ->> 'to', state_since = today,
         amount_requested = CASE WHEN changes ? 'amount_requested'
@@ -781,7 +840,8 @@ GRANT EXECUTE ON FUNCTION stpm.project_advance(text, text, date, jsonb, text, bo
                                                text[], bytea[], text, boolean)
     TO stpm_admin, stpm_officer, stpm_expert;
 
--- Many projects, one transition (`project advance --where`, `tick`): each project in its
+-- Many projects, one transition (`project advance --where`, `tick`): p_sets is one object
+-- for all, or an array of one object per project (stpm_project_advance_each); each project in its
 -- own subtransaction, so each is atomic on its own and the later ones see the earlier
 -- ones; one round trip and one commit for the lot. Every project's outcome is returned
 -- in order: the result of stpm.project_advance, or {"error": {sqlstate, message, detail,
@@ -799,10 +859,14 @@ DECLARE
     det text;
     hnt text;
 BEGIN
-    FOREACH code IN ARRAY p_codes LOOP
+    FOR i IN 1..coalesce(array_length(p_codes, 1), 0) LOOP
+        code := p_codes[i];
         BEGIN
-            res := stpm.project_advance(code, p_transition, p_on_date, p_sets, p_reason,
-                                        p_by_timer, p_report => true);
+            res := stpm.project_advance(code, p_transition, p_on_date,
+                                        CASE WHEN jsonb_typeof(p_sets) = 'array'
+                                             THEN coalesce(p_sets -> (i - 1), '{}')
+                                             ELSE p_sets END,
+                                        p_reason, p_by_timer, p_report => true);
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
                                     det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
@@ -929,6 +993,8 @@ BEGIN
         END IF;
         IF NOT EXISTS (SELECT 1 FROM stpm.workflow_rules WHERE workflow_id = wid) THEN
             INSERT INTO stpm.workflow_rules (workflow_id, rules) VALUES (wid, p_rules);
+            INSERT INTO stpm.workflow_transition_rules (workflow_id, name, rule)
+                SELECT wid, e.key, e.value FROM jsonb_each(p_rules -> 'transitions') e;
             RETURN 'compiled';
         END IF;
         RETURN 'unchanged';
@@ -945,6 +1011,8 @@ BEGIN
                 s ->> 'timeout_transition');
     END LOOP;
     INSERT INTO stpm.workflow_rules (workflow_id, rules) VALUES (wid, p_rules);
+    INSERT INTO stpm.workflow_transition_rules (workflow_id, name, rule)
+        SELECT wid, e.key, e.value FROM jsonb_each(p_rules -> 'transitions') e;
     INSERT INTO stpm.events (chain, kind, data)
     VALUES ('system', 'workflow_load', jsonb_build_object('workflow', p_name,
             'version', p_version, 'digest', p_digest));
@@ -1001,9 +1069,35 @@ END $$;
 REVOKE ALL ON FUNCTION stpm.setting_set(text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION stpm.setting_set(text, text) TO stpm_admin;
 
--- no_duplicate searches the trigram index inside every admission. With GIN's fast update
--- the entries of recent rows (every transition writes a new row version) wait in a
--- pending list that each search reads in full until autovacuum folds it in: a bulk
--- admission right after a bulk application then scans thousands of pending entries per
--- project. Written straight into the index, each search costs the same at any moment.
-ALTER INDEX stpm.projects_title_trgm SET (fastupdate = off);
+-- no_duplicate searches titles by trigram inside every admission. The trigram index
+-- lived on stpm.projects, so every transition (a new row version, and no HOT update since
+-- the state is indexed) inserted the title's trigrams again, and with GIN's fast update
+-- they waited in a pending list that every search read in full until autovacuum folded
+-- it in — a bulk admission right after a bulk application scanned thousands of pending
+-- entries per project. The titles now have their own table, written once when a project
+-- is created (or renamed), with the index written straight through: a transition touches
+-- no trigram, and a search costs the same whatever autovacuum has done.
+CREATE TABLE stpm.project_titles (
+    project_id  uuid PRIMARY KEY REFERENCES stpm.projects(id),
+    year        integer NOT NULL,
+    title       text NOT NULL
+);
+INSERT INTO stpm.project_titles (project_id, year, title) SELECT id, year, title FROM stpm.projects;
+CREATE INDEX project_titles_trgm ON stpm.project_titles USING gin (title gin_trgm_ops)
+    WITH (fastupdate = off);
+DROP INDEX stpm.projects_title_trgm;
+GRANT SELECT ON stpm.project_titles TO stpm_admin, stpm_officer, stpm_expert, stpm_auditor;
+
+CREATE FUNCTION stpm.project_titles_track() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, stpm, pg_temp AS $$
+BEGIN
+    INSERT INTO stpm.project_titles AS t (project_id, year, title)
+    VALUES (NEW.id, NEW.year, NEW.title)
+    ON CONFLICT (project_id) DO UPDATE SET year = EXCLUDED.year, title = EXCLUDED.title;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER projects_titles_ins AFTER INSERT ON stpm.projects
+    FOR EACH ROW EXECUTE FUNCTION stpm.project_titles_track();
+CREATE TRIGGER projects_titles_upd AFTER UPDATE OF title, year ON stpm.projects
+    FOR EACH ROW WHEN (OLD.title IS DISTINCT FROM NEW.title OR OLD.year IS DISTINCT FROM NEW.year)
+    EXECUTE FUNCTION stpm.project_titles_track();

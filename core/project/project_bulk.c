@@ -42,7 +42,8 @@ void stpm_bulk_report_clear(stpm_bulk_report *r)
     memset(r, 0, sizeof(*r));
 }
 
-static stpm_bulk_item *add_item(stpm_bulk_report *r, const proj_snap *s, const char *transition)
+static stpm_bulk_item *add_item(stpm_bulk_report *r, const char *code, const char *state,
+                                const char *transition)
 {
     if (r->n == r->cap) {
         size_t cap = r->cap ? 2 * r->cap : 64;
@@ -54,9 +55,9 @@ static stpm_bulk_item *add_item(stpm_bulk_report *r, const proj_snap *s, const c
     }
     stpm_bulk_item *it = &r->items[r->n++];
     memset(it, 0, sizeof(*it));
-    it->code = stpm_strdup(s->code);
+    it->code = stpm_strdup(code);
     it->transition = stpm_strdup(transition);
-    it->from = stpm_strdup(s->state);
+    it->from = state ? stpm_strdup(state) : NULL;
     return it;
 }
 
@@ -85,9 +86,9 @@ static const char many_sql[] =
     "SELECT j->>'code', j->>'allowed', j->>'to', j#>>'{error,sqlstate}', j#>>'{error,message}',"
     " j#>>'{error,detail}',"
     " (SELECT string_agg((b->>'kind') || ': ' || (b->>'message'), E'\\n' ORDER BY n)"
-    "   FROM jsonb_array_elements(j->'blocks') WITH ORDINALITY x(b, n))"
-    " FROM stpm.project_advance_many($1::text[], $2, $3::date, '{}'::jsonb, $4, $5::boolean)"
-    "   WITH ORDINALITY m(j, n) ORDER BY m.n";
+    "   FROM jsonb_array_elements(j->'blocks') WITH ORDINALITY x(b, n)), j->>'from'"
+    " FROM stpm.project_advance_many($1::text[], $2, $3::date, coalesce($6::jsonb, '{}'), $4,"
+    "   $5::boolean) WITH ORDINALITY m(j, n) ORDER BY m.n";
 
 /* Projects per call: a chunk holds its leaders' locks until it commits, so it stays short. */
 #define MANY_CHUNK 500
@@ -99,6 +100,8 @@ static void take_row(stpm_bulk_report *rep, stpm_bulk_item *it, PGresult *r, int
 {
     free(it->to);
     it->to = NULL;
+    if (!it->from && !PQgetisnull(r, row, 7))
+        it->from = stpm_strdup(PQgetvalue(r, row, 7));
     if (!PQgetisnull(r, row, 3)) {
         int code = stpm_pg_sqlstate_code(PQgetvalue(r, row, 3));
         set_outcome(rep, it,
@@ -117,29 +120,36 @@ static void take_row(stpm_bulk_report *rep, stpm_bulk_item *it, PGresult *r, int
     }
 }
 
-/* Send items [from, to) of rep (all of one transition) in one call. */
+/* Send items [from, to) of rep (all of one transition) in one call; sets, when not NULL,
+ * holds each item's own sets as a JSON object (by item index). */
 static int many_chunk(stpm_db *db, stpm_bulk_report *rep, const size_t *idx, size_t from, size_t to,
-                      const stpm_advance_options *o, stpm_error *err)
+                      char *const *sets, const stpm_advance_options *o, stpm_error *err)
 {
-    stpm_strbuf codes = STPM_STRBUF_INIT;
+    stpm_strbuf codes = STPM_STRBUF_INIT, each = STPM_STRBUF_INIT;
     PGresult *r = NULL;
     char today[11];
     int rc = 0;
-    for (size_t i = from; i < to; i++)
+    for (size_t i = from; i < to; i++) {
         stpm_strbuf_array_item(&codes, rep->items[idx[i]].code);
+        if (sets)
+            stpm_strbuf_printf(&each, "%s%s", i == from ? "[" : ",",
+                               sets[idx[i]] ? sets[idx[i]] : "{}");
+    }
     stpm_strbuf_array_end(&codes);
-    if (codes.oom) {
+    if (sets)
+        stpm_strbuf_putc(&each, ']');
+    if (codes.oom || each.oom) {
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");
         goto cleanup;
     }
-    const char *p[] = {stpm_strbuf_str(&codes), rep->items[idx[from]].transition,
+    const char *p[] = {stpm_strbuf_str(&codes),           rep->items[idx[from]].transition,
                        stpm_date_format(o->today, today), o->reason,
-                       o->by_timer ? "true" : "false"};
+                       o->by_timer ? "true" : "false",    sets ? stpm_strbuf_str(&each) : NULL};
     for (int attempt = 1; attempt <= MANY_TRIES; attempt++) {
         stpm_error_clear(err);
         PQclear(r);
         r = NULL;
-        rc = stpm_query(db, many_sql, 5, p, &r, "cannot advance projects", err);
+        rc = stpm_query(db, many_sql, 6, p, &r, "cannot advance projects", err);
         if (!(rc == STPM_ECONFLICT && stpm_query_retryable(err)))
             break;
     }
@@ -150,6 +160,7 @@ static int many_chunk(stpm_db *db, stpm_bulk_report *rep, const size_t *idx, siz
 cleanup:
     PQclear(r);
     stpm_strbuf_free(&codes);
+    stpm_strbuf_free(&each);
     return rc;
 }
 
@@ -166,7 +177,7 @@ static int run_many(stpm_db *db, proj_snap *snaps, const char *const *transition
     }
     /* Reserve every item first so that pointers into rep->items stay valid. */
     for (size_t i = 0; i < n; i++) {
-        if (!add_item(rep, &snaps[i], transitions[i])) {
+        if (!add_item(rep, snaps[i].code, snaps[i].state, transitions[i])) {
             rc = stpm_error_set(err, STPM_ERROR, "out of memory");
             goto cleanup;
         }
@@ -214,7 +225,7 @@ static int run_many(stpm_db *db, proj_snap *snaps, const char *const *transition
             }
         }
         for (size_t k = 0; k < m && rc == 0; k += MANY_CHUNK)
-            rc = many_chunk(db, rep, idx, k, k + MANY_CHUNK < m ? k + MANY_CHUNK : m, o, err);
+            rc = many_chunk(db, rep, idx, k, k + MANY_CHUNK < m ? k + MANY_CHUNK : m, NULL, o, err);
     }
 cleanup:
     free(idx);
@@ -350,5 +361,86 @@ out:
     free(trs);
     snaps_free(due, nd);
     snaps_free(snaps, n);
+    return rc;
+}
+
+/* "FIELD=VALUE" assignments as a JSON object of strings (an empty value: null); the server
+ * reads each string as its field's type. */
+static int sets_json(const stpm_advance_item *it, char **out, stpm_error *err)
+{
+    stpm_strbuf sb = STPM_STRBUF_INIT;
+    int rc = 0;
+    stpm_strbuf_putc(&sb, '{');
+    for (size_t k = 0; k < it->n_sets; k++) {
+        const char *a = it->sets[k], *eq = strchr(a, '=');
+        if (!eq || eq == a) {
+            rc = stpm_error_set(err, STPM_EINPUT,
+                                "invalid assignment \"%s\" for project %s: expected FIELD=VALUE", a,
+                                it->code);
+            goto cleanup;
+        }
+        char *name = stpm_strndup(a, (size_t)(eq - a));
+        if (k)
+            stpm_strbuf_putc(&sb, ',');
+        stpm_px_json_string(&sb, name ? name : "");
+        stpm_strbuf_putc(&sb, ':');
+        stpm_px_json_string(&sb, eq[1] ? eq + 1 : NULL);
+        free(name);
+    }
+    stpm_strbuf_putc(&sb, '}');
+    if (sb.oom) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto cleanup;
+    }
+    *out = stpm_strbuf_detach(&sb);
+cleanup:
+    stpm_strbuf_free(&sb);
+    return rc;
+}
+
+int stpm_project_advance_each(stpm_db *db, const stpm_advance_item *items, size_t n,
+                              const char *transition, const stpm_advance_options *o,
+                              stpm_bulk_report *report, stpm_error *err)
+{
+    char **sets = NULL;
+    size_t *idx = NULL, base = report->n;
+    int rc = 0;
+    if (o->n_sets || o->n_attachments || o->dry_run)
+        return stpm_error_set(err, STPM_EUSAGE,
+                              "each project's own sets only: no common --set, --attach or "
+                              "--dry-run here");
+    sets = calloc(n + 1, sizeof(*sets));
+    idx = calloc(n + 1, sizeof(*idx));
+    if (!sets || !idx) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((rc = sets_json(&items[i], &sets[i], err)) < 0)
+            goto cleanup;
+    for (size_t i = 0; i < n; i++) {
+        if (!add_item(report, items[i].code, NULL, transition)) {
+            rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+            goto cleanup;
+        }
+        idx[i] = base + i;
+    }
+    /* The items are in report from base on; their sets by report index. */
+    char **by_index = calloc(report->n + 1, sizeof(*by_index));
+    if (!by_index) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++)
+        by_index[base + i] = sets[i];
+    for (size_t k = 0; k < n && rc == 0; k += MANY_CHUNK)
+        rc = many_chunk(db, report, idx, k, k + MANY_CHUNK < n ? k + MANY_CHUNK : n, by_index, o,
+                        err);
+    free(by_index);
+cleanup:
+    for (size_t i = 0; sets && i < n; i++)
+        free(sets[i]);
+    free(sets);
+    free(idx);
     return rc;
 }

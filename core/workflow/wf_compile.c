@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "stpm/decimal.h"
 #include "util/strutil.h"
@@ -139,6 +140,75 @@ static void put_states(stpm_strbuf *sb, stpm_strbuf *list, const stpm_workflow *
     stpm_strbuf_putc(list, ']');
 }
 
+static bool in_list(const char *const *v, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i], s) == 0)
+            return true;
+    return false;
+}
+
+static bool sets_field(const stpm_wf_transition *t, const char *field)
+{
+    for (size_t i = 0; i < t->n_set; i++)
+        if (strcmp(t->set[i].field, field) == 0)
+            return true;
+    return false;
+}
+
+/* What the server needs of the fields to decide this transition, so that it never walks
+ * the workflow's fields: "required_before" (required in the target state, not named by
+ * require: fields, not written by set: — blocks before set: runs), "required_after"
+ * (required in the target state: checked after set:), "defaults" (the workflow's own
+ * fields' defaults), and "fields": type and label of every field the transition names. */
+static void put_transition_fields(stpm_strbuf *sb, const stpm_workflow *wf,
+                                  const stpm_wf_transition *t)
+{
+    stpm_strbuf before = STPM_STRBUF_INIT, after = STPM_STRBUF_INIT, defs = STPM_STRBUF_INIT;
+    stpm_strbuf_puts(sb, ",\"fields\":{");
+    size_t nf = 0;
+    for (size_t i = 0; i < stpm_workflow_n_fields(wf); i++) {
+        const stpm_wf_field *f = stpm_workflow_field(wf, i);
+        bool required = in_list(f->required_in, f->n_required_in, t->to);
+        if (required) {
+            stpm_strbuf_putc(&after, after.len ? ',' : '[');
+            json_str(&after, f->name);
+            if (!in_list(t->require_fields, t->n_require_fields, f->name) &&
+                !sets_field(t, f->name)) {
+                stpm_strbuf_putc(&before, before.len ? ',' : '[');
+                json_str(&before, f->name);
+            }
+        }
+        if (!f->builtin && f->has_default) {
+            stpm_strbuf_putc(&defs, defs.len ? ',' : '{');
+            json_str(&defs, f->name);
+            stpm_strbuf_putc(&defs, ':');
+            stpm_expr_json_value(&defs, &f->default_value);
+        }
+        if (required || in_list(t->inputs, t->n_inputs, f->name) ||
+            in_list(t->require_fields, t->n_require_fields, f->name) || sets_field(t, f->name)) {
+            if (nf++)
+                stpm_strbuf_putc(sb, ',');
+            json_str(sb, f->name);
+            stpm_strbuf_printf(sb, ":{\"type\":\"%s\",\"label\":", stpm_field_type_name(f->type));
+            json_str(sb, f->label);
+            stpm_strbuf_putc(sb, '}');
+        }
+    }
+    stpm_strbuf_puts(sb, "},\"required_before\":");
+    stpm_strbuf_puts(sb, before.len ? stpm_strbuf_str(&before) : "[");
+    stpm_strbuf_puts(sb, "],\"required_after\":");
+    stpm_strbuf_puts(sb, after.len ? stpm_strbuf_str(&after) : "[");
+    stpm_strbuf_puts(sb, "],\"defaults\":");
+    stpm_strbuf_puts(sb, defs.len ? stpm_strbuf_str(&defs) : "{");
+    stpm_strbuf_putc(sb, '}');
+    if (before.oom || after.oom || defs.oom)
+        sb->oom = true;
+    stpm_strbuf_free(&before);
+    stpm_strbuf_free(&after);
+    stpm_strbuf_free(&defs);
+}
+
 static int put_transition(stpm_strbuf *sb, const stpm_workflow *wf, const stpm_wf_transition *t,
                           stpm_error *err)
 {
@@ -198,7 +268,9 @@ static int put_transition(stpm_strbuf *sb, const stpm_workflow *wf, const stpm_w
         json_str(sb, stpm_expr_source(t->set[i].expr));
         stpm_strbuf_putc(sb, '}');
     }
-    stpm_strbuf_puts(sb, "]}");
+    stpm_strbuf_putc(sb, ']');
+    put_transition_fields(sb, wf, t);
+    stpm_strbuf_putc(sb, '}');
     return 0;
 }
 

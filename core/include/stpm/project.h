@@ -242,10 +242,30 @@ STPM_API const char *stpm_outcome_name(stpm_outcome o);
 
 /*
  * Take `transition` on every project the filter selects, atomically per project (a
- * refused or conflicting project does not stop the others), with pipelined statements.
- * opts->sets and attachments are not allowed here (STPM_EUSAGE). Returns 0 once every
- * project has its outcome in *report; a negative code only when the run itself failed.
+ * refused or conflicting project does not stop the others; the later ones see the
+ * earlier ones), a chunk of projects per round trip to the server. opts->sets and
+ * attachments are not allowed here (STPM_EUSAGE). Returns 0 once every project has its
+ * outcome in *report; a negative code only when the run itself failed.
  */
+/* One project of stpm_project_advance_each: its code and its own `--set` assignments
+ * ("FIELD=VALUE"; the server checks each against the transition's inputs and types). */
+typedef struct stpm_advance_item {
+    const char *code;
+    const char *const *sets;
+    size_t n_sets;
+} stpm_advance_item;
+
+/*
+ * Take `transition` on each of items[0..n) with its own sets, in the order given, as
+ * stpm_project_advance_where does (atomic per project, later ones see earlier ones, a
+ * chunk per round trip). opts->sets and attachments are not allowed (STPM_EUSAGE); a
+ * malformed assignment (no '=') is STPM_EINPUT before anything is sent. Returns 0 once
+ * every project has its outcome in *report (an unknown code is an error outcome).
+ */
+STPM_API int stpm_project_advance_each(stpm_db *db, const stpm_advance_item *items, size_t n,
+                                       const char *transition, const stpm_advance_options *o,
+                                       stpm_bulk_report *report, stpm_error *err);
+
 STPM_API int stpm_project_advance_where(stpm_db *db, const stpm_project_filter *f,
                                         const char *transition, const stpm_advance_options *opts,
                                         stpm_bulk_report *report, stpm_error *err);
