@@ -167,6 +167,7 @@ BEGIN
     RETURN NULL;
 END $$;
 
+
 -- ---------------------------------------------------------------------------------------
 -- The integrity checks of 廉政准入 (DESIGN §5). One function runs a transition's checks
 -- (p_checks: [{name, similarity | max}]) on one project as of a date: for each, whether it
@@ -520,6 +521,7 @@ DECLARE
     checks jsonb := '[]';
     outcomes jsonb := '[]';
     failed boolean := false;
+    role_ok boolean := true;
     k text;
     v jsonb;
     f jsonb;
@@ -566,7 +568,7 @@ BEGIN
     -- The user's values: only the transition's inputs, each of its field's type.
     vals := stpm.project_values(p, t -> 'defaults');
     FOR k, v IN SELECT * FROM jsonb_each(p_sets) WHERE p_sets IS NOT NULL AND p_sets <> '{}' LOOP
-        IF NOT (t -> 'input') ? k THEN
+        IF NOT coalesce(t -> 'input', '[]') ? k THEN
             RAISE EXCEPTION 'field "%" is not an input of transition %', k, p_transition
                 USING ERRCODE = 'invalid_parameter_value',
                       DETAIL = CASE WHEN jsonb_array_length(t -> 'input') = 0
@@ -582,7 +584,7 @@ BEGIN
     END LOOP;
 
     -- Every rule, every reason, in the order of the C engine (core/workflow/wf_engine.c).
-    IF NOT (t -> 'from') ? p.state THEN
+    IF NOT coalesce(t -> 'from', '[]') ? p.state THEN
         blocks := blocks || jsonb_build_object('kind', 'state', 'subject', p.state,
             'message', format('transition %s does not leave state %s', p_transition, p.state));
     END IF;
@@ -600,7 +602,8 @@ BEGIN
                     DETAIL = format('The state was entered on %s; the timer runs %s%s.',
                                     p.state_since, ws.timeout_n, ws.timeout_unit);
         END IF;
-    ELSIF NOT stpm.may_take(t -> 'roles') THEN
+    ELSIF NOT stpm.may_take(coalesce(t -> 'roles', '[]')) THEN
+        role_ok := false;
         blocks := blocks || jsonb_build_object('kind', 'role',
             'subject', (SELECT string_agg(x, ', ') FROM jsonb_array_elements_text(t -> 'roles') x),
             'message', format('requires the role %s',
@@ -636,7 +639,7 @@ BEGIN
         blocks := blocks || jsonb_build_object('kind', 'reason',
             'message', 'a reason is required');
     END IF;
-    IF (t -> 'from') ? p.state AND jsonb_array_length(t -> 'checks') > 0 THEN
+    IF coalesce(t -> 'from', '[]') ? p.state AND jsonb_array_length(t -> 'checks') > 0 THEN
         outcomes := stpm.checks_run(t -> 'checks', p.id, today);
         SELECT jsonb_agg(x -> 'evidence' ORDER BY n),
                coalesce(jsonb_agg(jsonb_build_object('kind', 'check', 'subject', x ->> 'name',
@@ -646,7 +649,9 @@ BEGIN
           INTO checks, c
           FROM jsonb_array_elements(outcomes) WITH ORDINALITY e(x, n);
         IF jsonb_array_length(c) > 0 THEN
-            failed := true;
+            -- A refusal is recorded only for someone who may take the transition: else
+            -- anyone of the three groups could write refusals into any project's history.
+            failed := role_ok;
             blocks := blocks || c;
         END IF;
     END IF;
@@ -661,7 +666,8 @@ BEGIN
                 blocks := blocks || jsonb_build_object('kind', 'guard', 'subject', t ->> 'when_src',
                     'message', format('guard is false: %s', t ->> 'when_src'));
             END IF;
-        EXCEPTION WHEN numeric_value_out_of_range OR datetime_field_overflow THEN
+        EXCEPTION WHEN numeric_value_out_of_range OR datetime_field_overflow
+                       OR invalid_parameter_value THEN
             blocks := blocks || jsonb_build_object('kind', 'guard', 'subject', t ->> 'when_src',
                 'message', format('guard could not be evaluated (%s): %s', SQLERRM,
                                   t ->> 'when_src'));
@@ -785,6 +791,12 @@ BEGIN
         RAISE EXCEPTION 'every attached document needs a kind, a file name and a content'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- The transition's locks before anything else (the documents' row lock included), in
+    -- the order of stpm.lock_for_transition.
+    SELECT * INTO d FROM stpm.projects WHERE code = p_code;
+    IF FOUND THEN
+        PERFORM stpm.lock_for_transition(d.year, d.org_id, d.leader_id);
+    END IF;
     IF n = 0 THEN
         res := stpm.transition_take(p_code, p_transition, p_on_date, p_sets, p_reason,
                                     p_by_timer, '{}', p_expect_state);
@@ -906,11 +918,13 @@ BEGIN
         RAISE EXCEPTION 'permission denied: the role % may not attach documents', session_user
             USING ERRCODE = 'insufficient_privilege';
     END IF;
-    SELECT * INTO p FROM stpm.projects WHERE code = p_code FOR UPDATE;
+    SELECT * INTO p FROM stpm.projects WHERE code = p_code;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'project % does not exist', p_code
             USING ERRCODE = 'no_data_found', HINT = '"stpm project list" shows the projects.';
     END IF;
+    PERFORM stpm.lock_for_transition(p.year, p.org_id, p.leader_id); -- the transitions' order
+    SELECT * INTO p FROM stpm.projects x WHERE x.id = p.id FOR UPDATE;
     IF p_kind IS NULL OR p_kind !~ '^[a-z][a-z0-9_]*$' THEN
         RAISE EXCEPTION 'invalid document kind "%": expected [a-z][a-z0-9_]*', p_kind
             USING ERRCODE = 'invalid_parameter_value';
@@ -995,6 +1009,10 @@ BEGIN
             INSERT INTO stpm.workflow_rules (workflow_id, rules) VALUES (wid, p_rules);
             INSERT INTO stpm.workflow_transition_rules (workflow_id, name, rule)
                 SELECT wid, e.key, e.value FROM jsonb_each(p_rules -> 'transitions') e;
+            INSERT INTO stpm.events (chain, kind, data)
+            VALUES ('system', 'workflow_compile', jsonb_build_object('workflow', p_name,
+                    'version', p_version, 'digest', p_digest,
+                    'rules_digest', encode(pg_catalog.sha256(convert_to(p_rules::text, 'UTF8')), 'hex')));
             RETURN 'compiled';
         END IF;
         RETURN 'unchanged';
@@ -1013,9 +1031,12 @@ BEGIN
     INSERT INTO stpm.workflow_rules (workflow_id, rules) VALUES (wid, p_rules);
     INSERT INTO stpm.workflow_transition_rules (workflow_id, name, rule)
         SELECT wid, e.key, e.value FROM jsonb_each(p_rules -> 'transitions') e;
+    -- The event names the source's digest and the compiled rules' digest, so that a
+    -- verifier can recompile the source and compare.
     INSERT INTO stpm.events (chain, kind, data)
     VALUES ('system', 'workflow_load', jsonb_build_object('workflow', p_name,
-            'version', p_version, 'digest', p_digest));
+            'version', p_version, 'digest', p_digest,
+            'rules_digest', encode(pg_catalog.sha256(convert_to(p_rules::text, 'UTF8')), 'hex')));
     RETURN 'stored';
 END $$;
 REVOKE ALL ON FUNCTION stpm.workflow_store(text, integer, text, text, text, jsonb, jsonb) FROM PUBLIC;

@@ -15,7 +15,8 @@
 --   function                                                  who may call it
 --   org_add, org_update                                       officer, admin
 --   blacklist_add, blacklist_lift                             admin
---   conflict_declare, conflict_withdraw                       officer, admin
+--   conflict_declare                                          officer, admin
+--   conflict_withdraw (never for oneself)                     admin
 --   plan_add                                                  admin
 --   target_set                                                admin
 --   calendar_set, calendar_unset, calendar_load               admin
@@ -255,9 +256,16 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, stpm, pg_temp AS
 DECLARE
     c stpm.conflicts;
 BEGIN
-    PERFORM stpm.require_member(ARRAY['stpm_officer', 'stpm_admin'],
-        'only an officer or an administrator may withdraw conflicts of interest',
-        'Connect as a member of stpm_officer or stpm_admin.');
+    -- A recusal (回避) is lifted by an administrator, never by the officer it binds: else an
+    -- officer could withdraw it, admit the organisation's project and pass no_conflict.
+    PERFORM stpm.require_member(ARRAY['stpm_admin'],
+        'only an administrator may withdraw a conflict of interest',
+        'Connect as a member of stpm_admin.');
+    IF p_officer = session_user THEN
+        RAISE EXCEPTION 'an officer cannot withdraw a conflict of interest declared for themself'
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Another administrator withdraws it.';
+    END IF;
     IF stpm.is_blank(p_reason) THEN
         RAISE EXCEPTION 'missing reason for withdrawing the conflict of interest'
             USING ERRCODE = 'invalid_parameter_value';
@@ -518,7 +526,16 @@ BEGIN
        OR NOT EXISTS (SELECT FROM pg_catalog.pg_class c
                       WHERE c.oid = stage AND c.relkind = 'r' AND c.relpersistence = 't'
                         AND NOT c.relrowsecurity AND NOT c.relhassubclass
-                        AND c.relnamespace = pg_my_temp_schema()) THEN
+                        AND c.relnamespace = pg_my_temp_schema()
+                        -- nothing of the caller's that the planner or the executor would
+                        -- run as this function's owner: no check constraint, index, rule,
+                        -- trigger, extended statistics, generated or defaulted column
+                        AND c.relchecks = 0 AND NOT c.relhasindex AND NOT c.relhasrules
+                        AND NOT c.relhastriggers)
+       OR EXISTS (SELECT FROM pg_catalog.pg_statistic_ext x WHERE x.stxrelid = stage)
+       OR EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                   WHERE a.attrelid = stage AND a.attnum > 0
+                     AND (a.attgenerated <> '' OR a.atthasdef)) THEN
         RAISE EXCEPTION 'the staged survey rows are not in the expected form'
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'stpm_survey_stage must be a plain temporary table of the columns stpm survey import makes.';
@@ -663,7 +680,10 @@ DECLARE
     o stpm.orgs;
     w stpm.workflows;
     newest integer;
-    v jsonb := coalesce(p_defaults, '{}') || coalesce(p_sets, '{}');
+    v jsonb;
+    rules jsonb;
+    k text;
+    x jsonb;
     v_leader uuid;
     n integer;
     p stpm.projects;
@@ -675,7 +695,7 @@ BEGIN
     IF p_year IS NULL OR p_year NOT BETWEEN 1990 AND 2100 THEN
         RAISE EXCEPTION 'invalid project year %', p_year USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF jsonb_typeof(v) <> 'object' THEN
+    IF jsonb_typeof(coalesce(p_sets, '{}')) <> 'object' THEN
         RAISE EXCEPTION 'the fields of a new project must be a JSON object'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -702,12 +722,37 @@ BEGIN
                   DETAIL = format('New projects follow version %s.', newest),
                   HINT = 'Try again.';
     END IF;
-    PERFORM FROM stpm.workflow_states s WHERE s.workflow_id = w.id AND s.name = p_initial;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'state "%" does not exist in workflow % version %', p_initial, w.name,
-                w.version
+    SELECT wr.rules INTO rules FROM stpm.workflow_rules wr WHERE wr.workflow_id = w.id;
+    IF rules IS NULL THEN
+        RAISE EXCEPTION 'workflow %@% has no compiled rules', w.name, w.version
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'An administrator loads the same workflow file again with '
+                         '"stpm workflow load"; this stores what the server needs.';
+    END IF;
+    -- A project starts in the workflow's initial state, never further on.
+    IF p_initial IS DISTINCT FROM rules ->> 'initial' THEN
+        RAISE EXCEPTION 'a project of workflow % version % starts in state %, not %', w.name,
+                w.version, rules ->> 'initial', coalesce(p_initial, 'none')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- Its values: the workflow's own defaults, then what the person gave — the workflow's
+    -- own fields and amount_requested only, each of its type (the other built-in fields
+    -- change only by the workflow's set:).
+    v := coalesce((SELECT jsonb_object_agg(f.key, f.value -> 'default')
+                     FROM jsonb_each(rules -> 'fields') f
+                    WHERE NOT (f.value ->> 'builtin')::boolean
+                      AND jsonb_typeof(f.value -> 'default') IS DISTINCT FROM 'null'), '{}');
+    FOR k, x IN SELECT * FROM jsonb_each(coalesce(p_sets, '{}')) LOOP
+        IF k <> 'amount_requested' AND (rules -> 'fields' -> k IS NULL
+                                        OR (rules -> 'fields' -> k ->> 'builtin')::boolean) THEN
+            RAISE EXCEPTION 'field "%" cannot be set when a project is created', k
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = format('A new project of workflow %s takes amount_requested and '
+                                      'the workflow''s own fields.', w.name);
+        END IF;
+        v := v || jsonb_build_object(k, stpm.field_value(k, rules -> 'fields' -> k ->> 'type', x));
+    END LOOP;
+    p_on_date := coalesce(p_on_date, current_date);
 
     INSERT INTO stpm.leaders AS l (org_id, name) VALUES (o.id, p_leader)
         ON CONFLICT (org_id, name) DO UPDATE SET name = EXCLUDED.name
@@ -720,9 +765,8 @@ BEGIN
             closed_date, fields, reserve_entry_id)
         VALUES (format('%s-%s-%s', p_year, pl.code, CASE WHEN n < 10000 THEN lpad(n::text, 4, '0') ELSE n::text END), p_title, o.id,
             v_leader, pl.id, w.id, p_year, p_field, p_initial, p_on_date,
-            (v->>'amount_requested')::numeric, (v->>'amount_approved')::numeric,
-            (v->>'start_date')::date, (v->>'due_date')::date, (v->>'closed_date')::date,
-            jsonb_strip_nulls(v - '{amount_requested,amount_approved,start_date,due_date,closed_date,extensions}'::text[]),
+            (v->>'amount_requested')::numeric, NULL, NULL, NULL, NULL,
+            jsonb_strip_nulls(v - 'amount_requested'),
             p_reserve_entry)
         RETURNING * INTO p;
     INSERT INTO stpm.events (chain, project_id, on_date, kind, to_state, data)
@@ -740,9 +784,10 @@ END $$;
 REVOKE ALL ON FUNCTION stpm.project_insert(text, text, uuid, text, text, integer, text, text,
     jsonb, jsonb, date, uuid) FROM PUBLIC;
 
--- Create a project under a plan; returns its code. The project's fields (p_defaults, the
--- workflow's defaults, then p_sets, what the person set) are checked by libstpm against
--- p_workflow_id. Takes the year's lock first (as no_duplicate does), so that a duplicate
+-- Create a project under a plan; returns its code. The project starts in the workflow's
+-- initial state with the workflow's defaults and p_sets (what the person set: the
+-- workflow's own fields and amount_requested, each checked against its type here);
+-- p_defaults is not used (the server takes the defaults from the compiled rules). Takes the year's lock first (as no_duplicate does), so that a duplicate
 -- application cannot race past that check.
 CREATE FUNCTION stpm.project_create(p_plan text, p_org text, p_workflow_id uuid, p_title text,
                                     p_leader text, p_year integer, p_field text,
@@ -927,7 +972,6 @@ GRANT EXECUTE ON FUNCTION
     stpm.org_add(text, text, text, text, date),
     stpm.org_update(text, text, text, text, date),
     stpm.conflict_declare(text, text, text, date),
-    stpm.conflict_withdraw(text, text, text, date),
     stpm.survey_import_apply(integer, text, text, text, date),
     stpm.project_create(text, text, uuid, text, text, integer, text, text, jsonb, jsonb, date),
     stpm.reserve_promote(uuid, text, uuid, text, integer, text, jsonb, jsonb, date)
@@ -936,6 +980,7 @@ TO stpm_officer, stpm_admin;
 GRANT EXECUTE ON FUNCTION
     stpm.blacklist_add(text, text, date, date, date),
     stpm.blacklist_lift(text, text, date),
+    stpm.conflict_withdraw(text, text, text, date),
     stpm.plan_add(text, text, text, text, boolean, date),
     stpm.target_set(integer, text, text, numeric, date),
     stpm.calendar_set(date, boolean, text, date),

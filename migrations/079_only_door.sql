@@ -61,6 +61,8 @@ BEGIN
             CONTINUE;
         END IF;
         CONTINUE WHEN r.fn = 'stpm.door_close()'::regprocedure;
+        CONTINUE WHEN r.prokind IN ('a', 'w'); -- aggregates: none today; ALTER AGGREGATE
+
         EXECUTE format('ALTER %s %s OWNER TO stpm_owner',
                        CASE r.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, r.fn);
         IF r.prosecdef THEN

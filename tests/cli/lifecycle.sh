@@ -220,8 +220,10 @@ contains "$OUT" "admit" "history lists the transitions"
 contains "$OUT" "applied → admitted" "with from → to"
 
 # ---- concurrency: two officers at once ----
-run "$STPM" --db "$OFF" project advance "$P1" publicize
-expect_rc 0 "publicize"
+# The example of docs/architecture.md: a transition taken from psql, by the server.
+run psql "$OFF" -qAtX -v ON_ERROR_STOP=1 -c "SELECT stpm.project_advance('2021-TEST-0001', 'publicize', '2021-03-01') ->> 'to'"
+expect_rc 0 "publicize from psql (docs/architecture.md)"
+is "$OUT" "publicized" "the server took it"
 v=$(sql "SELECT row_version FROM stpm.projects WHERE code = '$P1'")
 # Hold the row so that both commands read it, then queue behind the lock.
 psql "$DB" -qAtX -c "BEGIN; SELECT 1 FROM stpm.projects WHERE code = '$P1' FOR UPDATE; SELECT pg_sleep(2); COMMIT;" >/dev/null &

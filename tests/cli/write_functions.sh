@@ -185,5 +185,36 @@ done
 is "$won/$lost$bad" "1/9" "one winner; each loser exits 4 (promoted meanwhile) or 3 (already), naming $code"
 echo "# losers: $(cat "$TMP"/p*.rc | sort | uniq -c | tr '\n' ' ')"
 
+# ---- what psql cannot do through the functions either (the security review's findings) ----
+sqlstate_of() { # CONNINFO SQL: the SQLSTATE psql reports, or "ok"
+    psql "$1" -qAtX -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -c '\set VERBOSITY verbose' -c "$2" 2>&1 >/dev/null |
+        sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\):.*/\1/p' | head -n 1 | grep . || echo ok
+}
+wid=$(sql "SELECT id FROM stpm.workflows WHERE name = 'county_rugao' ORDER BY version DESC LIMIT 1")
+n0=$(sql "SELECT count(*) FROM stpm.projects")
+is "$(sqlstate_of "$OFF" "SELECT stpm.project_create('RGKJ', '91320682MA1MXXXX9P', '$wid', '越级项目', '王五', 2021, NULL, 'approved', '{}', '{}', '2021-01-04')")" \
+    "22023" "project_create: a project cannot be born past the workflow's initial state"
+is "$(sqlstate_of "$OFF" "SELECT stpm.project_create('RGKJ', '91320682MA1MXXXX9P', '$wid', '越级项目', '王五', 2021, NULL, 'reserve', '{}', '{\"amount_approved\": 500}', '2021-01-04')")" \
+    "22023" "project_create: nor with an approved amount"
+is "$(sqlstate_of "$OFF" "SELECT stpm.project_create('RGKJ', '91320682MA1MXXXX9P', '$wid', '越级项目', '王五', 2021, NULL, 'reserve', '{}', '{\"closed_date\": \"2024-01-01\"}', '2021-01-04')")" \
+    "22023" "project_create: nor closed"
+is "$(sql "SELECT count(*) FROM stpm.projects")" "$n0" "no project was created"
+is "$(sqlstate_of "$DB user=door_expert" "SELECT stpm.conflict_withdraw('91320682MA1MXXXX9P', 'door_expert', '不再回避', '2021-01-04')")" \
+    "42501" "the officer bound by a conflict of interest cannot withdraw it"
+is "$(sql "SELECT count(*) FROM stpm.conflicts WHERE officer = 'door_expert'")" "1" "the conflict is still declared"
+# The staging table exactly as core/survey/import.c makes it — then with what the planner
+# would run as the owner (a CHECK constraint, an index): refused.
+STAGE="CREATE TEMP TABLE stpm_survey_stage (rownum integer NOT NULL, id uuid NOT NULL, org_new_id uuid NOT NULL,
+ uscc char(18) NOT NULL, org_name text NOT NULL, town text, title text NOT NULL, title_norm text COLLATE \"C\" NOT NULL,
+ field text, target_plan text, leader text, planned_investment numeric(18,4), requested_funding numeric(18,4),
+ rd_spend numeric(18,4), revenue numeric(18,4), high_tech boolean, partner text, maturity integer, notes text,
+ row_digest char(64) NOT NULL); GRANT SELECT ON stpm_survey_stage TO stpm_owner;"
+CALL="SELECT * FROM stpm.survey_import_apply(2020, 'x.csv', repeat('0', 64), 'utf-8', '2020-11-20')"
+is "$(sqlstate_of "$OFF" "BEGIN; $STAGE $CALL; ROLLBACK")" "ok" "the plain staging table is read (an empty survey)"
+is "$(sqlstate_of "$OFF" "BEGIN; $STAGE ALTER TABLE stpm_survey_stage ADD CHECK (rownum > 0); $CALL; ROLLBACK")" \
+    "22023" "survey_import_apply refuses a staging table with a check constraint"
+is "$(sqlstate_of "$OFF" "BEGIN; $STAGE CREATE INDEX ON stpm_survey_stage ((rownum + 1)); $CALL; ROLLBACK")" \
+    "22023" "and one with an index"
+
 drop_db "$DB"
 done_testing
