@@ -5,40 +5,10 @@
 # the catalog (a new table is covered automatically); the concrete walk-arounds of the issue;
 # the SECURITY DEFINER functions (pinned search_path, no EXECUTE for PUBLIC, owner); and the
 # actor of events and *_by columns (session_user, whatever the client says).
-#
-# Expected to FAIL before issue 8 lands (migrations 070-079 on main):
-#   - "ROLE may not write stpm.T" for every table the groups may write today (projects,
-#     events, documents, checks, orgs, org_figures, leaders, reserve_entries, survey_imports,
-#     conflicts, project_codes, workflows, plans, checkpoints, blacklist, targets,
-#     calendar_days, ...), and "every table is unchanged" for those roles (their writes
-#     went through);
-#   - every walk-around ("... is refused", "the row is unchanged");
-#   - "stpm_owner exists and may not log in", "stpm.project_advance is SECURITY DEFINER",
-#     the pinned search_path ending in pg_temp (stpm.user_add and stpm.events_chain pin
-#     "pg_catalog, stpm" today), "no EXECUTE for PUBLIC" (events_chain), "no SECURITY
-#     DEFINER function owned by a login role but stpm.user_add" (events_chain is owned by the
-#     migrating role today);
-#   - the actor with PGOPTIONS='-c role=stpm_officer' may pass or fail depending on how the
-#     client writes today (the DEFAULT session_user of the columns already holds).
-# Passing today: the harness checks (the catalog lists the tables, every role connects
-# and reads every table), `stpm user add` by an administrator, the actor of plain CLI use.
 . "$(dirname "$0")/lib.sh"
 need_db
-# lib.sh's run() leaves `set -e` on; these tests go on after a failing command (each
-# failure is a TAP line), so run() here keeps errexit off.
-run() {
-    "$@" >"$TMP/out" 2>"$TMP/err"
-    RC=$?
-    OUT=$(cat "$TMP/out")
-    ERR=$(cat "$TMP/err")
-}
-set +e
-SRC=${STPM_SOURCE_ROOT:-}
-if [ -z "$SRC" ] || [ ! -f "$SRC/workflows/municipal_nantong.yaml" ]; then
-    fail "STPM_SOURCE_ROOT names the source tree with the shipped workflows" "STPM_SOURCE_ROOT='$SRC'"
-    done_testing
-    exit 1
-fi
+keep_going
+need_source
 command -v psql >/dev/null || { fail "psql is on PATH" "psql not found"; done_testing; exit 1; }
 cd "$TMP"
 

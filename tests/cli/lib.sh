@@ -32,6 +32,29 @@ run() {
     ERR=$(cat "$TMP/err")
 }
 
+# keep_going: the script goes on after a failing command (each failure is a TAP line):
+# errexit off, and run() keeps it off.
+keep_going() {
+    run() {
+        "$@" >"$TMP/out" 2>"$TMP/err"
+        RC=$?
+        OUT=$(cat "$TMP/out")
+        ERR=$(cat "$TMP/err")
+    }
+    set +e
+}
+
+# need_source: $SRC is the source tree with the shipped workflows, else the script fails
+# saying so.
+need_source() {
+    SRC=${STPM_SOURCE_ROOT:-}
+    if [ -z "$SRC" ] || [ ! -f "$SRC/workflows/municipal_nantong.yaml" ]; then
+        fail "STPM_SOURCE_ROOT names the source tree with the shipped workflows" "STPM_SOURCE_ROOT='$SRC'"
+        done_testing
+        exit 1
+    fi
+}
+
 # expect_rc N NAME: the last run exited with N.
 expect_rc() {
     if [ "$RC" -eq "$1" ]; then pass "$2"; else fail "$2" "expected exit $1, got $RC" "stdout: $OUT" "stderr: $ERR"; fi

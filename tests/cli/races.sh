@@ -14,23 +14,9 @@
 # (the initial state `reserve` does not count as active, docs/integrity.md), `admit_unique`
 # checks no_duplicate from an initial-like state `withdrawn`, which no_duplicate does not
 # count (so that the similar projects do not see each other before one is admitted).
-#
-# Expected to FAIL before issue 8 lands: "exactly one admitted" (two or more pass
-# leader_limit / no_duplicate at once), the bulk over three projects (all three admitted
-# today), and "the losers ... with a sentence" for reserve promote (exit 5 with the raw
-# unique-constraint text today). Races are timing-dependent: with 2 processes today's
-# product sometimes gets it right by luck; with 10 and 20 it fails reliably. The set-ups and the parallel start pass today.
 . "$(dirname "$0")/lib.sh"
 need_db
-# lib.sh's run() leaves `set -e` on; these tests go on after a failing command (each
-# failure is a TAP line), so run() here keeps errexit off.
-run() {
-    "$@" >"$TMP/out" 2>"$TMP/err"
-    RC=$?
-    OUT=$(cat "$TMP/out")
-    ERR=$(cat "$TMP/err")
-}
-set +e
+keep_going
 cd "$TMP"
 ORG=91320682MA1MXXXX9P
 q() { psql "$DB" -qAtX -v ON_ERROR_STOP=1 -c "$1"; }

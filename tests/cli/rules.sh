@@ -10,31 +10,10 @@
 #   integrity admission writes a `refused` event (no state change) while `project why` and
 #   --dry-run write nothing; `project history` / `audit trail` show the business date, the
 #   server's clock time and mark an event entered late (> 3 days after its business date).
-#
-# Expected to FAIL before issue 8 lands: the test workflow with `input:`/`documents:` does
-# not load (a copy without them is used so that the rest runs); every --set refusal (today
-# --set of a built-in goes through, exit 0); the undeclared kind; the blank reasons; the
-# date bounds; approve before the publicity period; the `refused` event; the late mark and
-# clock time in `project history`; every psql call of stpm.project_advance (no such
-# function). Passing today: the set-ups, `why` and --dry-run writing nothing, an allowed
-# approve after the period, the clock time in `audit trail`.
 . "$(dirname "$0")/lib.sh"
 need_db
-# lib.sh's run() leaves `set -e` on; these tests go on after a failing command (each
-# failure is a TAP line), so run() here keeps errexit off.
-run() {
-    "$@" >"$TMP/out" 2>"$TMP/err"
-    RC=$?
-    OUT=$(cat "$TMP/out")
-    ERR=$(cat "$TMP/err")
-}
-set +e
-SRC=${STPM_SOURCE_ROOT:-}
-if [ -z "$SRC" ] || [ ! -f "$SRC/workflows/municipal_nantong.yaml" ]; then
-    fail "STPM_SOURCE_ROOT names the source tree with the shipped workflows" "STPM_SOURCE_ROOT='$SRC'"
-    done_testing
-    exit 1
-fi
+keep_going
+need_source
 python3 -c 'import yaml' 2>/dev/null || { fail "python3 with the yaml module (reads the shipped workflows)" "not found"; done_testing; exit 1; }
 cd "$TMP"
 OFFICER=rules_officer ADMIN=rules_admin AUDITOR=rules_auditor
