@@ -791,16 +791,16 @@ BEGIN
         RAISE EXCEPTION 'every attached document needs a kind, a file name and a content'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    -- The transition's locks before anything else (the documents' row lock included), in
-    -- the order of stpm.lock_for_transition.
-    SELECT * INTO d FROM stpm.projects WHERE code = p_code;
-    IF FOUND THEN
-        PERFORM stpm.lock_for_transition(d.year, d.org_id, d.leader_id);
-    END IF;
     IF n = 0 THEN
         res := stpm.transition_take(p_code, p_transition, p_on_date, p_sets, p_reason,
                                     p_by_timer, '{}', p_expect_state);
     ELSE
+        -- The transition's locks before the documents' row lock, in the order of
+        -- stpm.lock_for_transition (transition_take takes them itself otherwise).
+        SELECT * INTO d FROM stpm.projects WHERE code = p_code;
+        IF FOUND THEN
+            PERFORM stpm.lock_for_transition(d.year, d.org_id, d.leader_id);
+        END IF;
         -- The documents belong to the transition: a refusal takes them back (the
         -- subtransaction ends in an exception), the rest of the caller's work stays.
         BEGIN
