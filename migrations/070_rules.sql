@@ -533,17 +533,28 @@ DECLARE
     builtin_cols constant text[] := ARRAY['amount_requested', 'amount_approved', 'start_date',
                                           'due_date', 'closed_date', 'extensions'];
     h text;
+    seen_version integer;
+    seen_state text;
 BEGIN
     SELECT * INTO p FROM stpm.projects WHERE code = p_code;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'project % does not exist', p_code
             USING ERRCODE = 'no_data_found', HINT = '"stpm project list" shows the projects.';
     END IF;
+    seen_version := p.row_version;
+    seen_state := p.state;
     PERFORM stpm.lock_for_transition(p.year, p.org_id, p.leader_id);
     SELECT * INTO p FROM stpm.projects WHERE id = p.id FOR UPDATE;
     SELECT tr.rule INTO t FROM stpm.workflow_transition_rules tr
      WHERE tr.workflow_id = p.workflow_id AND tr.name = p_transition;
-    IF p_expect_state IS NOT NULL AND p.state <> p_expect_state THEN
+    -- '*': the state read before waiting for the locks is the one the caller meant.
+    IF p_expect_state = '*' AND p.row_version <> seen_version THEN
+        RAISE EXCEPTION 'project % changed meanwhile: it is now in state %, not %', p.code,
+                p.state, seen_state
+            USING ERRCODE = 'serialization_failure',
+                  HINT = format('Look at it again with "stpm project why %s".', p.code);
+    END IF;
+    IF p_expect_state <> '*' AND p.state <> p_expect_state THEN
         RAISE EXCEPTION 'project % changed meanwhile: it is now in state %, not %', p.code,
                 p.state, p_expect_state
             USING ERRCODE = 'serialization_failure',
@@ -753,7 +764,9 @@ REVOKE ALL ON FUNCTION stpm.transition_take(text, text, date, jsonb, text, boole
 --                 does; the event records their kinds and digests
 --   p_expect_state  the state the caller saw, or NULL: when another transition moved the
 --                 project meanwhile, 40001 (someone changed it first) rather than a
---                 decision on a state the caller did not see
+--                 decision on a state the caller did not see; '*': the state this call
+--                 reads first, before it waits for the locks (a change while it waited
+--                 is 40001)
 --   p_report      return a refusal as the JSON below instead of raising it (stpm does, to
 --                 show every reason with its subject and evidence)
 -- Returns {"allowed": bool, "code", "from", "to", "row_version", "hash", "changes",
