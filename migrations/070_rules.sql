@@ -81,7 +81,9 @@ BEGIN
         RAISE EXCEPTION 'the business date % is later than the server''s date %',
                 NEW.on_date, current_date
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('An event of %s cannot be dated in the future.', NEW.chain),
+                  DETAIL = format('An event of %s cannot be dated in the future.',
+                                  coalesce((SELECT 'project ' || code FROM stpm.projects
+                                             WHERE id = NEW.project_id), NEW.chain)),
                   HINT = 'Give a date up to today with --today, or leave it out.';
     END IF;
     -- Take the chain's head under a row lock: concurrent writers queue, the chain never forks.
@@ -91,7 +93,9 @@ BEGIN
         RETURNING h.seq, h.hash, h.on_date INTO NEW.seq, NEW.prev_hash, last_on;
     IF last_on IS NOT NULL AND NEW.on_date < last_on AND NEW.chain LIKE 'project:%' THEN
         RAISE EXCEPTION 'the business date % is earlier than %, the date of the last event of %',
-                NEW.on_date, last_on, NEW.chain
+                NEW.on_date, last_on,
+                coalesce((SELECT 'project ' || code FROM stpm.projects WHERE id = NEW.project_id),
+                         NEW.chain)
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'The history of a project runs forward: an event may not be dated '
                            'before the one that came before it.',
