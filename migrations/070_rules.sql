@@ -995,6 +995,7 @@ DECLARE
     old text;
     s jsonb;
     i integer := 0;
+    v_kind text := 'workflow_load';
 BEGIN
     IF NOT pg_has_role(session_user, 'stpm_admin', 'MEMBER') THEN
         RAISE EXCEPTION 'cannot load workflow: permission denied'
@@ -1022,39 +1023,34 @@ BEGIN
                       DETAIL = 'A stored workflow version is immutable: projects are pinned to it.',
                       HINT = 'Give the changed workflow a new version number.';
         END IF;
-        IF NOT EXISTS (SELECT 1 FROM stpm.workflow_rules WHERE workflow_id = wid) THEN
-            INSERT INTO stpm.workflow_rules (workflow_id, rules) VALUES (wid, p_rules);
-            INSERT INTO stpm.workflow_transition_rules (workflow_id, name, rule)
-                SELECT wid, e.key, e.value FROM jsonb_each(p_rules -> 'transitions') e;
-            INSERT INTO stpm.events (chain, kind, data)
-            VALUES ('system', 'workflow_compile', jsonb_build_object('workflow', p_name,
-                    'version', p_version, 'digest', p_digest,
-                    'rules_digest', encode(pg_catalog.sha256(convert_to(p_rules::text, 'UTF8')), 'hex')));
-            RETURN 'compiled';
+        IF EXISTS (SELECT 1 FROM stpm.workflow_rules WHERE workflow_id = wid) THEN
+            RETURN 'unchanged';
         END IF;
-        RETURN 'unchanged';
+        v_kind := 'workflow_compile'; -- a version stored before 070: its rules only
+    ELSE
+        INSERT INTO stpm.workflows (name, version, title, digest, source)
+        VALUES (p_name, p_version, p_title, p_digest, p_source) RETURNING id INTO wid;
+        FOR s IN SELECT jsonb_array_elements(p_states) LOOP
+            i := i + 1;
+            INSERT INTO stpm.workflow_states (workflow_id, ord, name, label, final, closed,
+                                              due_field, timeout_n, timeout_unit,
+                                              timeout_transition)
+            VALUES (wid, i, s ->> 'name', coalesce(s ->> 'label', s ->> 'name'),
+                    coalesce((s ->> 'final')::boolean, false),
+                    coalesce((s ->> 'closed')::boolean, false), s ->> 'due',
+                    (s ->> 'timeout_n')::integer, s ->> 'timeout_unit', s ->> 'timeout_transition');
+        END LOOP;
     END IF;
-    INSERT INTO stpm.workflows (name, version, title, digest, source)
-    VALUES (p_name, p_version, p_title, p_digest, p_source) RETURNING id INTO wid;
-    FOR s IN SELECT jsonb_array_elements(p_states) LOOP
-        i := i + 1;
-        INSERT INTO stpm.workflow_states (workflow_id, ord, name, label, final, closed, due_field,
-                                          timeout_n, timeout_unit, timeout_transition)
-        VALUES (wid, i, s ->> 'name', coalesce(s ->> 'label', s ->> 'name'),
-                coalesce((s ->> 'final')::boolean, false), coalesce((s ->> 'closed')::boolean, false),
-                s ->> 'due', (s ->> 'timeout_n')::integer, s ->> 'timeout_unit',
-                s ->> 'timeout_transition');
-    END LOOP;
     INSERT INTO stpm.workflow_rules (workflow_id, rules) VALUES (wid, p_rules);
     INSERT INTO stpm.workflow_transition_rules (workflow_id, name, rule)
         SELECT wid, e.key, e.value FROM jsonb_each(p_rules -> 'transitions') e;
     -- The event names the source's digest and the compiled rules' digest, so that a
     -- verifier can recompile the source and compare.
     INSERT INTO stpm.events (chain, kind, data)
-    VALUES ('system', 'workflow_load', jsonb_build_object('workflow', p_name,
+    VALUES ('system', v_kind, jsonb_build_object('workflow', p_name,
             'version', p_version, 'digest', p_digest,
             'rules_digest', encode(pg_catalog.sha256(convert_to(p_rules::text, 'UTF8')), 'hex')));
-    RETURN 'stored';
+    RETURN CASE v_kind WHEN 'workflow_load' THEN 'stored' ELSE 'compiled' END;
 END $$;
 REVOKE ALL ON FUNCTION stpm.workflow_store(text, integer, text, text, text, jsonb, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION stpm.workflow_store(text, integer, text, text, text, jsonb, jsonb)

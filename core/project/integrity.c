@@ -1,8 +1,8 @@
 /* The integrity admission checks (廉政准入): see stpm/integrity.h.
  *
- * Each check is one query that finds the project, decides, and builds both the summary
- * and the evidence on the server ($1 project id, $2 today, $3 the check's parameter),
- * so a check costs one round trip; uscc_valid reads the code and decides in C. */
+ * Each check, uscc_valid included, is decided on the server by the SQL the transitions
+ * themselves run (stpm.check_run): one round trip, the summary and the evidence built
+ * there. This file names the checks and checks their parameters. */
 #include "stpm/integrity.h"
 
 #include <stdlib.h>
@@ -10,7 +10,6 @@
 #include <uuid/uuid.h>
 
 #include "project/px.h"
-#include "stpm/uscc.h"
 #include "util/strutil.h"
 
 /* Every check is one SQL function of the schema (stpm.check_run, migrations/070_rules.sql):

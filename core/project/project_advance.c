@@ -208,14 +208,14 @@ void proj_report_detail(const stpm_transition_report *r, stpm_error *err)
 }
 
 int proj_decide(stpm_db *db, proj_snap *s, const char *transition, const stpm_advance_options *o,
-                const char *user_sets, const char *documents_json, stpm_transition_report *report,
-                char **to_state, char **changes_json, char **data_json, stpm_error *err)
+                const char *user_sets, stpm_transition_report *report, char **to_state,
+                char **changes_json, stpm_error *err)
 {
-    *to_state = *changes_json = *data_json = NULL;
+    *to_state = *changes_json = NULL;
     stpm_engine_check_result *checks = NULL;
     stpm_engine_option opt = {0};
     stpm_engine_result res = {0};
-    stpm_strbuf changes = STPM_STRBUF_INIT, data = STPM_STRBUF_INIT;
+    stpm_strbuf changes = STPM_STRBUF_INIT;
     const stpm_calendar *cal = NULL;
     const stpm_wf_transition *t = stpm_workflow_find_transition(s->wf, transition);
     int rc = 0;
@@ -264,27 +264,17 @@ int proj_decide(stpm_db *db, proj_snap *s, const char *transition, const stpm_ad
         proj_json_value(&changes, &res.changes[i].value);
     }
     stpm_strbuf_putc(&changes, '}');
-    stpm_strbuf_printf(&data, "{\"workflow\": \"%s\", \"version\": %d, \"set\": %s, \"checks\": [",
-                       stpm_workflow_name(s->wf), stpm_workflow_version(s->wf),
-                       stpm_strbuf_str(&changes));
-    for (size_t i = 0; i < report->n_checks; i++)
-        stpm_strbuf_printf(&data, "%s%s", i ? ", " : "",
-                           report->checks[i].evidence ? report->checks[i].evidence : "null");
-    stpm_strbuf_printf(&data, "], \"documents\": %s, \"by_timer\": %s}",
-                       documents_json ? documents_json : "[]", o->by_timer ? "true" : "false");
-    if (changes.oom || data.oom) {
+    if (changes.oom) {
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");
         goto out;
     }
     *to_state = stpm_strdup(res.to);
     *changes_json = stpm_strbuf_detach(&changes);
-    *data_json = stpm_strbuf_detach(&data);
 out:
     free(checks);
     stpm_engine_option_clear(&opt);
     stpm_engine_result_clear(&res);
     stpm_strbuf_free(&changes);
-    stpm_strbuf_free(&data);
     return rc;
 }
 
@@ -314,51 +304,25 @@ static int overlay_sets(proj_snap *s, const char *transition, const stpm_advance
     return rc;
 }
 
-/* Attach the files of the transition inside its transaction: their digests as JSON (for
- * the dry run's report) and their ids as a uuid[] literal (for the server's event). */
-static int attach_all(stpm_db *db, proj_snap *s, const stpm_advance_options *o, char **json,
-                      char **ids, stpm_error *err)
+/* Attach the files of a dry run inside its transaction (rolled back), so that the engine
+ * sees their kinds as attached. */
+static int attach_all(stpm_db *db, proj_snap *s, const stpm_advance_options *o, stpm_error *err)
 {
-    stpm_strbuf sb = STPM_STRBUF_INIT, idl = STPM_STRBUF_INIT;
     int rc = 0;
-    stpm_strbuf_putc(&sb, '[');
-    stpm_strbuf_putc(&idl, '{');
-    for (size_t i = 0; i < o->n_attachments; i++) {
-        char sha[65] = {0}, id[37] = {0};
-        bool already = false;
+    for (size_t i = 0; i < o->n_attachments && rc == 0; i++) {
         const stpm_project_attachment *a = &o->attachments[i];
-        if ((rc = proj_attach_id(db, s->wf, s->code, a->kind, a->path, o->today, &already, sha, id,
+        if ((rc = proj_attach_id(db, s->wf, s->code, a->kind, a->path, o->today, NULL, NULL, NULL,
                                  err)) < 0)
             break;
-        stpm_strbuf_printf(&sb, "%s{\"kind\": ", i ? ", " : "");
-        stpm_px_json_string(&sb, a->kind);
-        stpm_strbuf_printf(&sb, ", \"sha256\": \"%s\", \"new\": %s}", sha,
-                           already ? "false" : "true");
-        stpm_strbuf_printf(&idl, "%s%s", i ? "," : "", id);
         char **grown = realloc(s->documents, (s->n_documents + 1) * sizeof(*grown));
-        if (!grown || !(grown[s->n_documents] = stpm_strdup(a->kind))) {
-            if (grown)
-                s->documents = grown;
+        if (grown)
+            s->documents = grown;
+        if (!grown || !(s->documents[s->n_documents] = stpm_strdup(a->kind)))
             rc = stpm_error_set(err, STPM_ERROR, "out of memory");
-            break;
-        }
-        s->documents = grown;
-        s->n_documents++;
+        else
+            s->n_documents++;
     }
-    stpm_strbuf_putc(&sb, ']');
-    stpm_strbuf_putc(&idl, '}');
-    if (rc == 0 && (sb.oom || idl.oom))
-        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
-    *json = rc == 0 ? stpm_strbuf_detach(&sb) : NULL;
-    *ids = rc == 0 ? stpm_strbuf_detach(&idl) : NULL;
-    stpm_strbuf_free(&sb);
-    stpm_strbuf_free(&idl);
     return rc;
-}
-
-static char *cell(PGresult *r, int row, int col)
-{
-    return PQgetisnull(r, row, col) ? NULL : stpm_strdup(PQgetvalue(r, row, col));
 }
 
 int proj_advance_outcome(PGresult *r, const char *code, const char *transition,
@@ -370,10 +334,10 @@ int proj_advance_outcome(PGresult *r, const char *code, const char *transition,
         return stpm_error_set(err, STPM_ERROR, "cannot advance project: no answer from the server");
     bool allowed = strcmp(PQgetvalue(r, 0, 0), "true") == 0;
     res->code = stpm_strdup(code);
-    res->from = cell(r, 0, 1);
+    res->from = stpm_px_value(r, 0, 1);
     res->row_version = atoi(PQgetvalue(r, 0, 3));
     rep->name = stpm_strdup(transition);
-    rep->to = cell(r, 0, 2);
+    rep->to = stpm_px_value(r, 0, 2);
     rep->allowed = allowed;
     for (int i = 0; i < n; i++) {
         const char *typ = PQgetisnull(r, i, 7) ? "" : PQgetvalue(r, i, 7);
@@ -388,16 +352,16 @@ int proj_advance_outcome(PGresult *r, const char *code, const char *transition,
         const char *typ = PQgetisnull(r, i, 7) ? "" : PQgetvalue(r, i, 7);
         if (typ[0] == 'b') {
             stpm_reason *x = &rep->reasons[rep->n_reasons++];
-            x->kind = cell(r, i, 8);
-            x->subject = cell(r, i, 9);
-            x->message = cell(r, i, 10);
-            x->evidence = cell(r, i, 11);
+            x->kind = stpm_px_value(r, i, 8);
+            x->subject = stpm_px_value(r, i, 9);
+            x->message = stpm_px_value(r, i, 10);
+            x->evidence = stpm_px_value(r, i, 11);
         } else if (typ[0] == 'c') {
             stpm_check_outcome *x = &rep->checks[rep->n_checks++];
-            x->name = cell(r, i, 8);
+            x->name = stpm_px_value(r, i, 8);
             x->passed = !PQgetisnull(r, i, 9) && strcmp(PQgetvalue(r, i, 9), "true") == 0;
-            x->summary = cell(r, i, 10);
-            x->evidence = cell(r, i, 11);
+            x->summary = stpm_px_value(r, i, 10);
+            x->evidence = stpm_px_value(r, i, 11);
         }
     }
     if (!allowed) {
@@ -409,9 +373,9 @@ int proj_advance_outcome(PGresult *r, const char *code, const char *transition,
                                  "in the project's history.");
         return STPM_EREFUSED;
     }
-    res->to = cell(r, 0, 2);
-    res->event_hash = cell(r, 0, 4);
-    res->changes = cell(r, 0, 5);
+    res->to = stpm_px_value(r, 0, 2);
+    res->event_hash = stpm_px_value(r, 0, 4);
+    res->changes = stpm_px_value(r, 0, 5);
     return 0;
 }
 
@@ -433,16 +397,15 @@ static int sets_object(proj_snap *s, const char *transition, const stpm_advance_
 static int advance_dry(stpm_db *db, proj_snap *s, const char *transition,
                        const stpm_advance_options *o, stpm_advance_result *res, stpm_error *err)
 {
-    char *inner = NULL, *docs = NULL, *ids = NULL, *to = NULL, *changes = NULL, *data = NULL;
+    char *inner = NULL, *to = NULL, *changes = NULL;
     int rc = overlay_sets(s, transition, o, &inner, err);
     if (rc < 0)
         goto cleanup;
     if ((rc = stpm_query_simple(db, "BEGIN", "cannot advance project", err)) < 0)
         goto cleanup;
-    rc = attach_all(db, s, o, &docs, &ids, err);
+    rc = attach_all(db, s, o, err);
     if (rc == 0)
-        rc =
-            proj_decide(db, s, transition, o, inner, docs, &res->report, &to, &changes, &data, err);
+        rc = proj_decide(db, s, transition, o, inner, &res->report, &to, &changes, err);
     stpm_query_rollback(db);
     res->code = stpm_strdup(s->code);
     res->from = stpm_strdup(s->state);
@@ -454,11 +417,8 @@ static int advance_dry(stpm_db *db, proj_snap *s, const char *transition,
     res->changes = stpm_strdup(changes);
 cleanup:
     free(inner);
-    free(docs);
-    free(ids);
     free(to);
     free(changes);
-    free(data);
     return rc;
 }
 
@@ -565,46 +525,45 @@ static int advance_once(stpm_db *db, const char *code, const char *transition,
     PGresult *r = NULL;
     int rc = 0;
     memset(&s, 0, sizeof(s));
-    /* Nothing to parse or attach: the server does everything, in one round trip; "*" has it
-     * report a change made while it waited for the locks as a conflict (exit 4). */
-    if (!o->dry_run && !o->n_sets && !o->n_attachments) {
-        const char *p[] = {code, transition, stpm_date_format(o->today, today),
-                           "{}", o->reason,  o->by_timer ? "true" : "false",
-                           "{}", "{}",       "*"};
-        rc = stpm_query_prepared(db, STPM_STMT_PROJECT_WRITE, proj_advance_sql,
-                                 PROJ_ADVANCE_NPARAMS, p, &r, "cannot advance project", err);
-        if (rc == 0)
-            rc = proj_advance_outcome(r, code, transition, res, err);
-        else if (rc == STPM_EPERM && proj_snap_load(db, code, &s, NULL) == 0 &&
-                 !s.roles) { /* an auditor: say so, not "permission denied for function" */
-            stpm_error_clear(err);
-            rc = proj_require_writer(&s, err);
+    /* Nothing to parse or attach: no snapshot is needed, the server does everything in one
+     * round trip; "*" has it report a change made while it waited for the locks as a
+     * conflict (exit 4). Else the snapshot types the sets, checks the document kinds and
+     * gives the state the caller saw. */
+    bool lean = !o->dry_run && !o->n_sets && !o->n_attachments;
+    if (!lean) {
+        if ((rc = proj_snap_load(db, code, &s, err)) < 0)
+            return rc;
+        if ((rc = proj_require_writer(&s, err)) < 0)
+            goto cleanup;
+        if (o->dry_run) {
+            rc = advance_dry(db, &s, transition, o, res, err);
+            goto cleanup;
         }
-        goto cleanup;
+        if ((rc = sets_object(&s, transition, o, &sets, err)) < 0 ||
+            (rc = attachments_read(&s, o, &a, err)) < 0)
+            goto cleanup;
     }
-    if ((rc = proj_snap_load(db, code, &s, err)) < 0)
-        return rc;
-    if ((rc = proj_require_writer(&s, err)) < 0)
-        goto cleanup;
-    if (o->dry_run) {
-        rc = advance_dry(db, &s, transition, o, res, err);
-        goto cleanup;
-    }
-    if ((rc = sets_object(&s, transition, o, &sets, err)) < 0)
-        goto cleanup;
-    if ((rc = attachments_read(&s, o, &a, err)) < 0)
-        goto cleanup;
-    const char *p[] = {s.code, transition, stpm_date_format(o->today, today),
-                       sets,   o->reason,  o->by_timer ? "true" : "false",
-                       "{}",   "{}",       s.state};
+    const char *p[] = {code,
+                       transition,
+                       stpm_date_format(o->today, today),
+                       sets ? sets : "{}",
+                       o->reason,
+                       o->by_timer ? "true" : "false",
+                       "{}",
+                       "{}",
+                       lean ? "*" : s.state};
     if (a.n == 0)
         rc = stpm_query_prepared(db, STPM_STMT_PROJECT_WRITE, proj_advance_sql,
                                  PROJ_ADVANCE_NPARAMS, p, &r, "cannot advance project", err);
     else
         rc = advance_call(db, p, &a, &r, err);
-    if (rc < 0)
-        goto cleanup;
-    rc = proj_advance_outcome(r, s.code, transition, res, err);
+    if (rc == 0) {
+        rc = proj_advance_outcome(r, code, transition, res, err);
+    } else if (lean && rc == STPM_EPERM && proj_snap_load(db, code, &s, NULL) == 0 && !s.roles) {
+        /* an auditor: say so, not "permission denied for function" */
+        stpm_error_clear(err);
+        rc = proj_require_writer(&s, err);
+    }
 cleanup:
     PQclear(r);
     free(sets);

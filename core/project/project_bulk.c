@@ -120,8 +120,8 @@ static void take_row(stpm_bulk_report *rep, stpm_bulk_item *it, PGresult *r, int
     }
 }
 
-/* Send items [from, to) of rep (all of one transition) in one call; sets, when not NULL,
- * holds each item's own sets as a JSON object (by item index). */
+/* Send items idx[from..to) of rep (all of one transition) in one call; sets, when not NULL,
+ * holds each one's own sets as a JSON object (sets[i] for idx[i]). */
 static int many_chunk(stpm_db *db, stpm_bulk_report *rep, const size_t *idx, size_t from, size_t to,
                       char *const *sets, const stpm_advance_options *o, stpm_error *err)
 {
@@ -132,8 +132,7 @@ static int many_chunk(stpm_db *db, stpm_bulk_report *rep, const size_t *idx, siz
     for (size_t i = from; i < to; i++) {
         stpm_strbuf_array_item(&codes, rep->items[idx[i]].code);
         if (sets)
-            stpm_strbuf_printf(&each, "%s%s", i == from ? "[" : ",",
-                               sets[idx[i]] ? sets[idx[i]] : "{}");
+            stpm_strbuf_printf(&each, "%s%s", i == from ? "[" : ",", sets[i] ? sets[i] : "{}");
     }
     stpm_strbuf_array_end(&codes);
     if (sets)
@@ -188,9 +187,8 @@ static int run_many(stpm_db *db, proj_snap *snaps, const char *const *transition
             stpm_bulk_item *it = &rep->items[base + i];
             stpm_transition_report tr = {0};
             stpm_error e = STPM_ERROR_INIT;
-            char *to = NULL, *changes = NULL, *data = NULL;
-            int r = proj_decide(db, &snaps[i], transitions[i], o, NULL, NULL, &tr, &to, &changes,
-                                &data, &e);
+            char *to = NULL, *changes = NULL;
+            int r = proj_decide(db, &snaps[i], transitions[i], o, NULL, &tr, &to, &changes, &e);
             if (r == STPM_EREFUSED)
                 set_outcome(rep, it, STPM_OUTCOME_REFUSED, e.detail ? e.detail : e.message);
             else if (r < 0)
@@ -203,7 +201,6 @@ static int run_many(stpm_db *db, proj_snap *snaps, const char *const *transition
             }
             free(to);
             free(changes);
-            free(data);
             stpm_transition_report_clear(&tr);
             stpm_error_clear(&e);
             if (PQstatus(db->conn) == CONNECTION_BAD) {
@@ -425,18 +422,8 @@ int stpm_project_advance_each(stpm_db *db, const stpm_advance_item *items, size_
         }
         idx[i] = base + i;
     }
-    /* The items are in report from base on; their sets by report index. */
-    char **by_index = calloc(report->n + 1, sizeof(*by_index));
-    if (!by_index) {
-        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
-        goto cleanup;
-    }
-    for (size_t i = 0; i < n; i++)
-        by_index[base + i] = sets[i];
     for (size_t k = 0; k < n && rc == 0; k += MANY_CHUNK)
-        rc = many_chunk(db, report, idx, k, k + MANY_CHUNK < n ? k + MANY_CHUNK : n, by_index, o,
-                        err);
-    free(by_index);
+        rc = many_chunk(db, report, idx, k, k + MANY_CHUNK < n ? k + MANY_CHUNK : n, sets, o, err);
 cleanup:
     for (size_t i = 0; sets && i < n; i++)
         free(sets[i]);

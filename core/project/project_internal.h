@@ -67,16 +67,15 @@ int proj_require_writer(const proj_snap *s, stpm_error *err);
 
 /*
  * Decide `transition` for the snapshot (its fields already overlaid with the user's
- * sets): run the integrity checks it names (stpm_integrity_run, on this connection), ask
- * the engine, and when allowed apply `set:`. Always fills report; when allowed also
- * *to_state, *changes_json (user_sets — the inner members of a JSON object, possibly
- * empty — followed by the `set:` changes) and *data_json (the event's data, with
- * documents_json, a JSON array, as its documents). Returns 0 when allowed, STPM_EREFUSED
- * with every reason in err's detail, or another error.
+ * sets) in C, for `--dry-run`: run the integrity checks it names (the server's SQL, on
+ * this connection), ask the engine, and when allowed apply `set:`. Always fills report;
+ * when allowed also *to_state and *changes_json (user_sets — the inner members of a JSON
+ * object, possibly empty — followed by the `set:` changes). Returns 0 when allowed,
+ * STPM_EREFUSED with every reason in err's detail, or another error.
  */
 int proj_decide(stpm_db *db, proj_snap *s, const char *transition, const stpm_advance_options *o,
-                const char *user_sets, const char *documents_json, stpm_transition_report *report,
-                char **to_state, char **changes_json, char **data_json, stpm_error *err);
+                const char *user_sets, stpm_transition_report *report, char **to_state,
+                char **changes_json, stpm_error *err);
 
 /* A transition taken by the server: stpm.project_advance with its result as rows (see
  * project_advance.c). Parameters: code, transition, today, sets (a JSON object), reason,

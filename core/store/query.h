@@ -37,7 +37,7 @@ bool stpm_query_retryable(const stpm_error *err);
 int stpm_query_require_admin(stpm_db *db, const char *what, const char *detail, stpm_error *err);
 
 /* Statements that hot paths prepare once per connection. */
-enum { STPM_STMT_PROJECT_LOAD = 0, STPM_STMT_PROJECT_WRITE = 1 };
+enum { STPM_STMT_PROJECT_LOAD = 0, STPM_STMT_PROJECT_WRITE = 1 }; /* WRITE: stpm.project_advance */
 
 /* Like stpm_query, for the statement `id` with text sql: prepared (as "stpm_stmt_ID") on
  * first use on this connection, then executed by name. */
