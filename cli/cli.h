@@ -45,6 +45,13 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The effective "today": --today / STPM_TODAY, else the real date. */
 stpm_date cli_today(const cli_ctx *ctx);
 
+/* The option `name` of opts as a date: *given false and 0 returned when absent; a bad date
+ * is a usage error (returns 2). Declared in opts.h's terms: opts is a cli_opt array. */
+struct cli_opt;
+int cli_date_opt(struct cli_opt *opts, const char *name, stpm_date *out, bool *given);
+/* --as-of DATE of opts (the figures as they stood at the end of that day), else today. */
+int cli_as_of(const cli_ctx *ctx, struct cli_opt *opts, stpm_date *out);
+
 /* Parse a --format value; 0 on success, -1 otherwise. */
 int cli_parse_format(const char *s, cli_format *out);
 

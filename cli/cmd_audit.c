@@ -12,18 +12,6 @@
 #include "table.h"
 #include "stpm/audit.h"
 
-/* An optional date option: 0 when absent, else parsed; a bad date is a usage error. */
-static int date_opt(cli_opt *opts, const char *name, stpm_date *out, bool *given)
-{
-    const char *s = cli_opt_get(opts, name)->value;
-    *given = s != NULL;
-    if (!s)
-        return 0;
-    if (stpm_date_parse(s, out) < 0)
-        return cli_usage_error("invalid date \"%s\" for --%s: expected YYYY-MM-DD", s, name);
-    return 0;
-}
-
 static int cmd_unclosed(cli_ctx *ctx, int argc, char **argv)
 {
     static const char usage[] = "stpm audit unclosed [--as-of DATE] [--fail-if-any]";
@@ -45,7 +33,7 @@ static int cmd_unclosed(cli_ctx *ctx, int argc, char **argv)
             "day,\nreconstructed from the history, has a deadline before it and is not closed.",
             opts, argc, argv, &args, 0, 0, NULL, &db, &rc) < 0)
         goto cleanup;
-    if ((rc = date_opt(opts, "as-of", &as_of, &given)) != 0)
+    if ((rc = cli_date_opt(opts, "as-of", &as_of, &given)) != 0)
         goto cleanup;
     if (!given)
         as_of = cli_today(ctx);
@@ -71,10 +59,12 @@ cleanup:
 
 static int cmd_closed(cli_ctx *ctx, int argc, char **argv)
 {
-    static const char usage[] = "stpm audit closed [--from DATE] [--to DATE]";
+    static const char usage[] = "stpm audit closed [--from DATE] [--to DATE] [--as-of DATE]";
     cli_opt opts[] = {
         CLI_STRING("from", 0, "DATE", "closed on or after this date"),
         CLI_STRING("to", 0, "DATE", "closed on or before this date"),
+        CLI_STRING("as-of", 0, "DATE",
+                   "the history as it stood at the end of DATE (default: today)"),
         CLI_END,
     };
     cli_args args = {0};
@@ -83,16 +73,17 @@ static int cmd_closed(cli_ctx *ctx, int argc, char **argv)
     stpm_rows *rows = NULL;
     int rc = 0;
     bool gf = false, gt = false;
-    stpm_date from = 0, to = 0;
+    stpm_date from = 0, to = 0, as_of = 0;
     if (cli_start(
             ctx, usage,
             "Projects closed (accepted 验收通过, terminated 终止) in a period, with the date and "
             "whether\nthey closed by their deadline.",
             opts, argc, argv, &args, 0, 0, NULL, &db, &rc) < 0)
         goto cleanup;
-    if ((rc = date_opt(opts, "from", &from, &gf)) != 0 || (rc = date_opt(opts, "to", &to, &gt)))
+    if ((rc = cli_date_opt(opts, "from", &from, &gf)) != 0 ||
+        (rc = cli_date_opt(opts, "to", &to, &gt)) || (rc = cli_as_of(ctx, opts, &as_of)) != 0)
         goto cleanup;
-    if (stpm_audit_closed(db, gf ? from : 0, gt ? to : 0, &rows, &err) < 0)
+    if (stpm_audit_closed(db, gf ? from : 0, gt ? to : 0, as_of, &rows, &err) < 0)
         rc = cli_report(&err);
     else
         rc = cli_print_rows(ctx, rows, true);

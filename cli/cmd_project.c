@@ -78,7 +78,7 @@ cleanup:
 static int cmd_list(cli_ctx *ctx, int argc, char **argv)
 {
     static const char usage[] = "stpm project list [--state S] [--plan CODE] [--level L] "
-                                "[--year Y] [--town T] [--org USCC] [--overdue]";
+                                "[--year Y] [--town T] [--org USCC] [--overdue] [--as-of DATE]";
     cli_opt opts[] = {
         CLI_STRING("state", 0, "S", "in this state"),
         CLI_STRING("plan", 0, "CODE", "of this plan"),
@@ -86,9 +86,12 @@ static int cmd_list(cli_ctx *ctx, int argc, char **argv)
         CLI_STRING("year", 0, "Y", "of this plan year"),
         CLI_STRING("town", 0, "T", "of organisations in this town (所属板块)"),
         CLI_STRING("org", 0, "USCC", "of this organisation"),
-        CLI_FLAG("overdue", 0, "due but not closed (应结未结) as of today"),
+        CLI_FLAG("overdue", 0, "due but not closed (应结未结) as of --as-of"),
+        CLI_STRING("as-of", 0, "DATE",
+                   "the projects and their states at the end of DATE (default: today)"),
         CLI_END,
     };
+    stpm_date as_of = 0;
     cli_args args = {0};
     stpm_db *db = NULL;
     stpm_error err = STPM_ERROR_INIT;
@@ -103,9 +106,10 @@ static int cmd_list(cli_ctx *ctx, int argc, char **argv)
     f.town = (char *)cli_opt_get(opts, "town")->value;
     f.org = (char *)cli_opt_get(opts, "org")->value;
     f.overdue = cli_opt_get(opts, "overdue")->flag;
-    if ((rc = parse_year(cli_opt_get(opts, "year")->value, &f.year)) != 0)
+    if ((rc = parse_year(cli_opt_get(opts, "year")->value, &f.year)) != 0 ||
+        (rc = cli_as_of(ctx, opts, &as_of)) != 0)
         goto cleanup;
-    if (stpm_project_list(db, &f, cli_today(ctx), &rows, &err) < 0)
+    if (stpm_project_list(db, &f, as_of, &rows, &err) < 0)
         rc = cli_report(&err);
     else
         rc = cli_print_rows(ctx, rows, true);

@@ -26,12 +26,23 @@ static int parse_year(const char *s, const char *name, int *out)
 static int cmd_summary(cli_ctx *ctx, int argc, char **argv)
 {
     static const char usage[] =
-        "stpm report summary [--from Y] [--to Y] [--by level|plan|year|town|field|state]";
+        "stpm report summary [--from Y] [--to Y] [--year Y] [--as-of DATE]\n"
+        "                    [--by level|plan|year|town|field|state] [--level L] [--plan CODE]\n"
+        "                    [--compare-previous]";
     cli_opt opts[] = {
         CLI_STRING("from", 0, "Y", "from this plan year"),
         CLI_STRING("to", 0, "Y", "to this plan year"),
         CLI_STRING("year", 0, "Y", "one plan year (--from Y --to Y)"),
+        CLI_STRING("as-of", 0, "DATE",
+                   "the figures as they stood at the end of DATE (default: today)"),
         CLI_STRING("by", 0, "KEY", "group by level, plan, year, town, field or state"),
+        CLI_STRING("level", 0, "L",
+                   "only plans of this level: national, provincial, municipal, county, "
+                   "provincial_and_above, municipal_and_above"),
+        CLI_STRING("plan", 0, "CODE", "only this plan"),
+        CLI_FLAG("compare-previous", 0,
+                 "each figure beside the year before's (years - 1, as of a year earlier), "
+                 "with the growth in %"),
         CLI_END,
     };
     cli_args args = {0};
@@ -43,8 +54,10 @@ static int cmd_summary(cli_ctx *ctx, int argc, char **argv)
     if (cli_start(
             ctx, usage,
             "Applied (申报), admitted (廉政准入), approved (立项), funded (资金类), accepted "
-            "(验收), terminated\n(终止) and overdue (应结未结, as of today) projects with the "
-            "amounts requested and approved\nin 万元; see docs/reports.md for what counts.",
+            "(验收), terminated\n(终止), rejected and overdue (应结未结) projects with the "
+            "amounts requested and approved\nin 万元, the plans and plan kinds covered and the "
+            "projects implemented (在研) in the\nperiod, all as of --as-of; see docs/reports.md "
+            "for what counts.",
             opts, argc, argv, &args, 0, 0, NULL, &db, &rc) < 0)
         goto cleanup;
     if ((rc = parse_year(cli_opt_get(opts, "from")->value, "from", &from)) != 0 ||
@@ -61,7 +74,22 @@ static int cmd_summary(cli_ctx *ctx, int argc, char **argv)
             "invalid --by \"%s\": expected level, plan, year, town, field or state", b);
         goto cleanup;
     }
-    if (stpm_report_summary(db, from, to, by, cli_today(ctx), &rows, &err) < 0)
+    stpm_report_query q = {from,
+                           to,
+                           by,
+                           0,
+                           cli_opt_get(opts, "level")->value,
+                           cli_opt_get(opts, "plan")->value,
+                           cli_opt_get(opts, "compare-previous")->flag};
+    if (q.level && stpm_report_level_check(q.level) < 0) {
+        rc = cli_usage_error("invalid --level \"%s\": expected national, provincial, municipal, "
+                             "county, provincial_and_above or municipal_and_above",
+                             q.level);
+        goto cleanup;
+    }
+    if ((rc = cli_as_of(ctx, opts, &q.as_of)) != 0)
+        goto cleanup;
+    if (stpm_report_summary(db, &q, &rows, &err) < 0)
         rc = cli_report(&err);
     else
         rc = cli_print_rows(ctx, rows, false);
@@ -75,11 +103,14 @@ cleanup:
 
 static int cmd_targets(cli_ctx *ctx, int argc, char **argv)
 {
-    static const char usage[] = "stpm report targets [--year Y]";
+    static const char usage[] = "stpm report targets [--year Y] [--as-of DATE]";
     cli_opt opts[] = {
-        CLI_STRING("year", 0, "Y", "the plan year (default: the year of today)"),
+        CLI_STRING("year", 0, "Y", "the plan year (default: the year of --as-of)"),
+        CLI_STRING("as-of", 0, "DATE",
+                   "the actuals as they stood at the end of DATE (default: today)"),
         CLI_END,
     };
+    stpm_date as_of = 0;
     cli_args args = {0};
     stpm_db *db = NULL;
     stpm_error err = STPM_ERROR_INIT;
@@ -90,13 +121,14 @@ static int cmd_targets(cli_ctx *ctx, int argc, char **argv)
                   "the\ncompletion rate (完成率).",
                   opts, argc, argv, &args, 0, 0, NULL, &db, &rc) < 0)
         goto cleanup;
-    if ((rc = parse_year(cli_opt_get(opts, "year")->value, "year", &year)) != 0)
+    if ((rc = parse_year(cli_opt_get(opts, "year")->value, "year", &year)) != 0 ||
+        (rc = cli_as_of(ctx, opts, &as_of)) != 0)
         goto cleanup;
     if (!year) {
         int m, d;
-        stpm_date_to_ymd(cli_today(ctx), &year, &m, &d);
+        stpm_date_to_ymd(as_of, &year, &m, &d);
     }
-    if (stpm_report_targets(db, year, &rows, &err) < 0)
+    if (stpm_report_targets(db, year, as_of, &rows, &err) < 0)
         rc = cli_report(&err);
     else if (ctx->format == CLI_FORMAT_TABLE && stpm_rows_count(rows) == 0)
         printf("no targets for %d; an administrator sets them with `stpm report target set`\n",

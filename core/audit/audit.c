@@ -5,26 +5,19 @@
 #include "store/rows_internal.h"
 #include "stpm/audit.h"
 
-/* The state at the end of as_of is the period with from_date <= as_of < to_date. The
- * first two conditions and NOT closed repeat the partial indexes' predicate, and the
- * coalesce is the key of 052's index, so that the planner uses it: it reads only the
- * periods still open after as_of (few when as_of is recent), from the index alone.
- * The planner cannot estimate that predicate (to_date > due compares two columns) and
- * expects tens of times more periods than there are, which would make it scan every
- * project to join them; the LATERAL ... LIMIT 1 makes it look each one up by its key. */
+/* 应结未结 as of $1 is stpm.overdue_as_of (migration 081, the one definition: docs/audit.md),
+ * through the partial index of the periods that ever were overdue. The planner cannot
+ * estimate its predicate and expects far more rows than there are; the LATERAL ... LIMIT 1
+ * makes it look each project up by its key instead of scanning them all. */
 static const char unclosed_sql[] =
     "SELECT x.code, x.title, x.org, x.org_name, x.plan, x.level,"
     " s.state, s.due::text AS due, ($1::date - s.due) AS days_overdue"
-    " FROM stpm.project_states s"
+    " FROM stpm.overdue_as_of($1::date) s"
     " CROSS JOIN LATERAL (SELECT p.code, p.title, o.uscc AS org, o.name AS org_name,"
     "   pl.code AS plan, pl.level FROM stpm.projects p"
     "   JOIN stpm.orgs o ON o.id = p.org_id"
     "   JOIN stpm.plans pl ON pl.id = p.plan_id"
     "   WHERE p.id = s.project_id LIMIT 1) x"
-    " WHERE s.due IS NOT NULL AND (s.to_date IS NULL OR s.to_date > s.due)"
-    "   AND s.due < $1::date AND s.from_date <= $1::date"
-    "   AND (s.to_date IS NULL OR s.to_date > $1::date) AND NOT s.closed"
-    "   AND coalesce(s.to_date, 'infinity') > $1::date"
     " ORDER BY days_overdue DESC, x.code";
 
 static const char closed_sql[] =
@@ -39,7 +32,7 @@ static const char closed_sql[] =
     "   WHERE x.project_id = s.project_id AND x.seq < s.seq ORDER BY x.seq DESC LIMIT 1) prev"
     "   ON true"
     " WHERE s.closed AND s.from_date >= coalesce($1::date, '-infinity')"
-    "   AND s.from_date <= coalesce($2::date, 'infinity')"
+    "   AND s.from_date <= coalesce($2::date, 'infinity') AND s.from_date <= $3::date"
     " ORDER BY s.from_date, p.code";
 
 static int rows_out(PGresult *r, stpm_rows **out, stpm_error *err)
@@ -62,14 +55,15 @@ int stpm_audit_unclosed(stpm_db *db, stpm_date as_of, stpm_rows **out, stpm_erro
     return rows_out(r, out, err);
 }
 
-int stpm_audit_closed(stpm_db *db, stpm_date from, stpm_date to, stpm_rows **out, stpm_error *err)
+int stpm_audit_closed(stpm_db *db, stpm_date from, stpm_date to, stpm_date as_of, stpm_rows **out,
+                      stpm_error *err)
 {
     *out = NULL;
-    char f[11], t[11];
-    const char *p[] = {from ? stpm_date_format(from, f) : NULL,
-                       to ? stpm_date_format(to, t) : NULL};
+    char f[11], t[11], a[11];
+    const char *p[] = {from ? stpm_date_format(from, f) : NULL, to ? stpm_date_format(to, t) : NULL,
+                       stpm_date_format(as_of, a)};
     int rc = 0;
-    PGresult *r = stpm_px_exec(db, closed_sql, 2, p, PGRES_TUPLES_OK, "cannot list closed projects",
+    PGresult *r = stpm_px_exec(db, closed_sql, 3, p, PGRES_TUPLES_OK, "cannot list closed projects",
                                &rc, err);
     if (!r)
         return rc;

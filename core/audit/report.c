@@ -39,22 +39,16 @@ int stpm_report_by_parse(const char *s, stpm_report_by *out)
     return -1;
 }
 
-/* The figures come from stpm.report_counts (051): one row per combination of the grouping
- * columns and the milestones, with its number of projects and amounts, plus the deltas the
- * writers' triggers appended since they were last folded in (stpm.report_deltas). A group
- * whose deltas cancel out (every project left it) is not shown. Only overdue depends on the date:
- * the projects overdue as of $3 (through the partial index of 052, see audit.c) are looked up one
- * by one (LATERAL, as in audit.c: the planner overestimates them) in project_facts and added as
- * rows of their own. The grouping expressions below work on both kinds of rows (f) and the plans
- * (pl). */
-#define OVERDUE_CTE                                                                                \
-    "WITH o AS (SELECT DISTINCT s.project_id FROM stpm.project_states s"                           \
-    "  WHERE s.due IS NOT NULL AND (s.to_date IS NULL OR s.to_date > s.due)"                       \
-    "    AND s.due < $3::date AND s.from_date <= $3::date"                                         \
-    "    AND (s.to_date IS NULL OR s.to_date > $3::date) AND NOT s.closed"                         \
-    "    AND coalesce(s.to_date, 'infinity') > $3::date) "
-
-#define YEARS " f.year >= coalesce($1::int, 0) AND f.year <= coalesce($2::int, 9999)"
+/* The figures are sums over stpm.report_rows (migration 081): as of a day on or after the
+ * server's date, the counts and deltas of 051's design (a few hundred rows whatever the
+ * number of projects); as of an earlier day, one row per project from its facts and the
+ * period containing that day; plus one row per project overdue then and one per project
+ * implemented in the period. $1, $2 plan years, $3 the day; $4 the level filter, $5 the
+ * plan filter. The grouping expressions work on f (those rows) and pl (plans). */
+#define LEVEL_FILTER(n)                                                                            \
+    " ($" n "::text IS NULL OR f.level = $" n "   OR ($" n                                         \
+    " = 'municipal_and_above' AND f.level IN ('national', 'provincial', 'municipal'))"             \
+    "   OR ($" n " = 'provincial_and_above' AND f.level IN ('national', 'provincial')))"
 
 #define MEASURES                                                                                   \
     " coalesce(sum(f.projects), 0)::bigint AS projects,"                                           \
@@ -62,56 +56,147 @@ int stpm_report_by_parse(const char *s, stpm_report_by *out)
     " coalesce(sum(f.projects) FILTER (WHERE f.admitted), 0)::bigint AS admitted,"                 \
     " coalesce(sum(f.projects) FILTER (WHERE f.approved), 0)::bigint AS approved,"                 \
     " coalesce(sum(f.projects) FILTER (WHERE f.funded), 0)::bigint AS funded,"                     \
-    " coalesce(sum(f.projects) FILTER (WHERE f.closed_state = 'accepted'), 0)::bigint AS "         \
-    "accepted,"                                                                                    \
-    " coalesce(sum(f.projects) FILTER (WHERE f.closed_state <> 'accepted'), 0)::bigint"            \
+    " coalesce(sum(f.projects) FILTER (WHERE f.final_as = 'accepted'), 0)::bigint AS accepted,"    \
+    " coalesce(sum(f.projects) FILTER (WHERE f.final_as = 'terminated'), 0)::bigint"               \
     "   AS terminated,"                                                                            \
+    " coalesce(sum(f.projects) FILTER (WHERE f.final_as = 'rejected'), 0)::bigint AS rejected,"    \
     " coalesce(sum(f.overdue), 0)::bigint AS overdue,"                                             \
     " round(coalesce(sum(f.requested) FILTER (WHERE f.applied), 0), 2) AS requested,"              \
-    " round(coalesce(sum(f.approved_amount) FILTER (WHERE f.funded), 0), 2) AS approved_amount"
+    " round(coalesce(sum(f.approved_amount) FILTER (WHERE f.funded), 0), 2) AS approved_amount,"   \
+    " count(DISTINCT f.plan_id) FILTER (WHERE f.applied AND f.projects > 0) AS plans,"             \
+    " count(DISTINCT pl.workflow_name) FILTER (WHERE f.applied AND f.projects > 0)"                \
+    "   AS plan_kinds,"                                                                            \
+    " coalesce(sum(f.implemented), 0)::bigint AS implemented"
 
-#define SOURCE                                                                                     \
-    " FROM (SELECT f.year, f.plan_id, f.level, f.town, f.field, f.state, f.applied, f.admitted,"   \
-    "   f.approved, f.funded, f.closed_state, f.projects, f.requested, f.approved_amount,"         \
-    "   0 AS overdue FROM stpm.report_counts f WHERE f.projects <> 0 AND" YEARS                    \
-    " UNION ALL SELECT f.*, 0 FROM stpm.report_deltas f WHERE" YEARS                               \
-    " UNION ALL SELECT f.year, f.plan_id, f.level, f.town, f.field, f.state, false, false, false," \
-    "   false, NULL, 0, 0, 0, 1 FROM o CROSS JOIN LATERAL (SELECT * FROM stpm.project_facts x"     \
-    "   WHERE x.project_id = o.project_id LIMIT 1) f WHERE" YEARS                                  \
-    ") f JOIN stpm.plans pl ON pl.id = f.plan_id"
+/* The figures of a comparison, in order (the columns of MEASURES). */
+static const char *const figures[] = {
+    "projects", "applied", "admitted",  "approved",        "funded", "accepted",   "terminated",
+    "rejected", "overdue", "requested", "approved_amount", "plans",  "plan_kinds", "implemented",
+};
 
-int stpm_report_summary(stpm_db *db, int from_year, int to_year, stpm_report_by by, stpm_date today,
-                        stpm_rows **out, stpm_error *err)
+int stpm_report_level_check(const char *s)
 {
-    *out = NULL;
-    char fy[12], ty[12], td[11];
-    snprintf(fy, sizeof(fy), "%d", from_year);
-    snprintf(ty, sizeof(ty), "%d", to_year);
-    const char *p[] = {from_year ? fy : NULL, to_year ? ty : NULL, stpm_date_format(today, td)};
-    stpm_strbuf sql = STPM_STRBUF_INIT;
-    int rc = 0;
-    if ((size_t)by >= sizeof(keys) / sizeof(keys[0]))
-        return stpm_error_set(err, STPM_EUSAGE, "unknown grouping");
-    const group_key *k = &keys[by];
-    stpm_strbuf_puts(&sql, OVERDUE_CTE "SELECT");
-    if (k->word)
-        stpm_strbuf_printf(&sql,
+    static const char *const levels[] = {
+        "national", "provincial",          "municipal",
+        "county",   "municipal_and_above", "provincial_and_above",
+    };
+    for (size_t i = 0; s && i < sizeof(levels) / sizeof(levels[0]); i++)
+        if (strcmp(s, levels[i]) == 0)
+            return 0;
+    return -1;
+}
+
+/* One summary: its SELECT over report_rows($p1, $p2, $p3), filtered by $4 and $5. With
+ * hidden, two more columns for a comparison: g_total (1 on the total row) and g_ord. */
+static void put_summary(stpm_strbuf *sql, const group_key *k, const char *p1, const char *p2,
+                        const char *p3, bool hidden)
+{
+    stpm_strbuf_puts(sql, "SELECT");
+    if (k->word) {
+        stpm_strbuf_printf(sql,
                            " CASE WHEN grouping(%s) = 1 THEN 'total' ELSE coalesce(%s::text, '-')"
                            " END AS %s,",
                            k->expr, k->expr, k->word);
-    stpm_strbuf_puts(&sql, MEASURES SOURCE);
-    if (k->word)
-        stpm_strbuf_printf(&sql,
+        if (hidden)
+            stpm_strbuf_printf(sql, " grouping(%s) AS g_total, min(%s) AS g_ord,", k->expr,
+                               k->order);
+    } else if (hidden) {
+        stpm_strbuf_puts(sql, " 1 AS g_total, 0 AS g_ord,");
+    }
+    stpm_strbuf_printf(sql,
+                       MEASURES
+                       " FROM stpm.report_rows(%s::int, %s::int, %s::date) f"
+                       " JOIN stpm.plans pl ON pl.id = f.plan_id"
+                       " WHERE" LEVEL_FILTER("4") " AND ($5::text IS NULL OR pl.code = $5)",
+                       p1, p2, p3);
+    if (k->word) {
+        stpm_strbuf_printf(sql,
                            " GROUP BY GROUPING SETS ((%s, %s), ())"
                            " HAVING grouping(%s) = 1 OR sum(f.projects) <> 0"
-                           " ORDER BY grouping(%s), %s",
-                           k->expr, k->order, k->expr, k->expr, k->order);
+                           " OR sum(f.implemented) <> 0 OR sum(f.overdue) <> 0",
+                           k->expr, k->order, k->expr);
+        if (!hidden)
+            stpm_strbuf_printf(sql, " ORDER BY grouping(%s), %s", k->expr, k->order);
+    }
+}
+
+/* The comparison: per group (in the current summary's order) and figure, current,
+ * previous and growth. $6, $7, $8: the years and the day of the previous summary. */
+static void put_compare(stpm_strbuf *sql, const group_key *k)
+{
+    stpm_strbuf_puts(sql, "WITH cur AS (");
+    put_summary(sql, k, "$1", "$2", "$3", true);
+    stpm_strbuf_puts(sql, "), prev AS (");
+    put_summary(sql, k, "$6", "$7", "$8", true);
+    stpm_strbuf_puts(sql, ") SELECT");
+    if (k->word)
+        stpm_strbuf_printf(sql, " c.%s,", k->word);
+    stpm_strbuf_puts(sql, " m.figure, m.cur AS current, coalesce(m.prev, 0) AS previous,"
+                          " CASE WHEN m.prev > 0 THEN round((m.cur - m.prev) * 100 / m.prev, 1)"
+                          "::text || '%' END AS growth FROM cur c LEFT JOIN prev p ON ");
+    if (k->word)
+        stpm_strbuf_printf(sql, "p.%s = c.%s", k->word, k->word);
+    else
+        stpm_strbuf_puts(sql, "true");
+    stpm_strbuf_puts(sql, " CROSS JOIN LATERAL (VALUES ");
+    for (size_t i = 0; i < sizeof(figures) / sizeof(figures[0]); i++)
+        stpm_strbuf_printf(sql, "%s(%zu, '%s', c.%s::numeric, p.%s::numeric)", i ? ", " : "", i,
+                           figures[i], figures[i], figures[i]);
+    stpm_strbuf_puts(sql, ") m(n, figure, cur, prev) ORDER BY c.g_total, c.g_ord, m.n");
+}
+
+int stpm_report_summary(stpm_db *db, const stpm_report_query *q, stpm_rows **out, stpm_error *err)
+{
+    *out = NULL;
+    if ((size_t)q->by >= sizeof(keys) / sizeof(keys[0]))
+        return stpm_error_set(err, STPM_EUSAGE, "unknown grouping");
+    if (q->level && stpm_report_level_check(q->level) < 0) {
+        stpm_error_set(err, STPM_EUSAGE, "invalid --level \"%s\"", q->level);
+        stpm_error_hint(err, "national, provincial, municipal, county, municipal_and_above or "
+                             "provincial_and_above");
+        return STPM_EUSAGE;
+    }
+    char fy[12], ty[12], td[11], pfy[12], pty[12], ptd[11];
+    snprintf(fy, sizeof(fy), "%d", q->from_year);
+    snprintf(ty, sizeof(ty), "%d", q->to_year);
+    snprintf(pfy, sizeof(pfy), "%d", q->from_year - 1);
+    snprintf(pty, sizeof(pty), "%d", q->to_year - 1);
+    /* a year before: 2021-02-28 for 2020-02-29, as `1y` is (calendar months, clamped) */
+    stpm_date prev_day = stpm_date_add_months(q->as_of, -12);
+    const char *p[] = {q->from_year ? fy : NULL,
+                       q->to_year ? ty : NULL,
+                       stpm_date_format(q->as_of, td),
+                       q->level,
+                       q->plan,
+                       q->from_year ? pfy : NULL,
+                       q->to_year ? pty : NULL,
+                       stpm_date_format(prev_day, ptd)};
+    int rc = 0;
+    if (q->plan) {
+        const char *pp[] = {q->plan};
+        PGresult *x = stpm_px_exec(db, "SELECT 1 FROM stpm.plans WHERE code = $1", 1, pp,
+                                   PGRES_TUPLES_OK, "cannot make the summary", &rc, err);
+        if (!x)
+            return rc;
+        bool found = PQntuples(x) > 0;
+        PQclear(x);
+        if (!found) {
+            stpm_error_set(err, STPM_ENOTFOUND, "plan \"%s\" does not exist", q->plan);
+            stpm_error_hint(err, "`stpm plan list` shows the plans.");
+            return STPM_ENOTFOUND;
+        }
+    }
+    stpm_strbuf sql = STPM_STRBUF_INIT;
+    if (q->compare_previous)
+        put_compare(&sql, &keys[q->by]);
+    else
+        put_summary(&sql, &keys[q->by], "$1", "$2", "$3", false);
     if (sql.oom) {
         stpm_strbuf_free(&sql);
         return stpm_error_set(err, STPM_ERROR, "out of memory");
     }
-    PGresult *r =
-        stpm_px_exec(db, sql.buf, 3, p, PGRES_TUPLES_OK, "cannot make the summary", &rc, err);
+    PGresult *r = stpm_px_exec(db, sql.buf, q->compare_previous ? 8 : 5, p, PGRES_TUPLES_OK,
+                               "cannot make the summary", &rc, err);
     stpm_strbuf_free(&sql);
     if (!r)
         return rc;
@@ -132,8 +217,8 @@ static const char targets_sql[] =
     "     WHEN 'funded' THEN coalesce(sum(f.projects) FILTER (WHERE f.funded), 0)"
     "     ELSE round(coalesce(sum(f.approved_amount) FILTER (WHERE f.funded), 0), 2) END"
     "   AS actual"
-    "   FROM (SELECT * FROM stpm.report_counts UNION ALL SELECT * FROM stpm.report_deltas) f"
-    "   WHERE f.year = t.year"
+    "   FROM stpm.report_rows(t.year, t.year, $2::date) f"
+    "   WHERE true"
     "   AND (t.level = 'all' OR f.level = t.level"
     "     OR (t.level = 'municipal_and_above' AND f.level IN ('national', 'provincial', "
     "'municipal'))"
@@ -143,14 +228,14 @@ static const char targets_sql[] =
     " array_position(ARRAY['all','provincial_and_above','municipal_and_above','national',"
     "'provincial','municipal','county'], t.level)";
 
-int stpm_report_targets(stpm_db *db, int year, stpm_rows **out, stpm_error *err)
+int stpm_report_targets(stpm_db *db, int year, stpm_date as_of, stpm_rows **out, stpm_error *err)
 {
     *out = NULL;
-    char y[12];
+    char y[12], d[11];
     snprintf(y, sizeof(y), "%d", year);
-    const char *p[] = {y};
+    const char *p[] = {y, stpm_date_format(as_of, d)};
     int rc = 0;
-    PGresult *r = stpm_px_exec(db, targets_sql, 1, p, PGRES_TUPLES_OK, "cannot compare the targets",
+    PGresult *r = stpm_px_exec(db, targets_sql, 2, p, PGRES_TUPLES_OK, "cannot compare the targets",
                                &rc, err);
     if (!r)
         return rc;

@@ -105,6 +105,9 @@ static void put_states(stpm_strbuf *sb, stpm_strbuf *list, const stpm_workflow *
         stpm_strbuf_printf(&body, "\"final\":%s,\"closed\":%s,\"due\":",
                            s->final || s->closed ? "true" : "false", s->closed ? "true" : "false");
         json_str(&body, s->due);
+        stpm_strbuf_puts(&body, ",\"counts_as\":");
+        json_str(&body, stpm_milestone_name(s->counts_as));
+        stpm_strbuf_printf(&body, ",\"active\":%s", s->active ? "true" : "false");
         if (i) {
             stpm_strbuf_putc(sb, ',');
             stpm_strbuf_putc(list, ',');

@@ -79,4 +79,7 @@ void wf_diag(wf_diags *d, int line, int col, const char *fmt, ...)
  * no way out, final states with a way out. state_locs[i] is where state i is declared. */
 void wf_validate_graph(const stpm_workflow *wf, const wf_loc *state_locs, wf_diags *d);
 
+/* "applied" ... "withdrawn" (`counts_as:`); false when unknown. */
+bool wf_milestone_parse(const char *s, stpm_milestone *out);
+
 #endif

@@ -434,7 +434,8 @@ static stpm_expr *expression(loader *ld, yaml_node_t *n, const char *what, stpm_
 
 static const char *const top_keys[] = {"workflow", "version", "title",     "description", "initial",
                                        "states",   "fields",  "documents", "transitions", NULL};
-static const char *const state_keys[] = {"label", "final", "closed", "due", "timeout", NULL};
+static const char *const state_keys[] = {"label",   "final",     "closed", "due",
+                                         "timeout", "counts_as", "active", NULL};
 static const char *const timeout_keys[] = {"after", "transition", NULL};
 static const char *const field_keys[] = {"type", "label", "default", "required_in", NULL};
 static const char *const tr_keys[] = {"label",   "from",   "to",   "roles", "input",
@@ -613,6 +614,46 @@ static void parse_timeout(loader *ld, size_t i, yaml_node_t *n)
     s->has_timeout = ok;
 }
 
+/* `counts_as:` and `active:`, and whether they fit `final:` and `closed:` (a closed state
+ * ends the project as accepted or terminated; a state that counts as applied, admitted or
+ * in progress cannot be final; a final state is never active). */
+static void parse_milestone(loader *ld, stpm_wf_state *s, yaml_node_t *n)
+{
+    yaml_node_t *x = map_get(ld, n, "counts_as");
+    const char *m = x ? scalar(ld, x, "counts_as") : NULL;
+    if (m && !wf_milestone_parse(m, &s->counts_as))
+        DIAG(ld, x,
+             "unknown milestone \"%s\" in counts_as (expected applied, admitted, approved, "
+             "in_progress, accepted, terminated, rejected or withdrawn)",
+             m);
+    stpm_milestone c = s->counts_as;
+    bool ends = c == STPM_MILESTONE_ACCEPTED || c == STPM_MILESTONE_TERMINATED ||
+                c == STPM_MILESTONE_REJECTED || c == STPM_MILESTONE_WITHDRAWN;
+    bool on_way = c == STPM_MILESTONE_APPLIED || c == STPM_MILESTONE_ADMITTED ||
+                  c == STPM_MILESTONE_IN_PROGRESS;
+    if (x && ends && !s->final)
+        DIAG(ld, x, "state \"%s\" counts as %s but is not final", s->name, stpm_milestone_name(c));
+    else if (x && on_way && s->final)
+        DIAG(ld, x, "final state \"%s\" cannot count as %s (a project there is still on its way)",
+             s->name, stpm_milestone_name(c));
+    else if (x && s->closed && (c == STPM_MILESTONE_REJECTED || c == STPM_MILESTONE_WITHDRAWN))
+        DIAG(ld, x,
+             "closed state \"%s\" cannot count as %s (closed is for approved projects that "
+             "ended; a rejection is final without closed)",
+             s->name, stpm_milestone_name(c));
+    else if (x && s->closed && c != STPM_MILESTONE_ACCEPTED && c != STPM_MILESTONE_TERMINATED &&
+             c != STPM_MILESTONE_APPROVED)
+        DIAG(ld, x, "closed state \"%s\" must count as accepted, terminated or approved", s->name);
+    /* not given: every state on the way, i.e. neither final nor the initial one (the
+     * initial state is where a project waits before it applies: the reserve pool) */
+    s->active = !s->final && !(ld->wf->initial && strcmp(s->name, ld->wf->initial) == 0);
+    if ((x = map_get(ld, n, "active"))) {
+        parse_bool(ld, x, "active", &s->active);
+        if (s->active && s->final)
+            DIAG(ld, x, "final state \"%s\" cannot be active", s->name);
+    }
+}
+
 static void parse_state(loader *ld, size_t i, yaml_node_t *n)
 {
     stpm_wf_state *s = &ld->wf->states[i];
@@ -641,6 +682,7 @@ static void parse_state(loader *ld, size_t i, yaml_node_t *n)
     }
     if ((x = map_get(ld, n, "timeout")))
         parse_timeout(ld, i, x);
+    parse_milestone(ld, s, n);
 }
 
 static const char *role_ref(loader *ld, yaml_node_t *n, const char *what)
@@ -915,6 +957,28 @@ static void warn_timers(loader *ld)
     }
 }
 
+/* A warning: a workflow that declares milestones (`counts_as:`) but not for one of its
+ * final states — projects that end there would count as neither accepted, terminated nor
+ * rejected. (A workflow that declares none counts no milestones at all.) */
+static void warn_milestones(loader *ld)
+{
+    stpm_workflow *wf = ld->wf;
+    bool any = false;
+    for (size_t i = 0; i < wf->n_states; i++)
+        any = any || wf->states[i].counts_as != STPM_MILESTONE_NONE;
+    for (size_t i = 0; any && i < wf->n_states; i++) {
+        const stpm_wf_state *s = &wf->states[i];
+        if (!s->final || s->counts_as != STPM_MILESTONE_NONE || !s->name)
+            continue;
+        stpm_error_add_diag(&wf->warnings, ld->d.file, s->line, 3, NULL,
+                            "warning: final state \"%s\" does not say what it counts as: reports "
+                            "count a project that ends there as neither accepted, terminated nor "
+                            "rejected (add \"counts_as:\" accepted, terminated, rejected, "
+                            "withdrawn or approved)",
+                            s->name);
+    }
+}
+
 static void parse_header(loader *ld, yaml_node_t *root)
 {
     stpm_workflow *wf = ld->wf;
@@ -1051,6 +1115,7 @@ static void load_tree(loader *ld, yaml_node_t *root)
     if (names_ok && !ld->bad_refs && wf->initial && !wf->oom)
         wf_validate_graph(wf, ld->state_locs, &ld->d);
     warn_timers(ld);
+    warn_milestones(ld);
 }
 
 static void yaml_problem(loader *ld, const yaml_parser_t *p, const char *text, size_t len)

@@ -196,6 +196,34 @@ char *stpm_roles_format(unsigned roles, char buf[static 32])
     return buf;
 }
 
+static const char *const milestone_names[] = {
+    [STPM_MILESTONE_NONE] = NULL,
+    [STPM_MILESTONE_APPLIED] = "applied",
+    [STPM_MILESTONE_ADMITTED] = "admitted",
+    [STPM_MILESTONE_APPROVED] = "approved",
+    [STPM_MILESTONE_IN_PROGRESS] = "in_progress",
+    [STPM_MILESTONE_ACCEPTED] = "accepted",
+    [STPM_MILESTONE_TERMINATED] = "terminated",
+    [STPM_MILESTONE_REJECTED] = "rejected",
+    [STPM_MILESTONE_WITHDRAWN] = "withdrawn",
+};
+
+const char *stpm_milestone_name(stpm_milestone m)
+{
+    return (size_t)m < sizeof(milestone_names) / sizeof(milestone_names[0]) ? milestone_names[m]
+                                                                            : NULL;
+}
+
+bool wf_milestone_parse(const char *s, stpm_milestone *out)
+{
+    for (size_t i = 1; i < sizeof(milestone_names) / sizeof(milestone_names[0]); i++)
+        if (strcmp(s, milestone_names[i]) == 0) {
+            *out = (stpm_milestone)i;
+            return true;
+        }
+    return false;
+}
+
 const char *stpm_field_type_name(stpm_field_type t)
 {
     switch (t) {

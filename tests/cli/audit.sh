@@ -73,11 +73,14 @@ st 2021-04-10 project advance "$P2" submit >/dev/null     # acceptance_due 2021-
 st 2021-05-20 project advance "$P2" accept >/dev/null
 st 2021-04-20 project advance "$P3" terminate --reason 企业停产 >/dev/null
 run "$STPM" --db "$DB" --format csv audit unclosed --as-of 2021-04-15
-is "$(printf '%s\n' "$OUT" | tr -d '\r' | sed 1d | cut -d, -f1,7,8,9 | sort | tr '\n' ' ')" "$P3,approved,2021-04-01,14 " \
-    "on 2021-04-15: P2 is accepting (due 2021-05-10), P3 still approved and overdue"
+# P2 asked for acceptance on 2021-04-10, after its due date 2021-04-01: it stays 应结未结
+# (since 2021-04-01) until it is accepted, whatever its acceptance window (docs/audit.md).
+is "$(printf '%s\n' "$OUT" | tr -d '\r' | sed 1d | cut -d, -f1,7,8,9 | sort | tr '\n' ' ')" \
+    "$P2,accepting,2021-04-01,14 $P3,approved,2021-04-01,14 " \
+    "on 2021-04-15: P2, accepting after its due date, is still overdue; so is P3, still approved"
 run "$STPM" --db "$DB" --format csv audit unclosed --as-of 2021-05-15
-is "$(printf '%s\n' "$OUT" | tr -d '\r' | sed 1d | cut -d, -f1,7,8,9 | tr '\n' ' ')" "$P2,accepting,2021-05-10,5 " \
-    "on 2021-05-15: P2 is overdue in acceptance; P3 is closed (terminated)"
+is "$(printf '%s\n' "$OUT" | tr -d '\r' | sed 1d | cut -d, -f1,7,8,9 | tr '\n' ' ')" "$P2,accepting,2021-04-01,44 " \
+    "on 2021-05-15: P2 is overdue since its own due date; P3 is closed (terminated)"
 run "$STPM" --db "$DB" --format csv audit unclosed --as-of 2021-05-20
 is "$(printf '%s\n' "$OUT" | tr -d '\r' | sed 1d | wc -l)" "0" "on the day P2 was accepted it is closed"
 run "$STPM" --db "$DB" --format json audit unclosed --as-of 2021-07-02

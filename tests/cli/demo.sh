@@ -11,7 +11,7 @@ unset STPM_TODAY
 check_tour() { # OUT LABEL
     local out=$1 l=$2
     contains "$out" "== 1. Workflows (流程定义)" "$l: step 1 heading"
-    contains "$out" "stored workflow provincial_key_rd_industry version 1" "$l: the six workflows load"
+    contains "$out" "stored workflow provincial_key_rd_industry version 2" "$l: the six workflows load"
     contains "$out" "added plan RGSP 如皋市科技计划 (county, funded, workflow county_rugao)" "$l: the plans are added"
     contains "$out" "== 3. Users and roles (用户与角色)" "$l: the users step"
     contains "$out" "user wang_officer to stpm_officer" "$l: the officer is added"

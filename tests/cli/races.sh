@@ -12,8 +12,9 @@
 #   - no_duplicate: N similar titles of one year admitted at once: exactly one.
 # The workflow is written here: `admit` from the initial state checks leader_limit {max: 1}
 # (the initial state `reserve` does not count as active, docs/integrity.md), `admit_unique`
-# checks no_duplicate from an initial-like state `withdrawn`, which no_duplicate does not
-# count (so that the similar projects do not see each other before one is admitted).
+# checks no_duplicate from a waiting state `withdrawn` (no milestone, `active: false`), which
+# no_duplicate does not count (so that the similar projects do not see each other before one
+# is admitted).
 . "$(dirname "$0")/lib.sh"
 need_db
 keep_going
@@ -29,7 +30,7 @@ title: 并发测试
 initial: reserve
 states:
   reserve: {label: 储备}
-  withdrawn: {label: 待查重}
+  withdrawn: {label: 待查重, active: false}
   admitted: {label: 廉政准入通过}
   rejected: {label: 未立项, final: true}
 transitions:

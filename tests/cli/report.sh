@@ -51,58 +51,73 @@ expect_rc 0 "summary by level"
 # provincial: A B C E = 4; applied A B E = 3; admitted 3; approved A E = 2; funded A = 1;
 #   accepted 0; terminated E = 1; overdue A = 1 (due 2021-04-01); requested 100.125+50+40 =
 #   190.125 → 190.13; approved amount of funded: 80.00
-# county: D: 1 1 1 1 0 1 0 0 20.00 0.00;  total: 5 4 4 3 1 1 1 1 210.13 80.00
-is "$OUT" "level,projects,applied,admitted,approved,funded,accepted,terminated,overdue,requested,approved_amount
-provincial,4,3,3,2,1,0,1,1,190.13,80.00
-county,1,1,1,1,0,1,0,0,20.00,0.00
-total,5,4,4,3,1,1,1,1,210.13,80.00" "the figures by level, computed by hand"
+#   rejected B C = 2; plans PROV, plan kinds audit_test = 1 1; implemented 0 (nothing was in
+#   progress in 2020: A and E stayed approved)
+# county: D: 1 1 1 1 0 1 0 0 0 20.00 0.00 1 1 0 (D was accepting only in 2021)
+# total: 5 4 4 3 1 1 1 2 1 210.13 80.00 2 1 0
+is "$OUT" "level,projects,applied,admitted,approved,funded,accepted,terminated,rejected,overdue,requested,approved_amount,plans,plan_kinds,implemented
+provincial,4,3,3,2,1,0,1,2,1,190.13,80.00,1,1,0
+county,1,1,1,1,0,1,0,0,0,20.00,0.00,1,1,0
+total,5,4,4,3,1,1,1,2,1,210.13,80.00,2,1,0" "the figures by level, computed by hand"
 csv summary --year 2020 --by town
-# 如城街道: A C E: 3 2 2 2 1 0 1 1 140.13 80.00; 长江镇: B D: 2 2 2 1 0 1 0 0 70.00 0.00
-is "$(printf '%s\n' "$OUT" | sed -n '2,3p')" "如城街道,3,2,2,2,1,0,1,1,140.13,80.00
-长江镇,2,2,2,1,0,1,0,0,70.00,0.00" "by town (所属板块)"
+# 如城街道: A C E: 3 2 2 2 1 0 1 1 1 140.13 80.00 1 1 0; 长江镇: B D: 2 2 2 1 0 1 0 1 0 70.00 0.00 2 1 0
+is "$(printf '%s\n' "$OUT" | sed -n '2,3p')" "如城街道,3,2,2,2,1,0,1,1,1,140.13,80.00,1,1,0
+长江镇,2,2,2,1,0,1,0,1,0,70.00,0.00,2,1,0" "by town (所属板块)"
 csv summary
-is "$(printf '%s\n' "$OUT" | sed -n 2p)" "6,5,4,3,1,1,1,1,270.13,80.00" "all years: F adds one project and one application"
+# all years, the period open: D in acceptance (in progress) in January 2021 is implemented
+is "$(printf '%s\n' "$OUT" | sed -n 2p)" "6,5,4,3,1,1,1,2,1,270.13,80.00,2,1,1" "all years: F adds one project and one application"
 csv summary --by year
-is "$(printf '%s\n' "$OUT" | sed -n 3p)" "2021,1,1,0,0,0,0,0,0,60.00,0.00" "by year"
+is "$(printf '%s\n' "$OUT" | sed -n 3p)" "2021,1,1,0,0,0,0,0,0,0,60.00,0.00,1,1,0" "by year"
 csv summary --by state --year 2020
-contains "$OUT" "rejected,2,1,1,0,0,0,0,0,50.00,0.00" "by state: B and C rejected, only B applied"
+contains "$OUT" "rejected,2,1,1,0,0,0,0,2,0,50.00,0.00,1,1,0" "by state: B and C rejected, only B applied"
 csv summary --by plan --year 2020
-contains "$OUT" "CNTY,1,1,1,1,0,1,0,0,20.00,0.00" "by plan"
+contains "$OUT" "CNTY,1,1,1,1,0,1,0,0,0,20.00,0.00,1,1,0" "by plan"
 run "$STPM" --db "$DB" --today 2021-03-01 --format csv report summary --year 2020
-is "$(printf '%s\n' "$OUT" | tr -d '\r' | sed -n 2p | cut -d, -f8)" "0" "nothing overdue as of an earlier today"
+is "$(printf '%s\n' "$OUT" | tr -d '\r' | sed -n 2p | cut -d, -f9)" "0" "nothing overdue as of an earlier today"
 run "$STPM" --db "$DB" --format json report summary --by level
 is "$(printf '%s' "$OUT" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[-1]["level"], d[-1]["requested"])')" \
     "total 270.13" "JSON output parses, amounts are numbers"
 run "$STPM" --db "$DB" report summary --by colour
 expect_rc 2 "an unknown --by is a usage error"
 
+# As of the server's date the figures come from the pre-aggregated counts, as of an earlier
+# day from the facts and periods (report_rows, migration 081): every event here is older
+# than yesterday, so both give the same figures, for every grouping.
+now=$(date +%F); yesterday=$(date -d yesterday +%F)
+for by in none level plan year town field state; do
+    b=(); [ "$by" = none ] || b=(--by "$by")
+    fast=$("$STPM" --db "$DB" --format csv report summary "${b[@]}" --as-of "$now")
+    slow=$("$STPM" --db "$DB" --format csv report summary "${b[@]}" --as-of "$yesterday")
+    is "$fast" "$slow" "report summary ${b[*]}: the counts (as of now) = the facts (as of yesterday)"
+done
+
 # ---- the pre-aggregated counts (051) agree with the facts they are kept from ----
 counts_diff() {
     sql "WITH c AS (SELECT year, plan_id, level, town, field, state, applied, admitted, approved,
-              funded, closed_state, sum(projects)::bigint AS n,
+              started, funded, final_as, sum(projects)::bigint AS n,
               sum(requested)::numeric(20,4) AS r, sum(approved_amount)::numeric(20,4) AS a
          FROM (SELECT * FROM stpm.report_counts UNION ALL SELECT * FROM stpm.report_deltas) u
-         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 HAVING sum(projects) <> 0),
+         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 HAVING sum(projects) <> 0),
       f AS (SELECT year, plan_id, level, town, field, state, applied_on IS NOT NULL,
-              admitted_on IS NOT NULL, approved_on IS NOT NULL,
+              admitted_on IS NOT NULL, approved_on IS NOT NULL, started_on IS NOT NULL,
               coalesce(approved_on IS NOT NULL AND funded_plan AND amount_approved > 0, false),
-              closed_state, count(*)::bigint, coalesce(sum(amount_requested), 0)::numeric(20,4),
+              final_as, count(*)::bigint, coalesce(sum(amount_requested), 0)::numeric(20,4),
               coalesce(sum(amount_approved), 0)::numeric(20,4)
-         FROM stpm.project_facts GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
+         FROM stpm.project_facts GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)
       SELECT count(*) FROM ((TABLE c EXCEPT TABLE f) UNION ALL (TABLE f EXCEPT TABLE c)) d"
 }
 is "$(counts_diff)" "0" "report_counts = the facts grouped, after the transitions"
 sql "UPDATE stpm.orgs SET town = '白蒲镇' WHERE uscc = '$O1'"
 is "$(counts_diff)" "0" "report_counts follow a town change"
 csv summary --year 2020 --by town
-is "$(printf '%s\n' "$OUT" | sed -n '2,3p')" "白蒲镇,3,2,2,2,1,0,1,1,140.13,80.00
-长江镇,2,2,2,1,0,1,0,0,70.00,0.00" "by town after the organisation moved (as it is now)"
+is "$(printf '%s\n' "$OUT" | sed -n '2,3p')" "白蒲镇,3,2,2,2,1,0,1,1,1,140.13,80.00,1,1,0
+长江镇,2,2,2,1,0,1,0,1,0,70.00,0.00,2,1,0" "by town after the organisation moved (as it is now)"
 sql "UPDATE stpm.orgs SET town = '如城街道' WHERE uscc = '$O1'"
 is "$(sql "SELECT count(*) > 0 FROM stpm.report_deltas")" "t" "writers append deltas"
 sql "SELECT stpm.report_compact()" >/dev/null
 is "$(sql "SELECT count(*) FROM stpm.report_deltas")|$(counts_diff)" "0|0" "folding the deltas into the counts changes no figure"
 csv summary --year 2020 --by level
-is "$(printf '%s\n' "$OUT" | sed -n 4p)" "total,5,4,4,3,1,1,1,1,210.13,80.00" "the same figures after folding"
+is "$(printf '%s\n' "$OUT" | sed -n 4p)" "total,5,4,4,3,1,1,1,2,1,210.13,80.00,2,1,0" "the same figures after folding"
 sql "SELECT setval('stpm.report_deltas_written', 4094)" >/dev/null
 sql "UPDATE stpm.orgs SET town = '长江镇' WHERE uscc = '$O1'"
 # three projects move: six deltas, the 4096th folds those written before it

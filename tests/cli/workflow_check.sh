@@ -9,7 +9,7 @@ for f in "$W"/*.yaml; do
     [ "$(basename "$f")" = scoring.yaml ] && continue
     run "$STPM" workflow check "$f"
     expect_rc 0 "$(basename "$f") passes workflow check"
-    contains "$OUT" "$f: ok (workflow $(basename "$f" .yaml) version 1," "$(basename "$f") ok line"
+    contains "$OUT" "$f: ok (workflow $(basename "$f" .yaml) version 2," "$(basename "$f") ok line"
     is "$ERR" "" "$(basename "$f") has no warnings (the 公示 period waits for its timer)"
 done
 

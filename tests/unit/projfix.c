@@ -74,6 +74,17 @@ int fx_setup(void **state)
     snprintf(sql, sizeof(sql),
              "INSERT INTO stpm.workflows (id, name, version, title, digest, source) VALUES"
              " ('" WF1 "', 'county_plan', 1, '县级计划', repeat('0', 64), '');"
+             /* the states the tests use, with what they count as (migration 081) */
+             "INSERT INTO stpm.workflow_states (workflow_id, ord, name, label, final, closed,"
+             " due_field, counts_as, active) VALUES"
+             " ('" WF1 "', 1, 'reserve', '储备', false, false, NULL, NULL, false),"
+             " ('" WF1 "', 2, 'applied', '已申报', false, false, NULL, 'applied', true),"
+             " ('" WF1 "', 3, 'approved', '已立项', false, false, 'due_date', 'approved', true),"
+             " ('" WF1 "', 4, 'in_progress', '在研', false, false, 'due_date', 'in_progress',"
+             " true),"
+             " ('" WF1 "', 5, 'accepted', '验收通过', true, true, NULL, 'accepted', false),"
+             " ('" WF1 "', 6, 'terminated', '终止', true, true, NULL, 'terminated', false),"
+             " ('" WF1 "', 7, 'rejected', '未立项', true, false, NULL, 'rejected', false);"
              "INSERT INTO stpm.plans (code, name, level, funded, workflow_name) VALUES"
              " ('PKRD', '如皋市科技计划', 'county', true, 'county_plan'),"
              " ('NTSF', '南通市科技计划', 'municipal', false, 'county_plan');"
@@ -109,15 +120,38 @@ void fx_project(fixture *fx, const char *id, const char *code, const char *title
                 const char *plan, int year, const char *state, const char *due, const char *closed)
 {
     static const char *const orgs[] = {NULL, ORG1, ORG2, ORG3};
-    char sql[2048], due_s[32], closed_s[32];
+    char sql[4096], due_s[32], closed_s[32];
     snprintf(due_s, sizeof(due_s), due ? "'%s'" : "NULL", due ? due : "");
     snprintf(closed_s, sizeof(closed_s), closed ? "'%s'" : "NULL", closed ? closed : "");
+    /* The row and the event that created it in that state (the derived tables that the
+     * checks read, project_states and project_facts, are kept from the events). */
     snprintf(sql, sizeof(sql),
              "INSERT INTO stpm.projects (id, code, title, org_id, leader_id, plan_id,"
              " workflow_id, year, state, state_since, due_date, closed_date)"
              " SELECT '%s', '%s', '%s', '%s', l.id, p.id, '" WF1 "', %d, '%s', '%d-01-01',"
-             " %s, %s FROM stpm.leaders l, stpm.plans p WHERE l.org_id = '%s' AND p.code = '%s'",
-             id, code, title, orgs[org], year, state, year, due_s, closed_s, orgs[org], plan);
+             " %s, %s FROM stpm.leaders l, stpm.plans p WHERE l.org_id = '%s' AND p.code = '%s';"
+             "INSERT INTO stpm.events (chain, project_id, on_date, kind, to_state, data)"
+             " VALUES ('project:%s', '%s', '%d-01-01', 'create', '%s',"
+             " jsonb_build_object('set', jsonb_strip_nulls(jsonb_build_object('due_date', %s::date,"
+             " 'closed_date', %s::date))))",
+             id, code, title, orgs[org], year, state, year, due_s, closed_s, orgs[org], plan, id,
+             id, year, state, due_s, closed_s);
+    fx_sql(fx, sql);
+}
+
+void fx_advance(fixture *fx, const char *id, const char *state, const char *on_date,
+                const char *closed)
+{
+    char sql[2048], closed_s[32];
+    snprintf(closed_s, sizeof(closed_s), closed ? "'%s'" : "NULL", closed ? closed : "");
+    snprintf(sql, sizeof(sql),
+             "UPDATE stpm.projects SET state = '%s', state_since = '%s',"
+             " closed_date = coalesce(%s::date, closed_date) WHERE id = '%s';"
+             "INSERT INTO stpm.events (chain, project_id, on_date, kind, to_state, data)"
+             " VALUES ('project:%s', '%s', '%s', 'transition', '%s',"
+             " jsonb_build_object('set', jsonb_strip_nulls(jsonb_build_object('closed_date',"
+             " %s::date))))",
+             state, on_date, closed_s, id, id, id, on_date, state, closed_s);
     fx_sql(fx, sql);
 }
 

@@ -33,6 +33,10 @@ void fx_project(fixture *fx, const char *id, const char *code, const char *title
                 const char *plan, int year, const char *state, const char *due, const char *closed);
 
 /* A new login role in stpm_<group> and a libstpm connection as it. */
+/* Take project `id` to `state` on `on_date` (setting closed_date when given): the row and
+ * its event, as a transition would write them. */
+void fx_advance(fixture *fx, const char *id, const char *state, const char *on_date,
+                const char *closed);
 stpm_db *fx_connect_as(fixture *fx, const char *group, const char *tag);
 
 /* The conninfo to connect as role name (malloc'd). */

@@ -272,8 +272,7 @@ static void overdue(void **state)
     assert_non_null(strstr(r.summary, "2019-PKRD-0001 (due 2021-12-31)"));
     assert_non_null(strstr(r.evidence_json, "\"due_date\": \"2021-12-31\""));
     assert_null(strstr(r.evidence_json, "2018-PKRD-0001"));
-    fx_sql(fx, "UPDATE stpm.projects SET closed_date = '2022-01-15', state = 'accepted'"
-               " WHERE id = '" P2 "'");
+    fx_advance(fx, P2, "accepted", "2022-01-15", "2022-01-15");
     assert_true(run_check(fx->db, "org_no_overdue", P1, NULL, "2022-02-01", &r));
     stpm_integrity_result_clear(&r);
 }

@@ -17,20 +17,23 @@
 #include "stpm/rows.h"
 
 /*
- * 应结未结 as of `as_of`: every project whose state at the end of that day (the to_state of
- * the last event, in chain order, with on_date <= as_of) has a `due:` date, in effect that
- * day, before as_of, and is not `closed: true` in its pinned workflow version. Columns:
- * code, title, org, org_name, plan, level, state, due, days_overdue; most overdue first.
+ * 应结未结 as of `as_of` (stpm.overdue_as_of, the one definition, docs/audit.md): every
+ * project whose state at the end of that day (the to_state of the last event, in chain
+ * order, with on_date <= as_of) is not final and either has a `due:` date, in effect that
+ * day, before as_of, or carries a deadline it missed earlier and has not made good since
+ * (closing, or a new due_date by an extension). Columns: code, title, org, org_name, plan,
+ * level, state, due (the deadline missed), days_overdue; most overdue first.
  */
 STPM_API int stpm_audit_unclosed(stpm_db *db, stpm_date as_of, stpm_rows **out, stpm_error *err);
 
 /*
  * Projects that entered a closed state (accepted, terminated ...) on a date in [from, to]
- * (either bound may be 0: open). Columns: code, title, org_name, plan, level, state,
- * closed_on, due (the date in effect before closing), on_time.
+ * (either bound may be 0: open) and on or before as_of (the history as it stood at the end
+ * of that day). Columns: code, title, org_name, plan, level, state, closed_on, due (the date
+ * in effect before closing), on_time.
  */
-STPM_API int stpm_audit_closed(stpm_db *db, stpm_date from, stpm_date to, stpm_rows **out,
-                               stpm_error *err);
+STPM_API int stpm_audit_closed(stpm_db *db, stpm_date from, stpm_date to, stpm_date as_of,
+                               stpm_rows **out, stpm_error *err);
 
 /* One thing `audit verify` found wrong. seq is 0 when it concerns a whole chain. */
 typedef struct stpm_audit_problem {

@@ -71,7 +71,7 @@ typedef struct stpm_project_filter {
     char *town;   /* the organisation's 所属板块 */
     char *org;    /* USCC */
     char *code;   /* one project */
-    bool overdue; /* the state has a `due:` date before today and is not closed */
+    bool overdue; /* 应结未结 as of the day (stpm.project_overdue, docs/audit.md) */
 } stpm_project_filter;
 
 #define STPM_PROJECT_FILTER_INIT                                                                   \
@@ -86,8 +86,10 @@ STPM_API int stpm_project_filter_parse(const char *where, stpm_project_filter *o
 /* Release the strings of a filter and reset it. */
 STPM_API void stpm_project_filter_clear(stpm_project_filter *f);
 
-/* The selected projects (code, title, org_name, town, plan, level, year, field, state,
- * state_since, leader, due, overdue) in code order. */
+/* The selected projects as of the end of `today` (the --as-of day): those created by then,
+ * each with the state it was in then and the filters applied to that state (code, title,
+ * org_name, town, plan, level, year, field, state, state_since, leader, due — the `due:`
+ * date of that state —, overdue — 应结未结 then, docs/audit.md), in code order. */
 STPM_API int stpm_project_list(stpm_db *db, const stpm_project_filter *f, stpm_date today,
                                stpm_rows **out, stpm_error *err);
 

@@ -58,6 +58,22 @@ typedef struct stpm_wf_duration {
     int32_t n;
 } stpm_wf_duration;
 
+/* What a state counts as (`counts_as:`), never inferred from its name. */
+typedef enum {
+    STPM_MILESTONE_NONE, /* not given: counts as nothing (e.g. a reserve state) */
+    STPM_MILESTONE_APPLIED,
+    STPM_MILESTONE_ADMITTED,
+    STPM_MILESTONE_APPROVED,
+    STPM_MILESTONE_IN_PROGRESS,
+    STPM_MILESTONE_ACCEPTED,   /* closed as accepted (结题验收通过) */
+    STPM_MILESTONE_TERMINATED, /* closed as terminated (终止) */
+    STPM_MILESTONE_REJECTED,   /* ended without approval (未立项) */
+    STPM_MILESTONE_WITHDRAWN,  /* withdrawn by the applicant (撤回) */
+} stpm_milestone;
+
+/* "applied", ... "withdrawn"; NULL for STPM_MILESTONE_NONE. */
+STPM_API const char *stpm_milestone_name(stpm_milestone m);
+
 typedef struct stpm_wf_state {
     const char *name;
     const char *label;
@@ -68,6 +84,11 @@ typedef struct stpm_wf_state {
     stpm_wf_duration timeout_after;
     const char *timeout_transition;
     int line; /* where the state is declared (1-based) */
+    /* `counts_as:` the milestone reports and checks read (docs/workflows.md), or NONE */
+    stpm_milestone counts_as;
+    /* `active:` counts for leader_limit; when not given, true for a state that is neither
+     * final nor the initial one */
+    bool active;
 } stpm_wf_state;
 
 typedef struct stpm_wf_field {
