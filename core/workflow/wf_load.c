@@ -962,6 +962,8 @@ static void parse_scheduled_check(loader *ld, stpm_wf_scheduled_check *c, wf_che
         if (fd && fd->type != STPM_FIELD_DATE)
             DIAG(ld, x, "check field \"%s\" is not a date (it is %s)", f,
                  stpm_field_type_name(fd->type));
+        else if (fd && !fd->settable) /* the history holds only what transitions set */
+            DIAG(ld, x, "check field \"%s\" is not a field transitions set", f);
         else if (fd)
             c->of = fd->name;
     }
