@@ -1,4 +1,4 @@
-/* stpm audit: unclosed | closed | trail | verify | checkpoint — the auditor's view. */
+/* stpm audit: unclosed | closed | trail | verify | checkpoint | checks — the auditor's view. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -307,12 +307,56 @@ cleanup:
     return rc;
 }
 
+static int cmd_checks(cli_ctx *ctx, int argc, char **argv)
+{
+    static const char usage[] = "stpm audit checks [--as-of DATE] [--fail-if-any]";
+    cli_opt opts[] = {
+        CLI_STRING("as-of", 0, "DATE", "the date to look at (default: today)"),
+        CLI_FLAG("fail-if-any", 0, "exit 3 when any check is overdue"),
+        CLI_END,
+    };
+    cli_args args = {0};
+    stpm_db *db = NULL;
+    stpm_error err = STPM_ERROR_INIT;
+    stpm_rows *rows = NULL;
+    int rc = 0;
+    bool given = false;
+    stpm_date as_of = 0;
+    if (cli_start(ctx, usage,
+                  "Scheduled checks (中期检查) overdue as of a date: due before it, not held, "
+                  "the project\nstill in a state the check applies in (docs/audit.md).",
+                  opts, argc, argv, &args, 0, 0, NULL, &db, &rc) < 0)
+        goto cleanup;
+    if ((rc = cli_date_opt(opts, "as-of", &as_of, &given)) != 0)
+        goto cleanup;
+    if (!given)
+        as_of = cli_today(ctx);
+    if (stpm_audit_checks(db, as_of, &rows, &err) < 0) {
+        rc = cli_report(&err);
+        goto cleanup;
+    }
+    char d[11];
+    if (ctx->format == CLI_FORMAT_TABLE && stpm_rows_count(rows) == 0)
+        printf("no scheduled check was overdue on %s\n", stpm_date_format(as_of, d));
+    else
+        rc = cli_print_rows(ctx, rows, true);
+    if (rc == 0 && cli_opt_get(opts, "fail-if-any")->flag && stpm_rows_count(rows) > 0)
+        rc = 3;
+cleanup:
+    stpm_rows_free(rows);
+    stpm_error_clear(&err);
+    cli_args_free(&args);
+    cli_opts_free(opts);
+    return rc;
+}
+
 static const cli_command subcommands[] = {
     {"unclosed", cmd_unclosed, "projects due but not closed (应结未结) as of a date"},
     {"closed", cmd_closed, "projects closed in a period"},
     {"trail", cmd_trail, "a project's events with hashes, verified"},
     {"verify", cmd_verify, "verify the whole history (and a checkpoint)"},
     {"checkpoint", cmd_checkpoint, "sign every chain head into a file"},
+    {"checks", cmd_checks, "scheduled checks (中期检查) overdue as of a date"},
     {NULL, NULL, NULL},
 };
 

@@ -1,4 +1,4 @@
-/* stpm project: create | list | show | history | attach | advance | why. */
+/* stpm project: create | list | show | history | attach | advance | why | checks. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -530,6 +530,46 @@ cleanup:
     return rc;
 }
 
+/* stpm project checks CODE [--as-of DATE]: the scheduled checks (中期检查) of a project. */
+static int cmd_checks(cli_ctx *ctx, int argc, char **argv)
+{
+    static const char usage[] = "stpm project checks CODE [--as-of DATE]";
+    cli_opt opts[] = {
+        CLI_STRING("as-of", 0, "DATE", "the date to look at (default: today)"),
+        CLI_END,
+    };
+    cli_args args = {0};
+    stpm_db *db = NULL;
+    stpm_error err = STPM_ERROR_INIT;
+    stpm_rows *rows = NULL;
+    int rc = 0;
+    if (cli_start(ctx, usage,
+                  "The project's scheduled checks (中期检查) as of the end of a day: each outcome "
+                  "recorded\n(pass, rectify, fail: date, who, report document) and each check "
+                  "still open with its\ndue date (scheduled, overdue or missed).",
+                  opts, argc, argv, &args, 1, 1, NULL, &db, &rc) < 0)
+        goto cleanup;
+    stpm_date as_of = 0;
+    if ((rc = cli_as_of(ctx, opts, &as_of)) != 0)
+        goto cleanup;
+    if (stpm_project_checks(db, args.operands[0], as_of, &rows, &err) < 0) {
+        rc = cli_report(&err);
+        goto cleanup;
+    }
+    char d[11];
+    if (ctx->format == CLI_FORMAT_TABLE && stpm_rows_count(rows) == 0)
+        printf("%s: no check scheduled or held by %s\n", args.operands[0],
+               stpm_date_format(as_of, d));
+    else
+        rc = cli_print_rows(ctx, rows, true);
+cleanup:
+    stpm_rows_free(rows);
+    stpm_error_clear(&err);
+    cli_args_free(&args);
+    cli_opts_free(opts);
+    return rc;
+}
+
 static const cli_command subcommands[] = {
     {"create", cmd_create, "create a project under a plan"},
     {"list", cmd_list, "list projects"},
@@ -538,6 +578,7 @@ static const cli_command subcommands[] = {
     {"attach", cmd_attach, "attach a document"},
     {"advance", cmd_advance, "take a workflow transition (one project, or --where)"},
     {"why", cmd_why, "what blocks each transition out of the current state"},
+    {"checks", cmd_checks, "scheduled checks (中期检查): due, overdue, held"},
     {NULL, NULL, NULL},
 };
 

@@ -227,6 +227,29 @@ cleanup:
     return rc;
 }
 
+/* The `checks:` block, when there is one: NAME LABEL after DURATION of FIELD in STATES
+ * and the outcome transitions. */
+static void show_scheduled_checks(const stpm_workflow *wf)
+{
+    if (stpm_workflow_n_scheduled_checks(wf) == 0)
+        return;
+    char dur[24];
+    printf("\nchecks:\n");
+    for (size_t i = 0; i < stpm_workflow_n_scheduled_checks(wf); i++) {
+        const stpm_wf_scheduled_check *c = stpm_workflow_scheduled_check(wf, i);
+        printf("  %-12s %s  after %s of %s  in ", c->name, c->label,
+               stpm_wf_duration_format(c->after, dur), c->of);
+        for (size_t j = 0; j < c->n_in; j++)
+            printf("%s%s", j ? "|" : "", c->in[j]);
+        printf("  pass: %s", c->pass);
+        if (c->rectify)
+            printf("  rectify: %s", c->rectify);
+        if (c->fail)
+            printf("  fail: %s", c->fail);
+        putchar('\n');
+    }
+}
+
 static void show_workflow(const stpm_workflow *wf)
 {
     char buf[32], dur[24];
@@ -257,6 +280,7 @@ static void show_workflow(const stpm_workflow *wf)
         const stpm_wf_document *d = stpm_workflow_document(wf, i);
         printf("  %-20s %s\n", d->kind, d->label);
     }
+    show_scheduled_checks(wf);
     printf("\ntransitions:\n");
     for (size_t i = 0; i < stpm_workflow_n_transitions(wf); i++) {
         const stpm_wf_transition *t = stpm_workflow_transition(wf, i);

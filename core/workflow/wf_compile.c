@@ -277,6 +277,39 @@ static int put_transition(stpm_strbuf *sb, const stpm_workflow *wf, const stpm_w
     return 0;
 }
 
+/* `checks:` as ,"checks":{name: {"ord", "label", "after": {"n", "unit"}, "of", "in",
+ * "pass", "rectify", "fail"}}, which the trigger recording their outcomes and
+ * stpm.project_checks read (migrations/082_scheduled_checks.sql). Nothing at all for a
+ * workflow without checks, so that its compiled rules are what they were before. */
+static void put_scheduled_checks(stpm_strbuf *sb, const stpm_workflow *wf)
+{
+    size_t n = stpm_workflow_n_scheduled_checks(wf);
+    if (n == 0)
+        return;
+    stpm_strbuf_puts(sb, ",\"checks\":{");
+    for (size_t i = 0; i < n; i++) {
+        const stpm_wf_scheduled_check *c = stpm_workflow_scheduled_check(wf, i);
+        if (i)
+            stpm_strbuf_putc(sb, ',');
+        json_str(sb, c->name);
+        stpm_strbuf_printf(sb, ":{\"ord\":%zu,\"label\":", i + 1);
+        json_str(sb, c->label);
+        stpm_strbuf_printf(sb, ",\"after\":{\"n\":%d,\"unit\":\"%s\"},\"of\":", (int)c->after.n,
+                           unit_name(c->after.unit));
+        json_str(sb, c->of);
+        stpm_strbuf_puts(sb, ",\"in\":");
+        json_strs(sb, c->in, c->n_in);
+        stpm_strbuf_puts(sb, ",\"pass\":");
+        json_str(sb, c->pass);
+        stpm_strbuf_puts(sb, ",\"rectify\":");
+        json_str(sb, c->rectify);
+        stpm_strbuf_puts(sb, ",\"fail\":");
+        json_str(sb, c->fail);
+        stpm_strbuf_putc(sb, '}');
+    }
+    stpm_strbuf_putc(sb, '}');
+}
+
 int stpm_wf_compile(const stpm_workflow *wf, char **rules, char **states, stpm_error *err)
 {
     stpm_strbuf sb = STPM_STRBUF_INIT, list = STPM_STRBUF_INIT;
@@ -299,7 +332,9 @@ int stpm_wf_compile(const stpm_workflow *wf, char **rules, char **states, stpm_e
         if ((rc = put_transition(&sb, wf, stpm_workflow_transition(wf, i), err)) < 0)
             goto cleanup;
     }
-    stpm_strbuf_puts(&sb, "}}");
+    stpm_strbuf_putc(&sb, '}');
+    put_scheduled_checks(&sb, wf);
+    stpm_strbuf_putc(&sb, '}');
     if (sb.oom || list.oom) {
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");
         goto cleanup;

@@ -16,7 +16,9 @@
  *                           "checks": [{"name", "similarity" | "max"}],
  *                           "when", "when_src", "set": [{"field", "expr", "src"}],
  *                           "fields": {name: {"type", "label"}} of the fields it names,
- *                           "required_before", "required_after", "defaults"}}}
+ *                           "required_before", "required_after", "defaults"}},
+ *    "checks": {name: {"ord", "label", "after": {"n", "unit"}, "of", "in",
+ *                      "pass", "rectify", "fail"}}}   (only when `checks:` is given)
  * with guards and `set:` expressions as typed syntax trees (workflow/expr_json.h) and
  * values in the expressions' JSON encoding. *states is the array of states in display
  * order that stpm.workflow_states holds. Both malloc'd. 0 or STPM_ERROR.

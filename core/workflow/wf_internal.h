@@ -38,6 +38,9 @@ struct stpm_workflow {
 
     stpm_expr **exprs; /* every parsed expression, for release */
     size_t n_exprs, cap_exprs;
+
+    stpm_wf_scheduled_check *scheduled_checks; /* the top-level `checks:` */
+    size_t n_scheduled_checks;
 };
 
 /* Arena allocation: zeroed memory owned by wf; NULL (and wf->oom) when memory runs out. */
@@ -81,5 +84,14 @@ void wf_validate_graph(const stpm_workflow *wf, const wf_loc *state_locs, wf_dia
 
 /* "applied" ... "withdrawn" (`counts_as:`); false when unknown. */
 bool wf_milestone_parse(const char *s, stpm_milestone *out);
+/* Where the parts of a scheduled check are written, for the validator: its name, its
+ * `in:` and its three outcome transitions (0 lines when not written). */
+typedef struct wf_check_locs {
+    wf_loc name, in, outcome[3];
+} wf_check_locs;
+
+/* Checks of the scheduled checks whose names all resolve: the outcome transitions are
+ * three different ones, each taken from a state of `in:`. locs[i] is check i's. */
+void wf_validate_scheduled_checks(const stpm_workflow *wf, const wf_check_locs *locs, wf_diags *d);
 
 #endif

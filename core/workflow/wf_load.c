@@ -37,6 +37,7 @@ typedef struct loader {
     yaml_node_t **state_nodes; /* per state / field / transition: its value node */
     yaml_node_t **field_nodes;
     yaml_node_t **tr_nodes;
+    wf_check_locs *check_locs; /* per scheduled check: where its parts are written */
 } loader;
 
 void wf_diag(wf_diags *d, int line, int col, const char *fmt, ...)
@@ -432,8 +433,9 @@ static stpm_expr *expression(loader *ld, yaml_node_t *n, const char *what, stpm_
 
 /* ---- the parts of the file ----------------------------------------------------------- */
 
-static const char *const top_keys[] = {"workflow", "version", "title",     "description", "initial",
-                                       "states",   "fields",  "documents", "transitions", NULL};
+static const char *const top_keys[] = {"workflow", "version",     "title",  "description",
+                                       "initial",  "states",      "fields", "documents",
+                                       "checks",   "transitions", NULL};
 static const char *const state_keys[] = {"label",   "final",     "closed", "due",
                                          "timeout", "counts_as", "active", NULL};
 static const char *const timeout_keys[] = {"after", "transition", NULL};
@@ -979,6 +981,103 @@ static void warn_milestones(loader *ld)
     }
 }
 
+/* ---- scheduled checks (`checks:`) ------------------------------------------------------ */
+
+static const char *const scheduled_check_keys[] = {"label", "after",   "of",   "in",
+                                                   "pass",  "rectify", "fail", NULL};
+
+static const char *transition_ref(loader *ld, yaml_node_t *n, const char *what)
+{
+    const char *s = scalar(ld, n, what);
+    if (!s)
+        return NULL;
+    const stpm_wf_transition *t = stpm_workflow_find_transition(ld->wf, s);
+    if (!t) {
+        DIAG(ld, n, "unknown transition \"%s\" in %s", s, what);
+        return NULL;
+    }
+    return t->name;
+}
+
+/* One check: NAME → {label, after, of, in, pass, rectify, fail}. */
+static void parse_scheduled_check(loader *ld, stpm_wf_scheduled_check *c, wf_check_locs *l,
+                                  yaml_node_t *n)
+{
+    if (!want_mapping(ld, n, "a check")) {
+        c->name = NULL;
+        return;
+    }
+    check_keys(ld, n, scheduled_check_keys, "a check");
+    yaml_node_t *x;
+    c->label = c->name;
+    if ((x = map_get(ld, n, "label")))
+        c->label = text_value(ld, x, "label");
+    if ((x = required(ld, n, "after", "check"))) {
+        const char *as = scalar(ld, x, "after");
+        if (as && wf_parse_duration(as, &c->after) < 0)
+            DIAG(ld, x,
+                 "bad duration \"%s\" (expected a positive number and d, wd, mo or y, "
+                 "as in 12mo)",
+                 as);
+    }
+    if ((x = required(ld, n, "of", "check"))) {
+        const char *f = field_ref(ld, x, "of");
+        const stpm_wf_field *fd = f ? stpm_workflow_find_field(ld->wf, f) : NULL;
+        if (fd && fd->type != STPM_FIELD_DATE)
+            DIAG(ld, x, "check field \"%s\" is not a date (it is %s)", f,
+                 stpm_field_type_name(fd->type));
+        else if (fd && !fd->settable) /* the history holds only what transitions set */
+            DIAG(ld, x, "check field \"%s\" is not a field transitions set", f);
+        else if (fd)
+            c->of = fd->name;
+    }
+    static const char *const outcomes[3] = {"pass", "rectify", "fail"};
+    const char **dst[3] = {&c->pass, &c->rectify, &c->fail};
+    for (int k = 0; k < 3; k++) {
+        x = k == 0 ? required(ld, n, outcomes[k], "check") : map_get(ld, n, outcomes[k]);
+        if (!x)
+            continue;
+        l->outcome[k] = loc_of(x);
+        *dst[k] = transition_ref(ld, x, outcomes[k]);
+    }
+    l->in = l->name;
+    if ((x = map_get(ld, n, "in"))) {
+        l->in = loc_of(x);
+        c->in = name_list(ld, x, "in", state_ref, &c->n_in);
+    } else if (c->pass) { /* by default: where the pass transition is taken from */
+        const stpm_wf_transition *t = stpm_workflow_find_transition(ld->wf, c->pass);
+        c->in = t->from;
+        c->n_in = t->n_from;
+    }
+}
+
+/* The top-level `checks:` mapping, once states, fields and transitions are parsed. */
+static void parse_scheduled_checks(loader *ld, yaml_node_t *root)
+{
+    stpm_workflow *wf = ld->wf;
+    yaml_node_t *map = map_get(ld, root, "checks");
+    if (!map || is_plain_null(map) || !want_mapping(ld, map, "checks"))
+        return;
+    yaml_node_t **values = NULL;
+    size_t n = declare(ld, map, "checks", &values);
+    const char **names = wf_alloc(wf, (n ? n : 1) * sizeof(*names));
+    wf_loc *locs = wf_alloc(wf, (n ? n : 1) * sizeof(*locs));
+    ld->check_locs = wf_alloc(wf, (n ? n : 1) * sizeof(*ld->check_locs));
+    wf->scheduled_checks = wf_alloc(wf, (n ? n : 1) * sizeof(*wf->scheduled_checks));
+    if (!values || !names || !locs || !ld->check_locs || !wf->scheduled_checks)
+        return;
+    declare_names(ld, map, n, "check", names, values, locs);
+    for (size_t i = 0; i < n; i++) {
+        stpm_wf_scheduled_check *c = &wf->scheduled_checks[i];
+        c->name = names[i];
+        c->line = locs[i].line;
+        ld->check_locs[i].name = locs[i];
+        if (c->name)
+            parse_scheduled_check(ld, c, &ld->check_locs[i], values[i]);
+    }
+    wf->n_scheduled_checks = n;
+}
+
 static void parse_header(loader *ld, yaml_node_t *root)
 {
     stpm_workflow *wf = ld->wf;
@@ -1094,6 +1193,7 @@ static void load_tree(loader *ld, yaml_node_t *root)
         parse_state(ld, i, ld->state_nodes[i]);
     for (size_t i = 0; i < wf->n_transitions; i++)
         parse_transition(ld, i, ld->tr_nodes[i]);
+    parse_scheduled_checks(ld, root);
 
     /* pass 3: what needs everything */
     for (size_t i = 0; i < wf->n_states; i++) {
@@ -1114,6 +1214,8 @@ static void load_tree(loader *ld, yaml_node_t *root)
             names_ok = false;
     if (names_ok && !ld->bad_refs && wf->initial && !wf->oom)
         wf_validate_graph(wf, ld->state_locs, &ld->d);
+    if (ld->check_locs && !wf->oom)
+        wf_validate_scheduled_checks(wf, ld->check_locs, &ld->d);
     warn_timers(ld);
     warn_milestones(ld);
 }

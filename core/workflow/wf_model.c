@@ -425,6 +425,16 @@ const stpm_wf_document *stpm_workflow_find_document(const stpm_workflow *wf, con
     return NULL;
 }
 
+size_t stpm_workflow_n_scheduled_checks(const stpm_workflow *wf)
+{
+    return wf->n_scheduled_checks;
+}
+
+const stpm_wf_scheduled_check *stpm_workflow_scheduled_check(const stpm_workflow *wf, size_t i)
+{
+    return i < wf->n_scheduled_checks ? &wf->scheduled_checks[i] : NULL;
+}
+
 size_t stpm_workflow_n_warnings(const stpm_workflow *wf)
 {
     return wf->warnings.n_diags;

@@ -69,3 +69,50 @@ cleanup:
     free(queue);
     free(out_degree);
 }
+
+/* ---- scheduled checks (`checks:`) ------------------------------------------------------ */
+
+static const char *const outcome_names[3] = {"pass", "rectify", "fail"};
+
+static bool leaves_any(const stpm_wf_transition *t, const stpm_wf_scheduled_check *c)
+{
+    for (size_t i = 0; i < c->n_in; i++)
+        if (stpm_wf_transition_leaves(t, c->in[i]))
+            return true;
+    return false;
+}
+
+void wf_validate_scheduled_checks(const stpm_workflow *wf, const wf_check_locs *locs, wf_diags *d)
+{
+    for (size_t i = 0; i < wf->n_scheduled_checks; i++) {
+        const stpm_wf_scheduled_check *c = &wf->scheduled_checks[i];
+        const wf_check_locs *l = &locs[i];
+        if (!c->name)
+            continue;
+        for (size_t k = 0; k < c->n_in; k++) {
+            const stpm_wf_state *s = stpm_workflow_find_state(wf, c->in[k]);
+            if (s && s->final)
+                wf_diag(d, l->in.line, l->in.col,
+                        "check \"%s\" applies in final state \"%s\" (a check is held while the "
+                        "project runs)",
+                        c->name, s->name);
+        }
+        const char *outcome[3] = {c->pass, c->rectify, c->fail};
+        for (int k = 0; k < 3; k++) {
+            if (!outcome[k])
+                continue;
+            const wf_loc *at = &l->outcome[k];
+            for (int j = 0; j < k; j++)
+                if (outcome[j] && strcmp(outcome[j], outcome[k]) == 0)
+                    wf_diag(d, at->line, at->col,
+                            "transition \"%s\" is both the %s and the %s outcome of check \"%s\"",
+                            outcome[k], outcome_names[j], outcome_names[k], c->name);
+            const stpm_wf_transition *t = stpm_workflow_find_transition(wf, outcome[k]);
+            if (t && c->n_in > 0 && !leaves_any(t, c))
+                wf_diag(d, at->line, at->col,
+                        "%s transition \"%s\" of check \"%s\" does not leave any state the "
+                        "check applies in",
+                        outcome_names[k], t->name, c->name);
+        }
+    }
+}

@@ -125,4 +125,11 @@ typedef struct stpm_audit_checkpoint_info {
 STPM_API int stpm_audit_checkpoint(stpm_db *db, const char *key_path, const char *out_path,
                                    stpm_audit_checkpoint_info *info, stpm_error *err);
 
+/*
+ * Scheduled checks overdue as of `as_of`: open at the end of that day, due before it, the
+ * project in a state the check applies in (stpm_project_checks's status overdue).
+ * Columns: code, title, org_name, plan, check, label, due, days_late; most days late first.
+ */
+STPM_API int stpm_audit_checks(stpm_db *db, stpm_date as_of, stpm_rows **out, stpm_error *err);
+
 #endif

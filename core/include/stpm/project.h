@@ -327,4 +327,16 @@ STPM_API int stpm_project_migrate(stpm_db *db, const char *name, int to_version,
                                   bool dry_run, stpm_date today, stpm_migrate_report *report,
                                   stpm_error *err);
 
+/*
+ * The project's scheduled checks (中期检查) as of the end of `as_of` (docs/workflows.md,
+ * "Scheduled checks"): each outcome recorded by then and each check still open, in the
+ * order the workflow declares them. Columns: check, label, due, status (done, scheduled,
+ * overdue or missed), outcome (pass, rectify, fail; for done rows), date and by (business
+ * date and actor of the event recording it), report and report_sha256 (the documents
+ * attached in that event, "KIND FILE" and their SHA-256, "; "-separated), seq (that event)
+ * and reason. STPM_ENOTFOUND for an unknown code.
+ */
+STPM_API int stpm_project_checks(stpm_db *db, const char *code, stpm_date as_of, stpm_rows **out,
+                                 stpm_error *err);
+
 #endif

@@ -145,6 +145,23 @@ typedef struct stpm_wf_document {
     int line;
 } stpm_wf_document;
 
+/* A check due during the project (中期检查, DESIGN §3), declared under the top-level
+ * `checks:` mapping: it falls due `after` past the date field `of` (start_date ...) while the
+ * project is in one of the states `in`, and taking the transition `pass`, `rectify` or
+ * `fail` from one of those states records its outcome (docs/workflows.md). */
+typedef struct stpm_wf_scheduled_check {
+    const char *name;  /* an identifier, e.g. midterm */
+    const char *label; /* what people see, e.g. 中期检查 (the name when not given) */
+    stpm_wf_duration after;
+    const char *of;        /* a date field */
+    const char *const *in; /* state names */
+    size_t n_in;
+    const char *pass; /* transition names; rectify and fail may be NULL */
+    const char *rectify;
+    const char *fail;
+    int line;
+} stpm_wf_scheduled_check;
+
 /* Load and validate a workflow file. On success *out is the workflow and 0 is returned;
  * otherwise *out is NULL, the code is STPM_EINPUT (bad file: err->diags lists every
  * problem as FILE:LINE:COL) or STPM_ENOTFOUND / STPM_ERROR (cannot read the file). */
@@ -192,6 +209,11 @@ STPM_API const stpm_wf_document *stpm_workflow_document(const stpm_workflow *wf,
 /* A declared document kind, or NULL. */
 STPM_API const stpm_wf_document *stpm_workflow_find_document(const stpm_workflow *wf,
                                                              const char *kind);
+
+/* Scheduled checks (`checks:`) in declaration order; i < n. */
+STPM_API size_t stpm_workflow_n_scheduled_checks(const stpm_workflow *wf);
+STPM_API const stpm_wf_scheduled_check *stpm_workflow_scheduled_check(const stpm_workflow *wf,
+                                                                      size_t i);
 
 /* true when `field` is one of t's `input:` fields (what `--set` may give). */
 STPM_API bool stpm_wf_transition_takes_input(const stpm_wf_transition *t, const char *field);
