@@ -603,8 +603,8 @@ static int unsafe(const stpm_embedded *e, stpm_error *err, const char *hint, con
 
 /* Whether the directory may hold our entries: its owner is root or us, and when group or
  * others may write it, it is sticky. */
-static int check_parent(const stpm_embedded *e, const char *path, const struct stat *st,
-                        stpm_error *err)
+static int check_parent(const stpm_embedded *e, const char *path, const char *below,
+                        const struct stat *st, stpm_error *err)
 {
     char who[64];
     if (st->st_uid != 0 && st->st_uid != geteuid()) {
@@ -612,14 +612,14 @@ static int check_parent(const stpm_embedded *e, const char *path, const struct s
         return unsafe(e, err,
                       "Use a home outside it (--home DIR or STPM_HOME), under directories "
                       "that belong to root or to you.",
-                      "the directory %s above it belongs to %s", path, who);
+                      "the directory %s above %s belongs to %s", path, below, who);
     }
     if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(st->st_mode & S_ISVTX))
         return unsafe(e, err,
                       "Use a home elsewhere (--home DIR or STPM_HOME), or make the directory "
                       "sticky (chmod +t) or not writable by others (chmod go-w).",
-                      "the directory %s above it is writable by %s (mode %04o) and not sticky",
-                      path, (st->st_mode & S_IWOTH) ? "everyone" : "its group",
+                      "the directory %s above %s is writable by %s (mode %04o) and not sticky",
+                      path, below, (st->st_mode & S_IWOTH) ? "everyone" : "its group",
                       (unsigned)(st->st_mode & 07777));
     return 0;
 }
@@ -656,7 +656,7 @@ static int check_above(const stpm_embedded *e, const char *path, stpm_error *err
                             "the symbolic link %s on its path belongs to %s", p, who);
             }
         } else {
-            rc = check_parent(e, p, &st, err);
+            rc = check_parent(e, p, path, &st, err);
         }
     }
     free(p);
