@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -461,10 +462,14 @@ static void child_become_service_user(const stpm_embedded *e)
  * directory as working directory; its output goes into *output (may be NULL). Returns
  * the exit status, or -1 when it could not be run or was killed.
  */
-static int run_tool(const stpm_embedded *e, char *const argv[], char **output)
+static int run_tool_marked(const stpm_embedded *e, char *const argv[], char **output,
+                           const char *marker, int *signo)
 {
     if (output)
         *output = NULL;
+    if (signo)
+        *signo = 0;
+    pid_t parent = getpid();
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
         return -1;
@@ -482,7 +487,19 @@ static int run_tool(const stpm_embedded *e, char *const argv[], char **output)
         dup2(fds[1], 1);
         dup2(fds[1], 2);
         signal(SIGPIPE, SIG_DFL);
+        if (marker) { /* its own process group, named in the marker before it runs */
+            setpgid(0, 0);
+            int mfd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+            char line[32];
+            int len = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+            if (mfd < 0 || write(mfd, line, (size_t)len) != len)
+                _exit(126); /* lint-ok: forked child, before exec */
+            close(mfd);
+        }
         child_become_service_user(e);
+        /* dies with stpm (after the switch of user, which clears it), never orphaned */
+        if (marker && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent))
+            _exit(126); /* lint-ok: forked child, before exec */
         if (chdir(is_dir(e->cluster) ? e->cluster : "/") != 0 && chdir("/") != 0)
             _exit(126); /* lint-ok: forked child */ /* lint-ok: forked child, before exec */
         /* The tools must not follow the caller's own connection settings. */
@@ -517,9 +534,16 @@ static int run_tool(const stpm_embedded *e, char *const argv[], char **output)
     if (output)
         *output = stpm_strbuf_detach(&sb);
     stpm_strbuf_free(&sb);
+    if (status != -1 && WIFSIGNALED(status) && signo)
+        *signo = WTERMSIG(status);
     if (status == -1 || !WIFEXITED(status))
         return -1;
     return WEXITSTATUS(status);
+}
+
+static int run_tool(const stpm_embedded *e, char *const argv[], char **output)
+{
+    return run_tool_marked(e, argv, output, NULL, NULL);
 }
 
 static int lookup_service_user(stpm_embedded *e, stpm_error *err)
@@ -640,7 +664,8 @@ static int check_above(const stpm_embedded *e, const char *path, stpm_error *err
         if (i > 0 && path[i] != '/')
             continue;
         if (i == 0) {
-            strcpy(p, "/");
+            p[0] = '/';
+            p[1] = '\0';
         } else {
             memcpy(p, path, i);
             p[i] = '\0';
@@ -1006,10 +1031,85 @@ static void remove_tree(const stpm_embedded *e, const char *path)
     run_tool(e, argv, NULL);
 }
 
+/*
+ * A killed `stpm db init` may leave its initdb (or initdb's bootstrap postgres) running:
+ * initdb runs in its own process group, named in cluster/initdb.pid before it starts, and
+ * dies with stpm (PR_SET_PDEATHSIG), but a child of it may live on for a moment. Count
+ * the live members of that group (zombies are not alive) and whether one works in the
+ * cluster directory, so that a reused pid is never taken for ours.
+ */
+static int initdb_group_alive(const char *cluster_real, long pgid, bool *ours)
+{
+    *ours = false;
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    int alive = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] < '1' || de->d_name[0] > '9')
+            continue;
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+        char *line = read_first_line(path);
+        const char *rp = line ? strrchr(line, ')') : NULL;
+        char state = 0;
+        long ppid = 0, pgrp = 0;
+        if (rp && sscanf(rp + 1, " %c %ld %ld", &state, &ppid, &pgrp) == 3 && pgrp == pgid &&
+            state != 'Z' && state != 'X') {
+            alive++;
+            char cwd[PATH_MAX];
+            snprintf(path, sizeof(path), "/proc/%s/cwd", de->d_name);
+            ssize_t n = readlink(path, cwd, sizeof(cwd) - 1);
+            size_t len = strlen(cluster_real);
+            if (n > 0) {
+                cwd[n] = '\0';
+                if (strncmp(cwd, cluster_real, len) == 0 && (cwd[len] == '\0' || cwd[len] == '/'))
+                    *ours = true;
+            }
+        }
+        free(line);
+    }
+    closedir(d);
+    return alive;
+}
+
+/* End what a killed init left running (see initdb_group_alive), then forget the marker. */
+static int end_orphaned_initdb(const stpm_embedded *e, const char *marker, stpm_error *err)
+{
+    char *line = read_first_line(marker);
+    long pgid = line ? strtol(line, NULL, 10) : 0;
+    free(line);
+    char real[PATH_MAX];
+    if (pgid > 1 && realpath(e->cluster, real)) {
+        bool ours = false;
+        for (int i = 0; i < 100 && initdb_group_alive(real, pgid, &ours) > 0 && ours; i++) {
+            kill((pid_t)-pgid, SIGKILL);
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        if (initdb_group_alive(real, pgid, &ours) > 0 && ours) {
+            stpm_error_set(err, STPM_EUNAVAIL,
+                           "cannot create the embedded database in %s: an earlier initdb "
+                           "still runs",
+                           e->cluster);
+            stpm_error_detail(err,
+                              "Process group %ld, left by an interrupted \"stpm db init\", "
+                              "did not end when killed.",
+                              pgid);
+            stpm_error_hint(err, "End it (kill -9 -- -%ld), then try again.", pgid);
+            return STPM_EUNAVAIL;
+        }
+    }
+    if (unlink(marker) != 0 && errno != ENOENT)
+        return stpm_error_set(err, STPM_ERROR, "cannot remove %s: %s", marker, strerror(errno));
+    return 0;
+}
+
 static int init_locked(stpm_embedded *e, bool *created, stpm_error *err)
 {
     int rc = 0;
-    char *tmp = NULL, *out = NULL, *link = NULL, *pwopt = NULL;
+    char *tmp = NULL, *out = NULL, *link = NULL, *pwopt = NULL, *marker = NULL;
     if (initialized(e))
         goto out;
     if ((rc = find_bindir(e, err)) < 0 || (rc = check_socket_path(e, err)) < 0)
@@ -1037,11 +1137,17 @@ static int init_locked(stpm_embedded *e, bool *created, stpm_error *err)
     if ((rc = make_dir(e, e->sock, 0700, true, err)) < 0 || (rc = check_safe(e, err)) < 0)
         goto out;
     tmp = stpm_asprintf("%s.initdb", e->data);
+    marker = stpm_asprintf("%s/initdb.pid", e->cluster);
     char *initdb = stpm_asprintf("%s/initdb", e->bindir);
     pwopt = stpm_asprintf("--username=%s", e->user);
-    if (!tmp || !initdb || !pwopt) {
+    if (!tmp || !marker || !initdb || !pwopt) {
         free(initdb);
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto out;
+    }
+    /* what an interrupted init left: its processes, then its half-made directory */
+    if ((rc = end_orphaned_initdb(e, marker, err)) < 0) {
+        free(initdb);
         goto out;
     }
     remove_tree(e, tmp);
@@ -1057,13 +1163,23 @@ static int init_locked(stpm_embedded *e, bool *created, stpm_error *err)
                     (char *)"--no-instructions",
                     (char *)(nosync && *nosync ? "--no-sync" : NULL),
                     NULL};
-    int st = run_tool(e, argv, &out);
+    int signo = 0;
+    int st = run_tool_marked(e, argv, &out, marker, &signo);
     free(initdb);
+    unlink(marker);
     if (st != 0) {
         char *t = tail_lines(out ? out : "", 8);
         rc = stpm_error_set(err, STPM_EUNAVAIL, "cannot create the embedded database in %s",
                             e->cluster);
-        stpm_error_detail(err, "initdb failed: %s", t ? t : "");
+        if (t && *t)
+            stpm_error_detail(err, "initdb failed; the end of its output:\n%s", t);
+        else if (signo)
+            stpm_error_detail(err, "initdb was killed by signal %d (%s) before it said anything.",
+                              signo, strsignal(signo));
+        else if (st > 0)
+            stpm_error_detail(err, "initdb exited with status %d without saying why.", st);
+        else
+            stpm_error_detail(err, "initdb (%s) could not be run.", argv[0]);
         free(t);
         remove_tree(e, tmp);
         goto out;
@@ -1079,6 +1195,7 @@ static int init_locked(stpm_embedded *e, bool *created, stpm_error *err)
         *created = true;
 out:
     free(tmp);
+    free(marker);
     free(out);
     free(link);
     free(pwopt);
@@ -1272,6 +1389,11 @@ static int start_locked(stpm_embedded *e, bool *started, stpm_error *err)
                             e->home);
         stpm_error_hint(err, "Run \"stpm db init\".");
         goto out;
+    }
+    /* a server started by an interrupted command may still be starting (or recovering) */
+    for (int i = 0; i < 600 && running_pid(e) > 0 && PQping(e->conninfo) == PQPING_REJECT; i++) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
     }
     if (running_pid(e) > 0 && server_answers(e))
         goto database;
