@@ -1365,14 +1365,23 @@ static int ensure_database(const stpm_embedded *e, stpm_error *err)
         rc = stpm_pg_error(err, c, r, "cannot look up the stpm database");
         goto out;
     }
-    if (PQntuples(r) == 0) {
+    /* Created meanwhile (42P04; 23505 when both creations ran at once — also by the
+     * backend of a killed command, which finishes its CREATE DATABASE alone), or template1
+     * still in use by such a backend (55006: try again for a while). */
+    for (int attempt = 0; PQntuples(r) == 0 && attempt < 20; attempt++) {
         PQclear(r);
         r = PQexec(c, "CREATE DATABASE " STPM_EMBEDDED_DBNAME);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-            if (!state || strcmp(state, "42P04") != 0) /* created meanwhile */
-                rc = stpm_pg_error(err, c, r, "cannot create the stpm database");
+        if (PQresultStatus(r) == PGRES_COMMAND_OK)
+            break;
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        if (state && (strcmp(state, "42P04") == 0 || strcmp(state, "23505") == 0))
+            break;
+        if (!state || strcmp(state, "55006") != 0 || attempt == 19) {
+            rc = stpm_pg_error(err, c, r, "cannot create the stpm database");
+            break;
         }
+        struct timespec ts = {0, 500 * 1000 * 1000};
+        nanosleep(&ts, NULL);
     }
 out:
     PQclear(r);

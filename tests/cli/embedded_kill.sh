@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 10: `stpm db init` killed (SIGKILL) at any moment — during initdb, the start, the
 # migrations — leaves nothing that stops the next command: it ends an orphaned initdb,
-# removes the half-made data directory, and finishes the cluster. Six kills at spread
+# removes the half-made data directory, and finishes the cluster. Four kills at spread
 # delays (with some randomness), each followed by a `db init` that must succeed.
 . "$(dirname "$0")/lib.sh"
 keep_going
@@ -28,7 +28,7 @@ stray() {
     done
 }
 
-for d in 0.05 0.4 0.9 1.5 2.2 2.9; do
+for d in 0.1 0.9 1.7 2.4; do
     delay=$(python3 -c "import random; print(round($d + random.uniform(0, 0.25), 2))")
     "$STPM" --home "$H" db init >"$TMP/killed.out" 2>&1 &
     pid=$!
