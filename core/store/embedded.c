@@ -9,10 +9,12 @@
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -42,6 +44,8 @@ struct stpm_embedded {
     gid_t svc_gid;
 };
 
+static int check_safe(const stpm_embedded *e, stpm_error *err);
+
 /* ---- paths ---- */
 
 static bool is_dir(const char *p)
@@ -63,10 +67,28 @@ static bool has_server_binaries(const char *dir)
     return is_exec(dir, "initdb") && is_exec(dir, "pg_ctl") && is_exec(dir, "postgres");
 }
 
+/* Open a file of the home for reading: never through a symbolic link, a regular file only
+ * (a FIFO put there would block). NULL when it cannot be opened so. */
+static FILE *open_read(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0)
+        return NULL;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return NULL;
+    }
+    FILE *f = fdopen(fd, "r");
+    if (!f)
+        close(fd);
+    return f;
+}
+
 /* Read the first line of a small file; NULL when it cannot be read. */
 static char *read_first_line(const char *path)
 {
-    FILE *f = fopen(path, "re");
+    FILE *f = open_read(path);
     if (!f)
         return NULL;
     char buf[256];
@@ -220,7 +242,14 @@ int stpm_embedded_new(stpm_embedded **out, const char *home, stpm_error *err)
             goto out;
         }
     }
+    if (e->as_root) { /* known now for the checks; its absence is reported when needed */
+        struct passwd *spw = getpwnam(e->svc_name);
+        e->svc_uid = spw && spw->pw_uid != 0 ? spw->pw_uid : (uid_t)-1;
+        e->svc_gid = spw ? spw->pw_gid : (gid_t)-1;
+    }
     rc = resolve_paths(e, err);
+    if (rc == 0)
+        rc = check_safe(e, err);
 out:
     if (rc < 0)
         stpm_embedded_free(e);
@@ -396,7 +425,7 @@ static char *tail_lines(const char *text, int lines)
 
 static char *tail_file(const char *path, int lines)
 {
-    FILE *f = fopen(path, "re");
+    FILE *f = open_read(path);
     if (!f)
         return NULL;
     stpm_strbuf sb = STPM_STRBUF_INIT;
@@ -433,10 +462,14 @@ static void child_become_service_user(const stpm_embedded *e)
  * directory as working directory; its output goes into *output (may be NULL). Returns
  * the exit status, or -1 when it could not be run or was killed.
  */
-static int run_tool(const stpm_embedded *e, char *const argv[], char **output)
+static int run_tool_marked(const stpm_embedded *e, char *const argv[], char **output,
+                           const char *marker, int *signo)
 {
     if (output)
         *output = NULL;
+    if (signo)
+        *signo = 0;
+    pid_t parent = getpid();
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
         return -1;
@@ -454,7 +487,19 @@ static int run_tool(const stpm_embedded *e, char *const argv[], char **output)
         dup2(fds[1], 1);
         dup2(fds[1], 2);
         signal(SIGPIPE, SIG_DFL);
+        if (marker) { /* its own process group, named in the marker before it runs */
+            setpgid(0, 0);
+            int mfd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+            char line[32];
+            int len = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+            if (mfd < 0 || write(mfd, line, (size_t)len) != len)
+                _exit(126); /* lint-ok: forked child, before exec */
+            close(mfd);
+        }
         child_become_service_user(e);
+        /* dies with stpm (after the switch of user, which clears it), never orphaned */
+        if (marker && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent))
+            _exit(126); /* lint-ok: forked child, before exec */
         if (chdir(is_dir(e->cluster) ? e->cluster : "/") != 0 && chdir("/") != 0)
             _exit(126); /* lint-ok: forked child */ /* lint-ok: forked child, before exec */
         /* The tools must not follow the caller's own connection settings. */
@@ -489,9 +534,16 @@ static int run_tool(const stpm_embedded *e, char *const argv[], char **output)
     if (output)
         *output = stpm_strbuf_detach(&sb);
     stpm_strbuf_free(&sb);
+    if (status != -1 && WIFSIGNALED(status) && signo)
+        *signo = WTERMSIG(status);
     if (status == -1 || !WIFEXITED(status))
         return -1;
     return WEXITSTATUS(status);
+}
+
+static int run_tool(const stpm_embedded *e, char *const argv[], char **output)
+{
+    return run_tool_marked(e, argv, output, NULL, NULL);
 }
 
 static int lookup_service_user(stpm_embedded *e, stpm_error *err)
@@ -512,23 +564,325 @@ static int lookup_service_user(stpm_embedded *e, stpm_error *err)
     return 0;
 }
 
+/* ---- safety: who may own and change what (docs/database.md, "Safe in any directory") ----
+ *
+ * stpm trusts only itself and root, and, as root, the service user that runs the server
+ * (it owns the cluster and could read it all anyway). Everything else is refused before it
+ * is used, exit 1:
+ *   - every directory above the home (as given and as resolved) and the home's symbolic
+ *     links belong to root or to us, and a directory writable by group or others is sticky
+ *     (the owner of an entry alone may replace it there);
+ *   - the home belongs to us and is not writable by group or others;
+ *   - HOME/cluster is a directory of ours (as root: a link of root's to a directory of the
+ *     service user, whose directories above belong to root and are safe as above);
+ *   - the data and socket directories belong to the server's user and are no links, the
+ *     socket directory has mode 0700, the socket, its lock file and the server log belong
+ *     to the server's user and are of their kind;
+ *   - the files stpm opens in the home are opened with O_NOFOLLOW and checked by fstat.
+ */
+
+/* The user the server runs as (and who owns the cluster): us, or as root the service user
+ * ((uid_t)-1 when it does not exist: nothing can belong to it). */
+static uid_t server_uid(const stpm_embedded *e)
+{
+    return e->as_root ? e->svc_uid : geteuid();
+}
+
+static const char *server_user_name(const stpm_embedded *e)
+{
+    return e->as_root ? e->svc_name : e->user;
+}
+
+/* A user's name for a message, else "uid N". */
+static void name_of(uid_t uid, char *buf, size_t n)
+{
+    struct passwd *pw = getpwuid(uid);
+    if (pw)
+        snprintf(buf, n, "%s", pw->pw_name);
+    else
+        snprintf(buf, n, "uid %lu", (unsigned long)uid);
+}
+
+static int unsafe(const stpm_embedded *e, stpm_error *err, const char *hint, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Refuse the home: "the embedded database in HOME is not safe to use: WHY", exit 1. */
+static int unsafe(const stpm_embedded *e, stpm_error *err, const char *hint, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *why = stpm_vasprintf(fmt, ap);
+    va_end(ap);
+    stpm_error_set(err, STPM_ERROR, "the embedded database in %s is not safe to use: %s", e->home,
+                   why ? why : "out of memory");
+    stpm_error_detail(err,
+                      "Another user who can change it could make stpm (running as %s) create "
+                      "files where they choose, use their cluster, or hand them its connection.",
+                      e->user);
+    if (hint)
+        stpm_error_hint(err, "%s", hint);
+    free(why);
+    return STPM_ERROR;
+}
+
+/* Whether the directory may hold our entries: its owner is root or us, and when group or
+ * others may write it, it is sticky. */
+static int check_parent(const stpm_embedded *e, const char *path, const char *below,
+                        const struct stat *st, stpm_error *err)
+{
+    char who[64];
+    if (st->st_uid != 0 && st->st_uid != geteuid()) {
+        name_of(st->st_uid, who, sizeof(who));
+        return unsafe(e, err,
+                      "Use a home outside it (--home DIR or STPM_HOME), under directories "
+                      "that belong to root or to you.",
+                      "the directory %s above %s belongs to %s", path, below, who);
+    }
+    if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(st->st_mode & S_ISVTX))
+        return unsafe(e, err,
+                      "Use a home elsewhere (--home DIR or STPM_HOME), or make the directory "
+                      "sticky (chmod +t) or not writable by others (chmod go-w).",
+                      "the directory %s above %s is writable by %s (mode %04o) and not sticky",
+                      path, below, (st->st_mode & S_IWOTH) ? "everyone" : "its group",
+                      (unsigned)(st->st_mode & 07777));
+    return 0;
+}
+
+/* Check every existing directory above path (not path itself), as written; symbolic links
+ * met on the way must belong to root or to us. */
+static int check_above(const stpm_embedded *e, const char *path, stpm_error *err)
+{
+    const char *last = strrchr(path, '/');
+    if (!last || path[0] != '/')
+        return 0;
+    size_t upto = (size_t)(last - path);
+    char *p = malloc(upto + 2);
+    if (!p)
+        return stpm_error_set(err, STPM_ERROR, "out of memory");
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i <= upto; i++) {
+        if (i > 0 && path[i] != '/')
+            continue;
+        if (i == 0) {
+            p[0] = '/';
+            p[1] = '\0';
+        } else {
+            memcpy(p, path, i);
+            p[i] = '\0';
+        }
+        struct stat st;
+        if (lstat(p, &st) != 0)
+            break; /* nothing further exists */
+        if (S_ISLNK(st.st_mode)) {
+            if (st.st_uid != 0 && st.st_uid != geteuid()) {
+                char who[64];
+                name_of(st.st_uid, who, sizeof(who));
+                rc = unsafe(e, err, "Use a home whose path has no links of other users.",
+                            "the symbolic link %s on its path belongs to %s", p, who);
+            }
+        } else {
+            rc = check_parent(e, p, path, &st, err);
+        }
+    }
+    free(p);
+    return rc;
+}
+
+/* check_above for path as written and for its real path (the deepest existing part
+ * resolved, the rest appended), so that a link on the way cannot lead around the checks. */
+static int check_path_above(const stpm_embedded *e, const char *path, stpm_error *err)
+{
+    int rc = check_above(e, path, err);
+    if (rc < 0)
+        return rc;
+    char *q = stpm_strdup(path);
+    if (!q)
+        return stpm_error_set(err, STPM_ERROR, "out of memory");
+    char real[PATH_MAX];
+    char *full = NULL;
+    size_t k = strlen(q);
+    for (;;) {
+        if (realpath(q, real)) {
+            /* path + k is the part that does not exist yet, from its '/' */
+            full = stpm_asprintf("%s%s", strcmp(real, "/") == 0 ? "" : real, path + k);
+            break;
+        }
+        char *slash = strrchr(q, '/');
+        if (!slash || (slash == q && q[1] == '\0'))
+            break;
+        k = slash == q ? 0 : (size_t)(slash - q);
+        slash[slash == q ? 1 : 0] = '\0';
+    }
+    free(q);
+    if (full && strcmp(full, path) != 0)
+        rc = check_above(e, full, err);
+    free(full);
+    return rc;
+}
+
+/* A directory that must belong to owner and not be writable by group or others (none of
+ * group's or others' bits when private); it may be missing. */
+static int check_own_dir(const stpm_embedded *e, const char *path, uid_t owner, bool private_dir,
+                         const char *what, stpm_error *err)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return 0;
+    char who[64], want[64];
+    if (S_ISLNK(st.st_mode))
+        return unsafe(e, err,
+                      "Remove the link (once no server runs), and stpm makes the directory.",
+                      "%s %s is a symbolic link", what, path);
+    if (!S_ISDIR(st.st_mode))
+        return unsafe(e, err, "Remove it (once no server runs), and stpm makes the directory.",
+                      "%s %s is not a directory", what, path);
+    if (st.st_uid != owner) {
+        name_of(st.st_uid, who, sizeof(who));
+        if (owner == (uid_t)-1)
+            snprintf(want, sizeof(want), "%s", server_user_name(e));
+        else
+            name_of(owner, want, sizeof(want));
+        return unsafe(e, err,
+                      "Remove it if it is not yours (once no server runs): stpm makes it again; "
+                      "or use another home.",
+                      "%s %s belongs to %s, not %s", what, path, who, want);
+    }
+    mode_t bad = private_dir ? (mode_t)(S_IRWXG | S_IRWXO) : (mode_t)(S_IWGRP | S_IWOTH);
+    if (st.st_mode & bad)
+        return unsafe(e, err,
+                      private_dir ? "Stop the server, see that nothing of others is in it, then "
+                                    "chmod 700 it (or remove it: stpm makes it again)."
+                                  : "See that nothing of others is in it, then chmod go-w it.",
+                      "%s %s has mode %04o (%s)", what, path, (unsigned)(st.st_mode & 07777),
+                      private_dir ? "it must be 0700" : "writable by others");
+    return 0;
+}
+
+/* A file of the server's (the socket, its lock, the log): of its kind, the server's, no link. */
+static int check_server_file(const stpm_embedded *e, const char *path, mode_t kind,
+                             const char *what, stpm_error *err)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return 0;
+    if ((st.st_mode & S_IFMT) != kind || st.st_uid != server_uid(e)) {
+        char who[64];
+        name_of(st.st_uid, who, sizeof(who));
+        return unsafe(e, err, "Stop the server and remove it: the server makes it again.",
+                      "%s %s is %s of %s, not the %s of %s", what, path,
+                      S_ISLNK(st.st_mode) ? "a symbolic link" : "a file", who,
+                      kind == S_IFSOCK ? "socket" : "file", server_user_name(e));
+    }
+    return 0;
+}
+
+static int check_safe(const stpm_embedded *e, stpm_error *err)
+{
+    int rc = 0;
+    char *link = NULL, *lock = NULL, *sockfile = NULL, *socklock = NULL;
+    char who[64];
+    if ((rc = check_path_above(e, e->home, err)) < 0)
+        goto cleanup;
+    struct stat st;
+    if (lstat(e->home, &st) == 0 && S_ISLNK(st.st_mode) && st.st_uid != 0 &&
+        st.st_uid != geteuid()) {
+        name_of(st.st_uid, who, sizeof(who));
+        rc = unsafe(e, err, "Use a home of your own (--home DIR or STPM_HOME).",
+                    "the home is a symbolic link of %s", who);
+        goto cleanup;
+    }
+    if (stat(e->home, &st) != 0)
+        goto cleanup;
+    if (st.st_uid != geteuid()) {
+        name_of(st.st_uid, who, sizeof(who));
+        rc = unsafe(e, err, "Use a home of your own (--home DIR or STPM_HOME).",
+                    "the home belongs to %s, not %s", who, e->user);
+        goto cleanup;
+    }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        rc = unsafe(e, err,
+                    "See that nothing of others is in it, then chmod 700 it; or use another "
+                    "home.",
+                    "the home is writable by %s (mode %04o)",
+                    (st.st_mode & S_IWOTH) ? "everyone" : "its group",
+                    (unsigned)(st.st_mode & 07777));
+        goto cleanup;
+    }
+    link = stpm_asprintf("%s/cluster", e->home);
+    lock = stpm_asprintf("%s/cluster.lock", e->home);
+    sockfile = stpm_asprintf("%s/.s.PGSQL.%d", e->sock, STPM_EMBEDDED_PORT);
+    socklock = stpm_asprintf("%s/.s.PGSQL.%d.lock", e->sock, STPM_EMBEDDED_PORT);
+    if (!link || !lock || !sockfile || !socklock) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto cleanup;
+    }
+    if (lstat(lock, &st) == 0 && (!S_ISREG(st.st_mode) || st.st_uid != geteuid())) {
+        name_of(st.st_uid, who, sizeof(who));
+        rc = unsafe(e, err,
+                    "Remove it (no stpm command runs on this home meanwhile): stpm "
+                    "makes it again.",
+                    "the lock file %s is %s of %s", lock,
+                    S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file", who);
+        goto cleanup;
+    }
+    if (lstat(link, &st) == 0) {
+        if (S_ISLNK(st.st_mode) && !e->as_root) {
+            rc = unsafe(e, err, "Remove the link: stpm makes the cluster's directory there.",
+                        "%s is a symbolic link (run as %s it is the cluster's directory)", link,
+                        e->user);
+            goto cleanup;
+        }
+        if (S_ISLNK(st.st_mode) && st.st_uid != 0) {
+            name_of(st.st_uid, who, sizeof(who));
+            rc = unsafe(e, err, "Remove the link: stpm makes it again.",
+                        "the link %s belongs to %s, not root", link, who);
+            goto cleanup;
+        }
+    }
+    /* the cluster (the link's target as root): safe directories above it, then its own */
+    if (strcmp(e->cluster, link) != 0 && (rc = check_path_above(e, e->cluster, err)) < 0)
+        goto cleanup;
+    if ((rc = check_own_dir(e, e->cluster, server_uid(e), false, "the cluster directory", err)) <
+            0 ||
+        (rc = check_own_dir(e, e->data, server_uid(e), false, "the data directory", err)) < 0 ||
+        (rc = check_own_dir(e, e->sock, server_uid(e), true, "the socket directory", err)) < 0 ||
+        (rc = check_server_file(e, sockfile, S_IFSOCK, "the socket", err)) < 0 ||
+        (rc = check_server_file(e, socklock, S_IFREG, "the socket's lock file", err)) < 0 ||
+        (rc = check_server_file(e, e->log, S_IFREG, "the server log", err)) < 0)
+        goto cleanup;
+cleanup:
+    free(link);
+    free(lock);
+    free(sockfile);
+    free(socklock);
+    return rc;
+}
+
 /* mkdir that accepts an existing directory; as root, hands the new one to the service user. */
+/* mkdir that accepts an existing directory (not a link: check_safe judges it); as root,
+ * hands the new one to the service user. Mode and owner are set on the directory opened
+ * without following a link. */
 static int make_dir(const stpm_embedded *e, const char *path, mode_t mode, bool for_service,
                     stpm_error *err)
 {
+    struct stat st;
     if (mkdir(path, mode) != 0) {
-        if (errno == EEXIST && is_dir(path))
+        if (errno == EEXIST && lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
             return 0;
-        int saved = errno;
+        int saved = errno == EEXIST ? ENOTDIR : errno;
         stpm_error_set(err, STPM_ERROR, "cannot create directory %s: %s", path, strerror(saved));
         return STPM_ERROR;
     }
-    if (chmod(path, mode) != 0 ||
-        (for_service && e->as_root && chown(path, e->svc_uid, e->svc_gid) != 0)) {
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || fchmod(fd, mode) != 0 ||
+        (for_service && e->as_root && fchown(fd, e->svc_uid, e->svc_gid) != 0)) {
         int saved = errno;
+        if (fd >= 0)
+            close(fd);
         stpm_error_set(err, STPM_ERROR, "cannot set the owner of %s: %s", path, strerror(saved));
         return STPM_ERROR;
     }
+    close(fd);
     return 0;
 }
 
@@ -559,8 +913,29 @@ static int lock_home(const stpm_embedded *e, int *fd, stpm_error *err)
     char *path = stpm_asprintf("%s/cluster.lock", e->home);
     if (!path)
         return stpm_error_set(err, STPM_ERROR, "out of memory");
-    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    /* never through a link; a file of someone else's (a hard link) is refused too */
+    *fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
     int saved = errno;
+    struct stat st;
+    if (*fd >= 0 && (fstat(*fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+                     st.st_nlink != 1)) {
+        close(*fd);
+        *fd = -1;
+        int rc = unsafe(e, err,
+                        "Remove it (no stpm command runs on this home meanwhile): stpm "
+                        "makes it again.",
+                        "the lock file %s is not a plain file of %s's", path, e->user);
+        free(path);
+        return rc;
+    }
+    if (*fd < 0 && saved == ELOOP) {
+        int rc = unsafe(e, err,
+                        "Remove it (no stpm command runs on this home meanwhile): stpm "
+                        "makes it again.",
+                        "the lock file %s is a symbolic link", path);
+        free(path);
+        return rc;
+    }
     free(path);
     if (*fd < 0)
         return stpm_error_set(err, STPM_ERROR, "cannot lock the embedded database in %s: %s",
@@ -618,10 +993,18 @@ static int write_config(const stpm_embedded *e, const char *datadir, stpm_error 
     char *path = stpm_asprintf("%s/postgresql.conf", datadir);
     if (!path)
         return stpm_error_set(err, STPM_ERROR, "out of memory");
-    FILE *f = fopen(path, "ae");
+    /* made by initdb as the server's user: appended to only when it is that user's plain
+     * file, never through a link */
     int rc = 0;
-    if (!f) {
-        rc = stpm_error_set(err, STPM_ERROR, "cannot write %s: %s", path, strerror(errno));
+    FILE *f = NULL;
+    int fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != server_uid(e) ||
+        !(f = fdopen(fd, "a"))) {
+        int saved = fd < 0 ? errno : EPERM;
+        if (fd >= 0)
+            close(fd);
+        rc = stpm_error_set(err, STPM_ERROR, "cannot write %s: %s", path, strerror(saved));
         goto out;
     }
     fprintf(f,
@@ -648,10 +1031,85 @@ static void remove_tree(const stpm_embedded *e, const char *path)
     run_tool(e, argv, NULL);
 }
 
+/*
+ * A killed `stpm db init` may leave its initdb (or initdb's bootstrap postgres) running:
+ * initdb runs in its own process group, named in cluster/initdb.pid before it starts, and
+ * dies with stpm (PR_SET_PDEATHSIG), but a child of it may live on for a moment. Count
+ * the live members of that group (zombies are not alive) and whether one works in the
+ * cluster directory, so that a reused pid is never taken for ours.
+ */
+static int initdb_group_alive(const char *cluster_real, long pgid, bool *ours)
+{
+    *ours = false;
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    int alive = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] < '1' || de->d_name[0] > '9')
+            continue;
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+        char *line = read_first_line(path);
+        const char *rp = line ? strrchr(line, ')') : NULL;
+        char state = 0;
+        long ppid = 0, pgrp = 0;
+        if (rp && sscanf(rp + 1, " %c %ld %ld", &state, &ppid, &pgrp) == 3 && pgrp == pgid &&
+            state != 'Z' && state != 'X') {
+            alive++;
+            char cwd[PATH_MAX];
+            snprintf(path, sizeof(path), "/proc/%s/cwd", de->d_name);
+            ssize_t n = readlink(path, cwd, sizeof(cwd) - 1);
+            size_t len = strlen(cluster_real);
+            if (n > 0) {
+                cwd[n] = '\0';
+                if (strncmp(cwd, cluster_real, len) == 0 && (cwd[len] == '\0' || cwd[len] == '/'))
+                    *ours = true;
+            }
+        }
+        free(line);
+    }
+    closedir(d);
+    return alive;
+}
+
+/* End what a killed init left running (see initdb_group_alive), then forget the marker. */
+static int end_orphaned_initdb(const stpm_embedded *e, const char *marker, stpm_error *err)
+{
+    char *line = read_first_line(marker);
+    long pgid = line ? strtol(line, NULL, 10) : 0;
+    free(line);
+    char real[PATH_MAX];
+    if (pgid > 1 && realpath(e->cluster, real)) {
+        bool ours = false;
+        for (int i = 0; i < 100 && initdb_group_alive(real, pgid, &ours) > 0 && ours; i++) {
+            kill((pid_t)-pgid, SIGKILL);
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        if (initdb_group_alive(real, pgid, &ours) > 0 && ours) {
+            stpm_error_set(err, STPM_EUNAVAIL,
+                           "cannot create the embedded database in %s: an earlier initdb "
+                           "still runs",
+                           e->cluster);
+            stpm_error_detail(err,
+                              "Process group %ld, left by an interrupted \"stpm db init\", "
+                              "did not end when killed.",
+                              pgid);
+            stpm_error_hint(err, "End it (kill -9 -- -%ld), then try again.", pgid);
+            return STPM_EUNAVAIL;
+        }
+    }
+    if (unlink(marker) != 0 && errno != ENOENT)
+        return stpm_error_set(err, STPM_ERROR, "cannot remove %s: %s", marker, strerror(errno));
+    return 0;
+}
+
 static int init_locked(stpm_embedded *e, bool *created, stpm_error *err)
 {
     int rc = 0;
-    char *tmp = NULL, *out = NULL, *link = NULL, *pwopt = NULL;
+    char *tmp = NULL, *out = NULL, *link = NULL, *pwopt = NULL, *marker = NULL;
     if (initialized(e))
         goto out;
     if ((rc = find_bindir(e, err)) < 0 || (rc = check_socket_path(e, err)) < 0)
@@ -676,14 +1134,20 @@ static int init_locked(stpm_embedded *e, bool *created, stpm_error *err)
     } else if ((rc = make_dir(e, e->cluster, 0700, false, err)) < 0) {
         goto out;
     }
-    if ((rc = make_dir(e, e->sock, 0700, true, err)) < 0)
+    if ((rc = make_dir(e, e->sock, 0700, true, err)) < 0 || (rc = check_safe(e, err)) < 0)
         goto out;
     tmp = stpm_asprintf("%s.initdb", e->data);
+    marker = stpm_asprintf("%s/initdb.pid", e->cluster);
     char *initdb = stpm_asprintf("%s/initdb", e->bindir);
     pwopt = stpm_asprintf("--username=%s", e->user);
-    if (!tmp || !initdb || !pwopt) {
+    if (!tmp || !marker || !initdb || !pwopt) {
         free(initdb);
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto out;
+    }
+    /* what an interrupted init left: its processes, then its half-made directory */
+    if ((rc = end_orphaned_initdb(e, marker, err)) < 0) {
+        free(initdb);
         goto out;
     }
     remove_tree(e, tmp);
@@ -699,13 +1163,23 @@ static int init_locked(stpm_embedded *e, bool *created, stpm_error *err)
                     (char *)"--no-instructions",
                     (char *)(nosync && *nosync ? "--no-sync" : NULL),
                     NULL};
-    int st = run_tool(e, argv, &out);
+    int signo = 0;
+    int st = run_tool_marked(e, argv, &out, marker, &signo);
     free(initdb);
+    unlink(marker);
     if (st != 0) {
         char *t = tail_lines(out ? out : "", 8);
         rc = stpm_error_set(err, STPM_EUNAVAIL, "cannot create the embedded database in %s",
                             e->cluster);
-        stpm_error_detail(err, "initdb failed: %s", t ? t : "");
+        if (t && *t)
+            stpm_error_detail(err, "initdb failed; the end of its output:\n%s", t);
+        else if (signo)
+            stpm_error_detail(err, "initdb was killed by signal %d (%s) before it said anything.",
+                              signo, strsignal(signo));
+        else if (st > 0)
+            stpm_error_detail(err, "initdb exited with status %d without saying why.", st);
+        else
+            stpm_error_detail(err, "initdb (%s) could not be run.", argv[0]);
         free(t);
         remove_tree(e, tmp);
         goto out;
@@ -721,6 +1195,7 @@ static int init_locked(stpm_embedded *e, bool *created, stpm_error *err)
         *created = true;
 out:
     free(tmp);
+    free(marker);
     free(out);
     free(link);
     free(pwopt);
@@ -741,7 +1216,9 @@ static int prepare(stpm_embedded *e, bool create_home, stpm_error *err)
         if ((rc = make_dirs(e, e->home, err)) < 0)
             return rc;
     }
-    return resolve_paths(e, err);
+    if ((rc = resolve_paths(e, err)) < 0)
+        return rc;
+    return check_safe(e, err);
 }
 
 int stpm_embedded_init(stpm_embedded *e, bool *created, stpm_error *err)
@@ -780,7 +1257,7 @@ static bool pid_alive(long pid)
 static char *pidfile_line(const stpm_embedded *e, int n)
 {
     char *p = stpm_asprintf("%s/postmaster.pid", e->data);
-    FILE *f = p ? fopen(p, "re") : NULL;
+    FILE *f = p ? open_read(p) : NULL;
     free(p);
     if (!f)
         return NULL;
@@ -888,14 +1365,23 @@ static int ensure_database(const stpm_embedded *e, stpm_error *err)
         rc = stpm_pg_error(err, c, r, "cannot look up the stpm database");
         goto out;
     }
-    if (PQntuples(r) == 0) {
+    /* Created meanwhile (42P04; 23505 when both creations ran at once — also by the
+     * backend of a killed command, which finishes its CREATE DATABASE alone), or template1
+     * still in use by such a backend (55006: try again for a while). */
+    for (int attempt = 0; PQntuples(r) == 0 && attempt < 20; attempt++) {
         PQclear(r);
         r = PQexec(c, "CREATE DATABASE " STPM_EMBEDDED_DBNAME);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-            if (!state || strcmp(state, "42P04") != 0) /* created meanwhile */
-                rc = stpm_pg_error(err, c, r, "cannot create the stpm database");
+        if (PQresultStatus(r) == PGRES_COMMAND_OK)
+            break;
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        if (state && (strcmp(state, "42P04") == 0 || strcmp(state, "23505") == 0))
+            break;
+        if (!state || strcmp(state, "55006") != 0 || attempt == 19) {
+            rc = stpm_pg_error(err, c, r, "cannot create the stpm database");
+            break;
         }
+        struct timespec ts = {0, 500 * 1000 * 1000};
+        nanosleep(&ts, NULL);
     }
 out:
     PQclear(r);
@@ -913,10 +1399,15 @@ static int start_locked(stpm_embedded *e, bool *started, stpm_error *err)
         stpm_error_hint(err, "Run \"stpm db init\".");
         goto out;
     }
+    /* a server started by an interrupted command may still be starting (or recovering) */
+    for (int i = 0; i < 600 && running_pid(e) > 0 && PQping(e->conninfo) == PQPING_REJECT; i++) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
     if (running_pid(e) > 0 && server_answers(e))
         goto database;
     if ((rc = find_bindir(e, err)) < 0 || (rc = check_socket_path(e, err)) < 0 ||
-        (rc = make_dir(e, e->sock, 0700, true, err)) < 0)
+        (rc = make_dir(e, e->sock, 0700, true, err)) < 0 || (rc = check_safe(e, err)) < 0)
         goto out;
     clear_stale_pidfile(e);
     pg_ctl = stpm_asprintf("%s/pg_ctl", e->bindir);

@@ -20,9 +20,6 @@
 /* The progress callback is called every this many rows. */
 #define PROGRESS_EVERY 2000
 
-/* Two arbitrary keys of the advisory lock that queues imports of one year. */
-#define IMPORT_LOCK_KEY 0x73757276 /* "surv" */
-
 /* The staging table. The client makes the ids a row gets if its candidate or its
  * organisation is new (consecutive, see id_seq). */
 static const char stage_sql[] = "CREATE TEMP TABLE stpm_survey_stage (\n"
@@ -523,8 +520,9 @@ int stpm_survey_import(stpm_db *db, const char *path, const stpm_survey_import_o
     if ((rc = exec_ok(c, "BEGIN", "cannot start the import", err)) < 0)
         goto out;
     char lock[96];
-    snprintf(lock, sizeof(lock), "SELECT pg_advisory_xact_lock(%d, %d)", IMPORT_LOCK_KEY,
-             opts->read.year);
+    /* the advisory lock that queues one year's imports, (0x73757276 "surv", year), waited
+     * for a bounded time and naming its holder (migrations/083) */
+    snprintf(lock, sizeof(lock), "SELECT stpm.survey_import_lock(%d)", opts->read.year);
     PGresult *l = PQexec(c, lock);
     if (PQresultStatus(l) != PGRES_TUPLES_OK)
         rc = stpm_pg_error(err, c, l, "cannot start the import");
