@@ -85,7 +85,9 @@ int cli_print_record(const cli_ctx *ctx, const stpm_rows *r)
         const char *v = stpm_rows_value(r, 0, c);
         if (!v || !*v)
             continue;
-        printf("%-*s  %s\n", (int)width + 1, stpm_rows_name(r, c), v);
+        printf("%-*s  ", (int)width + 1, stpm_rows_name(r, c));
+        cli_put_escaped(stdout, v);
+        fputc('\n', stdout);
     }
     return 0;
 }
