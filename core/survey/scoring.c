@@ -11,6 +11,7 @@
 #include "survey/scoring_internal.h"
 #include "util/strutil.h"
 #include "util/readfile.h"
+#include "util/yamlcheck.h"
 
 typedef enum { IN_BOOL, IN_AMOUNT, IN_INTEGER, IN_TEXT } input_type;
 
@@ -572,7 +573,9 @@ int stpm_scoring_load_text(stpm_scoring **out, const char *name, const char *tex
     yaml_parser_t parser;
     yaml_document_t doc;
     bool have_doc = false;
-    int rc = 0;
+    int rc = stpm_yaml_precheck(name, "scoring file", text, len, STPM_YAML_MAX_DEPTH, err);
+    if (rc < 0)
+        return rc;
     stpm_scoring *s = calloc(1, sizeof(*s));
     stpm_error diags = STPM_ERROR_INIT;
     loader ld = {name, &doc, &diags, 0};
