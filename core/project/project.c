@@ -60,13 +60,14 @@ void stpm_project_filter_clear(stpm_project_filter *f)
 
 int stpm_project_filter_parse(const char *where, stpm_project_filter *f, stpm_error *err)
 {
-    int rc = 0;
+    int rc = 0, terms = 0;
     const char *p = where;
     while (rc == 0) {
-        p += strspn(p, " \t");
+        p += strspn(p, " \t\n\r");
         if (!*p)
             break;
-        size_t n = strcspn(p, " \t");
+        terms++;
+        size_t n = strcspn(p, " \t\n\r");
         char *term = stpm_strndup(p, n);
         if (!term)
             return stpm_error_set(err, STPM_ERROR, "out of memory");
@@ -113,6 +114,11 @@ int stpm_project_filter_parse(const char *where, stpm_project_filter *f, stpm_er
             stpm_error_hint(err, "Write conditions as KEY=VALUE separated by spaces, with the keys "
                                  "state, plan, level, year, town, org and code, or overdue.");
         free(term);
+    }
+    if (rc == 0 && terms == 0) {
+        rc = stpm_error_set(err, STPM_EUSAGE, "--where needs at least one condition");
+        stpm_error_hint(err, "An empty --where would select every project: write KEY=VALUE "
+                             "conditions such as state=applied plan=PKRD.");
     }
     return rc;
 }

@@ -247,7 +247,8 @@ static int parse_amount(const char *s, stpm_decimal *out, char *why, size_t whyl
 #undef PUT
     plain[np] = '\0';
     if (too_long || stpm_decimal_parse(plain, out) < 0) {
-        snprintf(why, whylen, "amount \"%s\" is too large", s);
+        snprintf(why, whylen, "amount \"%s\" is too large: at most %d digits before the point", s,
+                 STPM_DECIMAL_MAX_DIGITS);
         return -1;
     }
     return 0;
