@@ -23,6 +23,7 @@ static cli_table *to_table(const stpm_rows *r)
         cli_table_set_kind(t, c,
                            k == STPM_COL_NUMBER ? CLI_COL_NUMBER
                            : k == STPM_COL_BOOL ? CLI_COL_BOOL
+                           : k == STPM_COL_JSON ? CLI_COL_JSON
                                                 : CLI_COL_TEXT);
     }
     for (size_t i = 0; i < stpm_rows_count(r); i++) {

@@ -311,7 +311,7 @@ static void print_json(const cli_table *t, FILE *out)
             const char *v = t->cells[r * t->ncols + c];
             if (!v || (t->kinds[c] != CLI_COL_TEXT && *v == '\0'))
                 fputs("null", out);
-            else if (t->kinds[c] == CLI_COL_NUMBER)
+            else if (t->kinds[c] == CLI_COL_NUMBER || t->kinds[c] == CLI_COL_JSON)
                 fputs(v, out);
             else if (t->kinds[c] == CLI_COL_BOOL)
                 fputs((strcmp(v, "t") == 0 || strcmp(v, "true") == 0 || strcmp(v, "yes") == 0)

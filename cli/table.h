@@ -14,7 +14,7 @@
 typedef struct cli_table cli_table;
 
 /* Column kinds decide JSON typing and alignment. */
-typedef enum { CLI_COL_TEXT, CLI_COL_NUMBER, CLI_COL_BOOL } cli_col_kind;
+typedef enum { CLI_COL_TEXT, CLI_COL_NUMBER, CLI_COL_BOOL, CLI_COL_JSON } cli_col_kind;
 
 /* A table with the given column names (also the JSON keys and CSV header). NULL on OOM. */
 cli_table *cli_table_new(size_t ncols, const char *const *names);
