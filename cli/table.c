@@ -158,7 +158,7 @@ char *cli_escape(const char *s, bool keep_newlines)
         uint32_t c;
         size_t k = stpm_utf8_decode(s + i, len - i, &c);
         if (k == 1 && c == 0xFFFD) {
-            n += (size_t)sprintf(out + n, "\\x%02x", (unsigned char)s[i]);
+            n += (size_t)snprintf(out + n, 8, "\\x%02x", (unsigned char)s[i]);
         } else if (!escaped_cp(c) || (keep_newlines && (c == '\n' || c == '\t'))) {
             memcpy(out + n, s + i, k);
             n += k;
@@ -166,9 +166,9 @@ char *cli_escape(const char *s, bool keep_newlines)
             out[n++] = '\\';
             out[n++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
         } else if (c < 0x100) {
-            n += (size_t)sprintf(out + n, "\\x%02x", (unsigned)c);
+            n += (size_t)snprintf(out + n, 8, "\\x%02x", (unsigned)c);
         } else {
-            n += (size_t)sprintf(out + n, "\\u%04x", (unsigned)c);
+            n += (size_t)snprintf(out + n, 8, "\\u%04x", (unsigned)c);
         }
         i += k;
     }
