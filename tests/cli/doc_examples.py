@@ -20,7 +20,7 @@ for rel in files:
     man = rel.endswith(".1")
     start = "demo"
     for l in lines:
-        m = re.search(r"doc-examples:\s*(empty|demo)", l)
+        m = re.match(r'\s*(?:<!--|\.\\")\s*doc-examples:\s*(empty|demo)', l)
         if m:
             start = m.group(1)
     i = 0

@@ -9,7 +9,8 @@
 # - It must exit 0, unless it ends with a comment "# exit N": then it must exit N.
 # - The examples of one file run in their order on a database of their own. A file starts
 #   from the guided tour's data (`stpm demo` on the database) unless it holds the marker
-#   "doc-examples: empty" (in an HTML or roff comment): then from an empty, migrated one.
+#   "doc-examples: empty" at the start of an HTML comment line (<!-- doc-examples: empty -->)
+#   or a roff comment line: then from an empty, migrated one.
 # - They run in a scratch directory holding the source tree's workflows/, data/ and docs/,
 #   the files of docs/examples/, and a small placeholder for every *.pdf the line names;
 #   HOME is that directory, STPM_DB names the database, PASSWORD holds a password for the
