@@ -13,9 +13,22 @@
 #include "connect.h"
 #include "rows.h"
 #include "stpm/project.h"
+#include "stpm/reserve.h"
 #include "stpm/wfstore.h"
 #include "stpm/workflow.h"
 #include <unistd.h>
+
+/* workflows/scoring.yaml lives beside the workflows (so a glob of the folder's YAML files
+ * names it) but is the reserve's scoring scheme: say so on stderr and skip it. */
+static bool skip_scoring(const char *path)
+{
+    if (!stpm_scoring_file_is(path))
+        return false;
+    fputs("stpm: note: ", stderr);
+    cli_put_escaped(stderr, path);
+    fputs(" is a scoring file (docs/scoring.md), not a workflow: skipped\n", stderr);
+    return true;
+}
 
 static int cmd_check(cli_ctx *ctx, int argc, char **argv)
 {
@@ -49,6 +62,11 @@ static int cmd_check(cli_ctx *ctx, int argc, char **argv)
         const char *path = args.operands[i];
         stpm_workflow *wf = NULL;
         stpm_error err = STPM_ERROR_INIT;
+        if (skip_scoring(path)) {
+            const char *cells[7] = {path, "skipped", NULL, NULL, NULL, NULL, NULL};
+            cli_table_add_row(table, cells);
+            continue;
+        }
         if (stpm_workflow_load_file(&wf, path, &err) < 0) {
             int r = cli_report(&err);
             if (r > rc)
@@ -176,6 +194,8 @@ static int cmd_load(cli_ctx *ctx, int argc, char **argv)
         stpm_workflow *wf = NULL;
         stpm_error err = STPM_ERROR_INIT;
         stpm_wfstore_outcome outcome;
+        if (skip_scoring(args.operands[i]))
+            continue;
         if (stpm_workflow_load_file(&wf, args.operands[i], &err) < 0 ||
             stpm_wfstore_put(db, wf, &outcome, &err) < 0) {
             int r = cli_report(&err);

@@ -102,10 +102,14 @@ int main(int argc, char **argv)
         } else if (is_opt(a, "--db")) {
             if (take_value(argc, argv, &i, &v))
                 return 2;
+            if (cli_check_text("--db", v))
+                return 5;
             ctx.db = v;
         } else if (is_opt(a, "--home")) {
             if (take_value(argc, argv, &i, &v))
                 return 2;
+            if (cli_check_text("--home", v))
+                return 5;
             ctx.home = v;
         } else if (is_opt(a, "--format")) {
             if (take_value(argc, argv, &i, &v))

@@ -6,6 +6,78 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stpm/text.h"
+#include "table.h"
+
+int cli_check_text(const char *name, const char *value)
+{
+    size_t len = strlen(value), bad = stpm_utf8_invalid_at(value, len);
+    if (bad == len)
+        return 0;
+    char *shown = cli_escape(value, false);
+    fprintf(stderr, "stpm: error: %s is not valid UTF-8: \"%s\"\n", name, shown ? shown : "");
+    fprintf(stderr, "DETAIL: The byte 0x%02x at offset %zu does not begin a UTF-8 character.\n",
+            (unsigned char)value[bad], bad);
+    fprintf(stderr, "HINT: Give every text in UTF-8; convert GB18030 text with "
+                    "\"iconv -f GB18030 -t UTF-8\".\n");
+    free(shown);
+    return 5;
+}
+
+/* The value of option --NAME checked as text: "--set town" names the part before '=' when
+ * the bad byte is after it (NAME=VALUE options). */
+static int check_option_text(const char *name, const char *value)
+{
+    char label[160];
+    const char *eq = strchr(value, '=');
+    size_t head = eq ? (size_t)(eq - value) : 0;
+    if (eq && head < 100 && stpm_utf8_invalid_at(value, head) == head &&
+        stpm_utf8_invalid_at(value, strlen(value)) > head)
+        snprintf(label, sizeof(label), "--%s %.*s", name, (int)head, value);
+    else
+        snprintf(label, sizeof(label), "--%s", name);
+    return cli_check_text(label, value);
+}
+
+/* The name of operand idx (0-based) in the first line of usage ("stpm project attach CODE
+ * KIND FILE" names operand 2 FILE): the upper-case words outside brackets that do not
+ * follow an option; the last one ending in "..." names every later operand. Else
+ * "argument N". */
+static void operand_name(const char *usage, int idx, char *out, size_t cap)
+{
+    int depth = 0, k = 0;
+    bool after_option = false;
+    char last[64] = "";
+    for (const char *p = usage ? usage : ""; *p && *p != '\n';) {
+        while (*p == ' ')
+            p++;
+        const char *w = p;
+        while (*p && *p != ' ' && *p != '\n')
+            p++;
+        size_t n = (size_t)(p - w);
+        if (n == 0)
+            break;
+        bool upper = true, repeat = n > 3 && strncmp(p - 3, "...", 3) == 0;
+        size_t wl = repeat ? n - 3 : n;
+        for (size_t i = 0; i < wl; i++)
+            if (!((w[i] >= 'A' && w[i] <= 'Z') || w[i] == '_' || (w[i] >= '0' && w[i] <= '9')))
+                upper = false;
+        int d0 = depth;
+        for (size_t i = 0; i < n; i++)
+            depth += w[i] == '[' ? 1 : w[i] == ']' ? -1 : 0;
+        if (d0 == 0 && upper && wl > 0 && !after_option && wl < sizeof(last)) {
+            memcpy(last, w, wl);
+            last[wl] = '\0';
+            if (k++ == idx || repeat) {
+                snprintf(out, cap, "argument %s", last);
+                return;
+            }
+        }
+        after_option = w[0] == '-' || (w[0] == '[' && w[1] == '-');
+    }
+    snprintf(out, cap, "argument %d", idx + 1);
+}
+
 /* Options every command accepts; they set the invocation context. */
 static int apply_global(cli_ctx *ctx, const char *name, const char *value, int *handled)
 {
@@ -105,6 +177,7 @@ int cli_parse(cli_ctx *ctx, const char *usage, cli_opt *opts, int argc, char **a
     if (!out->operands)
         return cli_usage_error("out of memory");
     bool only_operands = false;
+    int rc;
     for (int i = 1; i < argc; i++) {
         char *a = argv[i];
         if (only_operands || a[0] != '-' || a[1] == '\0') {
@@ -141,6 +214,8 @@ int cli_parse(cli_ctx *ctx, const char *usage, cli_opt *opts, int argc, char **a
                     value = argv[++i];
                 }
                 int handled;
+                if ((rc = check_option_text(name, value)) != 0)
+                    return rc;
                 if (apply_global(ctx, name, value, &handled) < 0)
                     return 2;
                 continue;
@@ -167,10 +242,19 @@ int cli_parse(cli_ctx *ctx, const char *usage, cli_opt *opts, int argc, char **a
                                        o->arg ? o->arg : "");
             value = argv[++i];
         }
+        if (value && (rc = check_option_text(o->name, value)) != 0)
+            return rc;
         if (store(o, value) < 0)
             return cli_usage_error("out of memory");
     }
-    (void)usage;
+    for (int k = 0; k < out->n_operands; k++) {
+        const char *v = out->operands[k];
+        if (stpm_utf8_invalid_at(v, strlen(v)) != strlen(v)) {
+            char name[64];
+            operand_name(usage_or(usage, ""), k, name, sizeof(name));
+            return cli_check_text(name, v);
+        }
+    }
     return 0;
 }
 

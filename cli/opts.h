@@ -57,12 +57,21 @@ typedef struct cli_args {
 
 /*
  * Parse argv[1..argc) against opts (terminated by CLI_END). Global options found are
- * applied to ctx. On a bad option prints a usage error and returns 2; else 0.
+ * applied to ctx. On a bad option prints a usage error and returns 2; on an option value
+ * or operand that is not valid UTF-8, an error naming it (see cli_check_text) and returns
+ * 5; else 0.
  * Free with cli_args_free and cli_opts_free.
  */
 int cli_parse(cli_ctx *ctx, const char *usage, cli_opt *opts, int argc, char **argv, cli_args *out);
 void cli_args_free(cli_args *args);
 void cli_opts_free(cli_opt *opts);
+
+/*
+ * 0 when value is valid UTF-8; else prints an error naming the argument (e.g. "--title",
+ * "--set town", "FILE") and the first bad byte, and returns 5 (bad input data). cli_parse
+ * checks every option value and operand with it, so nothing invalid reaches the server.
+ */
+int cli_check_text(const char *name, const char *value);
 
 /* Print "usage: USAGE" and the options table to f. */
 void cli_print_help(FILE *f, const char *usage, const char *summary, const cli_opt *opts);

@@ -1,23 +1,38 @@
 /* Messages to the user in PostgreSQL's style, and the exit status that goes with them. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "table.h"
+
+/* A message to stderr, its data's control characters escaped (line breaks kept). */
+static void put_message(const char *s)
+{
+    char *e = cli_escape(s, true);
+    fputs(e ? e : s, stderr);
+    free(e);
+}
 
 static void print_diag(const stpm_diag *d)
 {
-    if (d->file)
-        fprintf(stderr, "%s:", d->file);
+    if (d->file) {
+        put_message(d->file);
+        fputc(':', stderr);
+    }
     if (d->line > 0)
         fprintf(stderr, "%d:", d->line);
     if (d->col > 0)
         fprintf(stderr, "%d:", d->col);
-    if (d->column && !(d->col > 0))
-        fprintf(stderr, "%s:", d->column);
+    if (d->column && !(d->col > 0)) {
+        put_message(d->column);
+        fputc(':', stderr);
+    }
     if (d->file || d->line > 0 || d->col > 0 || d->column)
         fputc(' ', stderr);
-    fprintf(stderr, "%s\n", d->message ? d->message : "out of memory");
+    put_message(d->message ? d->message : "out of memory");
+    fputc('\n', stderr);
 }
 
 void cli_print_diag(const stpm_diag *d)
@@ -29,12 +44,19 @@ int cli_report(const stpm_error *err)
 {
     for (size_t i = 0; i < err->n_diags; i++)
         print_diag(&err->diags[i]);
-    fprintf(stderr, "stpm: %s: %s\n", err->code == STPM_EUSAGE ? "usage" : "error",
-            err->message ? err->message : (err->code ? "out of memory" : "unknown error"));
-    if (err->detail && *err->detail)
-        fprintf(stderr, "DETAIL: %s\n", err->detail);
-    if (err->hint && *err->hint)
-        fprintf(stderr, "HINT: %s\n", err->hint);
+    fprintf(stderr, "stpm: %s: ", err->code == STPM_EUSAGE ? "usage" : "error");
+    put_message(err->message ? err->message : (err->code ? "out of memory" : "unknown error"));
+    fputc('\n', stderr);
+    if (err->detail && *err->detail) {
+        fputs("DETAIL: ", stderr);
+        put_message(err->detail);
+        fputc('\n', stderr);
+    }
+    if (err->hint && *err->hint) {
+        fputs("HINT: ", stderr);
+        put_message(err->hint);
+        fputc('\n', stderr);
+    }
     int rc = stpm_error_exit_code(err->code);
     return rc ? rc : 1;
 }
@@ -49,11 +71,13 @@ int cli_report_clear(stpm_error *err)
 int cli_usage_error(const char *fmt, ...)
 {
     va_list ap;
+    char buf[4096];
     va_start(ap, fmt);
-    fputs("stpm: usage: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
+    fputs("stpm: usage: ", stderr);
+    put_message(buf);
+    fputc('\n', stderr);
     return 2;
 }
 

@@ -23,6 +23,7 @@ static cli_table *to_table(const stpm_rows *r)
         cli_table_set_kind(t, c,
                            k == STPM_COL_NUMBER ? CLI_COL_NUMBER
                            : k == STPM_COL_BOOL ? CLI_COL_BOOL
+                           : k == STPM_COL_JSON ? CLI_COL_JSON
                                                 : CLI_COL_TEXT);
     }
     for (size_t i = 0; i < stpm_rows_count(r); i++) {
@@ -85,7 +86,9 @@ int cli_print_record(const cli_ctx *ctx, const stpm_rows *r)
         const char *v = stpm_rows_value(r, 0, c);
         if (!v || !*v)
             continue;
-        printf("%-*s  %s\n", (int)width + 1, stpm_rows_name(r, c), v);
+        printf("%-*s  ", (int)width + 1, stpm_rows_name(r, c));
+        cli_put_escaped(stdout, v);
+        fputc('\n', stdout);
     }
     return 0;
 }

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stpm/text.h"
+
 struct cli_table {
     size_t ncols;
     char **names;
@@ -139,6 +141,48 @@ size_t cli_display_width(const char *s)
     return w;
 }
 
+/* true for the characters shown escaped: controls, separators and direction overrides. */
+static bool escaped_cp(uint32_t c)
+{
+    return c < 0x20 || (c >= 0x7F && c < 0xA0) || c == 0x2028 || c == 0x2029 ||
+           (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
+}
+
+char *cli_escape(const char *s, bool keep_newlines)
+{
+    size_t len = strlen(s), n = 0;
+    char *out = malloc(len * 6 + 1); /* \u202e: 6 bytes for 3 */
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < len;) {
+        uint32_t c;
+        size_t k = stpm_utf8_decode(s + i, len - i, &c);
+        if (k == 1 && c == 0xFFFD) {
+            n += (size_t)snprintf(out + n, 8, "\\x%02x", (unsigned char)s[i]);
+        } else if (!escaped_cp(c) || (keep_newlines && (c == '\n' || c == '\t'))) {
+            memcpy(out + n, s + i, k);
+            n += k;
+        } else if (c == '\n' || c == '\r' || c == '\t') {
+            out[n++] = '\\';
+            out[n++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+        } else if (c < 0x100) {
+            n += (size_t)snprintf(out + n, 8, "\\x%02x", (unsigned)c);
+        } else {
+            n += (size_t)snprintf(out + n, 8, "\\u%04x", (unsigned)c);
+        }
+        i += k;
+    }
+    out[n] = '\0';
+    return out;
+}
+
+void cli_put_escaped(FILE *out, const char *s)
+{
+    char *e = cli_escape(s, false);
+    fputs(e ? e : "", out);
+    free(e);
+}
+
 void cli_json_string(FILE *out, const char *s)
 {
     fputc('"', out);
@@ -190,23 +234,23 @@ static void pad(FILE *out, size_t n)
         fputc(' ', out);
 }
 
-/* A cell as shown in a text table: newlines would break alignment, so they show as spaces. */
-static void print_cell_text(FILE *out, const char *s)
-{
-    for (; *s; s++)
-        fputc(*s == '\n' || *s == '\r' || *s == '\t' ? ' ' : *s, out);
-}
-
+/* The aligned table: every cell as cli_escape shows it, so that data can neither break the
+ * alignment nor reach the terminal as a control sequence. */
 static void print_table(const cli_table *t, FILE *out, bool footer)
 {
     size_t *w = calloc(t->ncols ? t->ncols : 1, sizeof(size_t));
-    if (!w)
-        return;
+    size_t ncells = t->nrows * t->ncols;
+    char **shown = calloc(ncells ? ncells : 1, sizeof(char *));
+    if (!w || !shown)
+        goto cleanup;
+    for (size_t i = 0; i < ncells; i++)
+        if (t->cells[i] && !(shown[i] = cli_escape(t->cells[i], false)))
+            goto cleanup;
     for (size_t c = 0; c < t->ncols; c++)
         w[c] = cli_display_width(t->names[c] ? t->names[c] : "");
     for (size_t r = 0; r < t->nrows; r++)
         for (size_t c = 0; c < t->ncols; c++) {
-            const char *v = t->cells[r * t->ncols + c];
+            const char *v = shown[r * t->ncols + c];
             size_t cw = cli_display_width(v ? v : "");
             if (cw > w[c])
                 w[c] = cw;
@@ -227,18 +271,18 @@ static void print_table(const cli_table *t, FILE *out, bool footer)
     fputc('\n', out);
     for (size_t r = 0; r < t->nrows; r++) {
         for (size_t c = 0; c < t->ncols; c++) {
-            const char *v = t->cells[r * t->ncols + c];
+            const char *v = shown[r * t->ncols + c];
             if (!v)
                 v = "";
             size_t cw = cli_display_width(v);
             bool last = c + 1 == t->ncols;
             if (t->kinds[c] == CLI_COL_NUMBER) {
                 pad(out, w[c] - cw);
-                print_cell_text(out, v);
+                fputs(v, out);
                 if (!last)
                     fputs("  ", out);
             } else {
-                print_cell_text(out, v);
+                fputs(v, out);
                 if (!last)
                     pad(out, w[c] - cw + 2);
             }
@@ -247,6 +291,10 @@ static void print_table(const cli_table *t, FILE *out, bool footer)
     }
     if (footer)
         fprintf(out, "(%zu row%s)\n", t->nrows, t->nrows == 1 ? "" : "s");
+cleanup:
+    for (size_t i = 0; shown && i < ncells; i++)
+        free(shown[i]);
+    free(shown);
     free(w);
 }
 
@@ -263,7 +311,7 @@ static void print_json(const cli_table *t, FILE *out)
             const char *v = t->cells[r * t->ncols + c];
             if (!v || (t->kinds[c] != CLI_COL_TEXT && *v == '\0'))
                 fputs("null", out);
-            else if (t->kinds[c] == CLI_COL_NUMBER)
+            else if (t->kinds[c] == CLI_COL_NUMBER || t->kinds[c] == CLI_COL_JSON)
                 fputs(v, out);
             else if (t->kinds[c] == CLI_COL_BOOL)
                 fputs((strcmp(v, "t") == 0 || strcmp(v, "true") == 0 || strcmp(v, "yes") == 0)

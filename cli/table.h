@@ -14,7 +14,7 @@
 typedef struct cli_table cli_table;
 
 /* Column kinds decide JSON typing and alignment. */
-typedef enum { CLI_COL_TEXT, CLI_COL_NUMBER, CLI_COL_BOOL } cli_col_kind;
+typedef enum { CLI_COL_TEXT, CLI_COL_NUMBER, CLI_COL_BOOL, CLI_COL_JSON } cli_col_kind;
 
 /* A table with the given column names (also the JSON keys and CSV header). NULL on OOM. */
 cli_table *cli_table_new(size_t ncols, const char *const *names);
@@ -29,6 +29,16 @@ void cli_table_print(const cli_table *t, cli_format fmt, FILE *out, bool footer)
 
 /* Display width of a UTF-8 string in terminal columns (CJK and full-width count 2). */
 size_t cli_display_width(const char *s);
+/*
+ * s as shown on a terminal, in a new string (NULL on OOM): a control character of the data
+ * (C0, DEL, C1), a line or paragraph separator and a bidirectional override are written as
+ * an escape (\n, \r, \t, \x1b, \u202e), a byte that is not UTF-8 as \xHH. With
+ * keep_newlines, \n and \t stay as they are (for messages of several lines).
+ */
+char *cli_escape(const char *s, bool keep_newlines);
+/* fputs of cli_escape(s, false). */
+void cli_put_escaped(FILE *out, const char *s);
+
 /* Write s as a JSON string literal (with quotes). */
 void cli_json_string(FILE *out, const char *s);
 /* Write s as one CSV field, quoted when needed. */

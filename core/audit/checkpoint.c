@@ -101,14 +101,27 @@ static int unb64(const char *s, unsigned char *out, size_t cap)
     return n;
 }
 
+/* A key file opened for reading in *f (a regular file only: a FIFO is never waited for);
+ * 0 or a negative code with err set. */
+static int open_key(const char *path, const char *what, FILE **f, stpm_error *err)
+{
+    int fd = -1, rc = stpm_open_input(path, what, &fd, err);
+    *f = NULL;
+    if (rc < 0)
+        return rc;
+    if (!(*f = fdopen(fd, "r"))) {
+        rc = stpm_error_set(err, STPM_ERROR, "cannot read %s \"%s\": %s", what, path,
+                            strerror(errno));
+        close(fd);
+    }
+    return rc;
+}
+
 static EVP_PKEY *read_private_key(const char *path, stpm_error *err)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        stpm_error_set(err, errno == ENOENT ? STPM_ENOTFOUND : STPM_EINPUT,
-                       "cannot read key file %s: %s", path, strerror(errno));
+    FILE *f = NULL;
+    if (open_key(path, "key file", &f, err) < 0)
         return NULL;
-    }
     EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
     fclose(f);
     if (!k || EVP_PKEY_get_id(k) != EVP_PKEY_ED25519) {
@@ -289,14 +302,13 @@ static bool signature_ok(const unsigned char pub[32], const char *text, size_t s
 /* The raw public key in a PEM file; 0 or a negative code. */
 static int pinned_key(const char *path, unsigned char out[32], stpm_error *err)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return stpm_error_set(err, errno == ENOENT ? STPM_ENOTFOUND : STPM_EINPUT,
-                              "cannot read public key %s: %s", path, strerror(errno));
+    FILE *f = NULL;
+    int rc = open_key(path, "public key", &f, err);
+    if (rc < 0)
+        return rc;
     EVP_PKEY *k = PEM_read_PUBKEY(f, NULL, NULL, NULL);
     fclose(f);
     size_t len = 32;
-    int rc = 0;
     if (!k || EVP_PKEY_get_id(k) != EVP_PKEY_ED25519 ||
         EVP_PKEY_get_raw_public_key(k, out, &len) != 1 || len != 32)
         rc = stpm_error_set(err, STPM_EINPUT, "%s does not hold an Ed25519 public key (PEM)", path);

@@ -81,13 +81,14 @@ void stpm_project_filter_clear(stpm_project_filter *f)
 
 int stpm_project_filter_parse(const char *where, stpm_project_filter *f, stpm_error *err)
 {
-    int rc = 0;
+    int rc = 0, terms = 0;
     const char *p = where;
     while (rc == 0) {
-        p += strspn(p, " \t");
+        p += strspn(p, " \t\n\r");
         if (!*p)
             break;
-        size_t n = strcspn(p, " \t");
+        terms++;
+        size_t n = strcspn(p, " \t\n\r");
         char *term = stpm_strndup(p, n);
         if (!term)
             return stpm_error_set(err, STPM_ERROR, "out of memory");
@@ -134,6 +135,11 @@ int stpm_project_filter_parse(const char *where, stpm_project_filter *f, stpm_er
             stpm_error_hint(err, "Write conditions as KEY=VALUE separated by spaces, with the keys "
                                  "state, plan, level, year, town, org and code, or overdue.");
         free(term);
+    }
+    if (rc == 0 && terms == 0) {
+        rc = stpm_error_set(err, STPM_EUSAGE, "--where needs at least one condition");
+        stpm_error_hint(err, "An empty --where would select every project: write KEY=VALUE "
+                             "conditions such as state=applied plan=PKRD.");
     }
     return rc;
 }
@@ -339,7 +345,8 @@ int stpm_project_show(stpm_db *db, const char *code, stpm_date today, stpm_rows 
         " stpm.project_due(p, ws.due_field)::text AS due,"
         " coalesce(ws.due_field IS NOT NULL AND NOT ws.closed"
         "   AND stpm.project_due(p, ws.due_field) < $2::date, false) AS overdue,"
-        " round(p.amount_requested, 2), round(p.amount_approved, 2), p.start_date::text,"
+        " round(p.amount_requested, 2) AS amount_requested,"
+        " round(p.amount_approved, 2) AS amount_approved, p.start_date::text,"
         " p.due_date::text,"
         " p.closed_date::text, p.extensions, p.fields::text AS fields,"
         " (SELECT string_agg(format('%s %s (%s bytes, sha256 %s)', d.kind, d.file_name, d.size,"
@@ -414,7 +421,7 @@ int stpm_project_history(stpm_db *db, const char *code, stpm_rows **out, stpm_er
     PGresult *r =
         stpm_px_exec(db,
                      "SELECT e.seq, e.on_date::text, e.actor, e.kind, e.transition, e.from_state,"
-                     " e.to_state, e.reason, left(e.hash, 12) AS hash, e.data::text AS data,"
+                     " e.to_state, e.reason, left(e.hash, 12) AS hash, e.data,"
                      " to_char(e.at, 'YYYY-MM-DD HH24:MI:SS') AS entered_at,"
                      " e.at::date - e.on_date > stpm.late_after_days() AS late"
                      " FROM stpm.projects p JOIN stpm.events e ON e.chain = 'project:' || p.id"

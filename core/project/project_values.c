@@ -134,7 +134,7 @@ int proj_parse_set(const stpm_workflow *wf, const char *assign, const char *tran
     memset(value, 0, sizeof(*value));
     const char *eq = strchr(assign, '=');
     if (!eq || eq == assign)
-        return stpm_error_set(err, STPM_EINPUT, "invalid assignment \"%s\": expected FIELD=VALUE",
+        return stpm_error_set(err, STPM_EUSAGE, "invalid --set \"%s\": expected FIELD=VALUE",
                               assign);
     char *name = stpm_strndup(assign, (size_t)(eq - assign));
     int rc = 0;
@@ -150,6 +150,14 @@ int proj_parse_set(const stpm_workflow *wf, const char *assign, const char *tran
     }
     if ((rc = check_input(wf, f, transition, err)) < 0)
         goto out;
+    if (f->type == STPM_FIELD_AMOUNT && stpm_decimal_parse(eq + 1, NULL) == -2) {
+        rc = stpm_error_set(err, STPM_EINPUT,
+                            "invalid value \"%s\" for field \"%s\": the amount is too large",
+                            eq + 1, name);
+        stpm_error_detail(err, "An amount has at most %d digits before the decimal point.",
+                          STPM_DECIMAL_MAX_DIGITS);
+        goto out;
+    }
     if (eq[1] && proj_value_from_text(f->type, eq + 1, value) < 0) {
         rc = stpm_error_set(err, STPM_EINPUT, "invalid value \"%s\" for field \"%s\": expected %s",
                             eq + 1, name,

@@ -4,7 +4,15 @@
 #include "store/rows_internal.h"
 
 /* Type OIDs of pg_type.h, stable across releases. */
-enum { OID_BOOL = 16, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_NUMERIC = 1700 };
+enum {
+    OID_BOOL = 16,
+    OID_INT8 = 20,
+    OID_INT2 = 21,
+    OID_INT4 = 23,
+    OID_JSON = 114,
+    OID_NUMERIC = 1700,
+    OID_JSONB = 3802
+};
 
 struct stpm_rows {
     PGresult *res;
@@ -31,6 +39,10 @@ stpm_rows *stpm_rows_from_pg(PGresult *res)
         case OID_INT8:
         case OID_NUMERIC:
             r->kinds[i] = STPM_COL_NUMBER;
+            break;
+        case OID_JSON:
+        case OID_JSONB:
+            r->kinds[i] = STPM_COL_JSON;
             break;
         default:
             r->kinds[i] = STPM_COL_TEXT;

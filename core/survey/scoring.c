@@ -11,6 +11,7 @@
 #include "survey/scoring_internal.h"
 #include "util/strutil.h"
 #include "util/readfile.h"
+#include "util/yamlcheck.h"
 
 typedef enum { IN_BOOL, IN_AMOUNT, IN_INTEGER, IN_TEXT } input_type;
 
@@ -572,7 +573,9 @@ int stpm_scoring_load_text(stpm_scoring **out, const char *name, const char *tex
     yaml_parser_t parser;
     yaml_document_t doc;
     bool have_doc = false;
-    int rc = 0;
+    int rc = stpm_yaml_precheck(name, "scoring file", text, len, STPM_YAML_MAX_DEPTH, err);
+    if (rc < 0)
+        return rc;
     stpm_scoring *s = calloc(1, sizeof(*s));
     stpm_error diags = STPM_ERROR_INIT;
     loader ld = {name, &doc, &diags, 0};
@@ -616,6 +619,38 @@ int stpm_scoring_load_file(stpm_scoring **out, const char *path, stpm_error *err
         rc = stpm_scoring_load_text(out, path, text, len, err);
     free(text);
     return rc;
+}
+
+bool stpm_scoring_file_is(const char *path)
+{
+    char *text = NULL;
+    size_t len = 0;
+    bool scoring = false, workflow = false;
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    if (stpm_read_file(path, "scoring file", 1u << 20, &text, &len, NULL) < 0)
+        return false;
+    if (stpm_yaml_precheck(path, "scoring file", text, len, STPM_YAML_MAX_DEPTH, NULL) < 0 ||
+        !yaml_parser_initialize(&parser))
+        goto cleanup;
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    if (yaml_parser_load(&parser, &doc)) {
+        yaml_node_t *root = yaml_document_get_root_node(&doc);
+        if (root && root->type == YAML_MAPPING_NODE)
+            for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
+                 p < root->data.mapping.pairs.top; p++) {
+                yaml_node_t *k = yaml_document_get_node(&doc, p->key);
+                if (k && k->type == YAML_SCALAR_NODE) {
+                    scoring |= strcmp((const char *)k->data.scalar.value, "scoring") == 0;
+                    workflow |= strcmp((const char *)k->data.scalar.value, "workflow") == 0;
+                }
+            }
+        yaml_document_delete(&doc);
+    }
+    yaml_parser_delete(&parser);
+cleanup:
+    free(text);
+    return scoring && !workflow;
 }
 
 int stpm_scoring_load_default(stpm_scoring **out, stpm_error *err)

@@ -13,6 +13,7 @@
 
 #include "stpm/uscc.h"
 #include "survey/survey_internal.h"
+#include "util/readfile.h"
 #include "util/text.h"
 
 /* ---- columns ---------------------------------------------------------------------- */
@@ -246,7 +247,8 @@ static int parse_amount(const char *s, stpm_decimal *out, char *why, size_t whyl
 #undef PUT
     plain[np] = '\0';
     if (too_long || stpm_decimal_parse(plain, out) < 0) {
-        snprintf(why, whylen, "amount \"%s\" is too large", s);
+        snprintf(why, whylen, "amount \"%s\" is too large: at most %d digits before the point", s,
+                 STPM_DECIMAL_MAX_DIGITS);
         return -1;
     }
     return 0;
@@ -730,19 +732,10 @@ int survey_reader_open_raw(stpm_survey_reader **out, const char *path,
         goto cleanup;
     }
     bool is_stdin = strcmp(path, "-") == 0;
-    fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        rc = stpm_error_set(err, e == ENOENT ? STPM_ENOTFOUND : STPM_ERROR,
-                            "could not open survey file \"%s\": %s", path, strerror(e));
+    if (is_stdin)
+        fd = STDIN_FILENO;
+    else if ((rc = stpm_open_input(path, "survey file", &fd, err)) < 0)
         goto cleanup;
-    }
-    struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-        rc = stpm_error_set(err, STPM_EINPUT,
-                            "could not read survey file \"%s\": it is a directory", path);
-        goto cleanup;
-    }
     r = calloc(1, sizeof(*r));
     if (!r)
         goto oom;

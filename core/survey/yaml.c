@@ -6,6 +6,7 @@
 
 #include "survey/survey_internal.h"
 #include "util/strutil.h"
+#include "util/yamlcheck.h"
 
 static int yaml_read(void *data, unsigned char *buffer, size_t size, size_t *size_read)
 {
@@ -71,7 +72,9 @@ static int parse(stpm_survey_reader *r, yaml_event_t *ev, stpm_error *err)
     return fatal(r, err, STPM_EINPUT, line, msg);
 }
 
-/* Skip the rest of a collection whose start event was just read. */
+/* Skip the rest of a collection whose start event was just read. A survey row is never
+ * nested: a file nested deeper than STPM_YAML_MAX_DEPTH is refused at once (the scanner
+ * slows down with the square of the depth). */
 static int skip_node(stpm_survey_reader *r, stpm_error *err)
 {
     int depth = 1;
@@ -80,6 +83,14 @@ static int skip_node(stpm_survey_reader *r, stpm_error *err)
         int rc = parse(r, &ev, err);
         if (rc < 0)
             return rc;
+        if ((ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_SEQUENCE_START_EVENT) &&
+            depth + 2 >= STPM_YAML_MAX_DEPTH) {
+            char msg[64];
+            int line = (int)ev.start_mark.line + 1;
+            yaml_event_delete(&ev);
+            snprintf(msg, sizeof(msg), "nesting deeper than %d levels", STPM_YAML_MAX_DEPTH);
+            return fatal(r, err, STPM_EINPUT, line, msg);
+        }
         if (ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_SEQUENCE_START_EVENT)
             depth++;
         else if (ev.type == YAML_MAPPING_END_EVENT || ev.type == YAML_SEQUENCE_END_EVENT)

@@ -48,8 +48,16 @@ int stpm_decimal_parse(const char *s, stpm_decimal *out)
     }
     stpm_decimal v;
     size_t n = stpm_decimal_scan(p, &v);
-    if (n == 0 || p[n] != '\0')
+    if (n == 0 || p[n] != '\0') {
+        /* digits too many for 64 bits: still well formed, only too large */
+        size_t d = strspn(p, "0123456789");
+        if (d > STPM_DECIMAL_MAX_DIGITS && (p[d] == '\0' || p[d] == '.') &&
+            (p[d] == '\0' || strspn(p + d + 1, "0123456789") == strlen(p + d + 1)))
+            return -2;
         return -1;
+    }
+    if (v > STPM_DECIMAL_MAX)
+        return -2;
     if (out)
         *out = neg ? -v : v;
     return 0;

@@ -16,4 +16,13 @@
 int stpm_read_file(const char *path, const char *what, size_t max, char **out, size_t *len,
                    stpm_error *err);
 
+/*
+ * Open the regular file at path for reading: a new descriptor in *fd (blocking, close on
+ * exec), or a negative code with a message naming `what` and the file. The file is opened
+ * with O_NONBLOCK and checked with fstat before anything is read, so a FIFO without a
+ * writer, a directory or a device is refused at once (STPM_EINPUT) and never waited for.
+ * Other failures as stpm_read_file's.
+ */
+int stpm_open_input(const char *path, const char *what, int *fd, stpm_error *err);
+
 #endif

@@ -1,6 +1,8 @@
 /* Internal text helpers: see util/text.h. */
 #include "util/text.h"
 
+#include "stpm/text.h"
+
 #include <string.h>
 
 size_t stpm_utf8_next(const char *s, size_t len, uint32_t *cp)
@@ -226,4 +228,15 @@ void stpm_text_normalize(stpm_strbuf *out, const char *s, size_t len, unsigned f
         *o++ = ' ';
     out->len = (size_t)(o - out->buf);
     out->buf[out->len] = '\0';
+}
+
+size_t stpm_utf8_decode(const char *s, size_t len, uint32_t *cp)
+{
+    return stpm_utf8_next(s, len, cp);
+}
+
+size_t stpm_utf8_invalid_at(const char *s, size_t len)
+{
+    bool incomplete;
+    return stpm_utf8_valid_prefix(s, len, &incomplete);
 }

@@ -18,6 +18,7 @@
 
 #include "util/strutil.h"
 #include "util/readfile.h"
+#include "util/yamlcheck.h"
 
 /* Longest range accepted, in days: a holiday block is never longer than a few weeks. */
 #define MAX_RANGE 366
@@ -275,6 +276,8 @@ int stpm_calendar_load_text(stpm_calendar *cal, const char *name, const char *te
     yaml_document_t doc;
     bool have_parser = false, have_doc = false;
     loader ld = {name, &doc, err, 0, NULL, 0, 0, 0, 0};
+    if ((rc = stpm_yaml_precheck(name, "calendar file", text, len, STPM_YAML_MAX_DEPTH, err)) < 0)
+        goto cleanup;
     if (!yaml_parser_initialize(&parser)) {
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");
         goto cleanup;

@@ -20,9 +20,10 @@
 #include "util/strutil.h"
 #include "workflow/wf_internal.h"
 #include "util/readfile.h"
+#include "util/yamlcheck.h"
 
 #define WF_MAX_DIAGS 200
-#define WF_MAX_FILE (16u << 20)
+#define WF_MAX_FILE (4u << 20)
 /* At most this many entries in any mapping or list: keeps every check well below
  * quadratic trouble on hostile input. Real workflows have a few dozen. */
 #define WF_MAX_ITEMS 500
@@ -1287,6 +1288,8 @@ int stpm_workflow_load_text(stpm_workflow **out, const char *name, const char *t
     *out = NULL;
     if (!name)
         name = "<workflow>";
+    if ((rc = stpm_yaml_precheck(name, "workflow file", text, len, STPM_YAML_MAX_DEPTH, err)) < 0)
+        goto cleanup;
     if (!(wf = wf_new()) || !(wf->source = malloc(len + 1)))
         goto oom;
     memcpy(wf->source, text, len);

@@ -72,7 +72,7 @@ run "$STPM" survey import --dry-run
 expect_rc 2 "no file is a usage error"
 run "$STPM" survey import no-such-file.csv --dry-run
 expect_rc 6 "a missing file exits 6"
-contains "$ERR" "could not open survey file \"no-such-file.csv\"" "the missing file is named"
+contains "$ERR" "cannot open survey file \"no-such-file.csv\"" "the missing file is named"
 run "$STPM" survey import --help
 expect_rc 0 "survey import --help exits 0"
 contains "$OUT" "--encoding ENC" "the help lists --encoding"

@@ -95,7 +95,14 @@ static void decimals(void **state)
     assert_int_equal(stpm_decimal_parse("1.", &v), -1);
     assert_int_equal(stpm_decimal_parse("", &v), -1);
     assert_int_equal(stpm_decimal_parse("12a", &v), -1);
-    assert_int_equal(stpm_decimal_parse("99999999999999999999", &v), -1);
+    /* beyond numeric(18,4): well formed, but too large (-2) */
+    assert_int_equal(stpm_decimal_parse("99999999999999999999", &v), -2);
+    assert_int_equal(stpm_decimal_parse("100000000000000", &v), -2);
+    assert_int_equal(stpm_decimal_parse("-100000000000000.5", &v), -2);
+    assert_int_equal(stpm_decimal_parse("99999999999999.9999", &v), 0);
+    assert_true(v == STPM_DECIMAL_MAX);
+    assert_int_equal(stpm_decimal_parse("-99999999999999.9999", &v), 0);
+    assert_true(v == -STPM_DECIMAL_MAX);
     assert_int_equal(stpm_decimal_parse("12", &v), 0);
     assert_string_equal(stpm_decimal_format(v, 0, buf), "12");
     stpm_decimal s;

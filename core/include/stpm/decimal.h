@@ -16,9 +16,14 @@ typedef int64_t stpm_decimal;
 #define STPM_DECIMAL_PLACES 4
 #define STPM_DECIMAL_SCALE 10000
 
+/* The largest amount the database holds (numeric(18,4)): 14 digits before the point. */
+#define STPM_DECIMAL_MAX_DIGITS 14
+#define STPM_DECIMAL_MAX INT64_C(999999999999999999)
+
 /* Parse an ASCII decimal: optional sign, digits, optional '.' and 1-4 digits.
- * The whole string must be used. 0 on success; -1 when malformed, more than four
- * decimal places, or out of range. */
+ * The whole string must be used. 0 on success; -1 when malformed or with more than four
+ * decimal places; -2 when well formed but beyond ±STPM_DECIMAL_MAX (10^14 and more, which
+ * the database's numeric(18,4) cannot hold). */
 STPM_API int stpm_decimal_parse(const char *s, stpm_decimal *out);
 /* Parse a decimal at the start of s (no sign); returns bytes used, 0 if none or invalid. */
 STPM_API size_t stpm_decimal_scan(const char *s, stpm_decimal *out);

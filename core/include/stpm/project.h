@@ -80,7 +80,8 @@ typedef struct stpm_project_filter {
     }
 
 /* Parse a --where text: space-separated KEY=VALUE terms with the keys state, plan, level,
- * year, town, org, code, and the word `overdue`. STPM_EUSAGE when malformed. */
+ * year, town, org, code, and the word `overdue`. STPM_EUSAGE when malformed or empty (no
+ * term at all: an empty --where would select every project). */
 STPM_API int stpm_project_filter_parse(const char *where, stpm_project_filter *out,
                                        stpm_error *err);
 /* Release the strings of a filter and reset it. */

@@ -32,6 +32,11 @@ STPM_API int stpm_scoring_load_file(stpm_scoring **out, const char *path, stpm_e
 /* Load scoring text held in memory; name is the file name used in diagnostics. */
 STPM_API int stpm_scoring_load_text(stpm_scoring **out, const char *name, const char *text,
                                     size_t len, stpm_error *err);
+/* true when the YAML file at path is a scoring file (a mapping with a top-level `scoring:`
+ * key and no `workflow:` key, as workflows/scoring.yaml), which lives beside the workflows
+ * but is none; false for anything else, also a file that cannot be read or parsed (its
+ * loader then says why). */
+STPM_API bool stpm_scoring_file_is(const char *path);
 /* The shipped scheme (workflows/scoring.yaml, built into the library). */
 STPM_API int stpm_scoring_load_default(stpm_scoring **out, stpm_error *err);
 /* Release a scheme. Accepts NULL. */

@@ -15,6 +15,7 @@ typedef enum {
     STPM_COL_TEXT,
     STPM_COL_NUMBER, /* integers and decimals, written without quotes in JSON */
     STPM_COL_BOOL,   /* "true" / "false" */
+    STPM_COL_JSON,   /* a JSON document (json or jsonb), written as it is in JSON */
 } stpm_col_kind;
 
 /* Number of columns and of rows. */
