@@ -107,12 +107,14 @@ cleanup:
 static void print_problems_table(const stpm_audit_verify_result *r)
 {
     for (size_t i = 0; i < r->n_kept; i++) {
-        if (r->problems[i].seq)
-            printf("  %s seq %lld: %s\n", r->problems[i].chain, (long long)r->problems[i].seq,
-                   r->problems[i].what ? r->problems[i].what : "?");
+        const stpm_audit_problem *p = &r->problems[i];
+        if (p->code)
+            printf("  project %s", p->code);
         else
-            printf("  %s: %s\n", r->problems[i].chain,
-                   r->problems[i].what ? r->problems[i].what : "?");
+            printf("  %s", p->chain);
+        if (p->seq)
+            printf(" seq %lld", (long long)p->seq);
+        printf(": %s\n", p->what ? p->what : "?");
     }
     if (r->n_problems > r->n_kept)
         printf("  ... and %llu more\n", (unsigned long long)(r->n_problems - r->n_kept));
@@ -124,6 +126,11 @@ static void print_problems_json(const stpm_audit_verify_result *r)
     for (size_t i = 0; i < r->n_kept; i++) {
         printf("%s{\"chain\": ", i ? ", " : "");
         cli_json_string(stdout, r->problems[i].chain);
+        printf(", \"code\": ");
+        if (r->problems[i].code)
+            cli_json_string(stdout, r->problems[i].code);
+        else
+            printf("null");
         printf(", \"seq\": %lld, \"what\": ", (long long)r->problems[i].seq);
         cli_json_string(stdout, r->problems[i].what);
         printf("}");
