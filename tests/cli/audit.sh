@@ -200,7 +200,7 @@ contains "$OUT" "project $P1 seq 3: state is approved in the projects table, but
     "the row no longer matches what its chain says"
 run "$STPM" --db "$C" audit verify --checkpoint "$TMP/cp" --pubkey "$TMP/k.pem.pub"
 expect_rc 3 "a truncated chain: exit 3 with the checkpoint"
-contains "$OUT" "$chain1 seq 5: the checkpoint of" "names the head the checkpoint recorded"
+contains "$OUT" "project $P1 seq 5: the checkpoint of" "names the head the checkpoint recorded"
 contains "$OUT" "truncated or deleted" "and says it is gone"
 drop_db "$C"
 

@@ -48,12 +48,15 @@ static uint32_t be32(const char *s)
 static void recipe2_unambiguous(void **state)
 {
     (void)state;
-    const char *a[EV_N_CANONICAL] = {"c", "1", NULL, "2021-03-01 08:00:00+00", "2021-03-01", "r",
-                                     "k", NULL, "x\x1fy", NULL, "why", "{}", "0"};
-    const char *b[EV_N_CANONICAL] = {"c", "1", NULL, "2021-03-01 08:00:00+00", "2021-03-01", "r",
-                                     "k", NULL, "x", "y", "why", "{}", "0"};
-    const char *e[EV_N_CANONICAL] = {"c", "1", "", "2021-03-01 08:00:00+00", "2021-03-01", "r",
-                                     "k", NULL, "x\x1fy", NULL, "why", "{}", "0"};
+    const char *a[EV_N_CANONICAL] = {
+        "c",   "1",  NULL, "2021-03-01 08:00:00+00", "2021-03-01", "r", "k", NULL, "x\x1fy", NULL,
+        "why", "{}", "0"};
+    const char *b[EV_N_CANONICAL] = {
+        "c",   "1",  NULL, "2021-03-01 08:00:00+00", "2021-03-01", "r", "k", NULL, "x", "y",
+        "why", "{}", "0"};
+    const char *e[EV_N_CANONICAL] = {
+        "c",   "1",  "", "2021-03-01 08:00:00+00", "2021-03-01", "r", "k", NULL, "x\x1fy", NULL,
+        "why", "{}", "0"};
     stpm_strbuf sa = STPM_STRBUF_INIT, sb = STPM_STRBUF_INIT;
     assert_true(stpm_chain_canonical(&sa, a, 1));
     assert_true(stpm_chain_canonical(&sb, b, 1));
@@ -151,14 +154,15 @@ static void verify_any_session_settings(void **state)
         PQclear(r);
     }
     /* What such a session hashed is the ISO date, in recipe 2 (080). */
-    PGresult *r = PQexec(c, "SELECT count(*) FROM stpm.events WHERE chain = 'test:style' AND"
-                            " canon = 2 AND hash = encode(sha256(convert_to('stpm-event-2' ||"
-                            " stpm.canon_field(chain) || stpm.canon_field(seq::text) || '-' ||"
-                            " stpm.canon_field(to_char(at AT TIME ZONE 'UTC',"
-                            " 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')) || stpm.canon_field(to_char(on_date,"
-                            " 'YYYY-MM-DD')) || stpm.canon_field(actor) || stpm.canon_field(kind)"
-                            " || '---' || stpm.canon_field(reason) || stpm.canon_field(data::text)"
-                            " || stpm.canon_field(prev_hash::text), 'UTF8')), 'hex')");
+    PGresult *r =
+        PQexec(c, "SELECT count(*) FROM stpm.events WHERE chain = 'test:style' AND"
+                  " canon = 2 AND hash = encode(sha256(convert_to('stpm-event-2' ||"
+                  " stpm.canon_field(chain) || stpm.canon_field(seq::text) || '-' ||"
+                  " stpm.canon_field(to_char(at AT TIME ZONE 'UTC',"
+                  " 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')) || stpm.canon_field(to_char(on_date,"
+                  " 'YYYY-MM-DD')) || stpm.canon_field(actor) || stpm.canon_field(kind)"
+                  " || '---' || stpm.canon_field(reason) || stpm.canon_field(data::text)"
+                  " || stpm.canon_field(prev_hash::text), 'UTF8')), 'hex')");
     assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
     assert_string_equal(PQgetvalue(r, 0, 0), "6");
     PQclear(r);
