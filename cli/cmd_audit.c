@@ -205,8 +205,10 @@ static int cmd_verify(cli_ctx *ctx, int argc, char **argv)
     stpm_audit_verify_result res = STPM_AUDIT_VERIFY_RESULT_INIT;
     int rc = 0;
     if (cli_start(ctx, usage,
-                  "Recompute every event's hash and check every chain (seq 1..n, links, heads); "
-                  "with\n--checkpoint, also that every head it recorded is still in the history.",
+                  "Recompute every event's hash and check every chain (seq 1..n, links, heads), "
+                  "then compare\nevery project row, the derived tables the reports read, every "
+                  "document and every stored\nworkflow version with the events; with "
+                  "--checkpoint, also that every head it recorded\nis still in the history.",
                   opts, argc, argv, &args, 0, 0, NULL, &db, &rc) < 0)
         goto cleanup;
     stpm_audit_verify_options o = STPM_AUDIT_VERIFY_OPTIONS_INIT;

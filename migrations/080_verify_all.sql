@@ -210,7 +210,7 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, stpm, pg_temp AS $$
                                  e.data ->> 'file_name', left(e.data ->> 'sha256', 16))
       FROM stpm.events e
       LEFT JOIN stpm.projects p ON p.id = e.project_id
-     WHERE e.kind = 'attach' AND e.project_id IS NOT NULL
+     WHERE e.kind = 'attach' AND e.project_id IS NOT NULL AND e.data ? 'sha256'
        AND NOT EXISTS (SELECT 1 FROM stpm.documents d
                         WHERE d.project_id = e.project_id AND d.kind = e.data ->> 'kind'
                           AND d.sha256 = e.data ->> 'sha256')

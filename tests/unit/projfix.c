@@ -73,7 +73,10 @@ int fx_setup(void **state)
     char sql[2048];
     snprintf(sql, sizeof(sql),
              "INSERT INTO stpm.workflows (id, name, version, title, digest, source) VALUES"
-             " ('" WF1 "', 'county_plan', 1, '县级计划', repeat('0', 64), '');"
+             " ('" WF1 "', 'county_plan', 1, '县级计划', encode(sha256(''), 'hex'), '');"
+             "INSERT INTO stpm.events (chain, kind, data) SELECT 'system', 'workflow_load',"
+             " jsonb_build_object('workflow', 'county_plan', 'version', 1, 'digest',"
+             " encode(sha256(''), 'hex'));"
              "INSERT INTO stpm.plans (code, name, level, funded, workflow_name) VALUES"
              " ('PKRD', '如皋市科技计划', 'county', true, 'county_plan'),"
              " ('NTSF', '南通市科技计划', 'municipal', false, 'county_plan');"

@@ -48,15 +48,16 @@ static uint32_t be32(const char *s)
 static void recipe2_unambiguous(void **state)
 {
     (void)state;
+    /* from "x␟y", to "z" against from "x", to "y␟z": "…x␟y␟z…" both under recipe 1 */
     const char *a[EV_N_CANONICAL] = {
-        "c",   "1",  NULL, "2021-03-01 08:00:00+00", "2021-03-01", "r", "k", NULL, "x\x1fy", NULL,
-        "why", "{}", "0"};
+        "c",  "1",  NULL, "2021-03-01 08:00:00+00", "2021-03-01", "r", "k", NULL, "x\x1fy", "z",
+        NULL, "{}", "0"};
     const char *b[EV_N_CANONICAL] = {
-        "c",   "1",  NULL, "2021-03-01 08:00:00+00", "2021-03-01", "r", "k", NULL, "x", "y",
-        "why", "{}", "0"};
+        "c",  "1",  NULL, "2021-03-01 08:00:00+00", "2021-03-01", "r", "k", NULL, "x", "y\x1fz",
+        NULL, "{}", "0"};
     const char *e[EV_N_CANONICAL] = {
-        "c",   "1",  "", "2021-03-01 08:00:00+00", "2021-03-01", "r", "k", NULL, "x\x1fy", NULL,
-        "why", "{}", "0"};
+        "c",  "1",  "", "2021-03-01 08:00:00+00", "2021-03-01", "r", "k", NULL, "x\x1fy", "z",
+        NULL, "{}", "0"};
     stpm_strbuf sa = STPM_STRBUF_INIT, sb = STPM_STRBUF_INIT;
     assert_true(stpm_chain_canonical(&sa, a, 1));
     assert_true(stpm_chain_canonical(&sb, b, 1));
