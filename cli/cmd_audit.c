@@ -98,12 +98,14 @@ cleanup:
 static void print_problems_table(const stpm_audit_verify_result *r)
 {
     for (size_t i = 0; i < r->n_kept; i++) {
-        if (r->problems[i].seq)
-            printf("  %s seq %lld: %s\n", r->problems[i].chain, (long long)r->problems[i].seq,
-                   r->problems[i].what ? r->problems[i].what : "?");
+        const stpm_audit_problem *p = &r->problems[i];
+        if (p->code)
+            printf("  project %s", p->code);
         else
-            printf("  %s: %s\n", r->problems[i].chain,
-                   r->problems[i].what ? r->problems[i].what : "?");
+            printf("  %s", p->chain);
+        if (p->seq)
+            printf(" seq %lld", (long long)p->seq);
+        printf(": %s\n", p->what ? p->what : "?");
     }
     if (r->n_problems > r->n_kept)
         printf("  ... and %llu more\n", (unsigned long long)(r->n_problems - r->n_kept));
@@ -115,6 +117,11 @@ static void print_problems_json(const stpm_audit_verify_result *r)
     for (size_t i = 0; i < r->n_kept; i++) {
         printf("%s{\"chain\": ", i ? ", " : "");
         cli_json_string(stdout, r->problems[i].chain);
+        printf(", \"code\": ");
+        if (r->problems[i].code)
+            cli_json_string(stdout, r->problems[i].code);
+        else
+            printf("null");
         printf(", \"seq\": %lld, \"what\": ", (long long)r->problems[i].seq);
         cli_json_string(stdout, r->problems[i].what);
         printf("}");
@@ -189,8 +196,10 @@ static int cmd_verify(cli_ctx *ctx, int argc, char **argv)
     stpm_audit_verify_result res = STPM_AUDIT_VERIFY_RESULT_INIT;
     int rc = 0;
     if (cli_start(ctx, usage,
-                  "Recompute every event's hash and check every chain (seq 1..n, links, heads); "
-                  "with\n--checkpoint, also that every head it recorded is still in the history.",
+                  "Recompute every event's hash and check every chain (seq 1..n, links, heads), "
+                  "then compare\nevery project row, the derived tables the reports read, every "
+                  "document and every stored\nworkflow version with the events; with "
+                  "--checkpoint, also that every head it recorded\nis still in the history.",
                   opts, argc, argv, &args, 0, 0, NULL, &db, &rc) < 0)
         goto cleanup;
     stpm_audit_verify_options o = STPM_AUDIT_VERIFY_OPTIONS_INIT;

@@ -785,6 +785,106 @@ BEGIN
     RETURN CASE v_kind WHEN 'workflow_load' THEN 'stored' ELSE 'compiled' END;
 END $$;
 
+
+-- ---------------------------------------------------------------------------------------
+-- `audit verify`'s check of the derived tables (080's function, for the tables above):
+-- project_states against the periods replayed from the events (stpm.project_states_replay,
+-- the trigger's own rules), project_facts against the facts of those periods, and
+-- report_counts + report_deltas against the counts of those facts. One row per difference,
+-- naming the project by its code and the columns that differ.
+CREATE OR REPLACE FUNCTION stpm.derived_diff(have jsonb, want jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT string_agg(format('%s %s, the events say %s', k,
+                             coalesce(have ->> k, 'none'), coalesce(want ->> k, 'none')), '; '
+                      ORDER BY k)
+    FROM (SELECT jsonb_object_keys(coalesce(have, '{}') || coalesce(want, '{}')) AS k) x
+    WHERE (have -> k) IS DISTINCT FROM (want -> k)
+$$;
+
+CREATE OR REPLACE FUNCTION stpm.derived_problems()
+RETURNS TABLE (project_code text, what text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, stpm, pg_temp AS $$
+    WITH want_states AS (
+        SELECT r.project_id, r.seq, r AS st
+          FROM stpm.projects p CROSS JOIN LATERAL stpm.project_states_replay(p.id) r
+    ),
+    state_diff AS (
+        SELECT coalesce(w.project_id, h.project_id) AS project_id,
+               'project_states seq ' || coalesce(w.seq, h.seq) || ': ' ||
+               CASE WHEN h.project_id IS NULL THEN 'its row is missing'
+                    WHEN w.project_id IS NULL THEN 'the row has no event that entered a state'
+                    ELSE stpm.derived_diff(to_jsonb(h), to_jsonb(w.st)) END AS what
+          FROM want_states w
+          FULL JOIN stpm.project_states h ON h.project_id = w.project_id AND h.seq = w.seq
+         WHERE h.project_id IS NULL OR w.project_id IS NULL OR h IS DISTINCT FROM w.st
+    ),
+    want_facts AS (
+        SELECT (stpm.project_facts_of(s.project_id, array_agg(s.st ORDER BY s.seq))).*
+          FROM want_states s GROUP BY s.project_id
+    ),
+    fact_diff AS (
+        SELECT coalesce(w.project_id, h.project_id) AS project_id,
+               'project_facts: ' ||
+               CASE WHEN h.project_id IS NULL THEN 'the row is missing'
+                    WHEN w.project_id IS NULL
+                    THEN 'a row for a project with no event that entered a state'
+                    ELSE stpm.derived_diff(to_jsonb(h), to_jsonb(w)) END AS what
+          FROM want_facts w
+          FULL JOIN stpm.project_facts h ON h.project_id = w.project_id
+         WHERE h.project_id IS NULL OR w.project_id IS NULL
+            OR h IS DISTINCT FROM ROW(w.*)::stpm.project_facts
+    ),
+    want_counts AS (
+        SELECT (c).year, (c).plan_id, (c).level, (c).town, (c).field, (c).state, (c).applied,
+               (c).admitted, (c).approved, (c).started, (c).funded, (c).final_as,
+               sum((c).projects) AS projects, sum((c).requested) AS requested,
+               sum((c).approved_amount) AS approved_amount
+          FROM (SELECT stpm.report_counts_row(ROW(f.*)::stpm.project_facts, 1) AS c FROM want_facts f) x
+         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
+    ),
+    have_counts AS (
+        SELECT year, plan_id, level, town, field, state, applied, admitted, approved, started,
+               funded, final_as, sum(projects) AS projects, sum(requested) AS requested,
+               sum(approved_amount) AS approved_amount
+          FROM (SELECT * FROM stpm.report_counts UNION ALL SELECT * FROM stpm.report_deltas) u
+         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
+        HAVING sum(projects) <> 0 OR sum(requested) <> 0 OR sum(approved_amount) <> 0
+    ),
+    count_diff AS (
+        SELECT coalesce(w.k, h.k) AS k, coalesce(w.plan_id, h.plan_id) AS plan_id,
+               h.projects AS h_projects, w.projects AS w_projects, h.requested AS h_req,
+               w.requested AS w_req, h.approved_amount AS h_appr, w.approved_amount AS w_appr
+          FROM (SELECT concat_ws(' ', year, level, town, field, state,
+                                 CASE WHEN applied THEN 'applied' END,
+                                 CASE WHEN admitted THEN 'admitted' END,
+                                 CASE WHEN approved THEN 'approved' END,
+                                 CASE WHEN started THEN 'started' END,
+                                 CASE WHEN funded THEN 'funded' END, final_as) AS k, *
+                  FROM want_counts) w
+          FULL JOIN (SELECT concat_ws(' ', year, level, town, field, state,
+                                      CASE WHEN applied THEN 'applied' END,
+                                      CASE WHEN admitted THEN 'admitted' END,
+                                      CASE WHEN approved THEN 'approved' END,
+                                      CASE WHEN started THEN 'started' END,
+                                      CASE WHEN funded THEN 'funded' END, final_as) AS k, *
+                       FROM have_counts) h
+            ON h.k = w.k AND h.plan_id = w.plan_id
+         WHERE (h.projects, h.requested, h.approved_amount)
+               IS DISTINCT FROM (w.projects, w.requested, w.approved_amount)
+    )
+    SELECT p.code, d.what FROM state_diff d LEFT JOIN stpm.projects p ON p.id = d.project_id
+    UNION ALL
+    SELECT p.code, d.what FROM fact_diff d LEFT JOIN stpm.projects p ON p.id = d.project_id
+    UNION ALL
+    SELECT NULL::text,
+           format('report_counts + report_deltas of %s %s: %s projects, %s requested, %s '
+                  'approved; the events give %s, %s, %s',
+                  (SELECT pl.code FROM stpm.plans pl WHERE pl.id = d.plan_id), d.k,
+                  coalesce(d.h_projects, 0), coalesce(d.h_req, 0), coalesce(d.h_appr, 0),
+                  coalesce(d.w_projects, 0), coalesce(d.w_req, 0), coalesce(d.w_appr, 0))
+      FROM count_diff d
+$$;
+
 GRANT EXECUTE ON FUNCTION stpm.project_overdue(uuid, date), stpm.overdue_as_of(date),
     stpm.milestone_reached(text, text), stpm.project_states_replay(uuid),
     stpm.project_facts_of(uuid, stpm.project_states[])

@@ -109,19 +109,33 @@ bool stpm_chain_ts_utc(int64_t usec, char out[40])
     return true;
 }
 
-bool stpm_chain_canonical(stpm_strbuf *sb, const char *const cols[EV_N_CANONICAL])
+bool stpm_chain_canonical(stpm_strbuf *sb, const char *const cols[EV_N_CANONICAL], int canon)
 {
-    char at[32];
+    char at[32], len[24];
     stpm_strbuf_reset(sb);
+    if (canon != 1 && canon != 2)
+        return false;
+    if (canon == 2)
+        stpm_strbuf_puts(sb, "stpm-event-2");
     for (int i = 0; i < EV_N_CANONICAL; i++) {
-        if (i > 0)
-            stpm_strbuf_putc(sb, '\x1f');
+        const char *v = cols[i];
         if (i == EV_AT) {
             if (!stpm_chain_at_utc(cols[i], at))
                 return false;
-            stpm_strbuf_puts(sb, at);
-        } else if (cols[i]) {
-            stpm_strbuf_puts(sb, cols[i]);
+            v = at;
+        }
+        if (canon == 1) {
+            if (i > 0)
+                stpm_strbuf_putc(sb, '\x1f');
+            if (v)
+                stpm_strbuf_puts(sb, v);
+        } else if (!v) {
+            stpm_strbuf_putc(sb, '-');
+        } else {
+            size_t n = strlen(v);
+            snprintf(len, sizeof(len), "%zu:", n);
+            stpm_strbuf_puts(sb, len);
+            stpm_strbuf_putn(sb, v, n);
         }
     }
     return !sb->oom;
@@ -205,6 +219,7 @@ bool stpm_chain_walker_event(stpm_chain_walker *w, const char *const *cols, bool
         w->next_seq = 1;
         memcpy(w->prev, genesis, sizeof(w->prev));
         w->head_at = 0;
+        w->v2_at = 0;
         w->result->chains++;
     }
     bool gap = false;
@@ -225,7 +240,18 @@ bool stpm_chain_walker_event(stpm_chain_walker *w, const char *const *cols, bool
     }
     w->next_seq = seq + 1;
 
-    if (!stpm_chain_canonical(&w->text, cols)) {
+    int canon = cols[EV_CANON] ? atoi(cols[EV_CANON]) : 0;
+    if (canon == 2 && w->v2_at == 0)
+        w->v2_at = seq;
+    else if (canon == 1 && w->v2_at != 0)
+        stpm_audit_add_problem(w->result, chain, seq,
+                               "hashed with recipe 1 after seq %lld was hashed with recipe 2: "
+                               "only events written before migration 080 use recipe 1",
+                               (long long)w->v2_at);
+    if (canon != 1 && canon != 2) {
+        stpm_audit_add_problem(w->result, chain, seq, "unknown canonical recipe %s",
+                               cols[EV_CANON] ? cols[EV_CANON] : "(null)");
+    } else if (!stpm_chain_canonical(&w->text, cols, canon)) {
         if (w->text.oom)
             return false;
         stpm_audit_add_problem(w->result, chain, seq, "unreadable timestamp \"%s\"",
@@ -292,6 +318,7 @@ void stpm_audit_verify_result_clear(stpm_audit_verify_result *r)
     for (size_t i = 0; i < r->n_kept; i++) {
         free(r->problems[i].chain);
         free(r->problems[i].what);
+        free(r->problems[i].code);
     }
     free(r->problems);
     free(r->checkpoint_made_at);

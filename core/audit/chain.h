@@ -29,6 +29,7 @@ enum {
     EV_HASH = EV_N_CANONICAL,
     EV_HEAD_SEQ,  /* chain_heads.seq when the head points at this event, else NULL */
     EV_HEAD_HASH, /* chain_heads.hash likewise */
+    EV_CANON,     /* the recipe of the canonical text (events.canon, 080): "1" or "2" */
     EV_N_COLUMNS
 };
 
@@ -48,10 +49,14 @@ size_t stpm_chain_date_iso(int32_t days, char out[32]);
  * could not have hashed in this form). */
 bool stpm_chain_ts_utc(int64_t usec, char out[40]);
 
-/* Build the canonical text of an event from its columns (NULL = SQL null) into sb:
- * the columns joined by U+001F, nulls as "" (as concat_ws with coalesce does). false when
- * `at` is malformed. */
-bool stpm_chain_canonical(stpm_strbuf *sb, const char *const cols[EV_N_CANONICAL]);
+/* Build the canonical text of an event from its columns (NULL = SQL null) into sb, as
+ * stpm.event_canonical (080) does with recipe canon:
+ *   1  the columns joined by U+001F, nulls as "" (concat_ws with coalesce; ambiguous when
+ *      a column holds U+001F — the events written before 080);
+ *   2  "stpm-event-2", then each column as "-" when null, else its length in bytes, ":"
+ *      and its bytes.
+ * false when `at` is malformed or canon is neither. */
+bool stpm_chain_canonical(stpm_strbuf *sb, const char *const cols[EV_N_CANONICAL], int canon);
 
 /* Walks events in chain order and records what is wrong. */
 typedef struct stpm_chain_walker {
@@ -63,6 +68,7 @@ typedef struct stpm_chain_walker {
     char prev[65];    /* the previous event's stored hash */
     int64_t last_seq; /* the last seq seen in the chain */
     int64_t head_at;  /* seq at which chain_heads pointed, 0 when not yet */
+    int64_t v2_at;    /* the first seq of the chain hashed with recipe 2, 0 when none yet */
     stpm_audit_verify_result *result;
 } stpm_chain_walker;
 

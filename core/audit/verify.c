@@ -15,7 +15,7 @@
  * at the event. Printed with TimeZone UTC and DateStyle ISO (set by the caller). */
 #define EVENT_COLUMNS                                                                              \
     "e.chain, e.seq, e.project_id, e.at, e.on_date, e.actor, e.kind, e.transition,"                \
-    " e.from_state, e.to_state, e.reason, e.data, e.prev_hash, e.hash, h.seq, h.hash"
+    " e.from_state, e.to_state, e.reason, e.data, e.prev_hash, e.hash, h.seq, h.hash, e.canon"
 
 /* The same columns for `audit verify`, streamed in COPY's binary form: the server sends
  * the raw values (no text output functions, no escaping) and the C code prints seq, the
@@ -24,7 +24,7 @@
  * the very text data::text gives (both come from the server's JsonbToCString). */
 static const char verify_copy_sql[] =
     "COPY (SELECT e.chain, e.seq, e.project_id, e.at, e.on_date, e.actor, e.kind, e.transition,"
-    " e.from_state, e.to_state, e.reason, e.data, e.prev_hash, e.hash, h.seq, h.hash"
+    " e.from_state, e.to_state, e.reason, e.data, e.prev_hash, e.hash, h.seq, h.hash, e.canon"
     " FROM stpm.events e"
     " LEFT JOIN stpm.chain_heads h ON h.chain = e.chain AND h.seq = e.seq"
     " ORDER BY e.chain, e.seq) TO STDOUT WITH (FORMAT binary)";
@@ -95,6 +95,12 @@ static bool bin_field(bin_row *row, int c, const unsigned char *v, uint32_t len)
         stpm_strbuf_putn(&row->text, tmp, (size_t)(w - tmp));
         break;
     }
+    case EV_CANON:
+        if (len != 2)
+            return false;
+        snprintf(tmp, sizeof(tmp), "%d", (int)(int16_t)((v[0] << 8) | v[1]));
+        stpm_strbuf_puts(&row->text, tmp);
+        break;
     case EV_AT:
         if (len != 8)
             return false;
@@ -287,6 +293,73 @@ static int orphan_heads(stpm_db *db, uint64_t heads_met, stpm_audit_verify_resul
     return 0;
 }
 
+/* What the tables say against what the events say (080): each project row against its
+ * chain, the derived tables the reports read, each document against its attach event, each
+ * stored workflow version against its load event. One query, inside the snapshot of the
+ * walk: chain, project code, seq, what. */
+static const char history_checks_sql[] =
+    "SELECT coalesce('project:' || p.id, x.chain, x.code), x.code, coalesce(x.seq, 0), x.what"
+    " FROM (SELECT 1 AS k, NULL::text AS chain, project_code AS code, seq, what"
+    "         FROM stpm.project_problems()"
+    "       UNION ALL SELECT 2, CASE WHEN project_code IS NULL THEN 'report_counts' END,"
+    "         project_code, NULL, what FROM stpm.derived_problems()"
+    "       UNION ALL SELECT 3, NULL, project_code, seq, what FROM stpm.document_problems()"
+    "       UNION ALL SELECT 4, 'system', NULL, seq, 'workflow ' || workflow || ': ' || what"
+    "         FROM stpm.workflow_problems()) x"
+    " LEFT JOIN stpm.projects p ON p.code = x.code"
+    " ORDER BY x.k, x.code, x.seq, x.what";
+
+static int history_checks(stpm_db *db, stpm_audit_verify_result *res, stpm_error *err)
+{
+    PGresult *r = NULL;
+    int rc = stpm_query(db, history_checks_sql, 0, NULL, &r,
+                        "cannot compare the tables with the history", err);
+    if (rc < 0)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        size_t kept = res->n_kept;
+        stpm_audit_add_problem(res, PQgetvalue(r, i, 0), strtoll(PQgetvalue(r, i, 2), NULL, 10),
+                               "%s", PQgetvalue(r, i, 3));
+        if (res->n_kept > kept && !PQgetisnull(r, i, 1) &&
+            strncmp(PQgetvalue(r, i, 1), "project:", 8) != 0)
+            res->problems[kept].code = stpm_strdup(PQgetvalue(r, i, 1));
+    }
+    PQclear(r);
+    return 0;
+}
+
+/* Name the projects of the problems the walk found on project chains by their codes. */
+static int name_projects(stpm_db *db, stpm_audit_verify_result *res, stpm_error *err)
+{
+    stpm_strbuf ids = STPM_STRBUF_INIT;
+    size_t n = 0;
+    for (size_t i = 0; i < res->n_kept; i++) {
+        const char *c = res->problems[i].chain;
+        if (!res->problems[i].code && c && strncmp(c, "project:", 8) == 0 && strlen(c) == 44) {
+            stpm_strbuf_array_item(&ids, c + 8);
+            n++;
+        }
+    }
+    if (n == 0)
+        return 0;
+    stpm_strbuf_array_end(&ids);
+    PGresult *r = NULL;
+    int rc = ids.oom ? stpm_error_set(err, STPM_ERROR, "out of memory") : 0;
+    const char *p[] = {ids.buf};
+    if (rc == 0)
+        rc = stpm_query(db,
+                        "SELECT 'project:' || p.id, p.code FROM stpm.projects p"
+                        " WHERE p.id = ANY ($1::uuid[])",
+                        1, p, &r, "cannot read the projects' codes", err);
+    for (int j = 0; rc == 0 && j < PQntuples(r); j++)
+        for (size_t i = 0; i < res->n_kept; i++)
+            if (!res->problems[i].code && strcmp(res->problems[i].chain, PQgetvalue(r, j, 0)) == 0)
+                res->problems[i].code = stpm_strdup(PQgetvalue(r, j, 1));
+    PQclear(r);
+    stpm_strbuf_free(&ids);
+    return rc;
+}
+
 /* Turn the problems found into the function's outcome. */
 static int verdict(const stpm_audit_verify_result *res, stpm_error *err)
 {
@@ -296,11 +369,11 @@ static int verdict(const stpm_audit_verify_result *res, stpm_error *err)
     stpm_error_set(err, STPM_EREFUSED, "the history does not verify: %llu problem%s found",
                    (unsigned long long)res->n_problems, res->n_problems == 1 ? "" : "s");
     if (p) {
+        char seq[32] = "";
         if (p->seq)
-            stpm_error_detail(err, "First: chain %s seq %lld: %s.", p->chain, (long long)p->seq,
-                              p->what ? p->what : "?");
-        else
-            stpm_error_detail(err, "First: chain %s: %s.", p->chain, p->what ? p->what : "?");
+            snprintf(seq, sizeof(seq), " seq %lld", (long long)p->seq);
+        stpm_error_detail(err, "First: %s %s%s: %s.", p->code ? "project" : "chain",
+                          p->code ? p->code : p->chain, seq, p->what ? p->what : "?");
     }
     stpm_error_hint(err, "Compare with the last checkpoint kept outside the database and "
                          "with the backups; the history must never be changed.");
@@ -325,6 +398,10 @@ int stpm_audit_verify(stpm_db *db, const stpm_audit_verify_options *opts,
     if ((rc = walk_all(db, result, &heads, err)) == 0 &&
         (rc = orphan_heads(db, heads, result, err)) == 0 && cp)
         rc = audit_checkpoint_check(db, cp, result, err);
+    if (rc == 0)
+        rc = history_checks(db, result, err);
+    if (rc == 0)
+        rc = name_projects(db, result, err);
     if (rc < 0)
         stpm_query_rollback(db);
     else

@@ -75,7 +75,7 @@ FROM generate_series(1, :n) i;
 
 INSERT INTO stpm.projects (id, code, title, org_id, leader_id, plan_id, workflow_id, year, field,
     state, state_since, amount_requested, amount_approved, start_date, due_date, closed_date,
-    extensions)
+    extensions, fields)
 SELECT gp.id, gp.year || '-' || pl.code || '-' || lpad(gp.i::text, 7, '0'), '项目' || gp.i, gp.org,
        gp.org, pl.id, (SELECT id FROM wf), gp.year,
        (ARRAY['先进制造', '生物医药', '新能源', '新材料', '电子信息'])[1 + gp.i % 5],
@@ -84,22 +84,29 @@ SELECT gp.id, gp.year || '-' || pl.code || '-' || lpad(gp.i::text, 7, '0'), '项
        CASE WHEN gp.cls <> 'rej' THEN gp.b + 40 END,
        CASE WHEN gp.cls <> 'rej' THEN gp.b + 495 END,
        CASE WHEN gp.cls IN ('acc', 'late', 'term', 'rej') AND last.too <> 'rejected' THEN gp.b + last.off END,
-       CASE WHEN gp.cls <> 'rej' THEN 1 ELSE 0 END
+       CASE WHEN gp.cls <> 'rej' THEN 1 ELSE 0 END,
+       CASE gp.cls WHEN 'acc' THEN jsonb_build_object('acceptance_due', gp.b + 480)
+                   WHEN 'late' THEN jsonb_build_object('acceptance_due', gp.b + 550)
+                   ELSE '{}' END
 FROM gp JOIN plan_ix pl ON pl.k = gp.pk
 JOIN LATERAL (SELECT t.too, t.off FROM tmpl t WHERE t.cls = gp.cls AND t.too IS NOT NULL
               ORDER BY t.n DESC LIMIT 1) last ON true;
 
 -- The events: the chain computed step by step for all projects at once.
 INSERT INTO stpm.events (chain, seq, project_id, at, on_date, actor, kind, transition, from_state,
-    to_state, reason, data, prev_hash, hash)
+    to_state, reason, data, prev_hash, hash, canon)
 WITH RECURSIVE ev AS (
     SELECT x.r, gp.id AS project_id, 1 AS n,
            encode(sha256(convert_to(stpm.event_canonical(x.r), 'UTF8')), 'hex') AS h
-    FROM gp, LATERAL (SELECT ROW(NULL, 'project:' || gp.id, 1, gp.id,
+    FROM gp JOIN plan_ix pl ON pl.k = gp.pk JOIN stpm.orgs o ON o.id = gp.org, LATERAL (SELECT ROW(NULL, 'project:' || gp.id, 1, gp.id,
                  (gp.b + time '09:00') AT TIME ZONE 'UTC', gp.b, 'bench', 'create', NULL, NULL,
                  'reserve', NULL,
-                 jsonb_build_object('set', jsonb_build_object('amount_requested', gp.req)),
-                 repeat('0', 64), NULL)::stpm.events AS r) x
+                 jsonb_build_object('plan', pl.code, 'org', o.uscc, 'title', '项目' || gp.i,
+                     'leader', '负责人', 'year', gp.year,
+                     'field', (ARRAY['先进制造', '生物医药', '新能源', '新材料', '电子信息'])[1 + gp.i % 5],
+                     'workflow', 'audit_test', 'version', 1,
+                     'set', jsonb_build_object('amount_requested', gp.req)),
+                 repeat('0', 64), NULL, 2)::stpm.events AS r) x
   UNION ALL
     SELECT x.r, ev.project_id, ev.n + 1,
            encode(sha256(convert_to(stpm.event_canonical(x.r), 'UTF8')), 'hex')
@@ -109,17 +116,32 @@ WITH RECURSIVE ev AS (
                  (gp.b + t.off + time '09:00') AT TIME ZONE 'UTC' + (ev.n + 1) * interval '1 minute',
                  gp.b + t.off, 'bench', t.kind, t.tr, t.fr, t.too,
                  CASE WHEN t.tr IN ('extend', 'reject', 'terminate') THEN '理由' END,
+                 CASE WHEN t.kind = 'attach' AND t.n = 2 THEN jsonb_build_object('kind', 'task_book',
+                          'file_name', 'task.txt', 'size', octet_length(convert_to('任务书' || gp.i, 'UTF8')),
+                          'sha256', encode(sha256(convert_to('任务书' || gp.i, 'UTF8')), 'hex'))
+                      WHEN t.kind = 'attach' THEN '{}'::jsonb
+                      ELSE jsonb_build_object('workflow', 'audit_test', 'version', 1) ||
                  CASE t.tr WHEN 'admit' THEN '{"checks": [{"check": "credit_clean", "passed": true}]}'::jsonb
-                           WHEN 'approve' THEN jsonb_build_object('set', jsonb_build_object('due_date', gp.b + 405))
-                           WHEN 'extend' THEN jsonb_build_object('set', jsonb_build_object('due_date', gp.b + 495))
+                           WHEN 'approve' THEN jsonb_build_object('set', jsonb_build_object('due_date', gp.b + 405,
+                               'start_date', gp.b + 40, 'amount_approved', round(gp.req * 0.6, 2)))
+                           WHEN 'extend' THEN jsonb_build_object('set', jsonb_build_object('due_date', gp.b + 495,
+                               'extensions', 1))
                            WHEN 'submit' THEN jsonb_build_object('set', jsonb_build_object('acceptance_due', gp.b + t.due))
-                           ELSE '{}'::jsonb END,
-                 ev.h, NULL)::stpm.events AS r) x
+                           WHEN 'accept' THEN jsonb_build_object('set', jsonb_build_object('closed_date', gp.b + t.off))
+                           WHEN 'terminate' THEN jsonb_build_object('set', jsonb_build_object('closed_date', gp.b + t.off))
+                           ELSE '{}'::jsonb END END,
+                 ev.h, NULL, 2)::stpm.events AS r) x
     WHERE ev.n < 10
 )
 SELECT (r).chain, (r).seq, (r).project_id, (r).at, (r).on_date, (r).actor, (r).kind,
-       (r).transition, (r).from_state, (r).to_state, (r).reason, (r).data, (r).prev_hash, h
+       (r).transition, (r).from_state, (r).to_state, (r).reason, (r).data, (r).prev_hash, h, 2
 FROM ev;
+
+-- The document of each project's first attach event (the later ones are notes).
+INSERT INTO stpm.documents (project_id, kind, file_name, size, sha256, content)
+SELECT gp.id, 'task_book', 'task.txt', octet_length(convert_to('任务书' || gp.i, 'UTF8')),
+       encode(sha256(convert_to('任务书' || gp.i, 'UTF8')), 'hex'), convert_to('任务书' || gp.i, 'UTF8')
+FROM gp;
 
 INSERT INTO stpm.chain_heads (chain, seq, hash)
 SELECT DISTINCT ON (chain) chain, seq, hash FROM stpm.events WHERE project_id IS NOT NULL

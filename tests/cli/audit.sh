@@ -173,7 +173,7 @@ chain1="project:$(sql "SELECT id FROM stpm.projects WHERE code = '$P1'")"
 C=$(tamper "UPDATE stpm.events SET reason = '按期完成' WHERE chain = '$chain1' AND seq = 5")
 run "$STPM" --db "$C" audit verify
 expect_rc 3 "a changed event: exit 3"
-contains "$OUT" "$chain1 seq 5: hash mismatch" "names the chain, the seq and the hash that differs"
+contains "$OUT" "project $P1 seq 5: hash mismatch" "names the chain, the seq and the hash that differs"
 contains "$ERR" "the history does not verify" "the error says the history does not verify"
 run "$STPM" --db "$C" audit trail "$P1"
 expect_rc 3 "the trail of the changed chain exits 3"
@@ -183,7 +183,7 @@ drop_db "$C"
 C=$(tamper "DELETE FROM stpm.events WHERE chain = '$chain1' AND seq = 3")
 run "$STPM" --db "$C" audit verify
 expect_rc 3 "a deleted event: exit 3"
-contains "$OUT" "$chain1 seq 4: seq 3 missing before this event" "names the missing seq"
+contains "$OUT" "project $P1 seq 4: seq 3 missing before this event" "names the missing seq"
 drop_db "$C"
 
 C=$(tamper "INSERT INTO stpm.events (chain, seq, project_id, on_date, kind, to_state, data, prev_hash, hash)
@@ -191,17 +191,19 @@ C=$(tamper "INSERT INTO stpm.events (chain, seq, project_id, on_date, kind, to_s
   FROM stpm.events WHERE chain = '$chain1' AND seq = 5")
 run "$STPM" --db "$C" audit verify
 expect_rc 3 "an inserted event: exit 3"
-contains "$OUT" "$chain1 seq 6: hash mismatch" "the inserted event's hash does not match its content"
+contains "$OUT" "project $P1 seq 6: hash mismatch" "the inserted event's hash does not match its content"
 contains "$OUT" "chain_heads points at seq 5 but the chain goes on to seq 6" "and the head does not cover it"
 drop_db "$C"
 
 C=$(tamper "DELETE FROM stpm.events WHERE chain = '$chain1' AND seq >= 4" \
     "UPDATE stpm.chain_heads h SET seq = 3, hash = e.hash FROM stpm.events e WHERE e.chain = h.chain AND e.seq = 3 AND h.chain = '$chain1'")
 run "$STPM" --db "$C" audit verify
-expect_rc 0 "a cleanly truncated chain (head moved back) passes without a checkpoint"
+expect_rc 3 "a truncated chain (head moved back) whose project row was left: exit 3 without a checkpoint"
+contains "$OUT" "project $P1 seq 3: state is approved in the projects table, but the event that set it last says admitted" \
+    "the row no longer matches what its chain says"
 run "$STPM" --db "$C" audit verify --checkpoint "$TMP/cp" --pubkey "$TMP/k.pem.pub"
 expect_rc 3 "a truncated chain: exit 3 with the checkpoint"
-contains "$OUT" "$chain1 seq 5: the checkpoint of" "names the head the checkpoint recorded"
+contains "$OUT" "project $P1 seq 5: the checkpoint of" "names the head the checkpoint recorded"
 contains "$OUT" "truncated or deleted" "and says it is gone"
 drop_db "$C"
 

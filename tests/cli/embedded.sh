@@ -124,9 +124,11 @@ expect_rc 0 "the server runs after the demo"
 p1=$!
 "$STPM" --home "$H4" db migrate >"$TMP/c2" 2>&1 &
 p2=$!
-wait $p1; r1=$?
-wait $p2; r2=$?
-is "$r1 $r2" "0 0" "two commands at once on a new home both succeed"
+r1=0 r2=0
+wait $p1 || r1=$?
+wait $p2 || r2=$?
+if [ "$r1 $r2" = "0 0" ]; then pass "two commands at once on a new home both succeed"
+else fail "two commands at once on a new home both succeed" "exits: $r1 $r2" "$(cat "$TMP/c1" "$TMP/c2")"; fi
 run "$STPM" --home "$H4" db status
 contains "$OUT" "migrations_pending  0" "the home made by two commands at once is migrated"
 

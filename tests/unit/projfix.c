@@ -73,7 +73,10 @@ int fx_setup(void **state)
     char sql[2048];
     snprintf(sql, sizeof(sql),
              "INSERT INTO stpm.workflows (id, name, version, title, digest, source) VALUES"
-             " ('" WF1 "', 'county_plan', 1, '县级计划', repeat('0', 64), '');"
+             " ('" WF1 "', 'county_plan', 1, '县级计划', encode(sha256(''), 'hex'), '');"
+             "INSERT INTO stpm.events (chain, kind, data) SELECT 'system', 'workflow_load',"
+             " jsonb_build_object('workflow', 'county_plan', 'version', 1, 'digest',"
+             " encode(sha256(''), 'hex'));"
              /* the states the tests use, with what they count as (migration 081) */
              "INSERT INTO stpm.workflow_states (workflow_id, ord, name, label, final, closed,"
              " due_field, counts_as, active) VALUES"

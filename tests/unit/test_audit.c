@@ -43,6 +43,36 @@ static uint32_t be32(const char *s)
 /* The C printing of binary dates and timestamps (audit verify's binary COPY) agrees with
  * the server's: dates with event_canonical's own expression (050), timestamps with the ISO
  * output in UTC, across eras, leap days, far years, infinities and a hostile DateStyle. */
+/* Two events whose fields split the same characters differently (a U+001F inside one):
+ * the same text under recipe 1, different texts under recipe 2. */
+static void recipe2_unambiguous(void **state)
+{
+    (void)state;
+    /* from "x␟y", to "z" against from "x", to "y␟z": "…x␟y␟z…" both under recipe 1 */
+    const char *a[EV_N_CANONICAL] = {
+        "c",  "1",  NULL, "2021-03-01 08:00:00+00", "2021-03-01", "r", "k", NULL, "x\x1fy", "z",
+        NULL, "{}", "0"};
+    const char *b[EV_N_CANONICAL] = {
+        "c",  "1",  NULL, "2021-03-01 08:00:00+00", "2021-03-01", "r", "k", NULL, "x", "y\x1fz",
+        NULL, "{}", "0"};
+    const char *e[EV_N_CANONICAL] = {
+        "c",  "1",  "", "2021-03-01 08:00:00+00", "2021-03-01", "r", "k", NULL, "x\x1fy", "z",
+        NULL, "{}", "0"};
+    stpm_strbuf sa = STPM_STRBUF_INIT, sb = STPM_STRBUF_INIT;
+    assert_true(stpm_chain_canonical(&sa, a, 1));
+    assert_true(stpm_chain_canonical(&sb, b, 1));
+    assert_int_equal(sa.len, sb.len);
+    assert_memory_equal(sa.buf, sb.buf, sa.len);
+    assert_true(stpm_chain_canonical(&sa, a, 2));
+    assert_true(stpm_chain_canonical(&sb, b, 2));
+    assert_false(sa.len == sb.len && memcmp(sa.buf, sb.buf, sa.len) == 0);
+    assert_true(stpm_chain_canonical(&sb, e, 2)); /* NULL and '' differ too */
+    assert_false(sa.len == sb.len && memcmp(sa.buf, sb.buf, sa.len) == 0);
+    assert_false(stpm_chain_canonical(&sb, a, 3));
+    stpm_strbuf_free(&sa);
+    stpm_strbuf_free(&sb);
+}
+
 static void binary_dates_match_sql(void **state)
 {
     fixture *fx = *state;
@@ -54,13 +84,13 @@ static void binary_dates_match_sql(void **state)
     r = PQexecParams(c,
                      "SELECT d, split_part(stpm.event_canonical(ROW(NULL, 'c', 1, NULL,"
                      " '2021-01-01 00:00+00', d, 'a', 'k', NULL, NULL, NULL, NULL, '{}', 'p',"
-                     " NULL)::stpm.events), E'\\x1f', 5)"
+                     " NULL, 1)::stpm.events), E'\\x1f', 5)"
                      " FROM unnest(ARRAY['2021-03-01', '2000-01-01', '1999-12-31', '2020-02-29',"
                      " '1900-03-01', '0001-01-01', '0044-03-15 BC', '4713-11-24 BC',"
                      " '9999-12-31', '12021-06-30', 'infinity', '-infinity']::date[]) d"
                      " UNION ALL SELECT d::date, split_part(stpm.event_canonical(ROW(NULL, 'c',"
                      " 1, NULL, '2021-01-01 00:00+00', d::date, 'a', 'k', NULL, NULL, NULL, NULL,"
-                     " '{}', 'p', NULL)::stpm.events), E'\\x1f', 5)"
+                     " '{}', 'p', NULL, 1)::stpm.events), E'\\x1f', 5)"
                      " FROM generate_series(date '1890-01-01', date '2110-01-01', interval '"
                      "37 days') d",
                      0, NULL, NULL, NULL, NULL, 1);
@@ -124,13 +154,16 @@ static void verify_any_session_settings(void **state)
         assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
         PQclear(r);
     }
-    /* What such a session hashed is the ISO date. */
-    PGresult *r = PQexec(c, "SELECT count(*) FROM stpm.events WHERE chain = 'test:style' AND"
-                            " hash = encode(sha256(convert_to(concat_ws(E'\\x1f', chain,"
-                            " seq::text, '', to_char(at AT TIME ZONE 'UTC',"
-                            " 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), to_char(on_date,"
-                            " 'YYYY-MM-DD'), actor, kind, '', '', '', coalesce(reason, ''),"
-                            " data::text, prev_hash), 'UTF8')), 'hex')");
+    /* What such a session hashed is the ISO date, in recipe 2 (080). */
+    PGresult *r =
+        PQexec(c, "SELECT count(*) FROM stpm.events WHERE chain = 'test:style' AND"
+                  " canon = 2 AND hash = encode(sha256(convert_to('stpm-event-2' ||"
+                  " stpm.canon_field(chain) || stpm.canon_field(seq::text) || '-' ||"
+                  " stpm.canon_field(to_char(at AT TIME ZONE 'UTC',"
+                  " 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')) || stpm.canon_field(to_char(on_date,"
+                  " 'YYYY-MM-DD')) || stpm.canon_field(actor) || stpm.canon_field(kind)"
+                  " || '---' || stpm.canon_field(reason) || stpm.canon_field(data::text)"
+                  " || stpm.canon_field(prev_hash::text), 'UTF8')), 'hex')");
     assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
     assert_string_equal(PQgetvalue(r, 0, 0), "6");
     PQclear(r);
@@ -168,7 +201,7 @@ static void canonical_matches_sql(void **state)
     PQclear(r);
     r = PQexec(c, "SELECT e.chain, e.seq, e.project_id, e.at, e.on_date, e.actor, e.kind,"
                   " e.transition, e.from_state, e.to_state, e.reason, e.data, e.prev_hash, e.hash,"
-                  " stpm.event_canonical(e) FROM stpm.events e ORDER BY e.chain, e.seq");
+                  " stpm.event_canonical(e), e.canon FROM stpm.events e ORDER BY e.chain, e.seq");
     assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
     assert_true(PQntuples(r) >= 4);
     stpm_strbuf sb = STPM_STRBUF_INIT;
@@ -176,7 +209,7 @@ static void canonical_matches_sql(void **state)
         const char *cols[EV_N_CANONICAL];
         for (int j = 0; j < EV_N_CANONICAL; j++)
             cols[j] = PQgetisnull(r, i, j) ? NULL : PQgetvalue(r, i, j);
-        assert_true(stpm_chain_canonical(&sb, cols));
+        assert_true(stpm_chain_canonical(&sb, cols, atoi(PQgetvalue(r, i, EV_HASH + 2))));
         assert_int_equal(sb.len, (size_t)PQgetlength(r, i, EV_HASH + 1));
         assert_memory_equal(sb.buf, PQgetvalue(r, i, EV_HASH + 1), sb.len);
         char hex[STPM_SHA256_HEX_LEN];
@@ -224,6 +257,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(at_utc),
+        cmocka_unit_test(recipe2_unambiguous),
         cmocka_unit_test_setup_teardown(canonical_matches_sql, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(verify_streams_awkward_events, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(binary_dates_match_sql, fx_setup, fx_teardown),

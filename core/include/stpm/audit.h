@@ -35,11 +35,15 @@ STPM_API int stpm_audit_unclosed(stpm_db *db, stpm_date as_of, stpm_rows **out, 
 STPM_API int stpm_audit_closed(stpm_db *db, stpm_date from, stpm_date to, stpm_date as_of,
                                stpm_rows **out, stpm_error *err);
 
-/* One thing `audit verify` found wrong. seq is 0 when it concerns a whole chain. */
+/* One thing `audit verify` found wrong. seq is 0 when it concerns a whole chain (or no
+ * event); chain is the chain the event belongs to ("project:UUID", "system", ...), or what
+ * the problem is about when no chain is ("report_counts"); code is the project's human
+ * code when the problem concerns a project (NULL otherwise). */
 typedef struct stpm_audit_problem {
     char *chain;
     int64_t seq;
     char *what;
+    char *code;
 } stpm_audit_problem;
 
 #define STPM_AUDIT_VERIFY_OPTIONS_VERSION 1
