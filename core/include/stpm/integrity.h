@@ -20,18 +20,20 @@
  *                         with the organisation. Evidence: "officer", "conflict": {reason,
  *                         declared_at, declared_by} or null.
  *   no_duplicate          no other project of the same year (any plan, any organisation)
- *                         in a live state (every state but rejected, terminated and
- *                         withdrawn) has a title whose pg_trgm similarity() to this one's is
+ *                         that counts (not ended as rejected, terminated or withdrawn, not
+ *                         waiting in a state that counts as nothing and is not active: the
+ *                         reserve pool; docs/workflows.md) has a title whose pg_trgm similarity()
+ * to this one's is
  *                         >= the threshold. Parameter similarity (decimal text in [0, 1],
  *                         default "0.6"). Evidence: "threshold", "similar": the top 5
  *                         [{code, title, org, org_name, plan, state, score}].
  *   leader_limit          the leader's other active projects number fewer than max.
- *                         Active = closed_date IS NULL and state not in (reserve, rejected,
- *                         terminated, withdrawn, accepted, closed). Parameter max (integer
+ *                         Active = the state is `active:` in its workflow version. Parameter max
+ * (integer
  *                         >= 1, default 3). Evidence: "leader", "max", "active": [{code,
  *                         title, plan, state}].
- *   org_no_overdue        the organisation has no overdue unclosed project (应结未结):
- *                         due_date < today and closed_date IS NULL. Evidence: "overdue":
+ *   org_no_overdue        the organisation has no other project 应结未结 on today
+ *                         (stpm.project_overdue, docs/audit.md). Evidence: "overdue":
  *                         [{code, title, state, due_date}].
  *   uscc_valid            the organisation's USCC passes the GB 32100-2015 check
  *                         characters. Evidence: "uscc", "reason" when invalid.
