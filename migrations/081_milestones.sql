@@ -458,10 +458,19 @@ GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12;
 GRANT SELECT ON stpm.project_states, stpm.project_facts, stpm.report_counts, stpm.report_deltas
     TO stpm_admin, stpm_officer, stpm_expert, stpm_auditor;
 
+-- The latest business date of any event (each chain's head keeps its last one, 070), read
+-- from an index: reports as of that day or later are reports of now.
+CREATE INDEX chain_heads_on_date ON stpm.chain_heads (on_date);
+CREATE FUNCTION stpm.latest_event_date() RETURNS date
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(max(on_date), '-infinity'::date) FROM stpm.chain_heads
+$$;
+
 -- The rows every report figure is summed from, as of the end of p_as_of, for the projects of
--- plan years [p_from, p_to] (NULL: open): one row per combination (as of now: the counts and
--- deltas above; as of an earlier day: one row per project from its facts and the period
--- containing p_as_of), plus one row per project overdue then (overdue = 1) and one per
+-- plan years [p_from, p_to] (NULL: open): one row per combination (as of a day no event is
+-- later than — stpm.latest_event_date() —, where the history as of the day is the history
+-- now: the counts and deltas above; as of an earlier day: one row per project from its
+-- facts and the period containing p_as_of), plus one row per project overdue then (overdue = 1) and one per
 -- project in progress at any time of the period [1 January p_from, min(31 December p_to,
 -- p_as_of)] of any plan year (implemented = 1). Reports filter and group these rows.
 CREATE FUNCTION stpm.report_rows(p_from integer, p_to integer, p_as_of date)
@@ -478,7 +487,7 @@ LANGUAGE sql STABLE AS $$
                  sum(u.requested) AS requested, sum(u.approved_amount) AS approved_amount
           FROM (SELECT * FROM stpm.report_counts WHERE projects <> 0
                 UNION ALL SELECT * FROM stpm.report_deltas) u
-          WHERE p_as_of >= current_date
+          WHERE p_as_of >= stpm.latest_event_date()
             AND u.year >= coalesce(p_from, 0) AND u.year <= coalesce(p_to, 9999)
           GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
           HAVING sum(u.projects) <> 0) c
@@ -494,7 +503,7 @@ LANGUAGE sql STABLE AS $$
                         FROM stpm.project_states x
                         WHERE x.project_id = f.project_id AND x.from_date <= p_as_of
                         ORDER BY x.seq DESC LIMIT 1) s
-    WHERE p_as_of < current_date AND f.created_on <= p_as_of
+    WHERE p_as_of < stpm.latest_event_date() AND f.created_on <= p_as_of
       AND f.year >= coalesce(p_from, 0) AND f.year <= coalesce(p_to, 9999)
     UNION ALL
     SELECT f.year, f.plan_id, f.level, f.town, f.field, o.state, false, false, false, false,
