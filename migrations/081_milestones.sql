@@ -458,17 +458,19 @@ GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12;
 GRANT SELECT ON stpm.project_states, stpm.project_facts, stpm.report_counts, stpm.report_deltas
     TO stpm_admin, stpm_officer, stpm_expert, stpm_auditor;
 
--- The latest business date of any event (each chain's head keeps its last one, 070), read
--- from an index: reports as of that day or later are reports of now.
-CREATE INDEX chain_heads_on_date ON stpm.chain_heads (on_date);
+-- The latest business date of any project's event (each chain's head keeps its last one,
+-- 070), read from an index: reports as of that day or later are reports of now.
+CREATE INDEX chain_heads_project_on_date ON stpm.chain_heads (on_date)
+    WHERE chain LIKE 'project:%';
 CREATE FUNCTION stpm.latest_event_date() RETURNS date
 LANGUAGE sql STABLE AS $$
     SELECT coalesce(max(on_date), '-infinity'::date) FROM stpm.chain_heads
+    WHERE chain LIKE 'project:%'
 $$;
 
 -- The rows every report figure is summed from, as of the end of p_as_of, for the projects of
--- plan years [p_from, p_to] (NULL: open): one row per combination (as of a day no event is
--- later than — stpm.latest_event_date() —, where the history as of the day is the history
+-- plan years [p_from, p_to] (NULL: open): one row per combination (as of a day no project's
+-- event is later than — stpm.latest_event_date() —, where the history as of the day is the history
 -- now: the counts and deltas above; as of an earlier day: one row per project from its
 -- facts and the period containing p_as_of), plus one row per project overdue then (overdue = 1) and one per
 -- project in progress at any time of the period [1 January p_from, min(31 December p_to,

@@ -80,12 +80,13 @@ is "$(printf '%s' "$OUT" | python3 -c 'import json,sys; d=json.load(sys.stdin); 
 run "$STPM" --db "$DB" report summary --by colour
 expect_rc 2 "an unknown --by is a usage error"
 
-# As of a day no event is later than, the figures come from the pre-aggregated counts; as
-# of an earlier day, from the facts and periods (report_rows, migration 081). The last event
-# here is an organisation's registration on 2021-07-31, which changes no figure: as of
+# As of a day no project's event is later than, the figures come from the pre-aggregated
+# counts; as of an earlier day, from the facts and periods (report_rows, migration 081). The
+# last event here is a document attached to F on 2021-07-31, which changes no figure: as of
 # 2021-07-31 (counts) and as of 2021-07-30 (facts) the figures are the same, for every
 # grouping.
-"$STPM" --db "$DB" --today 2021-07-31 org add --uscc 91320682120538710X --name 如皋某研究所 --town 如城街道 >/dev/null
+printf 'notes\n' >"$TMP/notes.txt"
+"$STPM" --db "$DB" --today 2021-07-31 project attach "$F" notes "$TMP/notes.txt" >/dev/null
 now=2021-07-31 yesterday=2021-07-30
 is "$(sql "SELECT stpm.latest_event_date()")" "$now" "the last event is of $now: as of it, the counts answer"
 for by in none level plan year town field state; do

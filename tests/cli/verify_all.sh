@@ -25,7 +25,7 @@ SQL
 # The audit test workflow with documents, as verify_test versions 1 and 2.
 WF=$TMP/verify_test.yaml
 sed -e 's/^workflow: audit_test/workflow: verify_test/' \
-    -e 's/^transitions:/documents:\n  task_book: {label: 任务书}\n\ntransitions:/' \
+    -e 's/^documents:/documents:\n  task_book: {label: 任务书}/' \
     "$SRC/tests/data/audit_test.yaml" >"$WF"
 sed -e 's/^version: 1/version: 2/' "$WF" >"$TMP/verify_test2.yaml"
 
