@@ -147,34 +147,21 @@ INSERT INTO stpm.chain_heads (chain, seq, hash)
 SELECT DISTINCT ON (chain) chain, seq, hash FROM stpm.events WHERE project_id IS NOT NULL
  ORDER BY chain, seq DESC;
 
-INSERT INTO stpm.project_states (project_id, seq, state, from_date, to_date, due, closed)
-SELECT gp.id, t.n, t.too, gp.b + t.off,
-       gp.b + lead(t.off) OVER (PARTITION BY gp.id ORDER BY t.n),
-       CASE WHEN t.due IS NOT NULL THEN gp.b + t.due END, t.too IN ('accepted', 'terminated')
-FROM gp JOIN tmpl t ON t.cls = gp.cls AND t.too IS NOT NULL;
-
-INSERT INTO stpm.project_facts (project_id, org_id, plan_id, year, level, funded_plan, town, field,
-    initial, state, applied_on, admitted_on, approved_on, closed_on, closed_state,
-    amount_requested, amount_approved)
-SELECT p.id, p.org_id, p.plan_id, p.year, pl.level, pl.funded, o.town, p.field, 'reserve', p.state,
-       gp.b + 1, CASE WHEN gp.cls <> 'rej' THEN gp.b + 10 END,
-       CASE WHEN gp.cls <> 'rej' THEN gp.b + 40 END,
-       CASE WHEN p.state IN ('accepted', 'terminated') THEN p.state_since END,
-       CASE WHEN p.state IN ('accepted', 'terminated') THEN p.state END,
-       p.amount_requested, p.amount_approved
-FROM gp JOIN stpm.projects p ON p.id = gp.id JOIN stpm.plans pl ON pl.id = p.plan_id
-JOIN stpm.orgs o ON o.id = p.org_id;
-
--- The report counts (051), as its backfill makes them (the triggers are off here).
-INSERT INTO stpm.report_counts (year, plan_id, level, town, field, state, applied, admitted,
-        approved, funded, closed_state, projects, requested, approved_amount)
-SELECT f.year, f.plan_id, f.level, f.town, f.field, f.state, f.applied_on IS NOT NULL,
-       f.admitted_on IS NOT NULL, f.approved_on IS NOT NULL,
-       coalesce(f.approved_on IS NOT NULL AND f.funded_plan AND f.amount_approved > 0, false),
-       f.closed_state, count(*), coalesce(sum(f.amount_requested), 0),
-       coalesce(sum(f.amount_approved), 0)
-FROM stpm.project_facts f
-GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11;
+-- The derived tables as 081's trigger writes them: each project's periods replayed by
+-- 081's stpm.project_states_replay (the trigger's rules), the facts of those periods, and
+-- the report counts of the facts (as 081's backfill makes them; the triggers are off here).
+INSERT INTO stpm.project_states
+SELECT r.* FROM gp CROSS JOIN LATERAL stpm.project_states_replay(gp.id) r;
+INSERT INTO stpm.project_facts
+SELECT (stpm.project_facts_of(gp.id, (SELECT array_agg(s ORDER BY s.seq)
+                                      FROM stpm.project_states s WHERE s.project_id = gp.id))).*
+FROM gp;
+INSERT INTO stpm.report_counts
+SELECT (c).year, (c).plan_id, (c).level, (c).town, (c).field, (c).state, (c).applied,
+       (c).admitted, (c).approved, (c).started, (c).funded, (c).final_as, sum((c).projects),
+       sum((c).requested), sum((c).approved_amount)
+FROM (SELECT stpm.report_counts_row(f, 1) AS c FROM stpm.project_facts f) x
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12;
 
 RESET session_replication_role;
 VACUUM ANALYZE;
