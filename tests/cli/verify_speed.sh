@@ -44,7 +44,7 @@ VALUES ('00000000-0000-0000-0000-000000000001', '00000000-0000-0000-0000-0000000
 CREATE TEMP TABLE gp AS
 SELECT i, ('20000000-0000-0000-0000-' || lpad(to_hex(i), 12, '0'))::uuid AS id,
        1 + floor(random() * 16)::int AS k, DATE '2020-01-01' + i AS b
-FROM generate_series(1, 400) i;
+FROM generate_series(1, 150) i;
 INSERT INTO stpm.projects (id, code, title, org_id, leader_id, plan_id, workflow_id, year, state,
                            state_since)
 SELECT gp.id, '2020-NTS-' || lpad(gp.i::text, 4, '0'), '项目' || gp.i,
@@ -92,7 +92,7 @@ CROSS JOIN LATERAL (SELECT CASE WHEN e.n = 1 THEN 'create' WHEN e.r1 > 0.93 THEN
                                 WHEN e.r1 > 0.9 THEN 'migrate' WHEN e.r1 > 0.86 THEN 'note'
                                 ELSE 'transition' END AS kind) x;
 SQL
-expect_rc 0 "a varied history of 400 projects"
+expect_rc 0 "a varied history of 150 projects"
 
 run sql "SELECT count(*) FROM (SELECT * FROM stpm.project_states_rebuilt()
                   EXCEPT ALL SELECT r.* FROM stpm.projects p CROSS JOIN LATERAL stpm.project_states_replay(p.id) r) x"
@@ -101,10 +101,10 @@ run sql "SELECT count(*) FROM (SELECT r.* FROM stpm.projects p CROSS JOIN LATERA
                   EXCEPT ALL SELECT * FROM stpm.project_states_rebuilt()) x"
 is "$OUT" "0" "every period the replay gives is rebuilt set-based"
 # The history is varied enough to mean something.
-is "$(sql "SELECT count(*) > 2000, count(*) FILTER (WHERE missed_due IS NOT NULL) > 100,
-                  count(DISTINCT missed_due) > 50, count(*) FILTER (WHERE due IS NOT NULL) > 500,
-                  count(*) FILTER (WHERE final) > 100, count(*) FILTER (WHERE counts_as IS NULL) > 50,
-                  count(DISTINCT amount_approved) > 50
+is "$(sql "SELECT count(*) > 750, count(*) FILTER (WHERE missed_due IS NOT NULL) > 35,
+                  count(DISTINCT missed_due) > 18, count(*) FILTER (WHERE due IS NOT NULL) > 180,
+                  count(*) FILTER (WHERE final) > 35, count(*) FILTER (WHERE counts_as IS NULL) > 18,
+                  count(DISTINCT amount_approved) > 18
              FROM stpm.project_states_rebuilt()")" "t|t|t|t|t|t|t" \
     "periods: missed deadlines carried and reset, due dates, final states, unknown states, amounts"
 is "$(sql "SELECT count(*) > 5 FROM (SELECT project_id FROM stpm.project_states_rebuilt() GROUP BY 1
@@ -136,7 +136,7 @@ same() { # NAME: the old and the new functions list the same problems
 }
 same "the clean history"
 is "$(sql "SELECT (SELECT count(*) FROM stpm.derived_problems()) || ' ' || (SELECT count(*) FROM stpm.document_problems())")" \
-    "0 40" "no derived problem; the documents without attach events and the attach events without documents"
+    "0 15" "no derived problem; the documents without attach events and the attach events without documents"
 n=$(sql "SELECT count(*) FROM stpm.project_problems()")
 is "$([ "$n" -gt 100 ] && echo many)" "many" "the project rows were not kept by the events: many problems ($n)"
 sql "UPDATE stpm.projects p SET state = s.state, state_since = s.from_date, amount_requested = s.amount_requested, amount_approved = s.amount_approved
