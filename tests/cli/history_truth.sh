@@ -285,6 +285,19 @@ csv report summary --year 2020 --level provincial_and_above --as-of 2021-01-20 -
 is "$(row 'provincial,approved_amount')" "provincial,approved_amount,2952.00,1134.51,160.2%" "--compare-previous --by level: provincial"
 is "$(row 'national,requested')" "national,requested,500.50,0.00," "--compare-previous --by level: a group with nothing the year before (amounts with two decimals)"
 
+# 2021 as of 2021-12-31 against 2020 as of 2020-12-31 (all levels), growth below zero:
+# current P18 P19: projects 2, applied 2, admitted 1, approved 1, funded 1, accepted 0,
+#   rejected 0, requested 310.00, approved 250.00, plans 2, kinds 1, implemented in 2021
+#   P12 P13 P16 P18 = 4
+# previous (as computed above): 6 6 5 4 2, accepted 1, rejected 1, 3595.62, 3951.99, 5 2 5
+# growth: projects (2−6)/6 = −66.67 → -66.7%; admitted −80.0%; approved −75.0%; funded
+#   −50.0%; accepted −100.0%; requested (310 − 3595.6233)/3595.6233 = −91.38 → -91.4%;
+#   approved_amount (250 − 3951.99)/3951.99 = −93.67 → -93.7%; plans −60.0%; kinds −50.0%;
+#   implemented −20.0%; terminated 0 and 0: empty
+csv report summary --year 2021 --as-of 2021-12-31 --compare-previous
+is "$(printf '%s\n' "$OUT" | sed 1d | tr '\n' ' ')" "projects,2,6,-66.7% applied,2,6,-66.7% admitted,1,5,-80.0% approved,1,4,-75.0% funded,1,2,-50.0% accepted,0,1,-100.0% terminated,0,0, rejected,0,1,-100.0% overdue,0,0, requested,310.00,3595.62,-91.4% approved_amount,250.00,3951.99,-93.7% plans,2,5,-60.0% plan_kinds,1,2,-50.0% implemented,4,5,-20.0% " \
+    "2021 against 2020: every figure, negative growth"
+
 # ==== report targets --as-of ====
 at 2022-12-31 report target set --year 2020 --metric applications --value 6
 at 2022-12-31 report target set --year 2020 --metric approvals --level municipal_and_above --value 3
@@ -337,6 +350,24 @@ csv project list --overdue --as-of 2022-12-31
 is "$(printf '%s\n' "$OUT" | sed 1d | cut -d, -f1 | tr '\n' ' ')" "$P16 " "as of 2022-12-31: P16, not the terminated P5"
 csv audit unclosed --as-of 2022-12-31
 is "$(printf '%s\n' "$OUT" | sed 1d | cut -d, -f1,7,8,9 | tr '\n' ' ')" "$P16,running,2022-10-01,91 " "audit unclosed as of 2022-12-31 (2022-10-01 + 91 days)"
+
+# --today alone is the as-of date of every listing (the issue: "project list --overdue
+# --today D uses the current state"; "--year 2019 --today 2019-02-15 shows approvals and
+# acceptances made after that date")
+csv --today 2019-07-02 project list --overdue
+is "$(printf '%s\n' "$OUT" | sed 1d | cut -d, -f1 | tr '\n' ' ')" "$P5 " "project list --overdue --today 2019-07-02 (P5 was terminated in 2022)"
+csv --today 2020-12-31 project list --year 2020
+is "$(printf '%s\n' "$OUT" | sed 1d | cut -d, -f1,9 | sort | tr '\n' ' ')" \
+    "$(printf '%s\n' "$P12,running" "$P13,cleared" "$P14,granted" "$P15,passed" "$P16,running" "$P17,refused" | sort | tr '\n' ' ')" "project list --today 2020-12-31: the states then"
+csv --today 2020-12-31 audit closed --from 2020-01-01
+is "$(printf '%s\n' "$OUT" | sed 1d | cut -d, -f1 | sort | tr '\n' ' ')" "$(printf '%s\n' "$P9" "$P10" "$P15" | sort | tr '\n' ' ')" \
+    "audit closed --today 2020-12-31: no closure of 2021 or 2022"
+# 2019 as of 2019-12-31: P9 P10 running (approved, funded 1134.51 + 50), P11 applied; none
+# accepted yet (2020); implemented in 2019: P9 P10 and P7 (2018 NT, accepting until 2019-05-01)
+csv --today 2019-12-31 report summary --year 2019
+is "$(printf '%s\n' "$OUT" | sed -n 2p)" "3,3,2,2,2,0,0,0,0,1333.33,1184.51,3,2,3" "2019 as of --today 2019-12-31: the 2020 acceptances are not there"
+csv --today 2019-12-31 report targets --year 2020
+contains "$OUT" "applications,all,6,0," "targets of 2020 as of 2019-12-31: no application yet"
 
 # The history verifies after all this.
 run S audit verify
