@@ -169,6 +169,10 @@ is "$(check_of "$R2" 2021-03-10)" "False" "the rectify loop: org_no_overdue fail
 run S --today 2021-03-10 project advance "$R2" admit --attach integrity_commitment="$(doc ic-R2)"
 expect_rc 3 "R2's admission is refused"
 contains "$OUT$ERR" "org_no_overdue" "the refusal names org_no_overdue"
+# project advance --where overdue selects by the same definition (a dry run writes nothing)
+run S --today 2021-03-10 --format csv project advance --where 'plan=RGKJ overdue' terminate --reason 应结未结清理 --dry-run
+is "$(printf '%s\n' "$OUT" | tr -d '\r' | sed 1d | cut -d, -f1 | sort | tr '\n' ' ')" "$(codes "$R1" "$A1")" \
+    "project advance --where overdue on 2021-03-10 takes R1 and A1"
 at 2021-04-01 project advance "$R3" rectified --attach rectification_report="$(doc rr-R3)"
 same_answer 2021-04-05 "$R1:2020-12-31:95 $A1:2020-12-31:95 $R3:2021-03-01:35" "R3 back in progress after its due date"
 at 2021-06-01 project advance "$A1" accept
