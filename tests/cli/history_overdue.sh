@@ -177,6 +177,16 @@ at 2021-04-01 project advance "$R3" rectified --attach rectification_report="$(d
 same_answer 2021-04-05 "$R1:2020-12-31:95 $A1:2020-12-31:95 $R3:2021-03-01:35" "R3 back in progress after its due date"
 at 2021-06-01 project advance "$A1" accept
 same_answer 2021-07-01 "$R1:2020-12-31:182 $R3:2021-03-01:122 $A2:2021-06-30:1" "A1 accepted; A2's window is over"
+# The overdue flag of project show and of project list is 应结未结 too (R1's last event is
+# 2021-03-05, R3's 2021-04-01: as of 2021-05-01 the rows are the states then). R1 is
+# rectifying with rectify_due 2021-06-05, but it missed 2020-12-31: overdue.
+for c in "$R1" "$R3"; do
+    is "$(S --today 2021-05-01 --format json project show "$c" | python3 -c 'import json,sys; print(json.load(sys.stdin)["overdue"])' 2>&1)" "True" \
+        "project show $c --today 2021-05-01: overdue, as audit unclosed says"
+    is "$(S --today 2021-05-01 --format csv project list | tr -d '\r' | grep "^$c," | awk -F, '{print $NF}')" "true" \
+        "project list --today 2021-05-01: $c overdue"
+done
+same_answer 2021-06-30 "$R1:2020-12-31:181 $R3:2021-03-01:121" "the last day of A2's window is in time"
 # Later events do not change the past.
 same_answer 2020-05-01 "$T1:$tbd:$(( ($(date -d 2020-05-01 +%s) - $(date -d "$tbd" +%s)) / 86400 ))" "as of 2020-05-01, asked again at the end"
 same_answer 2021-02-15 "$R1:2020-12-31:46 $A1:2020-12-31:46" "as of 2021-02-15, asked again at the end"
