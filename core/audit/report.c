@@ -131,7 +131,8 @@ static void put_compare(stpm_strbuf *sql, const group_key *k)
     stpm_strbuf_puts(sql, ") SELECT");
     if (k->word)
         stpm_strbuf_printf(sql, " c.%s,", k->word);
-    stpm_strbuf_puts(sql, " m.figure, m.cur AS current, coalesce(m.prev, 0) AS previous,"
+    /* a group the year before did not have: 0, in the figure's own form (0.00 for 万元) */
+    stpm_strbuf_puts(sql, " m.figure, m.cur AS current, coalesce(m.prev, m.cur * 0) AS previous,"
                           " CASE WHEN m.prev > 0 THEN round((m.cur - m.prev) * 100 / m.prev, 1)"
                           "::text || '%' END AS growth FROM cur c LEFT JOIN prev p ON ");
     if (k->word)

@@ -6,6 +6,10 @@
 . "$(dirname "$0")/lib.sh"
 need_db
 unset STPM_TODAY
+# The tours' working directories go to a TMPDIR of this test's own, so that the check that
+# none is left behind does not count those of other tests running at the same time.
+export TMPDIR="$TMP/tmpdir"
+mkdir -p "$TMPDIR"
 
 # key_lines OUT: the lines every tour prints, in this order of steps.
 check_tour() { # OUT LABEL
