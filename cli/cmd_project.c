@@ -10,6 +10,7 @@
 #include "subcmd.h"
 #include "rows.h"
 #include "table.h"
+#include "stpm/agenda.h"
 #include "stpm/project.h"
 
 static int parse_year(const char *s, int *out)
@@ -570,6 +571,44 @@ cleanup:
     return rc;
 }
 
+static int cmd_assign(cli_ctx *ctx, int argc, char **argv)
+{
+    static const char usage[] = "stpm project assign CODE --officer ROLE";
+    cli_opt opts[] = {
+        CLI_STRING("officer", 0, "ROLE", "the officer's database role (stpm user list)"),
+        CLI_END,
+    };
+    cli_args args = {0};
+    stpm_db *db = NULL;
+    stpm_error err = STPM_ERROR_INIT;
+    bool changed = false;
+    int rc = 0;
+    if (cli_start(ctx, usage,
+                  "Assign the project to an officer (项目专管员), recorded as an event of the "
+                  "project;\nstpm agenda --mine and stpm project todo --mine then include it "
+                  "for that officer.",
+                  opts, argc, argv, &args, 1, 1, NULL, NULL, &rc) < 0)
+        goto cleanup;
+    const char *officer = cli_opt_get(opts, "officer")->value;
+    if (!officer) {
+        rc = cli_usage_error("project assign needs --officer ROLE\nusage: %s", usage);
+        goto cleanup;
+    }
+    if ((rc = cli_connect(ctx, &db)) != 0)
+        goto cleanup;
+    if (stpm_project_assign(db, args.operands[0], officer, cli_today(ctx), &changed, &err) < 0)
+        rc = cli_report(&err);
+    else if (changed)
+        printf("%s: assigned to %s\n", args.operands[0], officer);
+    else
+        printf("%s: already assigned to %s, nothing changed\n", args.operands[0], officer);
+cleanup:
+    stpm_error_clear(&err);
+    cli_args_free(&args);
+    cli_opts_free(opts);
+    return rc;
+}
+
 static const cli_command subcommands[] = {
     {"create", cmd_create, "create a project under a plan"},
     {"list", cmd_list, "list projects"},
@@ -579,6 +618,7 @@ static const cli_command subcommands[] = {
     {"advance", cmd_advance, "take a workflow transition (one project, or --where)"},
     {"why", cmd_why, "what blocks each transition out of the current state"},
     {"checks", cmd_checks, "scheduled checks (中期检查): due, overdue, held"},
+    {"assign", cmd_assign, "assign the project to an officer (项目专管员)"},
     {NULL, NULL, NULL},
 };
 

@@ -34,6 +34,13 @@ int cli_cmd_project(cli_ctx *ctx, int argc, char **argv);
 /* stpm tick: fire due timers (cli/cmd_tick.c). */
 int cli_cmd_tick(cli_ctx *ctx, int argc, char **argv);
 
+/* stpm agenda: the deadlines ahead (cli/cmd_agenda.c). */
+int cli_cmd_agenda(cli_ctx *ctx, int argc, char **argv);
+
+/* The calendar warnings of a working-day count, one line each on stderr (cli/cmd_agenda.c). */
+struct stpm_calendar_warnings;
+void cli_print_calendar_warnings(const struct stpm_calendar_warnings *w);
+
 /* stpm audit unclosed | closed | trail | verify | checkpoint (cli/cmd_audit.c). */
 int cli_cmd_audit(cli_ctx *ctx, int argc, char **argv);
 /* stpm report summary | targets | target set (cli/cmd_report.c). */

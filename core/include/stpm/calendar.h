@@ -51,7 +51,20 @@ STPM_API bool stpm_calendar_is_workday(const stpm_calendar *cal, stpm_date d);
  * stpm_duration_add (stpm/expr.h) checks those limits. cal may be NULL (weekends only). */
 STPM_API stpm_date stpm_calendar_add_workdays(const stpm_calendar *cal, stpm_date d, int n);
 
+/* The number of working days d with from < d <= to, so that for n >= 0
+ * stpm_calendar_workdays_between(cal, d, stpm_calendar_add_workdays(cal, d, n)) == n; the
+ * count of (to, from] negated when to < from (how many working days a deadline was missed
+ * by). Does not walk the days: whole weeks are counted, then the listed days in between
+ * corrected for. cal may be NULL (weekends only). */
+STPM_API long stpm_calendar_workdays_between(const stpm_calendar *cal, stpm_date from,
+                                             stpm_date to);
+
 /* The first and last year the calendar has data for (holidays are known). */
 STPM_API void stpm_calendar_range(const stpm_calendar *cal, int *first_year, int *last_year);
+
+/* true when the calendar's data for `year` is provisional: the file said `provisional: true`
+ * (the statutory days only, the notice not yet published: 2027 in the shipped data) and
+ * no later file, and no day the administrator added for that year, replaced it. */
+STPM_API bool stpm_calendar_year_provisional(const stpm_calendar *cal, int year);
 
 #endif
