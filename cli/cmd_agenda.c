@@ -79,8 +79,9 @@ static void print_table(const cli_ctx *ctx, const stpm_agenda *a)
         size_t n_over = 0;
         for (size_t i = 0; i < a->n; i++)
             n_over += a->items[i].overdue;
-        printf("agenda as of %s: %zu deadlines up to %s, %zu overdue\n",
-               stpm_date_format(a->as_of, d1), a->n, stpm_date_format(a->until, d2), n_over);
+        printf("agenda as of %s: %zu deadline%s up to %s, %zu overdue\n",
+               stpm_date_format(a->as_of, d1), a->n, a->n == 1 ? "" : "s",
+               stpm_date_format(a->until, d2), n_over);
     }
 }
 

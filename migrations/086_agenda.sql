@@ -69,9 +69,12 @@ END $$;
 REVOKE ALL ON FUNCTION stpm.project_assign(text, text, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION stpm.project_assign(text, text, date) TO stpm_officer, stpm_admin;
 
--- The agenda reads the due dates of the current periods ahead: one range scan, whatever
--- the number of projects.
-CREATE INDEX project_states_current_due ON stpm.project_states (due) INCLUDE (project_id, state)
-    WHERE to_date IS NULL AND due IS NOT NULL AND NOT final;
+-- The agenda reads the due dates ahead (one range scan over the periods with a due date,
+-- whatever the number of projects) and the periods of the states with a timer that
+-- contain the day (by state, then by their end: 'infinity' while open).
+CREATE INDEX project_states_due_ahead ON stpm.project_states (due)
+    INCLUDE (from_date, to_date, project_id, state) WHERE due IS NOT NULL AND NOT final;
+CREATE INDEX project_states_by_state ON stpm.project_states
+    (state, (coalesce(to_date, 'infinity'::date))) INCLUDE (from_date, project_id);
 
 SELECT stpm.door_close();

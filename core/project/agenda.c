@@ -39,29 +39,31 @@ static const char agenda_sql[] =
     "WITH cand AS ("
     /* the due date of the state the project is in at the end of $1, still in time */
     " SELECT s.project_id, 'due'::text AS kind, s.state, ws.due_field AS what, s.due,"
-    "        false AS overdue"
+    "        false AS overdue, s.from_date AS since"
     "   FROM stpm.project_states s JOIN stpm.projects p ON p.id = s.project_id"
     "   JOIN stpm.workflow_states ws ON ws.workflow_id = p.workflow_id AND ws.name = s.state"
     "  WHERE s.due IS NOT NULL AND NOT s.final AND s.due >= $1::date AND s.due <= $2::date"
     "    AND s.from_date <= $1::date AND coalesce(s.to_date, 'infinity') > $1::date"
     " UNION ALL"
     /* 应结未结 as of $1 */
-    " SELECT o.project_id, 'overdue', o.state, ws.due_field, o.due, true"
+    " SELECT o.project_id, 'overdue', o.state, ws.due_field, o.due, true, o.since"
     "   FROM stpm.overdue_as_of($1::date) o JOIN stpm.projects p ON p.id = o.project_id"
     "   LEFT JOIN stpm.workflow_states ws ON ws.workflow_id = p.workflow_id AND ws.name = o.state"
     " UNION ALL"
-    /* timers: n working days are at least n days */
-    " SELECT p.id, 'timer', p.state, ws.timeout_transition, NULL::date, false"
-    "   FROM stpm.workflow_states ws JOIN stpm.projects p"
-    "     ON p.workflow_id = ws.workflow_id AND p.state = ws.name"
-    "  WHERE ws.timeout_n IS NOT NULL AND p.state_since <= $1::date"
-    "    AND p.state_since + CASE ws.timeout_unit"
+    /* timers of the state at the end of $1: n working days are at least n days */
+    " SELECT s.project_id, 'timer', s.state, ws.timeout_transition, NULL::date, false,"
+    "        s.from_date"
+    "   FROM stpm.workflow_states ws JOIN stpm.project_states s ON s.state = ws.name"
+    "    AND coalesce(s.to_date, 'infinity') > $1::date AND s.from_date <= $1::date"
+    "   JOIN stpm.projects p ON p.id = s.project_id AND p.workflow_id = ws.workflow_id"
+    "  WHERE ws.timeout_n IS NOT NULL"
+    "    AND s.from_date + CASE ws.timeout_unit"
     "      WHEN 'mo' THEN make_interval(months => ws.timeout_n)"
     "      WHEN 'y' THEN make_interval(years => ws.timeout_n)"
     "      ELSE make_interval(days => ws.timeout_n) END <= $2::date"
     " UNION ALL"
     /* open scheduled checks falling due by $2 */
-    " SELECT p.id, 'check', p.state, c.name, c.due, c.status = 'overdue'"
+    " SELECT p.id, 'check', p.state, c.name, c.due, c.status = 'overdue', p.state_since"
     "   FROM stpm.projects p JOIN stpm.workflow_states ws"
     "     ON ws.workflow_id = p.workflow_id AND ws.name = p.state AND NOT ws.final"
     "  CROSS JOIN LATERAL stpm.project_checks(p.id, $1::date) c"
@@ -73,7 +75,7 @@ static const char agenda_sql[] =
     "                     ELSE make_interval(days => wc.after_n) END <= $2::date)"
     "    AND c.status IN ('scheduled', 'overdue') AND c.due <= $2::date)"
     " SELECT c.kind, p.code, p.title, pl.code, c.state, c.what, c.due::text, c.overdue,"
-    "        p.workflow_id, p.state_since::text"
+    "        p.workflow_id, c.since::text"
     "   FROM cand c JOIN stpm.projects p ON p.id = c.project_id"
     "   JOIN stpm.plans pl ON pl.id = p.plan_id"
     "  WHERE ($3::text IS NULL OR pl.code = $3::text)"
@@ -101,39 +103,6 @@ void stpm_agenda_free(stpm_agenda *a)
     }
     free(a->items);
     free(a);
-}
-
-/* Whether a calendar year is provisional (the calendar lists its statutory days only). */
-static bool year_provisional(const stpm_calendar *cal, int year)
-{
-    return stpm_calendar_year_provisional(cal, year);
-}
-
-void stpm_calendar_warnings_add(stpm_calendar_warnings *w, const stpm_calendar *cal, stpm_date from,
-                                stpm_date to)
-{
-    int first = 0, last = 0, y0, y1, m, d;
-    stpm_calendar_range(cal, &first, &last);
-    stpm_date_to_ymd(from < to ? from : to, &y0, &m, &d);
-    stpm_date_to_ymd(from < to ? to : from, &y1, &m, &d);
-    for (int y = y0; y <= y1; y++) {
-        bool missing = first == 0 || y < first || y > last;
-        bool provisional = !missing && year_provisional(cal, y);
-        if (!missing && !provisional)
-            continue;
-        size_t k = 0;
-        while (k < w->n && w->years[k] < y)
-            k++;
-        if (k < w->n && w->years[k] == y)
-            continue;
-        if (w->n == sizeof(w->years) / sizeof(w->years[0]))
-            return;
-        memmove(&w->years[k + 1], &w->years[k], (w->n - k) * sizeof(w->years[0]));
-        memmove(&w->provisional[k + 1], &w->provisional[k], (w->n - k) * sizeof(bool));
-        w->years[k] = y;
-        w->provisional[k] = provisional;
-        w->n++;
-    }
 }
 
 static bool is_ending(const stpm_wf_state *s)

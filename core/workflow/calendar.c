@@ -186,3 +186,30 @@ bool stpm_calendar_year_provisional(const stpm_calendar *cal, int year)
             return true;
     return false;
 }
+
+void stpm_calendar_warnings_add(stpm_calendar_warnings *w, const stpm_calendar *cal, stpm_date from,
+                                stpm_date to)
+{
+    int first = 0, last = 0, y0, y1, m, d;
+    stpm_calendar_range(cal, &first, &last);
+    stpm_date_to_ymd(from < to ? from : to, &y0, &m, &d);
+    stpm_date_to_ymd(from < to ? to : from, &y1, &m, &d);
+    for (int y = y0; y <= y1; y++) {
+        bool missing = first == 0 || y < first || y > last;
+        bool provisional = !missing && stpm_calendar_year_provisional(cal, y);
+        if (!missing && !provisional)
+            continue;
+        size_t k = 0;
+        while (k < w->n && w->years[k] < y)
+            k++;
+        if (k < w->n && w->years[k] == y)
+            continue;
+        if (w->n == sizeof(w->years) / sizeof(w->years[0]))
+            return;
+        memmove(&w->years[k + 1], &w->years[k], (w->n - k) * sizeof(w->years[0]));
+        memmove(&w->provisional[k + 1], &w->provisional[k], (w->n - k) * sizeof(bool));
+        w->years[k] = y;
+        w->provisional[k] = provisional;
+        w->n++;
+    }
+}

@@ -48,14 +48,6 @@ typedef struct stpm_agenda_item {
     char *command; /* the command to run, e.g. "stpm project advance 2026-X-0001 start" */
 } stpm_agenda_item;
 
-/* The warnings of a working-day count over years the calendar does not know or holds as
- * provisional (docs/calendar.md). */
-typedef struct stpm_calendar_warnings {
-    int years[16];        /* distinct years, ascending */
-    bool provisional[16]; /* true: provisional; false: missing */
-    size_t n;
-} stpm_calendar_warnings;
-
 typedef struct stpm_agenda {
     stpm_agenda_item *items; /* overdue first (oldest first), then by date, then code */
     size_t n;
@@ -97,10 +89,5 @@ STPM_API int stpm_agenda_ics(const stpm_agenda *a, int alarm_days, const char *s
  * STPM_EPERM (neither an officer nor an administrator). */
 STPM_API int stpm_project_assign(stpm_db *db, const char *code, const char *officer,
                                  stpm_date today, bool *changed, stpm_error *err);
-
-/* Add to w the years of [from, to] (either order) that the calendar cal holds no data for or
- * marks provisional. */
-STPM_API void stpm_calendar_warnings_add(stpm_calendar_warnings *w, const stpm_calendar *cal,
-                                         stpm_date from, stpm_date to);
 
 #endif

@@ -67,4 +67,17 @@ STPM_API void stpm_calendar_range(const stpm_calendar *cal, int *first_year, int
  * no later file, and no day the administrator added for that year, replaced it. */
 STPM_API bool stpm_calendar_year_provisional(const stpm_calendar *cal, int year);
 
+/* The warnings of a working-day count over years the calendar does not know or holds as
+ * provisional (docs/calendar.md). */
+typedef struct stpm_calendar_warnings {
+    int years[16];        /* distinct years, ascending */
+    bool provisional[16]; /* true: provisional; false: missing */
+    size_t n;
+} stpm_calendar_warnings;
+
+/* Add to w the years of [from, to] (either order) that the calendar cal holds no data for or
+ * marks provisional. */
+STPM_API void stpm_calendar_warnings_add(stpm_calendar_warnings *w, const stpm_calendar *cal,
+                                         stpm_date from, stpm_date to);
+
 #endif
