@@ -118,6 +118,21 @@ is "$(sql "SELECT count(*) FROM stpm.events WHERE kind = 'assign'")" "1" "refuse
 run "$STPM" --db "$DB" audit verify
 expect_rc 0 "audit verify after the assignment"
 
+# project todo: what the role can take now, in bulk, and what blocks the rest.
+events_before=$(sql "SELECT count(*) FROM stpm.events")
+run st 2026-10-20 project todo
+expect_rc 0 "project todo"
+OUT=$(printf '%s\n' "$OUT" | tr -s ' ')
+contains "$OUT" "start approved in_progress blocked 2 document task_book is not attached" "two task books not signable: counted per reason"
+contains "$OUT" "object publicized rejected blocked 1 a reason is required" "the reason, as the server says it"
+contains "$OUT" "approve publicized approved ready 1 stpm project advance --where 'state=publicized' approve" \
+    "the timer's transition is ready for one project, with the bulk command"
+is "$(sql "SELECT count(*) FROM stpm.events")" "$events_before" "todo writes nothing"
+run "$STPM" --db "$OFF2" --today 2026-10-20 project todo --mine
+case "$OUT" in *publicized*) fail "todo --mine leaves out the projects of others" "$OUT" ;; *) pass "todo --mine leaves out the projects of others" ;; esac
+contains "$(printf '%s\n' "$OUT" | tr -s ' ')" "start approved in_progress blocked 1 document task_book" "todo --mine counts the assigned project"
+case "$OUT" in *"does not leave"*) fail "each transition is decided from the state as it is" "$OUT" ;; *) pass "each transition is decided from the state as it is" ;; esac
+
 # Bad input.
 run st 2026-10-20 agenda --plan NOPE
 expect_rc 6 "an unknown plan exits 6"

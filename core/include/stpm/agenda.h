@@ -83,6 +83,33 @@ STPM_API void stpm_agenda_free(stpm_agenda *a);
 STPM_API int stpm_agenda_ics(const stpm_agenda *a, int alarm_days, const char *stamp, char **out,
                              stpm_error *err);
 
+/* stpm project todo: per transition the connected role may take from a project's state,
+ * how many projects it would take now and, for the others, how many are blocked by each
+ * reason (as the server decides a transition: nothing is written). */
+typedef struct stpm_todo_reason {
+    char *message; /* the server's sentence (a block's message, or an error's) */
+    size_t n;      /* projects it blocks */
+} stpm_todo_reason;
+
+typedef struct stpm_todo_group {
+    char *transition, *label, *from, *to;
+    size_t n_ready, n_blocked;
+    stpm_todo_reason *reasons; /* in order of first appearance */
+    size_t n_reasons;
+    char *command; /* the bulk command that takes them */
+} stpm_todo_group;
+
+typedef struct stpm_todo {
+    stpm_todo_group *groups; /* by version, state, then the workflow's transition order */
+    size_t n;
+} stpm_todo;
+
+/* The todo list as of `today` of every project not in a final state (mine: those the
+ * connected role acted on or is assigned to). 0 and *out (stpm_todo_free), or negative. */
+STPM_API int stpm_project_todo(stpm_db *db, stpm_date today, bool mine, stpm_todo **out,
+                               stpm_error *err);
+STPM_API void stpm_todo_free(stpm_todo *t);
+
 /* Assign project `code` to the officer role `officer` (an event on the project's chain,
  * stpm.project_assign of migrations/086_agenda.sql). *changed false when it was already
  * assigned to that officer. STPM_ENOTFOUND (project, role), STPM_EINPUT (not an officer),
