@@ -24,6 +24,24 @@ static int parse_day(const char *s, stpm_date *out)
     return 0;
 }
 
+/* After the table: the years (of `year`, or all when 0) whose days are provisional. */
+static int print_provisional(stpm_db *db, int year)
+{
+    stpm_calendar *cal = NULL;
+    stpm_error err = STPM_ERROR_INIT;
+    int first = 0, last = 0;
+    if (stpm_calstore_calendar(db, &cal, &err) < 0)
+        return cli_report_clear(&err);
+    stpm_calendar_range(cal, &first, &last);
+    for (int y = year ? year : first; y && y <= (year ? year : last); y++)
+        if (stpm_calendar_year_provisional(cal, y))
+            printf("%d is provisional: the statutory holidays only, its notice (调休) is not "
+                   "yet in the calendar (docs/calendar.md)\n",
+                   y);
+    stpm_calendar_free(cal);
+    return 0;
+}
+
 static int calendar_list(cli_ctx *ctx, int argc, char **argv)
 {
     static const char usage[] = "stpm calendar list [--year Y]";
@@ -78,6 +96,8 @@ static int calendar_list(cli_ctx *ctx, int argc, char **argv)
         }
     }
     cli_table_print(t, ctx->format, stdout, true);
+    if (ctx->format == CLI_FORMAT_TABLE && (rc = print_provisional(db, year)) != 0)
+        goto cleanup;
 cleanup:
     cli_table_free(t);
     stpm_calstore_list_free(days, n);

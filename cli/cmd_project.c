@@ -10,6 +10,7 @@
 #include "subcmd.h"
 #include "rows.h"
 #include "table.h"
+#include "stpm/agenda.h"
 #include "stpm/project.h"
 
 static int parse_year(const char *s, int *out)
@@ -570,6 +571,99 @@ cleanup:
     return rc;
 }
 
+static int cmd_assign(cli_ctx *ctx, int argc, char **argv)
+{
+    static const char usage[] = "stpm project assign CODE --officer ROLE";
+    cli_opt opts[] = {
+        CLI_STRING("officer", 0, "ROLE", "the officer's database role (stpm user list)"),
+        CLI_END,
+    };
+    cli_args args = {0};
+    stpm_db *db = NULL;
+    stpm_error err = STPM_ERROR_INIT;
+    bool changed = false;
+    int rc = 0;
+    if (cli_start(ctx, usage,
+                  "Assign the project to an officer (项目专管员), recorded as an event of the "
+                  "project;\nstpm agenda --mine and stpm project todo --mine then include it "
+                  "for that officer.",
+                  opts, argc, argv, &args, 1, 1, NULL, NULL, &rc) < 0)
+        goto cleanup;
+    const char *officer = cli_opt_get(opts, "officer")->value;
+    if (!officer) {
+        rc = cli_usage_error("project assign needs --officer ROLE\nusage: %s", usage);
+        goto cleanup;
+    }
+    if ((rc = cli_connect(ctx, &db)) != 0)
+        goto cleanup;
+    if (stpm_project_assign(db, args.operands[0], officer, cli_today(ctx), &changed, &err) < 0)
+        rc = cli_report(&err);
+    else if (changed)
+        printf("%s: assigned to %s\n", args.operands[0], officer);
+    else
+        printf("%s: already assigned to %s, nothing changed\n", args.operands[0], officer);
+cleanup:
+    stpm_error_clear(&err);
+    cli_args_free(&args);
+    cli_opts_free(opts);
+    return rc;
+}
+
+static int cmd_todo(cli_ctx *ctx, int argc, char **argv)
+{
+    static const char usage[] = "stpm project todo [--mine]";
+    cli_opt opts[] = {
+        CLI_FLAG("mine", 0, "only projects the connected officer acted on or is assigned to"),
+        CLI_END,
+    };
+    cli_args args = {0};
+    stpm_db *db = NULL;
+    stpm_error err = STPM_ERROR_INIT;
+    stpm_todo *todo = NULL;
+    cli_table *t = NULL;
+    int rc = 0;
+    if (cli_start(ctx, usage,
+                  "The transitions the connected role can take now, with how many projects "
+                  "each and the\nbulk command; for the blocked ones, how many projects each "
+                  "reason blocks. Nothing\nis written (the server decides and rolls back).",
+                  opts, argc, argv, &args, 0, 0, NULL, &db, &rc) < 0)
+        goto cleanup;
+    if (stpm_project_todo(db, cli_today(ctx), cli_opt_get(opts, "mine")->flag, &todo, &err) < 0) {
+        rc = cli_report(&err);
+        goto cleanup;
+    }
+    static const char *const cols[] = {"transition", "from",   "to",     "status",
+                                       "projects",   "reason", "command"};
+    if (!(t = cli_table_new(7, cols))) {
+        rc = 1;
+        goto cleanup;
+    }
+    cli_table_set_kind(t, 4, CLI_COL_NUMBER);
+    for (size_t i = 0; i < todo->n; i++) {
+        const stpm_todo_group *g = &todo->groups[i];
+        char n[32];
+        snprintf(n, sizeof(n), "%zu", g->n_ready);
+        const char *ready[] = {
+            g->transition, g->from, g->to, "ready", n, NULL, g->n_ready ? g->command : NULL};
+        if (g->n_ready)
+            cli_table_add_row(t, ready);
+        for (size_t k = 0; k < g->n_reasons; k++) {
+            snprintf(n, sizeof(n), "%zu", g->reasons[k].n);
+            const char *row[] = {g->transition,         g->from, g->to, "blocked", n,
+                                 g->reasons[k].message, NULL};
+            cli_table_add_row(t, row);
+        }
+    }
+    cli_table_print(t, ctx->format, stdout, false);
+cleanup:
+    cli_table_free(t);
+    stpm_todo_free(todo);
+    stpm_error_clear(&err);
+    cli_args_free(&args);
+    cli_opts_free(opts);
+    return rc;
+}
+
 static const cli_command subcommands[] = {
     {"create", cmd_create, "create a project under a plan"},
     {"list", cmd_list, "list projects"},
@@ -579,6 +673,8 @@ static const cli_command subcommands[] = {
     {"advance", cmd_advance, "take a workflow transition (one project, or --where)"},
     {"why", cmd_why, "what blocks each transition out of the current state"},
     {"checks", cmd_checks, "scheduled checks (中期检查): due, overdue, held"},
+    {"todo", cmd_todo, "what the connected role can take now, in bulk, and what blocks the rest"},
+    {"assign", cmd_assign, "assign the project to an officer (项目专管员)"},
     {NULL, NULL, NULL},
 };
 

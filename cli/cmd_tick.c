@@ -41,6 +41,7 @@ int cli_cmd_tick(cli_ctx *ctx, int argc, char **argv)
         rc = cli_report(&err);
         goto cleanup;
     }
+    cli_print_calendar_warnings(&rep.warnings);
     static const char *const cols[] = {"code", "transition", "from", "to", "outcome", "message"};
     cli_table *t = cli_table_new(6, cols);
     for (size_t i = 0; t && i < rep.n; i++) {

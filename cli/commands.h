@@ -3,6 +3,7 @@
 #define STPM_CLI_COMMANDS_H
 
 #include "cli.h"
+#include "stpm/calendar.h"
 
 /* The table of commands (cli/main.c), terminated by a NULL name. */
 extern const cli_command cli_commands[];
@@ -33,6 +34,12 @@ int cli_cmd_project(cli_ctx *ctx, int argc, char **argv);
 
 /* stpm tick: fire due timers (cli/cmd_tick.c). */
 int cli_cmd_tick(cli_ctx *ctx, int argc, char **argv);
+
+/* stpm agenda: the deadlines ahead (cli/cmd_agenda.c). */
+int cli_cmd_agenda(cli_ctx *ctx, int argc, char **argv);
+
+/* The calendar warnings of a working-day count, one line each on stderr (cli/cmd_agenda.c). */
+void cli_print_calendar_warnings(const stpm_calendar_warnings *w);
 
 /* stpm audit unclosed | closed | trail | verify | checkpoint (cli/cmd_audit.c). */
 int cli_cmd_audit(cli_ctx *ctx, int argc, char **argv);

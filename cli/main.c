@@ -22,6 +22,7 @@ const cli_command cli_commands[] = {
     {"project", cli_cmd_project,
      "projects: create | list | show | advance | why | history | attach"},
     {"tick", cli_cmd_tick, "fire the timers that are due"},
+    {"agenda", cli_cmd_agenda, "the deadlines ahead, overdue first (also as an iCalendar file)"},
     {"audit", cli_cmd_audit, "the auditor's view: unclosed | closed | trail | verify | checkpoint"},
     {"report", cli_cmd_report, "the bureau's figures: summary | targets | target set"},
     {"calendar", cli_cmd_calendar, "the working-day calendar (调休): list | set | unset | load"},

@@ -40,6 +40,8 @@ def main():
             section = line.strip()[:-1]
         elif re.fullmatch(r'\s+(holidays|workdays): \[\]', line):
             section = None
+        elif re.fullmatch(r'\s+provisional: (true|false)', line):
+            section = None
         elif re.fullmatch(r'\s+- \S+', line) and section:
             for d in days(line.strip()[2:]):
                 kind = section == 'workdays'

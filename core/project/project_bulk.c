@@ -346,6 +346,9 @@ int stpm_project_tick(stpm_db *db, const stpm_advance_options *opts, stpm_bulk_r
         if (rc < 0)
             goto out;
         if (rc == 1 && o.today >= fire_on) {
+            const stpm_wf_state *st = stpm_workflow_find_state(snaps[i].wf, snaps[i].state);
+            if (st && st->timeout_after.unit == STPM_DUR_WORKDAYS)
+                stpm_calendar_warnings_add(&report->warnings, cal, snaps[i].state_since, fire_on);
             trs[nd] = t->name;
             due[nd++] = snaps[i];
             memset(&snaps[i], 0, sizeof(snaps[i])); /* moved */

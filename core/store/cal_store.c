@@ -52,6 +52,13 @@ int stpm_store_calendar_overlay(stpm_db *db, stpm_calendar *cal, stpm_error *err
             last = y;
     }
     rc = calendar_merge(cal, days, n, first, last, err);
+    /* The administrator who enters days of a provisional year enters its notice: from
+     * then on the year is the administrator's, not provisional (docs/calendar.md). */
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        int y = 0, m = 0, d = 0;
+        stpm_date_to_ymd(days[i].date, &y, &m, &d);
+        calendar_set_provisional(cal, y, false);
+    }
 cleanup:
     free(days);
     PQclear(r);

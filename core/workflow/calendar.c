@@ -2,6 +2,7 @@
 #include "workflow/calendar_internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "util/embedded.h"
 
@@ -123,4 +124,92 @@ void stpm_calendar_range(const stpm_calendar *cal, int *first_year, int *last_ye
         *first_year = cal->first_year;
     if (last_year)
         *last_year = cal->last_year;
+}
+
+/* Index of the first listed day on or after d. */
+static size_t lower_bound(const stpm_calendar *cal, stpm_date d)
+{
+    size_t lo = 0, hi = cal->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cal->days[mid].date < d)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+long stpm_calendar_workdays_between(const stpm_calendar *cal, stpm_date from, stpm_date to)
+{
+    if (to < from)
+        return -stpm_calendar_workdays_between(cal, to, from);
+    long span = (long)to - (long)from, n = span / 7 * 5;
+    for (stpm_date d = (stpm_date)(from + span / 7 * 7 + 1); d <= to; d++)
+        n += stpm_date_weekday(d) < 5;
+    if (!cal)
+        return n;
+    /* The listed days in (from, to] that change what a weekday says. */
+    for (size_t i = lower_bound(cal, from + 1); i < cal->n && cal->days[i].date <= to; i++) {
+        bool weekday = stpm_date_weekday(cal->days[i].date) < 5;
+        if (cal->days[i].kind == CAL_HOLIDAY && weekday)
+            n--;
+        else if (cal->days[i].kind == CAL_WORKDAY && !weekday)
+            n++;
+    }
+    return n;
+}
+
+void calendar_set_provisional(stpm_calendar *cal, int year, bool provisional)
+{
+    size_t k = 0;
+    while (k < cal->n_provisional && cal->provisional[k] < year)
+        k++;
+    bool have = k < cal->n_provisional && cal->provisional[k] == year;
+    size_t cap = sizeof(cal->provisional) / sizeof(cal->provisional[0]);
+    if (provisional && !have && cal->n_provisional < cap) {
+        memmove(&cal->provisional[k + 1], &cal->provisional[k],
+                (cal->n_provisional - k) * sizeof(int));
+        cal->provisional[k] = year;
+        cal->n_provisional++;
+    } else if (!provisional && have) {
+        memmove(&cal->provisional[k], &cal->provisional[k + 1],
+                (cal->n_provisional - k - 1) * sizeof(int));
+        cal->n_provisional--;
+    }
+}
+
+bool stpm_calendar_year_provisional(const stpm_calendar *cal, int year)
+{
+    for (size_t k = 0; cal && k < cal->n_provisional; k++)
+        if (cal->provisional[k] == year)
+            return true;
+    return false;
+}
+
+void stpm_calendar_warnings_add(stpm_calendar_warnings *w, const stpm_calendar *cal, stpm_date from,
+                                stpm_date to)
+{
+    int first = 0, last = 0, y0, y1, m, d;
+    stpm_calendar_range(cal, &first, &last);
+    stpm_date_to_ymd(from < to ? from : to, &y0, &m, &d);
+    stpm_date_to_ymd(from < to ? to : from, &y1, &m, &d);
+    for (int y = y0; y <= y1; y++) {
+        bool missing = first == 0 || y < first || y > last;
+        bool provisional = !missing && stpm_calendar_year_provisional(cal, y);
+        if (!missing && !provisional)
+            continue;
+        size_t k = 0;
+        while (k < w->n && w->years[k] < y)
+            k++;
+        if (k < w->n && w->years[k] == y)
+            continue;
+        if (w->n == sizeof(w->years) / sizeof(w->years[0]))
+            return;
+        memmove(&w->years[k + 1], &w->years[k], (w->n - k) * sizeof(w->years[0]));
+        memmove(&w->provisional[k + 1], &w->provisional[k], (w->n - k) * sizeof(bool));
+        w->years[k] = y;
+        w->provisional[k] = provisional;
+        w->n++;
+    }
 }

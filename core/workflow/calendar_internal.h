@@ -18,7 +18,13 @@ struct stpm_calendar {
     cal_day *days; /* sorted by date, one entry per date */
     size_t n;
     int first_year, last_year; /* 0 when no data */
+    /* years whose data is provisional (`provisional: true`: statutory days only), sorted */
+    int provisional[16];
+    size_t n_provisional;
 };
+
+/* Mark `year` provisional or not. */
+void calendar_set_provisional(stpm_calendar *cal, int year, bool provisional);
 
 /* Add days (sorted by date, no date twice); they replace entries of the same dates.
  * The year range widens to [first, last]. 0 or STPM_ERROR (out of memory, unchanged). */

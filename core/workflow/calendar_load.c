@@ -37,6 +37,9 @@ typedef struct loader {
     pending_day *days;
     size_t n, cap;
     int first_year, last_year;
+    int years[64]; /* the years the file lists (the first 64), and which are provisional */
+    bool provisional[64];
+    size_t n_years;
 } loader;
 
 static void problem(loader *ld, const yaml_node_t *node, const char *fmt, ...)
@@ -153,12 +156,21 @@ static int load_year(loader *ld, int year, const yaml_node_t *value)
         yaml_node_t *list = yaml_document_get_node(ld->doc, pair->value);
         const char *k = scalar(key);
         cal_kind kind;
+        if (k && strcmp(k, "provisional") == 0) {
+            const char *v = scalar(list);
+            if (!v || (strcmp(v, "true") != 0 && strcmp(v, "false") != 0))
+                problem(ld, list, "expected true or false for provisional, found '%.40s'",
+                        v ? v : node_kind(list));
+            else if (ld->n_years)
+                ld->provisional[ld->n_years - 1] = strcmp(v, "true") == 0;
+            continue;
+        }
         if (k && strcmp(k, "holidays") == 0) {
             kind = CAL_HOLIDAY;
         } else if (k && strcmp(k, "workdays") == 0) {
             kind = CAL_WORKDAY;
         } else {
-            problem(ld, key, "unknown key '%.40s' (expected holidays or workdays)",
+            problem(ld, key, "unknown key '%.40s' (expected holidays, workdays or provisional)",
                     k ? k : node_kind(key));
             continue;
         }
@@ -219,6 +231,10 @@ static int load_root(loader *ld, const yaml_node_t *root)
             ld->first_year = year;
         if (year > ld->last_year)
             ld->last_year = year;
+        if (ld->n_years < sizeof(ld->years) / sizeof(ld->years[0])) {
+            ld->years[ld->n_years] = year;
+            ld->provisional[ld->n_years++] = false;
+        }
         if (load_year(ld, year, yaml_document_get_node(ld->doc, pair->value)) < 0)
             return -1;
     }
@@ -264,6 +280,9 @@ static int finish(loader *ld, stpm_calendar *cal)
     }
     if (ld->n_errors == 0)
         rc = calendar_merge(cal, days, k, ld->first_year, ld->last_year, ld->err);
+    /* A file's word on a year replaces what an earlier one said. */
+    for (size_t i = 0; rc == 0 && ld->n_errors == 0 && i < ld->n_years; i++)
+        calendar_set_provisional(cal, ld->years[i], ld->provisional[i]);
     free(days);
     return rc;
 }
@@ -275,7 +294,7 @@ int stpm_calendar_load_text(stpm_calendar *cal, const char *name, const char *te
     yaml_parser_t parser;
     yaml_document_t doc;
     bool have_parser = false, have_doc = false;
-    loader ld = {name, &doc, err, 0, NULL, 0, 0, 0, 0};
+    loader ld = {.name = name, .doc = &doc, .err = err};
     if ((rc = stpm_yaml_precheck(name, "calendar file", text, len, STPM_YAML_MAX_DEPTH, err)) < 0)
         goto cleanup;
     if (!yaml_parser_initialize(&parser)) {

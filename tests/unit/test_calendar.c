@@ -290,7 +290,7 @@ static void bad_files(void **state)
     BAD("2021: [2021-10-01]\n", 1, 7,
         "expected a mapping with holidays and workdays, found a list");
     BAD("2021:\n  holiday: [2021-10-01]\n", 2, 3,
-        "unknown key 'holiday' (expected holidays or workdays)");
+        "unknown key 'holiday' (expected holidays, workdays or provisional)");
     BAD("2021:\n  holidays: 2021-10-01\n", 2, 13, "expected a list of dates, found a scalar");
     BAD("2021:\n  holidays: [2021-10-07..2021-10-01]\n", 2, 14,
         "range '2021-10-07..2021-10-01' ends before it starts");

@@ -51,7 +51,33 @@ STPM_API bool stpm_calendar_is_workday(const stpm_calendar *cal, stpm_date d);
  * stpm_duration_add (stpm/expr.h) checks those limits. cal may be NULL (weekends only). */
 STPM_API stpm_date stpm_calendar_add_workdays(const stpm_calendar *cal, stpm_date d, int n);
 
+/* The number of working days d with from < d <= to, so that for n >= 0
+ * stpm_calendar_workdays_between(cal, d, stpm_calendar_add_workdays(cal, d, n)) == n; the
+ * count of (to, from] negated when to < from (how many working days a deadline was missed
+ * by). Does not walk the days: whole weeks are counted, then the listed days in between
+ * corrected for. cal may be NULL (weekends only). */
+STPM_API long stpm_calendar_workdays_between(const stpm_calendar *cal, stpm_date from,
+                                             stpm_date to);
+
 /* The first and last year the calendar has data for (holidays are known). */
 STPM_API void stpm_calendar_range(const stpm_calendar *cal, int *first_year, int *last_year);
+
+/* true when the calendar's data for `year` is provisional: the file said `provisional: true`
+ * (the statutory days only, the notice not yet published: 2027 in the shipped data) and
+ * no later file, and no day the administrator added for that year, replaced it. */
+STPM_API bool stpm_calendar_year_provisional(const stpm_calendar *cal, int year);
+
+/* The warnings of a working-day count over years the calendar does not know or holds as
+ * provisional (docs/calendar.md). */
+typedef struct stpm_calendar_warnings {
+    int years[16];        /* distinct years, ascending */
+    bool provisional[16]; /* true: provisional; false: missing */
+    size_t n;
+} stpm_calendar_warnings;
+
+/* Add to w the years of [from, to] (either order) that the calendar cal holds no data for or
+ * marks provisional. */
+STPM_API void stpm_calendar_warnings_add(stpm_calendar_warnings *w, const stpm_calendar *cal,
+                                         stpm_date from, stpm_date to);
 
 #endif

@@ -19,6 +19,7 @@
 #ifndef STPM_PROJECT_H
 #define STPM_PROJECT_H
 
+#include "stpm/calendar.h"
 #include "stpm/common.h"
 #include "stpm/date.h"
 #include "stpm/db.h"
@@ -232,11 +233,17 @@ typedef struct stpm_bulk_report {
     stpm_bulk_item *items;
     size_t n, cap;
     size_t n_ok, n_refused, n_conflict, n_error;
+    /* tick: the years its working-day timers were counted across that the calendar does
+     * not know or holds as provisional */
+    stpm_calendar_warnings warnings;
 } stpm_bulk_report;
 
 #define STPM_BULK_REPORT_INIT                                                                      \
     {                                                                                              \
-        NULL, 0, 0, 0, 0, 0, 0                                                                     \
+        NULL, 0, 0, 0, 0, 0, 0,                                                                    \
+        {                                                                                          \
+            {0}, {0}, 0                                                                            \
+        }                                                                                          \
     }
 
 STPM_API void stpm_bulk_report_clear(stpm_bulk_report *r);
