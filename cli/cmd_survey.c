@@ -171,9 +171,14 @@ static void print_warnings(const stpm_survey_reader *r)
 {
     size_t n;
     const stpm_diag *w = stpm_survey_reader_warnings(r, &n);
-    for (size_t i = 0; i < n; i++)
-        fprintf(stderr, "%s:%d:%s: warning: %s\n", w[i].file, w[i].line,
-                w[i].column ? w[i].column : "", w[i].message);
+    for (size_t i = 0; i < n; i++) {
+        if (w[i].cell)
+            fprintf(stderr, "%s:%s: %s%swarning: %s\n", w[i].file, w[i].cell,
+                    w[i].column ? w[i].column : "", w[i].column ? ": " : "", w[i].message);
+        else
+            fprintf(stderr, "%s:%d:%s: warning: %s\n", w[i].file, w[i].line,
+                    w[i].column ? w[i].column : "", w[i].message);
+    }
 }
 
 static void print_tally_json(FILE *out, const char *key, const tally *t)

@@ -21,6 +21,20 @@ static void print_diag(const stpm_diag *d)
         put_message(d->file);
         fputc(':', stderr);
     }
+    if (d->cell) {
+        /* a workbook's cell: FILE:SHEET!CELL: COLUMN: message */
+        put_message(d->cell);
+        fputc(':', stderr);
+        if (d->column) {
+            fputc(' ', stderr);
+            put_message(d->column);
+            fputc(':', stderr);
+        }
+        fputc(' ', stderr);
+        put_message(d->message ? d->message : "out of memory");
+        fputc('\n', stderr);
+        return;
+    }
     if (d->line > 0)
         fprintf(stderr, "%d:", d->line);
     if (d->col > 0)
