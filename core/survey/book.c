@@ -314,8 +314,7 @@ static int part_open(stpm_book *b, const char *name, part *p, xmlTextReaderPtr *
         return 0;
     zip_stat_t st;
     zip_stat_init(&st);
-    if (size && zip_stat_index(b->zip, (zip_uint64_t)i, 0, &st) == 0 &&
-        (st.valid & ZIP_STAT_SIZE))
+    if (size && zip_stat_index(b->zip, (zip_uint64_t)i, 0, &st) == 0 && (st.valid & ZIP_STAT_SIZE))
         *size = st.size;
     p->zf = zip_fopen_index(b->zip, (zip_uint64_t)i, 0);
     if (!p->zf)
@@ -323,8 +322,8 @@ static int part_open(stpm_book *b, const char *name, part *p, xmlTextReaderPtr *
                     zip_strerror(b->zip)),
                -1;
     b->xml_error[0] = '\0';
-    *xr = xmlReaderForIO(part_read, NULL, p, name, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR |
-                                                            XML_PARSE_NOWARNING);
+    *xr = xmlReaderForIO(part_read, NULL, p, name, NULL,
+                         XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (!*xr) {
         zip_fclose(p->zf);
         p->zf = NULL;
@@ -367,8 +366,8 @@ static char *rel_attr(xmlTextReaderPtr xr, const char *name)
         "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
         "http://purl.oclc.org/ooxml/officeDocument/relationships", NULL};
     for (int i = 0; ns[i]; i++) {
-        char *v = (char *)xmlTextReaderGetAttributeNs(xr, (const xmlChar *)name,
-                                                       (const xmlChar *)ns[i]);
+        char *v =
+            (char *)xmlTextReaderGetAttributeNs(xr, (const xmlChar *)name, (const xmlChar *)ns[i]);
         if (v)
             return v;
     }
@@ -392,10 +391,10 @@ static char *part_name(const char *target)
 }
 
 typedef struct book_parts {
-    char *sheet_rid;     /* the chosen sheet's relationship id */
-    int sheet_pos;       /* and its position (1-based), for a workbook without rels */
-    stpm_strbuf names;   /* every sheet's name, for the message when one is not found */
-    char *sheet_target;  /* entries found in the relationships */
+    char *sheet_rid;    /* the chosen sheet's relationship id */
+    int sheet_pos;      /* and its position (1-based), for a workbook without rels */
+    stpm_strbuf names;  /* every sheet's name, for the message when one is not found */
+    char *sheet_target; /* entries found in the relationships */
     char *strings_target;
     char *styles_target;
 } book_parts;
@@ -448,8 +447,9 @@ static int read_workbook(stpm_book *b, const char *want, book_parts *bp, stpm_er
         return rc;
     if (!b->sheet) {
         if (want)
-            return fail(b, err, STPM_EINPUT, "%s: no sheet \"%s\" in the workbook (its sheets: %s)",
-                        b->file, want, n_sheets ? stpm_strbuf_str(&bp->names) : "none");
+            return fail(b, err, STPM_ENOTFOUND,
+                        "%s: no sheet \"%s\" in the workbook (its sheets: %s)", b->file, want,
+                        n_sheets ? stpm_strbuf_str(&bp->names) : "none");
         return fail(b, err, STPM_EINPUT, "%s: the workbook has no sheet", b->file);
     }
     return 0;
@@ -598,8 +598,8 @@ static int rich_text(stpm_book *b, xmlTextReaderPtr xr, stpm_strbuf *out, const 
             if (v)
                 stpm_strbuf_puts(out, v);
             if (out->len > STPM_BOOK_MAX_ROW_BYTES)
-                return fail(b, err, STPM_EINPUT, "a text in %s is longer than %d bytes",
-                            part_name_, STPM_BOOK_MAX_ROW_BYTES);
+                return fail(b, err, STPM_EINPUT, "a text in %s is longer than %d bytes", part_name_,
+                            STPM_BOOK_MAX_ROW_BYTES);
         }
     }
     return r < 0 ? xml_failed(b, part_name_, err) : 0;
@@ -825,14 +825,13 @@ static int put_cell(stpm_book *b, int col, cell_type type, long style, const stp
         size_t n;
         const char *s = sst_get(&b->sst, (size_t)i, &n);
         if (!s)
-            return fail(b, err, STPM_ERROR, "%s: cannot read the shared strings back",
-                        b->file);
+            return fail(b, err, STPM_ERROR, "%s: cannot read the shared strings back", b->file);
         stpm_strbuf_putn(&b->text, s, n);
         break;
     }
     case T_BOOL:
-        stpm_strbuf_puts(&b->text, strcmp(val, "1") == 0 || strcmp(val, "true") == 0 ? "TRUE"
-                                                                                      : "FALSE");
+        stpm_strbuf_puts(&b->text,
+                         strcmp(val, "1") == 0 || strcmp(val, "true") == 0 ? "TRUE" : "FALSE");
         break;
     case T_DATE: {
         size_t n = v->len;
@@ -917,7 +916,8 @@ static int finish_row(stpm_book *b, stpm_error *err)
 static int xlsx_fail(stpm_book *b, stpm_error *err)
 {
     b->where_row = b->last_row;
-    return xml_failed(b, "the sheet", err);
+    return stpm_error_set(err, STPM_EINPUT, "the sheet is not well-formed XML: %s",
+                          b->xml_error[0] ? b->xml_error : "malformed or truncated");
 }
 
 /* Read one <c> element (the reader is on it) into the row. */
@@ -961,9 +961,11 @@ static int xlsx_cell(stpm_book *b, int *last_col, stpm_strbuf *v, stpm_error *er
                 in_v = !xmlTextReaderIsEmptyElement(xr);
             else if (is(xr, "is") && type == T_INLINE) {
                 if ((rc = rich_text(b, xr, v, "the sheet", err)) < 0) {
-                    b->where_row = b->last_row;
                     b->where_col = col;
-                    return rc;
+                    return rc == STPM_EINPUT && !b->xml_error[0]
+                               ? cell_fail(b, err, col, "the cell holds more than %d bytes",
+                                           STPM_BOOK_MAX_ROW_BYTES)
+                               : xlsx_fail(b, err);
                 }
             }
         } else if (in_v && (nt == XML_READER_TYPE_TEXT || nt == XML_READER_TYPE_CDATA ||
@@ -1019,8 +1021,7 @@ static int xlsx_next(stpm_book *b, stpm_book_row **out, stpm_error *err)
         if (rn <= b->last_row) {
             b->where_row = (int)rn;
             b->where_col = -1;
-            rc = stpm_error_set(err, STPM_EINPUT, "row %ld comes after row %d", rn,
-                                b->last_row);
+            rc = stpm_error_set(err, STPM_EINPUT, "row %ld comes after row %d", rn, b->last_row);
             goto cleanup;
         }
         if (rn > MAX_ROWS) {
@@ -1092,7 +1093,7 @@ static int open_xls(stpm_book *b, const char *path, const char *want, stpm_error
             stpm_strbuf_puts(&names, name);
     }
     if (found < 0) {
-        rc = fail(b, err, STPM_EINPUT, "%s: no sheet \"%s\" in the workbook (its sheets: %s)",
+        rc = fail(b, err, STPM_ENOTFOUND, "%s: no sheet \"%s\" in the workbook (its sheets: %s)",
                   b->file, want ? want : "", stpm_strbuf_str(&names));
         stpm_strbuf_free(&names);
         return rc;

@@ -21,9 +21,9 @@
 
 #include "stpm/error.h"
 
-#define STPM_BOOK_MAX_COLS 16384                    /* XFD, Excel's last column */
-#define STPM_BOOK_MAX_ROW_BYTES (1024 * 1024)       /* the text of one row */
-#define STPM_BOOK_SST_MEMORY (16 * 1024 * 1024)     /* shared strings kept in memory */
+#define STPM_BOOK_MAX_COLS 16384                /* XFD, Excel's last column */
+#define STPM_BOOK_MAX_ROW_BYTES (1024 * 1024)   /* the text of one row */
+#define STPM_BOOK_SST_MEMORY (16 * 1024 * 1024) /* shared strings kept in memory */
 #define STPM_BOOK_MAX_SHEET_NAME 128
 
 typedef enum { STPM_BOOK_NONE, STPM_BOOK_XLSX, STPM_BOOK_XLS } stpm_book_kind;

@@ -68,8 +68,8 @@ void stpm_error_hint(stpm_error *err, const char *fmt, ...)
     err->hint = s;
 }
 
-static stpm_diag *add_diag(stpm_error *err, const char *file, int line, int col,
-                           const char *column, const char *cell, char *msg)
+static stpm_diag *add_diag(stpm_error *err, const char *file, int line, int col, const char *column,
+                           const char *cell, char *msg)
 {
     if (err->n_diags == err->cap_diags) {
         size_t cap = err->cap_diags ? err->cap_diags * 2 : 8;
