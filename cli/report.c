@@ -108,6 +108,8 @@ int cli_parse_format(const char *s, cli_format *out)
         *out = CLI_FORMAT_JSON;
     else if (strcmp(s, "csv") == 0)
         *out = CLI_FORMAT_CSV;
+    else if (strcmp(s, "xlsx") == 0)
+        *out = CLI_FORMAT_XLSX;
     else
         return -1;
     return 0;
