@@ -39,6 +39,17 @@ static bool is_output_option(const char *a)
     return false;
 }
 
+/* Append a word to s (capacity cap), a space before it unless s is empty. */
+static void add_word(char *s, size_t cap, const char *w)
+{
+    size_t n = strlen(s), m = strlen(w);
+    if (n + m + 2 > cap)
+        return;
+    if (n)
+        s[n++] = ' ';
+    memcpy(s + n, w, m + 1);
+}
+
 static bool takes_value(const char *a)
 {
     return strchr(a, '=') == NULL && strcmp(a, "--bom") != 0;
@@ -80,15 +91,10 @@ int cli_output_begin(const cli_ctx *ctx)
             }
             if (a[0] == '-')
                 options = true;
-            if (!options && strlen(out.command) < 24) {
-                if (out.command[0])
-                    strcat(out.command, " ");
-                strcat(out.command, a);
-            } else {
-                if (out.filters[0])
-                    strcat(out.filters, " ");
-                strcat(out.filters, a);
-            }
+            if (!options && strlen(out.command) < 24)
+                add_word(out.command, cap, a);
+            else
+                add_word(out.filters, cap, a);
         }
         if (ctx->output) {
             out.path = ctx->output;
@@ -249,15 +255,21 @@ void cli_xlsx_add_table(const cli_table *t)
     char name[48];
     out.sheets++;
     /* a sheet's name: at most 31 characters, none of []:*?/\ */
-    char base[32];
+    char base[32] = {0};
     size_t k = 0;
     for (const char *p = out.command && out.command[0] ? out.command : "stpm"; *p && k < 24; p++)
         if (!strchr("[]:*?/\\'", *p))
             base[k++] = *p;
-    while (k > 0 && ((unsigned char)base[k - 1] & 0xC0) == 0x80)
-        k--; /* do not cut a character */
-    if (k > 0 && ((unsigned char)base[k - 1] & 0x80))
-        k--;
+    /* do not cut a character: drop an incomplete last one */
+    size_t start = k;
+    while (start > 0 && ((unsigned char)base[start - 1] & 0xC0) == 0x80)
+        start--;
+    if (start > 0 && ((unsigned char)base[start - 1] & 0x80)) {
+        unsigned char lead = (unsigned char)base[start - 1];
+        size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+        if (k - (start - 1) < need)
+            k = start - 1;
+    }
     base[k] = '\0';
     if (out.sheets == 1)
         snprintf(name, sizeof(name), "%s", base[0] ? base : "stpm");
@@ -271,11 +283,12 @@ void cli_xlsx_add_table(const cli_table *t)
     size_t nc = cli_table_ncols(t), rows = cli_table_rows(t);
     lxw_row_t row = 0;
     /* the first row: the command and the filters used */
-    char *head = malloc(strlen(out.command ? out.command : "") +
-                        strlen(out.filters ? out.filters : "") + 32);
+    size_t hl =
+        strlen(out.command ? out.command : "") + strlen(out.filters ? out.filters : "") + 32;
+    char *head = malloc(hl);
     if (head) {
-        sprintf(head, "stpm %s%s%s", out.command ? out.command : "",
-                out.filters && out.filters[0] ? " " : "", out.filters ? out.filters : "");
+        snprintf(head, hl, "stpm %s%s%s", out.command ? out.command : "",
+                 out.filters && out.filters[0] ? " " : "", out.filters ? out.filters : "");
         worksheet_write_string(ws, row, 0, head, out.title);
         free(head);
     }
