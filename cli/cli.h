@@ -8,7 +8,7 @@
 #include "stpm/date.h"
 #include "stpm/error.h"
 
-typedef enum { CLI_FORMAT_TABLE, CLI_FORMAT_JSON, CLI_FORMAT_CSV } cli_format;
+typedef enum { CLI_FORMAT_TABLE, CLI_FORMAT_JSON, CLI_FORMAT_CSV, CLI_FORMAT_XLSX } cli_format;
 
 /* What the global options said; filled by main before a command runs. */
 typedef struct cli_ctx {
@@ -17,8 +17,10 @@ typedef struct cli_ctx {
     cli_format format;
     bool today_set; /* --today or STPM_TODAY given */
     stpm_date today;
-    bool color;      /* stdout is a terminal and NO_COLOR is unset */
-    void *db_handle; /* the open connection, owned by cli/connect.c; NULL until needed */
+    bool color;         /* stdout is a terminal and NO_COLOR is unset */
+    void *db_handle;    /* the open connection, owned by cli/connect.c; NULL until needed */
+    const char *output; /* --output FILE: what the command prints goes there */
+    bool bom;           /* --bom: CSV starts with a UTF-8 byte-order mark (for Excel) */
 } cli_ctx;
 
 /* A command's entry point: argv[0] is the command name. Returns the exit status. */

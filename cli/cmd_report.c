@@ -89,10 +89,21 @@ static int cmd_summary(cli_ctx *ctx, int argc, char **argv)
     }
     if ((rc = cli_as_of(ctx, opts, &q.as_of)) != 0)
         goto cleanup;
+    /* the xlsx chart: bars of the counts by group (or of the one total), or this year
+     * against the year before */
+    static const char *const counts[] = {"applied",  "admitted",   "approved", "funded",
+                                         "accepted", "terminated", "overdue",  NULL};
+    static const char *const compare[] = {"current", "previous", NULL};
+    cli_chart chart = {"projects (项目数)", b ? b : NULL, counts};
+    if (q.compare_previous) {
+        chart.title = "this year and the year before (同比)";
+        chart.category = "figure";
+        chart.values = compare;
+    }
     if (stpm_report_summary(db, &q, &rows, &err) < 0)
         rc = cli_report(&err);
     else
-        rc = cli_print_rows(ctx, rows, false);
+        rc = cli_print_rows_chart(ctx, rows, false, &chart);
 cleanup:
     stpm_rows_free(rows);
     stpm_error_clear(&err);
@@ -133,8 +144,11 @@ static int cmd_targets(cli_ctx *ctx, int argc, char **argv)
     else if (ctx->format == CLI_FORMAT_TABLE && stpm_rows_count(rows) == 0)
         printf("no targets for %d; an administrator sets them with `stpm report target set`\n",
                year);
-    else
-        rc = cli_print_rows(ctx, rows, false);
+    else {
+        static const char *const values[] = {"target", "actual", NULL};
+        static const cli_chart chart = {"targets and actuals (目标与完成)", "metric", values};
+        rc = cli_print_rows_chart(ctx, rows, false, &chart);
+    }
 cleanup:
     stpm_rows_free(rows);
     stpm_error_clear(&err);

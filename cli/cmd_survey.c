@@ -16,7 +16,8 @@
 #include "table.h"
 
 static const char import_usage[] =
-    "stpm survey import FILE [--year Y] [--encoding auto|utf-8|gb18030] [--dry-run]";
+    "stpm survey import FILE [--year Y] [--encoding auto|utf-8|gb18030] [--sheet NAME] "
+    "[--dry-run]";
 
 /* ---- counting for the summary ------------------------------------------------------ */
 
@@ -171,9 +172,14 @@ static void print_warnings(const stpm_survey_reader *r)
 {
     size_t n;
     const stpm_diag *w = stpm_survey_reader_warnings(r, &n);
-    for (size_t i = 0; i < n; i++)
-        fprintf(stderr, "%s:%d:%s: warning: %s\n", w[i].file, w[i].line,
-                w[i].column ? w[i].column : "", w[i].message);
+    for (size_t i = 0; i < n; i++) {
+        if (w[i].cell)
+            fprintf(stderr, "%s:%s: %s%swarning: %s\n", w[i].file, w[i].cell,
+                    w[i].column ? w[i].column : "", w[i].column ? ": " : "", w[i].message);
+        else
+            fprintf(stderr, "%s:%d:%s: warning: %s\n", w[i].file, w[i].line,
+                    w[i].column ? w[i].column : "", w[i].message);
+    }
 }
 
 static void print_tally_json(FILE *out, const char *key, const tally *t)
@@ -193,14 +199,25 @@ static int print_summary(cli_ctx *ctx, const char *file, const stpm_survey_reade
                          size_t rows, size_t orgs, const tally *towns, const tally *fields)
 {
     const char *enc = stpm_encoding_name(stpm_survey_reader_encoding(r));
-    const char *fmt = stpm_survey_reader_format(r) == STPM_SURVEY_FORMAT_YAML ? "yaml" : "csv";
+    stpm_survey_format f = stpm_survey_reader_format(r);
+    const char *fmt = f == STPM_SURVEY_FORMAT_YAML   ? "yaml"
+                      : f == STPM_SURVEY_FORMAT_XLSX ? "xlsx"
+                      : f == STPM_SURVEY_FORMAT_XLS  ? "xls"
+                                                     : "csv";
+    const char *sheet = stpm_survey_reader_sheet(r);
     if (ctx->format == CLI_FORMAT_JSON) {
         fputs("{\"file\": ", stdout);
         cli_json_string(stdout, file);
+        fprintf(stdout, ", \"format\": \"%s\", ", fmt);
+        if (sheet) {
+            fputs("\"sheet\": ", stdout);
+            cli_json_string(stdout, sheet);
+            fputs(", ", stdout);
+        }
         fprintf(stdout,
-                ", \"format\": \"%s\", \"encoding\": \"%s\", \"year\": %d, \"rows\": %zu, "
+                "\"encoding\": \"%s\", \"year\": %d, \"rows\": %zu, "
                 "\"organisations\": %zu, \"errors\": 0, \"dry_run\": true",
-                fmt, enc, year, rows, orgs);
+                enc, year, rows, orgs);
         print_tally_json(stdout, "by_town", towns);
         print_tally_json(stdout, "by_field", fields);
         fputs("}\n", stdout);
@@ -224,7 +241,11 @@ static int print_summary(cli_ctx *ctx, const char *file, const stpm_survey_reade
             }
         }
     }
-    if (ctx->format == CLI_FORMAT_TABLE)
+    if (ctx->format == CLI_FORMAT_TABLE && sheet)
+        printf("%s: %zu candidate%s from %zu organisation%s, no errors (%s, sheet %s, year %d; "
+               "dry run, nothing imported)\n\n",
+               file, rows, rows == 1 ? "" : "s", orgs, orgs == 1 ? "" : "s", fmt, sheet, year);
+    else if (ctx->format == CLI_FORMAT_TABLE)
         printf("%s: %zu candidate%s from %zu organisation%s, no errors (%s, %s, year %d; dry "
                "run, nothing imported)\n\n",
                file, rows, rows == 1 ? "" : "s", orgs, orgs == 1 ? "" : "s", fmt, enc, year);
@@ -343,6 +364,7 @@ static int survey_import(cli_ctx *ctx, int argc, char **argv)
     cli_opt opts[] = {
         CLI_STRING("year", 'y', "Y", "the survey year (default: this year)"),
         CLI_STRING("encoding", 'e', "ENC", "auto (default), utf-8 or gb18030"),
+        CLI_STRING("sheet", 0, "NAME", "a workbook's sheet (default: the first)"),
         CLI_FLAG("dry-run", 'n', "validate only, import nothing"),
         CLI_END,
     };
@@ -353,9 +375,10 @@ static int survey_import(cli_ctx *ctx, int argc, char **argv)
     hashset orgs = {0};
     int rc = 0;
     if (cli_start(ctx, import_usage,
-                  "Validate an October survey file (CSV or YAML, UTF-8 or GB18030) and "
-                  "import its\ncandidates into the reserve pool. Every bad value is listed "
-                  "as FILE:ROW:COLUMN.",
+                  "Validate an October survey file (CSV or YAML in UTF-8 or GB18030, or an "
+                  "Excel\nworkbook, .xlsx or .xls) and import its candidates into the reserve "
+                  "pool. Every\nbad value is listed as FILE:ROW:COLUMN, in a workbook as "
+                  "FILE:SHEET!CELL.",
                   opts, argc, argv, &args, 0, INT_MAX, NULL, NULL, &rc) < 0)
         goto cleanup;
     if (args.n_operands != 1) {
@@ -379,6 +402,7 @@ static int survey_import(cli_ctx *ctx, int argc, char **argv)
         o.year = y;
     }
     const char *enc = cli_opt_get(opts, "encoding")->value;
+    o.sheet = cli_opt_get(opts, "sheet")->value;
     if (enc && stpm_encoding_parse(enc, &o.encoding) < 0) {
         rc = cli_usage_error("unknown encoding \"%s\": expected auto, utf-8 or gb18030", enc);
         goto cleanup;

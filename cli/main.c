@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "output.h"
 #include "commands.h"
 #include "connect.h"
 #include "opts.h"
@@ -31,7 +32,8 @@ const cli_command cli_commands[] = {
 };
 
 static const char usage_text[] =
-    "stpm [--db CONNINFO] [--home DIR] [--format table|json|csv] [--today DATE] COMMAND ...";
+    "stpm [--db CONNINFO] [--home DIR] [--format table|json|csv|xlsx] [--output FILE] [--bom]\n"
+    "     [--today DATE] COMMAND ...";
 
 static void print_main_help(FILE *f)
 {
@@ -46,7 +48,12 @@ static void print_main_help(FILE *f)
                "                    libpq environment, else the embedded database)\n"
                "  --home DIR        where the embedded database lives (else STPM_HOME, else\n"
                "                    $XDG_DATA_HOME/stpm)\n"
-               "  --format FORMAT   table (default), json or csv\n"
+               "  --format FORMAT   table (default), json, csv or xlsx (a workbook with typed\n"
+               "                    cells and, for reports, a chart; needs --output or a file\n"
+               "                    as standard output)\n"
+               "  --output FILE     write the output to FILE\n"
+               "  --bom             start CSV with a UTF-8 byte-order mark: Excel needs it to\n"
+               "                    read the Chinese text (not for pipelines)\n"
                "  --today DATE      the date to act as of (else STPM_TODAY, else today)\n"
                "  -h, --help        this help; \"stpm COMMAND --help\" for a command's own\n"
                "  -V, --version     the version\n\n"
@@ -116,7 +123,16 @@ int main(int argc, char **argv)
             if (take_value(argc, argv, &i, &v))
                 return 2;
             if (cli_parse_format(v, &ctx.format) < 0)
-                return cli_usage_error("unknown format \"%s\": expected table, json or csv", v);
+                return cli_usage_error("unknown format \"%s\": expected table, json, csv or xlsx",
+                                       v);
+        } else if (is_opt(a, "--output")) {
+            if (take_value(argc, argv, &i, &v))
+                return 2;
+            if (cli_check_text("--output", v))
+                return 5;
+            ctx.output = v;
+        } else if (strcmp(a, "--bom") == 0) {
+            ctx.bom = true;
         } else if (is_opt(a, "--today")) {
             if (take_value(argc, argv, &i, &v))
                 return 2;
@@ -134,7 +150,9 @@ int main(int argc, char **argv)
     const char *name = argv[i];
     for (const cli_command *c = cli_commands; c->name; c++) {
         if (strcmp(c->name, name) == 0) {
+            cli_output_args(argc - i, argv + i);
             int rc = c->fn(&ctx, argc - i, argv + i);
+            rc = cli_output_end(&ctx, rc);
             cli_disconnect(&ctx);
             fflush(stdout);
             return rc;

@@ -1,5 +1,6 @@
 /* Table-driven option parsing: see opts.h. */
 #include "opts.h"
+#include "output.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -88,9 +89,11 @@ static int apply_global(cli_ctx *ctx, const char *name, const char *value, int *
         ctx->home = value;
     } else if (strcmp(name, "format") == 0) {
         if (cli_parse_format(value, &ctx->format) < 0) {
-            cli_usage_error("unknown format \"%s\": expected table, json or csv", value);
+            cli_usage_error("unknown format \"%s\": expected table, json, csv or xlsx", value);
             return -1;
         }
+    } else if (strcmp(name, "output") == 0) {
+        ctx->output = value;
     } else if (strcmp(name, "today") == 0) {
         if (stpm_date_parse(value, &ctx->today) < 0) {
             cli_usage_error("invalid --today \"%s\": expected a date YYYY-MM-DD", value);
@@ -103,7 +106,7 @@ static int apply_global(cli_ctx *ctx, const char *name, const char *value, int *
     return 0;
 }
 
-static const char *const global_names[] = {"db", "home", "format", "today", NULL};
+static const char *const global_names[] = {"db", "home", "format", "today", "output", NULL};
 
 static int is_global(const char *name)
 {
@@ -207,6 +210,12 @@ int cli_parse(cli_ctx *ctx, const char *usage, cli_opt *opts, int argc, char **a
             o = find_long(opts, a + 2, len);
             if (eq)
                 value = eq + 1;
+            if (!o && strcmp(name, "bom") == 0) {
+                if (value)
+                    return cli_usage_error("option --bom takes no value");
+                ctx->bom = true;
+                continue;
+            }
             if (!o && is_global(name)) {
                 if (!value) {
                     if (i + 1 >= argc)
@@ -255,6 +264,9 @@ int cli_parse(cli_ctx *ctx, const char *usage, cli_opt *opts, int argc, char **a
             return cli_check_text(name, v);
         }
     }
+    /* every global option is known now: where the output goes (--output, xlsx) */
+    if (!out->help)
+        return cli_output_begin(ctx);
     return 0;
 }
 
@@ -292,8 +304,9 @@ void cli_print_help(FILE *f, const char *usage, const char *summary, const cli_o
                     o->kind == CLI_OPT_LIST ? " (repeatable)" : "");
         }
     }
-    fprintf(f,
-            "\nglobal options: --db CONNINFO, --home DIR, --format table|json|csv, --today DATE\n");
+    fprintf(f, "\nglobal options: --db CONNINFO, --home DIR, --format table|json|csv|xlsx, "
+               "--output FILE,\n"
+               "--bom (CSV for Excel: a UTF-8 byte-order mark), --today DATE\n");
 }
 
 cli_opt *cli_opt_get(cli_opt *opts, const char *name)

@@ -21,6 +21,20 @@ static void print_diag(const stpm_diag *d)
         put_message(d->file);
         fputc(':', stderr);
     }
+    if (d->cell) {
+        /* a workbook's cell: FILE:SHEET!CELL: COLUMN: message */
+        put_message(d->cell);
+        fputc(':', stderr);
+        if (d->column) {
+            fputc(' ', stderr);
+            put_message(d->column);
+            fputc(':', stderr);
+        }
+        fputc(' ', stderr);
+        put_message(d->message ? d->message : "out of memory");
+        fputc('\n', stderr);
+        return;
+    }
     if (d->line > 0)
         fprintf(stderr, "%d:", d->line);
     if (d->col > 0)
@@ -94,6 +108,8 @@ int cli_parse_format(const char *s, cli_format *out)
         *out = CLI_FORMAT_JSON;
     else if (strcmp(s, "csv") == 0)
         *out = CLI_FORMAT_CSV;
+    else if (strcmp(s, "xlsx") == 0)
+        *out = CLI_FORMAT_XLSX;
     else
         return -1;
     return 0;

@@ -41,16 +41,23 @@ out:
     return t;
 }
 
-int cli_print_rows(const cli_ctx *ctx, const stpm_rows *r, bool footer)
+int cli_print_rows_chart(const cli_ctx *ctx, const stpm_rows *r, bool footer,
+                         const cli_chart *chart)
 {
     cli_table *t = to_table(r);
     if (!t) {
         fprintf(stderr, "stpm: error: out of memory\n");
         return 1;
     }
+    cli_table_set_chart(t, chart);
     cli_table_print(t, ctx->format, stdout, footer);
     cli_table_free(t);
     return 0;
+}
+
+int cli_print_rows(const cli_ctx *ctx, const stpm_rows *r, bool footer)
+{
+    return cli_print_rows_chart(ctx, r, footer, NULL);
 }
 
 int cli_print_record(const cli_ctx *ctx, const stpm_rows *r)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "output.h"
 #include "stpm/text.h"
 
 struct cli_table {
@@ -13,6 +14,7 @@ struct cli_table {
     cli_col_kind *kinds;
     char **cells; /* rows * ncols, NULL = null */
     size_t nrows, caprows;
+    const cli_chart *chart; /* not owned */
 };
 
 static char *dup_or_null(const char *s)
@@ -78,6 +80,36 @@ int cli_table_add_row(cli_table *t, const char *const *cells)
         row[i] = dup_or_null(cells[i]);
     t->nrows++;
     return 0;
+}
+
+void cli_table_set_chart(cli_table *t, const cli_chart *chart)
+{
+    t->chart = chart;
+}
+
+size_t cli_table_ncols(const cli_table *t)
+{
+    return t->ncols;
+}
+
+const char *cli_table_name(const cli_table *t, size_t col)
+{
+    return t->names[col] ? t->names[col] : "";
+}
+
+cli_col_kind cli_table_kind(const cli_table *t, size_t col)
+{
+    return t->kinds[col];
+}
+
+const char *cli_table_cell(const cli_table *t, size_t row, size_t col)
+{
+    return t->cells[row * t->ncols + col];
+}
+
+const cli_chart *cli_table_chart(const cli_table *t)
+{
+    return t->chart;
 }
 
 size_t cli_table_rows(const cli_table *t)
@@ -328,6 +360,8 @@ static void print_json(const cli_table *t, FILE *out)
 
 static void print_csv(const cli_table *t, FILE *out)
 {
+    if (cli_output_bom_due())
+        fputs("\xEF\xBB\xBF", out); /* --bom: once, at the start of the output */
     for (size_t c = 0; c < t->ncols; c++) {
         if (c)
             fputc(',', out);
@@ -353,6 +387,9 @@ void cli_table_print(const cli_table *t, cli_format fmt, FILE *out, bool footer)
         break;
     case CLI_FORMAT_CSV:
         print_csv(t, out);
+        break;
+    case CLI_FORMAT_XLSX:
+        cli_xlsx_add_table(t);
         break;
     default:
         print_table(t, out, footer);

@@ -24,8 +24,26 @@ void cli_table_set_kind(cli_table *t, size_t col, cli_col_kind kind);
 /* Append a row of ncols cells (copied); a NULL cell is a null value. 0 or -1 on OOM. */
 int cli_table_add_row(cli_table *t, const char *const *cells);
 size_t cli_table_rows(const cli_table *t);
-/* Print in the format; table format prints "(N rows)" after the rows when footer is set. */
+/* Print in the format; table format prints "(N rows)" after the rows when footer is set.
+ * xlsx adds the table as a sheet of the invocation's workbook (cli/xlsx.h), out unused. */
 void cli_table_print(const cli_table *t, cli_format fmt, FILE *out, bool footer);
+
+/* A native chart in the xlsx output: bars of the named value columns, one group per row
+ * (labelled by the category column; the "total" row left out), or, when the category
+ * column is absent, one bar per value column of the first row. */
+typedef struct cli_chart {
+    const char *title;
+    const char *category;      /* a column name */
+    const char *const *values; /* column names, NULL-terminated */
+} cli_chart;
+void cli_table_set_chart(cli_table *t, const cli_chart *chart);
+
+/* What the xlsx writer reads. */
+size_t cli_table_ncols(const cli_table *t);
+const char *cli_table_name(const cli_table *t, size_t col);
+cli_col_kind cli_table_kind(const cli_table *t, size_t col);
+const char *cli_table_cell(const cli_table *t, size_t row, size_t col); /* NULL = null */
+const cli_chart *cli_table_chart(const cli_table *t);
 
 /* Display width of a UTF-8 string in terminal columns (CJK and full-width count 2). */
 size_t cli_display_width(const char *s);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,59 @@ cleanup:
 
 /* ---- diagnostics ------------------------------------------------------------------ */
 
+/* The 0-based column of spreadsheet letters ("H"), or -1 when s is not only letters. */
+static int letters_index(const char *s)
+{
+    long c = 0;
+    if (!*s)
+        return -1;
+    for (const char *p = s; *p; p++) {
+        if (*p < 'A' || *p > 'Z' || c > STPM_BOOK_MAX_COLS)
+            return -1;
+        c = c * 26 + (*p - 'A' + 1);
+    }
+    return c <= STPM_BOOK_MAX_COLS ? (int)c - 1 : -1;
+}
+
+/* A diagnostic located FILE:ROW:COLUMN, or in a workbook FILE:SHEET!CELL, where the cell is
+ * that of the column named (the header as in the file, or letters), else the whole row. */
+static void add_diag(stpm_survey_reader *r, stpm_error *list, int row, const char *column,
+                     const char *msg)
+{
+    if (!msg)
+        msg = "out of memory";
+    if (!r->book) {
+        stpm_error_add_diag(list, r->file, row, 0, column, "%s", msg);
+        return;
+    }
+    const char *sheet = stpm_book_sheet(r->book);
+    int field = r->diag_field;
+    bool letters = false;
+    if (field < 0 && column) {
+        for (int c = 0; c < SV_NCOLS && field < 0; c++)
+            if (r->cname[c].len > 0 && strcmp(r->cname[c].buf, column) == 0)
+                field = r->col_field[c];
+        if (field < 0 && (field = letters_index(column)) >= 0)
+            letters = true;
+    }
+    char *cell = NULL;
+    if (row > 0 && field >= 0) {
+        cell = stpm_book_cell_ref(sheet, field, row);
+    } else {
+        /* the whole row ("Sheet1!7:7"), or the sheet */
+        char *ref = stpm_book_cell_ref(sheet, 0, row > 0 ? row : 1);
+        char *bang = ref ? strrchr(ref, '!') : NULL;
+        if (bang) {
+            *bang = '\0';
+            cell = row > 0 ? stpm_asprintf("%s!%d:%d", ref, row, row) : stpm_strdup(ref);
+        }
+        free(ref);
+    }
+    stpm_error_add_cell_diag(list, r->file, cell ? cell : sheet, row, letters ? NULL : column, "%s",
+                             msg);
+    free(cell);
+}
+
 void survey_error(stpm_survey_reader *r, int row, const char *column, const char *fmt, ...)
 {
     r->n_errors++;
@@ -128,7 +182,7 @@ void survey_error(stpm_survey_reader *r, int row, const char *column, const char
     va_start(ap, fmt);
     char *msg = stpm_vasprintf(fmt, ap);
     va_end(ap);
-    stpm_error_add_diag(&r->errors, r->file, row, 0, column, "%s", msg ? msg : "out of memory");
+    add_diag(r, &r->errors, row, column, msg);
     free(msg);
 }
 
@@ -140,7 +194,7 @@ void survey_warning(stpm_survey_reader *r, int row, const char *column, const ch
     va_start(ap, fmt);
     char *msg = stpm_vasprintf(fmt, ap);
     va_end(ap);
-    stpm_error_add_diag(&r->warnings, r->file, row, 0, column, "%s", msg ? msg : "out of memory");
+    add_diag(r, &r->warnings, row, column, msg);
     free(msg);
 }
 
@@ -518,6 +572,7 @@ static int csv_header(stpm_survey_reader *r, const stpm_csv_record *rec)
         bool is_zh;
         int c = survey_column_lookup(rec->fields[i], rec->lens[i], &is_zh);
         r->field_col[i] = -1;
+        r->diag_field = (int)i;
         stpm_strbuf name = STPM_STRBUF_INIT;
         stpm_text_normalize(&name, rec->fields[i], rec->lens[i],
                             STPM_TEXT_TRIM | STPM_TEXT_COLLAPSE);
@@ -536,6 +591,7 @@ static int csv_header(stpm_survey_reader *r, const stpm_csv_record *rec)
         } else {
             seen[c] = (int)i;
             r->field_col[i] = c;
+            r->col_field[c] = (int)i;
             r->order[r->n_order++] = (survey_col)c;
             stpm_strbuf_reset(&r->cname[c]);
             stpm_strbuf_puts(&r->cname[c], stpm_strbuf_str(&name));
@@ -546,6 +602,7 @@ static int csv_header(stpm_survey_reader *r, const stpm_csv_record *rec)
         }
         stpm_strbuf_free(&name);
     }
+    r->diag_field = -1;
     r->header_zh = zh >= en;
     r->header_ok = true;
     int found = 0;
@@ -566,6 +623,62 @@ static int csv_header(stpm_survey_reader *r, const stpm_csv_record *rec)
                      "统一社会信用代码/uscc, ...)");
     }
     return 0;
+}
+
+/* A record of the file (CSV) or a row of a workbook after the blank ones: the header, or
+ * a row's cells. 1 when a row is ready, 0 for the header, -1 on OOM, -2 when the header
+ * says there is nothing more to read. */
+static int take_record(stpm_survey_reader *r, const stpm_csv_record *rec)
+{
+    if (!r->header_read) {
+        r->header_read = true;
+        if (csv_header(r, rec) < 0)
+            return -1;
+        if (rec->stray_field >= 0)
+            survey_error(r, rec->row, NULL, "stray quote in the header (line %d, character %d)",
+                         rec->stray_line, rec->stray_col);
+        return r->stop ? -2 : 0;
+    }
+    r->rows++;
+    survey_clear_cells(r);
+    r->cur_row = rec->row;
+    r->cur_line = rec->line;
+    for (size_t i = 0; i < rec->n_fields; i++) {
+        int c = i < r->n_header ? r->field_col[i] : -1;
+        if (c >= 0) {
+            r->present[c] = true;
+            stpm_strbuf_putn(&r->raw[c], rec->fields[i], rec->lens[i]);
+            continue;
+        }
+        if (field_blank(rec->fields[i], rec->lens[i]))
+            continue;
+        char letters[8];
+        column_letters(i, letters);
+        if (i >= r->n_header)
+            survey_error(r, rec->row, letters,
+                         "value beyond the last column of the header (the header has %zu "
+                         "columns%s)",
+                         r->n_header, r->book ? "" : "; is a comma in a value not quoted?");
+        else if (!r->warned_field[i]) {
+            r->warned_field[i] = true;
+            survey_warning(r, rec->row, letters,
+                           "values in a column without a known header "
+                           "ignored");
+        }
+    }
+    if (rec->stray_field >= 0) {
+        size_t f = (size_t)rec->stray_field;
+        char letters[8];
+        column_letters(f, letters);
+        const char *name = f < r->n_header && r->field_col[f] >= 0
+                               ? colname(r, (survey_col)r->field_col[f])
+                               : letters;
+        survey_error(r, rec->row, name,
+                     "stray quote in an unquoted value (line %d, character %d): quote the "
+                     "whole value and double the quotes inside",
+                     rec->stray_line, rec->stray_col);
+    }
+    return 1;
 }
 
 static int csv_next(stpm_survey_reader *r, stpm_error *err)
@@ -599,57 +712,75 @@ static int csv_next(stpm_survey_reader *r, stpm_error *err)
         }
         if (record_blank(rec))
             continue;
-        if (!r->header_read) {
-            r->header_read = true;
-            if (csv_header(r, rec) < 0)
-                return stpm_error_set(err, STPM_ERROR, "out of memory");
-            if (rec->stray_field >= 0)
-                survey_error(r, rec->row, NULL, "stray quote in the header (line %d, character %d)",
-                             rec->stray_line, rec->stray_col);
-            if (r->stop)
-                return 0;
+        int t = take_record(r, rec);
+        if (t < 0)
+            return t == -2 ? 0 : stpm_error_set(err, STPM_ERROR, "out of memory");
+        if (t > 0)
+            return 1;
+    }
+}
+
+/* ---- workbook front end (.xlsx, .xls) ------------------------------------------------- */
+
+/* Rows above the header that are looked at before giving up. */
+#define BOOK_MAX_TITLE_ROWS 100
+
+/* How many of a row's cells name a column of the format. */
+static int known_columns(const stpm_csv_record *rec)
+{
+    int n = 0;
+    for (size_t i = 0; i < rec->n_fields; i++) {
+        bool zh;
+        if (rec->lens[i] > 0 && rec->lens[i] < 200 &&
+            survey_column_lookup(rec->fields[i], rec->lens[i], &zh) >= 0)
+            n++;
+    }
+    return n;
+}
+
+/* The sheet's rows through the same checks as CSV records. The header is the first row
+ * holding at least two of the format's columns: title rows (a merged title cell, the date
+ * of the survey) above it are skipped. */
+static int book_next(stpm_survey_reader *r, stpm_error *err)
+{
+    for (;;) {
+        stpm_book_row *br = NULL;
+        int rc = stpm_book_next(r->book, &br, err);
+        if (rc < 0) {
+            int row, col;
+            stpm_book_where(r->book, &row, &col);
+            r->diag_field = col;
+            survey_error(r, row, NULL, "%s", err->message ? err->message : "cannot read");
+            r->diag_field = -1;
+            return rc;
+        }
+        if (rc == 0) {
+            if (!r->header_read)
+                survey_error(r, 0, NULL,
+                             "no header row in the sheet \"%s\": expected a row with the survey's "
+                             "columns (企业名称/org_name, 统一社会信用代码/uscc, ...)",
+                             stpm_book_sheet(r->book));
+            return 0;
+        }
+        stpm_csv_record rec = {br->n_fields, br->fields, br->lens, br->row, br->row,
+                               br->row,      -1,         0,        0};
+        if (record_blank(&rec))
             continue;
-        }
-        r->rows++;
-        survey_clear_cells(r);
-        r->cur_row = rec->row;
-        r->cur_line = rec->line;
-        for (size_t i = 0; i < rec->n_fields; i++) {
-            int c = i < r->n_header ? r->field_col[i] : -1;
-            if (c >= 0) {
-                r->present[c] = true;
-                stpm_strbuf_putn(&r->raw[c], rec->fields[i], rec->lens[i]);
+        if (!r->header_read && known_columns(&rec) < 2) {
+            if (++r->skipped_title <= BOOK_MAX_TITLE_ROWS)
                 continue;
-            }
-            if (field_blank(rec->fields[i], rec->lens[i]))
-                continue;
-            char letters[8];
-            column_letters(i, letters);
-            if (i >= r->n_header)
-                survey_error(r, rec->row, letters,
-                             "value beyond the last column of the header (the header has %zu "
-                             "columns; is a comma in a value not quoted?)",
-                             r->n_header);
-            else if (!r->warned_field[i]) {
-                r->warned_field[i] = true;
-                survey_warning(r, rec->row, letters,
-                               "values in a column without a known header "
-                               "ignored");
-            }
+            survey_error(r, 0, NULL,
+                         "no header row in the first %d rows of the sheet \"%s\": expected a "
+                         "row with the survey's columns (企业名称/org_name, "
+                         "统一社会信用代码/uscc, ...)",
+                         BOOK_MAX_TITLE_ROWS, stpm_book_sheet(r->book));
+            return 0;
         }
-        if (rec->stray_field >= 0) {
-            size_t f = (size_t)rec->stray_field;
-            char letters[8];
-            column_letters(f, letters);
-            const char *name = f < r->n_header && r->field_col[f] >= 0
-                                   ? colname(r, (survey_col)r->field_col[f])
-                                   : letters;
-            survey_error(r, rec->row, name,
-                         "stray quote in an unquoted value (line %d, character %d): quote the "
-                         "whole value and double the quotes inside",
-                         rec->stray_line, rec->stray_col);
-        }
-        return 1;
+        int t = take_record(r, &rec);
+        if (t < 0)
+            return t == -2 ? 0 : stpm_error_set(err, STPM_ERROR, "out of memory");
+        if (t > 0)
+            return 1;
     }
 }
 
@@ -720,13 +851,20 @@ int survey_reader_open_raw(stpm_survey_reader **out, const char *path,
                            stpm_error *err)
 {
     stpm_survey_options def = STPM_SURVEY_OPTIONS_INIT;
+    stpm_survey_options v2 = STPM_SURVEY_OPTIONS_INIT;
     stpm_survey_reader *r = NULL;
     int fd = -1;
     int rc = STPM_ERROR;
     *out = NULL;
     if (!opts)
         opts = &def;
-    if (opts->version != STPM_SURVEY_OPTIONS_VERSION) {
+    if (opts->version == 1) {
+        /* a version 1 caller's struct ends before sheet */
+        memcpy(&v2, opts, offsetof(stpm_survey_options, sheet));
+        v2.version = STPM_SURVEY_OPTIONS_VERSION;
+        v2.sheet = NULL;
+        opts = &v2;
+    } else if (opts->version != STPM_SURVEY_OPTIONS_VERSION) {
         rc = stpm_error_set(err, STPM_EUSAGE, "unsupported survey options version %d",
                             opts->version);
         goto cleanup;
@@ -739,9 +877,40 @@ int survey_reader_open_raw(stpm_survey_reader **out, const char *path,
     r = calloc(1, sizeof(*r));
     if (!r)
         goto oom;
+    r->book_fd = -1;
+    r->diag_field = -1;
+    for (int c = 0; c < SV_NCOLS; c++)
+        r->col_field[c] = -1;
     r->year = opts->year;
     r->max_diags = opts->max_diags ? opts->max_diags : 1000;
     r->file = stpm_strdup(opts->display_name ? opts->display_name : (is_stdin ? "<stdin>" : path));
+    if (!r->file)
+        goto oom;
+    /* a workbook is known by its first bytes, whatever its name */
+    unsigned char head[8];
+    stpm_book_kind kind = STPM_BOOK_NONE;
+    if (!is_stdin) {
+        ssize_t n = pread(fd, head, sizeof(head), 0);
+        kind = n > 0 ? stpm_book_sniff(head, (size_t)n) : STPM_BOOK_NONE;
+    }
+    if (kind != STPM_BOOK_NONE) {
+        r->format = kind == STPM_BOOK_XLS ? STPM_SURVEY_FORMAT_XLS : STPM_SURVEY_FORMAT_XLSX;
+        if ((rc = stpm_book_open(&r->book, kind, path, r->file, opts->sheet, err)) < 0)
+            goto cleanup;
+        r->book_fd = fd; /* hashed by survey_reader_drain */
+        fd = -1;
+        r->raw_cb = raw_cb;
+        r->raw_arg = raw_arg;
+        *out = r;
+        r = NULL;
+        rc = 0;
+        goto cleanup;
+    }
+    if (opts->sheet) {
+        rc = stpm_error_set(err, STPM_EUSAGE,
+                            "%s is not a workbook: --sheet is for .xlsx and .xls files", r->file);
+        goto cleanup;
+    }
     r->dec = stpm_decoder_new(fd, !is_stdin, opts->encoding);
     if (!r->file || !r->dec)
         goto oom;
@@ -758,6 +927,14 @@ int survey_reader_open_raw(stpm_survey_reader **out, const char *path,
     if (r->format == STPM_SURVEY_FORMAT_AUTO) {
         /* look at the first decoded chunk; both front ends start from it again */
         int n = stpm_decoder_next(r->dec);
+        if (n > 0 && stpm_book_sniff((const unsigned char *)r->dec->data, r->dec->data_len) !=
+                         STPM_BOOK_NONE) {
+            rc = stpm_error_set(err, STPM_EUSAGE,
+                                "%s: a workbook cannot be read from standard input or a pipe",
+                                r->file);
+            stpm_error_hint(err, "Give the workbook's file name.");
+            goto cleanup;
+        }
         r->format = n > 0 ? sniff_format(r->dec->data, r->dec->data_len) : STPM_SURVEY_FORMAT_CSV;
         if (n > 0)
             r->dec->pending = true; /* hand the same chunk out again */
@@ -789,7 +966,9 @@ int stpm_survey_reader_next(stpm_survey_reader *r, const stpm_survey_row **out, 
 {
     *out = NULL;
     while (!r->stop) {
-        int rc = r->format == STPM_SURVEY_FORMAT_YAML ? survey_yaml_next(r, err) : csv_next(r, err);
+        int rc = r->book                                ? book_next(r, err)
+                 : r->format == STPM_SURVEY_FORMAT_YAML ? survey_yaml_next(r, err)
+                                                        : csv_next(r, err);
         if (rc <= 0) {
             r->stop = true;
             return rc;
@@ -809,7 +988,10 @@ int stpm_survey_reader_finish(stpm_survey_reader *r, stpm_error *err)
     stpm_error_clear(err);
     for (size_t i = 0; i < r->errors.n_diags; i++) {
         const stpm_diag *d = &r->errors.diags[i];
-        stpm_error_add_diag(err, d->file, d->line, d->col, d->column, "%s", d->message);
+        if (d->cell)
+            stpm_error_add_cell_diag(err, d->file, d->cell, d->line, d->column, "%s", d->message);
+        else
+            stpm_error_add_diag(err, d->file, d->line, d->col, d->column, "%s", d->message);
     }
     stpm_error_set(err, STPM_EINPUT, "%zu error%s in %s", r->n_errors, r->n_errors == 1 ? "" : "s",
                    r->file);
@@ -843,12 +1025,18 @@ size_t stpm_survey_reader_rows(const stpm_survey_reader *r)
 
 void stpm_survey_reader_progress(const stpm_survey_reader *r, uint64_t *done, uint64_t *total)
 {
+    if (r->book) {
+        stpm_book_progress(r->book, done, total);
+        return;
+    }
     *done = r->dec->bytes_in;
     *total = r->dec->size;
 }
 
 stpm_encoding stpm_survey_reader_encoding(const stpm_survey_reader *r)
 {
+    if (r->book)
+        return STPM_ENCODING_UTF8; /* a workbook's text is Unicode */
     return stpm_decoder_encoding(r->dec);
 }
 
@@ -857,8 +1045,27 @@ stpm_survey_format stpm_survey_reader_format(const stpm_survey_reader *r)
     return r->format;
 }
 
+const char *stpm_survey_reader_sheet(const stpm_survey_reader *r)
+{
+    return r->book ? stpm_book_sheet(r->book) : NULL;
+}
+
 int survey_reader_drain(stpm_survey_reader *r, stpm_error *err)
 {
+    if (r->book) {
+        /* the workbook was read through libzip: hash the file's bytes here, in order */
+        char buf[65536];
+        ssize_t n;
+        off_t at = 0;
+        while ((n = pread(r->book_fd, buf, sizeof(buf), at)) > 0) {
+            if (r->raw_cb)
+                r->raw_cb(r->raw_arg, buf, (size_t)n);
+            at += n;
+        }
+        if (n < 0)
+            return stpm_error_set(err, STPM_ERROR, "%s: cannot read: %s", r->file, strerror(errno));
+        return 0;
+    }
     if (stpm_decoder_drain(r->dec) < 0)
         return stpm_error_set(err, STPM_ERROR, "%s: %s", r->file, r->dec->message);
     return 0;
@@ -872,6 +1079,9 @@ void stpm_survey_reader_free(stpm_survey_reader *r)
         survey_yaml_close(r);
     stpm_csv_free(r->csv);
     stpm_decoder_free(r->dec);
+    stpm_book_free(r->book);
+    if (r->book_fd >= 0)
+        close(r->book_fd);
     free(r->field_col);
     free(r->warned_field);
     stpm_strbuf_free(&r->yaml_warned);

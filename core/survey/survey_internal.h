@@ -6,6 +6,7 @@
 #include <yaml.h>
 
 #include "stpm/survey.h"
+#include "survey/book.h"
 #include "survey/csv.h"
 #include "survey/decode.h"
 #include "util/strutil.h"
@@ -52,7 +53,16 @@ struct stpm_survey_reader {
     size_t n_header;
     bool *warned_field; /* a value under a header-less column was warned about */
     bool header_read;
-    bool header_zh; /* the header is in Chinese: name missing columns in Chinese */
+    bool header_zh;          /* the header is in Chinese: name missing columns in Chinese */
+    int col_field[SV_NCOLS]; /* the header field (0-based column) of each column, or -1 */
+
+    /* workbook (.xlsx, .xls): its rows go through the CSV front end's checks */
+    stpm_book *book;
+    int book_fd;          /* the file, kept open to hash it (survey_reader_drain) */
+    int diag_field;       /* >= 0: the column the next diagnostic is about */
+    size_t skipped_title; /* rows above the header */
+    void (*raw_cb)(void *arg, const char *buf, size_t n);
+    void *raw_arg;
 
     /* YAML */
     yaml_parser_t yaml;

@@ -19,6 +19,7 @@ void stpm_error_clear(stpm_error *err)
         free(err->diags[i].file);
         free(err->diags[i].column);
         free(err->diags[i].message);
+        free(err->diags[i].cell);
     }
     free(err->diags);
     memset(err, 0, sizeof(*err));
@@ -67,29 +68,51 @@ void stpm_error_hint(stpm_error *err, const char *fmt, ...)
     err->hint = s;
 }
 
-void stpm_error_add_diag(stpm_error *err, const char *file, int line, int col, const char *column,
-                         const char *fmt, ...)
+static stpm_diag *add_diag(stpm_error *err, const char *file, int line, int col, const char *column,
+                           const char *cell, char *msg)
 {
-    if (!err)
-        return;
     if (err->n_diags == err->cap_diags) {
         size_t cap = err->cap_diags ? err->cap_diags * 2 : 8;
         stpm_diag *d = realloc(err->diags, cap * sizeof(*d));
-        if (!d)
-            return; /* out of memory: the primary message still stands */
+        if (!d) {
+            free(msg);
+            return NULL; /* out of memory: the primary message still stands */
+        }
         err->diags = d;
         err->cap_diags = cap;
     }
-    va_list ap;
-    va_start(ap, fmt);
-    char *msg = stpm_vasprintf(fmt, ap);
-    va_end(ap);
     stpm_diag *d = &err->diags[err->n_diags++];
     d->file = file ? stpm_strdup(file) : NULL;
     d->line = line;
     d->col = col;
     d->column = column ? stpm_strdup(column) : NULL;
     d->message = msg;
+    d->cell = cell ? stpm_strdup(cell) : NULL;
+    return d;
+}
+
+void stpm_error_add_diag(stpm_error *err, const char *file, int line, int col, const char *column,
+                         const char *fmt, ...)
+{
+    if (!err)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = stpm_vasprintf(fmt, ap);
+    va_end(ap);
+    add_diag(err, file, line, col, column, NULL, msg);
+}
+
+void stpm_error_add_cell_diag(stpm_error *err, const char *file, const char *cell, int line,
+                              const char *column, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = stpm_vasprintf(fmt, ap);
+    va_end(ap);
+    add_diag(err, file, line, 0, column, cell, msg);
 }
 
 int stpm_error_exit_code(int code)

@@ -38,6 +38,8 @@ typedef struct stpm_diag {
     int col;       /* 1-based column; 0 when unknown */
     char *column;  /* a column or field name, or NULL */
     char *message; /* lower case, no full stop */
+    char *cell;    /* a workbook's cell as SHEET!CELL ("Sheet1!H7"), or NULL: then the place
+                      is shown as FILE:SHEET!CELL instead of FILE:LINE */
 } stpm_diag;
 
 typedef struct stpm_error {
@@ -70,6 +72,12 @@ STPM_API void stpm_error_hint(stpm_error *err, const char *fmt, ...) STPM_PRINTF
 /* Append a located diagnostic. file and column may be NULL; line and col may be 0. */
 STPM_API void stpm_error_add_diag(stpm_error *err, const char *file, int line, int col,
                                   const char *column, const char *fmt, ...) STPM_PRINTF(6, 7);
+
+/* Append a diagnostic located in a workbook's cell (SHEET!CELL, e.g. "Sheet1!H7"); line is
+ * the row as the spreadsheet shows it, column the column's header (or NULL). */
+STPM_API void stpm_error_add_cell_diag(stpm_error *err, const char *file, const char *cell,
+                                       int line, const char *column, const char *fmt, ...)
+    STPM_PRINTF(6, 7);
 
 /* The exit status of DESIGN §7 for a code: 0 for 0, 1..8 for STPM_ERROR..STPM_EUNAVAIL. */
 STPM_API int stpm_error_exit_code(int code);

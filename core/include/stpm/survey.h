@@ -2,9 +2,13 @@
  * stpm — reading the annual October survey (科技项目调研, DESIGN §8).
  *
  * A survey file is CSV as a spreadsheet exports it (UTF-8 with or without BOM, or
- * GB18030/GBK; CRLF, LF or CR; RFC 4180 quoting) or YAML (a list of mappings with the same
- * keys). One row per candidate project. The reader streams: memory stays bounded by the
- * longest record, plus 12 bytes a row for finding duplicate keys.
+ * GB18030/GBK; CRLF, LF or CR; RFC 4180 quoting), YAML (a list of mappings with the same
+ * keys), or an Excel workbook (.xlsx, or .xls of Excel 97-2003; found by content): its first
+ * sheet or the one named, the header being the first row holding at least two of the
+ * format's columns (title rows above it are skipped). One row per candidate project. The
+ * reader streams: memory stays bounded by the longest record, plus 12 bytes a row for
+ * finding duplicate keys (and a workbook's shared strings, spilled to a temporary file
+ * beyond 16 MiB).
  *
  *     stpm_survey_options o = STPM_SURVEY_OPTIONS_INIT;
  *     o.year = 2020;
@@ -21,6 +25,8 @@
  * located as FILE:ROW:COLUMN — ROW as a spreadsheet shows it (the header is row 1; a
  * quoted value with line breaks still makes one row), COLUMN the header as written in the
  * file. In YAML files ROW is the line of the value (or of the mapping, for a missing key).
+ * In a workbook each diagnostic also names its cell as SHEET!CELL (stpm_diag.cell, e.g.
+ * "Sheet1!H7"; "Sheet1!7:7" for a whole row), shown as FILE:SHEET!CELL.
  * An importer must import nothing unless finish() returns 0.
  */
 #ifndef STPM_SURVEY_H
@@ -47,6 +53,8 @@ typedef enum {
     STPM_SURVEY_FORMAT_AUTO = 0, /* by extension (.csv, .yaml, .yml), else by content */
     STPM_SURVEY_FORMAT_CSV,
     STPM_SURVEY_FORMAT_YAML,
+    STPM_SURVEY_FORMAT_XLSX, /* an Excel workbook (Office Open XML), found by its content */
+    STPM_SURVEY_FORMAT_XLS,  /* an Excel 97-2003 workbook, found by its content */
 } stpm_survey_format;
 
 typedef struct stpm_survey_options {
@@ -56,12 +64,15 @@ typedef struct stpm_survey_options {
     stpm_survey_format format; /* default AUTO */
     const char *display_name;  /* the file name in diagnostics; default the path */
     size_t max_diags;          /* errors kept in full (0 = 1000); the rest are only counted */
+    /* version 2: */
+    const char *sheet; /* a workbook's sheet to read; NULL = the first */
 } stpm_survey_options;
 
-#define STPM_SURVEY_OPTIONS_VERSION 1
+/* Version 1 (without sheet) is still accepted. */
+#define STPM_SURVEY_OPTIONS_VERSION 2
 #define STPM_SURVEY_OPTIONS_INIT                                                                   \
     {                                                                                              \
-        STPM_SURVEY_OPTIONS_VERSION, 0, STPM_ENCODING_AUTO, STPM_SURVEY_FORMAT_AUTO, NULL, 0       \
+        STPM_SURVEY_OPTIONS_VERSION, 0, STPM_ENCODING_AUTO, STPM_SURVEY_FORMAT_AUTO, NULL, 0, NULL \
     }
 
 /* An amount in 万元; set is false when the cell was empty. */
@@ -128,6 +139,9 @@ STPM_API void stpm_survey_reader_progress(const stpm_survey_reader *r, uint64_t 
 /* The encoding in use (what AUTO chose) and the format. */
 STPM_API stpm_encoding stpm_survey_reader_encoding(const stpm_survey_reader *r);
 STPM_API stpm_survey_format stpm_survey_reader_format(const stpm_survey_reader *r);
+
+/* The sheet being read when the file is a workbook, else NULL. */
+STPM_API const char *stpm_survey_reader_sheet(const stpm_survey_reader *r);
 
 /* Close the file and release everything. Accepts NULL. */
 STPM_API void stpm_survey_reader_free(stpm_survey_reader *r);
