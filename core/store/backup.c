@@ -218,6 +218,53 @@ static const char groups_sql[] =
     "    END LOOP;\n"
     "END $$";
 
+/*
+ * The archive's table of contents for pg_restore -L, without its default privileges:
+ * those name the role that applied the migrations (ALTER DEFAULT PRIVILEGES FOR ROLE x),
+ * which another cluster may not have; default_sql gives the restoring role its own.
+ * Written to a temporary file whose path goes into *path.
+ */
+static int write_toc(const char *list, char **path, stpm_error *err)
+{
+    *path = stpm_strdup("/tmp/stpm-restore-toc.XXXXXX");
+    int fd = *path ? mkstemp(*path) : -1;
+    if (fd < 0) {
+        int saved = errno;
+        free(*path);
+        *path = NULL;
+        return stpm_error_set(err, STPM_ERROR, "cannot write a temporary file: %s",
+                              strerror(saved));
+    }
+    FILE *f = fdopen(fd, "w");
+    int rc = 0;
+    for (const char *p = list; f && *p;) {
+        size_t n = strcspn(p, "\n");
+        bool keep = !(memmem(p, n, " DEFAULT ACL ", 13));
+        if (keep && fwrite(p, 1, n, f) != n)
+            rc = -1;
+        if (keep && fputc('\n', f) == EOF)
+            rc = -1;
+        p += n;
+        if (*p == '\n')
+            p++;
+    }
+    if (!f || fclose(f) != 0 || rc < 0) {
+        if (!f)
+            close(fd);
+        unlink(*path);
+        free(*path);
+        *path = NULL;
+        return stpm_error_set(err, STPM_ERROR, "cannot write a temporary file: %s",
+                              strerror(errno));
+    }
+    return 0;
+}
+
+/* What 003 gives the groups on the tables the migrating role creates later. */
+static const char default_sql[] =
+    "ALTER DEFAULT PRIVILEGES IN SCHEMA stpm\n"
+    "    GRANT SELECT ON TABLES TO stpm_admin, stpm_officer, stpm_expert, stpm_auditor";
+
 /* The restored objects belong to the restoring role (--no-owner): stpm.door_close() (079)
  * hands them to stpm_owner, as the migrations did; an older backup gets it by migrating. */
 static const char door_sql[] = "DO $$ BEGIN\n"
@@ -227,8 +274,9 @@ static const char door_sql[] = "DO $$ BEGIN\n"
                                "END $$";
 
 /* The file is a custom-format archive of an stpm database. */
-static int check_archive(stpm_embedded *e, const char *path, stpm_error *err)
+static int check_archive(stpm_embedded *e, const char *path, char **list, stpm_error *err)
 {
+    *list = NULL;
     char *tool = NULL, *out = NULL;
     int rc = stpm_embedded_tool(e, "pg_restore", &tool, err);
     if (rc < 0)
@@ -251,7 +299,10 @@ static int check_archive(stpm_embedded *e, const char *path, stpm_error *err)
         rc = stpm_error_set(err, STPM_EINPUT, "%s: a pg_dump archive, but not of an stpm database",
                             path);
         stpm_error_detail(err, "It holds no data of the table stpm.schema_migrations.");
+        goto out;
     }
+    *list = out;
+    out = NULL;
 out:
     free(tool);
     free(out);
@@ -285,13 +336,13 @@ int stpm_db_restore(const stpm_db_options *opts, const char *path, stpm_backup_i
     memset(info, 0, sizeof(*info));
     stpm_embedded *e = NULL;
     stpm_db *db = NULL;
-    char *tool = NULL, *out = NULL;
+    char *tool = NULL, *out = NULL, *list = NULL, *toc = NULL;
     stpm_db_options o = opts ? *opts : (stpm_db_options)STPM_DB_OPTIONS_INIT;
     o.no_migrate = true;
     bool embedded = stpm_db_resolve(&o) == STPM_DB_SOURCE_EMBEDDED;
     int rc = stpm_embedded_new(&e, o.home, err);
     if (rc == 0)
-        rc = check_archive(e, path, err);
+        rc = check_archive(e, path, &list, err);
     if (rc == 0 && embedded)
         rc = stpm_embedded_ensure(e, err);
     if (rc == 0)
@@ -304,6 +355,8 @@ int stpm_db_restore(const stpm_db_options *opts, const char *path, stpm_backup_i
         rc = stpm_query_simple(db, groups_sql, "cannot create the groups of stpm", err);
     if (rc == 0)
         rc = stpm_embedded_tool(e, "pg_restore", &tool, err);
+    if (rc == 0)
+        rc = write_toc(list, &toc, err);
     if (rc < 0)
         goto out;
     info->target = stpm_strdup(stpm_db_describe(db));
@@ -314,6 +367,8 @@ int stpm_db_restore(const stpm_db_options *opts, const char *path, stpm_backup_i
                     (char *)"--single-transaction",
                     (char *)"--exit-on-error",
                     (char *)"--no-password",
+                    (char *)"-L",
+                    toc,
                     (char *)"-d",
                     (char *)(ci ? ci : ""),
                     (char *)path,
@@ -330,10 +385,15 @@ int stpm_db_restore(const stpm_db_options *opts, const char *path, stpm_backup_i
     }
     if ((rc = stpm_query_simple(db, door_sql, "cannot hand the restored objects to stpm_owner",
                                 err)) < 0 ||
+        (rc = stpm_query_simple(db, default_sql, "cannot grant the default privileges", err)) < 0 ||
         (rc = schema_version(db, info, err)) < 0 ||
         (rc = stpm_migrate(db, &info->applied, err)) < 0)
         goto out;
 out:
+    if (toc)
+        unlink(toc);
+    free(toc);
+    free(list);
     free(tool);
     free(out);
     stpm_db_free(db);

@@ -1696,6 +1696,11 @@ int stpm_embedded_destroy(stpm_embedded *e, bool *destroyed, stpm_error *err)
         goto out;
     }
     remove_tree(e, e->cluster);
+    /* as root the service user empties it; the directory itself is in root's /var/lib/stpm */
+    if (is_dir(e->cluster) && rmdir(e->cluster) != 0 && errno != ENOENT) {
+        rc = stpm_error_set(err, STPM_ERROR, "cannot remove %s: %s", e->cluster, strerror(errno));
+        goto out;
+    }
     if (is_dir(e->cluster)) {
         rc = stpm_error_set(err, STPM_ERROR, "cannot remove %s", e->cluster);
         goto out;
@@ -1814,6 +1819,27 @@ static int make_archive_dirs(const stpm_embedded *e, const char *dir, stpm_error
     return rc;
 }
 
+/* The server's user (as root: the service user) can write DIR/wal and DIR/base. */
+static int check_archive_reach(const stpm_embedded *e, const char *dir, stpm_error *err)
+{
+    char *wal = stpm_asprintf("%s/wal", dir), *base = stpm_asprintf("%s/base", dir);
+    int rc = 0;
+    char *argv[] = {
+        (char *)"/usr/bin/test", (char *)"-w", wal, (char *)"-a", (char *)"-w", base, NULL};
+    if (!wal || !base)
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+    else if (run_tool(e, argv, NULL) != 0) {
+        rc = stpm_error_set(err, STPM_EPERM, "the server's user %s cannot write the archive %s",
+                            server_user_name(e), dir);
+        stpm_error_detail(err, "It needs to write %s and %s.", wal, base);
+        stpm_error_hint(err, "Let it through the directories above (chmod o+x), or choose "
+                             "another directory.");
+    }
+    free(wal);
+    free(base);
+    return rc;
+}
+
 /* A base backup of the running cluster into DIR/base/STAMP (UTC), as the server's user. */
 static int take_base_backup(stpm_embedded *e, const char *dir, char **made, stpm_error *err)
 {
@@ -1884,7 +1910,8 @@ int stpm_embedded_archive_on(stpm_embedded *e, const char *dir, char **base, stp
         stpm_error_detail(err, "%s is inside %s; archive to another disk.", abs, e->cluster);
         goto out;
     }
-    if ((rc = make_archive_dirs(e, abs, err)) < 0 || (rc = lock_home(e, &fd, err)) < 0)
+    if ((rc = make_archive_dirs(e, abs, err)) < 0 || (rc = check_archive_reach(e, abs, err)) < 0 ||
+        (rc = lock_home(e, &fd, err)) < 0)
         goto out;
     conf = stpm_asprintf("%s/" ARCHIVE_CONF, e->data);
     text =
