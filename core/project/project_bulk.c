@@ -284,7 +284,7 @@ int stpm_project_advance_where(stpm_db *db, const stpm_project_filter *f, const 
     if (n && (rc = proj_require_writer(&snaps[0], err)) < 0)
         goto out;
     /* a standby refuses each write: say so once, before trying any */
-    if (n && !(o && o->dry_run) && db->standby) {
+    if (n && !o->dry_run && db->standby) {
         rc = stpm_pg_standby_error(err, "cannot advance the projects");
         goto out;
     }
@@ -335,7 +335,7 @@ int stpm_project_tick(stpm_db *db, const stpm_advance_options *opts, stpm_bulk_r
     }
     if (n && (rc = proj_require_writer(&snaps[0], err)) < 0)
         goto out;
-    if (n && !(opts && opts->dry_run) && db->standby) { /* a standby refuses each write */
+    if (n && !opts->dry_run && db->standby) { /* a standby refuses each write */
         rc = stpm_pg_standby_error(err, "cannot fire the timers");
         goto out;
     }
