@@ -1,28 +1,40 @@
-/* stpm db init | start | stop | status | migrate: the database itself. */
+/* stpm db init | start | stop | status | migrate | backup | restore | destroy | archive: the
+ * database itself. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
 #include "opts.h"
 #include "subcmd.h"
+#include "stpm/backup.h"
 #include "stpm/db.h"
 #include "stpm/embedded.h"
 #include "stpm/migrate.h"
 #include "table.h"
 
 static const char db_summary[] =
-    "Manage the database: the embedded cluster (init, start, stop), its state (status) and\n"
-    "the schema migrations (migrate).\n\n"
+    "Manage the database: the embedded cluster (init, start, stop, destroy), its state\n"
+    "(status), the schema migrations (migrate), backups (backup, restore) and WAL archiving\n"
+    "for point-in-time recovery (archive).\n\n"
     "subcommands:\n"
-    "  init      create the embedded cluster under the home, start it, apply the migrations\n"
+    "  init [--archive DIR]  create the embedded cluster under the home, start it, apply the\n"
+    "                        migrations (and archive its WAL into DIR, as archive on DIR)\n"
     "  start     start the embedded cluster (creating it when missing)\n"
     "  stop      stop the embedded cluster\n"
-    "  status    where the database is, whether it runs, its version, applied migrations\n"
-    "            (exit 8 when it does not answer)\n"
-    "  migrate   apply the pending schema migrations";
+    "  status    where the database is, whether it runs, its version, applied migrations,\n"
+    "            primary or standby and the replay lag (exit 8 when it does not answer)\n"
+    "  migrate   apply the pending schema migrations\n"
+    "  backup FILE   write a backup (pg_dump custom format) of the database into FILE\n"
+    "  restore FILE  restore a backup into an empty database or a new home, then migrate\n"
+    "  restore --archive DIR --until TIMESTAMP\n"
+    "                recover the embedded database of a new home as it was at TIMESTAMP\n"
+    "  archive on DIR  archive the embedded cluster's WAL into DIR and take a base backup\n"
+    "  destroy [--yes] stop the embedded cluster and remove it with all its data (asks\n"
+    "                first; without a terminal --yes is required)";
 
 static stpm_db_options options_of(const cli_ctx *ctx)
 {
@@ -62,7 +74,7 @@ static int need_embedded(const cli_ctx *ctx, const char *sub)
                                                         : "the libpq environment (PGHOST, ...)");
 }
 
-static int db_init(cli_ctx *ctx)
+static int db_init(cli_ctx *ctx, const char *archive)
 {
     stpm_error err = STPM_ERROR_INIT;
     stpm_embedded *e = NULL;
@@ -87,6 +99,15 @@ static int db_init(cli_ctx *ctx)
            stpm_embedded_home(e));
     printf("%s, socket %s\n", started ? "started" : "running", stpm_embedded_socket_dir(e));
     printf("applied %zu migration%s\n", applied, applied == 1 ? "" : "s");
+    if (archive) {
+        char *base = NULL;
+        if ((rc = stpm_embedded_archive_on(e, archive, &base, &err)) < 0) {
+            rc = cli_report_clear(&err);
+            goto out;
+        }
+        printf("archiving the WAL into %s/wal; base backup %s\n", archive, base);
+        free(base);
+    }
 out:
     stpm_embedded_free(e);
     return rc;
@@ -202,6 +223,36 @@ static const char *source_name(stpm_db_source s)
                                           : "environment";
 }
 
+static char *fmt_ll(long long v)
+{
+    char *s = NULL;
+    if (asprintf(&s, "%lld", v) < 0)
+        return NULL;
+    return s;
+}
+
+/* primary or standby; a standby's replay lag, a primary's standbys. */
+static int add_replication(kv *k, stpm_db *db, stpm_error *err)
+{
+    stpm_db_replication r;
+    int rc = stpm_db_replication_get(db, &r, err);
+    if (rc < 0)
+        return rc;
+    kv_add(k, "server", dup_or_null(r.standby ? "standby (read-only)" : "primary"));
+    if (r.standby) {
+        kv_add(k, "replay_lag", dup_or_null(r.replay_lag ? r.replay_lag : "unknown"));
+        kv_add(k, "replay_lag_bytes", r.lag_bytes >= 0 ? fmt_ll(r.lag_bytes) : NULL);
+        kv_add(k, "receive_lsn", dup_or_null(r.receive_lsn));
+        kv_add(k, "replay_lsn", dup_or_null(r.replay_lsn));
+    } else {
+        kv_add(k, "standbys", r.standbys >= 0 ? fmt_ll(r.standbys) : NULL);
+        if (r.max_replay_lag)
+            kv_add(k, "standby_replay_lag", dup_or_null(r.max_replay_lag));
+    }
+    stpm_db_replication_clear(&r);
+    return 0;
+}
+
 int cli_db_show_status(cli_ctx *ctx)
 {
     stpm_error err = STPM_ERROR_INIT;
@@ -253,6 +304,8 @@ int cli_db_show_status(cli_ctx *ctx)
             goto out;
         kv_add(&k, "migrations_applied", fmt_size(applied));
         kv_add(&k, "migrations_pending", fmt_size(pending));
+        if ((rc = add_replication(&k, db, &err)) < 0)
+            goto out;
     }
     kv_print(&k, ctx->format);
 out:
@@ -286,31 +339,211 @@ static int db_migrate(cli_ctx *ctx)
     return 0;
 }
 
+static void print_schema(const stpm_backup_info *info)
+{
+    printf("schema version: %zu migration%s, the newest %s\n", info->migrations,
+           info->migrations == 1 ? "" : "s", info->last_migration ? info->last_migration : "none");
+}
+
+static int db_backup(cli_ctx *ctx, const char *file)
+{
+    stpm_error err = STPM_ERROR_INIT;
+    stpm_backup_info info;
+    stpm_db_options o = options_of(ctx);
+    int rc = stpm_db_backup(&o, file, &info, &err);
+    if (rc < 0) {
+        stpm_backup_info_clear(&info);
+        return cli_report_clear(&err);
+    }
+    printf("backed up the database into %s (%lld bytes)\n", file, info.bytes);
+    print_schema(&info);
+    stpm_backup_info_clear(&info);
+    return 0;
+}
+
+static int db_restore(cli_ctx *ctx, const char *file)
+{
+    stpm_error err = STPM_ERROR_INIT;
+    stpm_backup_info info;
+    stpm_db_options o = options_of(ctx);
+    int rc = stpm_db_restore(&o, file, &info, &err);
+    if (rc < 0) {
+        stpm_backup_info_clear(&info);
+        return cli_report_clear(&err);
+    }
+    printf("restored %s into %s\n", file, info.target ? info.target : "the database");
+    print_schema(&info);
+    if (info.applied > 0)
+        printf("applied %zu newer migration%s\n", info.applied, info.applied == 1 ? "" : "s");
+    stpm_backup_info_clear(&info);
+    return 0;
+}
+
+static int db_restore_archive(cli_ctx *ctx, const char *dir, const char *until)
+{
+    stpm_error err = STPM_ERROR_INIT;
+    stpm_embedded *e = NULL;
+    stpm_db *db = NULL;
+    char *base = NULL;
+    size_t applied = 0;
+    int rc = stpm_embedded_new(&e, ctx->home, &err);
+    if (rc == 0)
+        rc = stpm_embedded_restore_archive(e, dir, until, &base, &err);
+    if (rc == 0) /* the recovered schema may be older than this stpm */
+        rc = open_db(ctx, true, true, &db, &err);
+    if (rc == 0)
+        rc = stpm_migrate(db, &applied, &err);
+    if (rc < 0) {
+        rc = cli_report_clear(&err);
+        goto out;
+    }
+    printf("recovered the embedded database in %s as it was at %s\n", stpm_embedded_home(e), until);
+    printf("from the base backup %s and the WAL of %s/wal\n", base, dir);
+    if (applied > 0)
+        printf("applied %zu newer migration%s\n", applied, applied == 1 ? "" : "s");
+out:
+    free(base);
+    stpm_embedded_free(e);
+    return rc;
+}
+
+static int db_archive(cli_ctx *ctx, int n, char **operands)
+{
+    if (n != 2 || strcmp(operands[0], "on") != 0)
+        return cli_usage_error("usage: stpm db archive on DIR");
+    stpm_error err = STPM_ERROR_INIT;
+    stpm_embedded *e = NULL;
+    char *base = NULL;
+    int rc = stpm_embedded_new(&e, ctx->home, &err);
+    if (rc == 0)
+        rc = stpm_embedded_archive_on(e, operands[1], &base, &err);
+    if (rc < 0)
+        rc = cli_report_clear(&err);
+    else
+        printf("archiving the WAL of the embedded database in %s into %s/wal\n"
+               "base backup %s\n",
+               stpm_embedded_home(e), operands[1], base);
+    free(base);
+    stpm_embedded_free(e);
+    return rc;
+}
+
+/* Ask on the terminal; true when the answer is yes. */
+static bool confirm(const char *home)
+{
+    fprintf(stderr, "stpm: destroy the embedded database in %s, with all its data? [y/N] ", home);
+    fflush(stderr);
+    char line[64];
+    if (!fgets(line, sizeof(line), stdin))
+        return false;
+    return strcmp(line, "y\n") == 0 || strcmp(line, "yes\n") == 0 || strcmp(line, "Y\n") == 0;
+}
+
+static int db_destroy(cli_ctx *ctx, bool yes)
+{
+    stpm_error err = STPM_ERROR_INIT;
+    stpm_embedded *e = NULL;
+    bool destroyed = false;
+    int rc = stpm_embedded_new(&e, ctx->home, &err);
+    if (rc < 0)
+        return cli_report_clear(&err);
+    if (!yes && !(isatty(STDIN_FILENO) && isatty(STDERR_FILENO))) {
+        rc = cli_usage_error("\"stpm db destroy\" removes the embedded database in %s with all "
+                             "its data, and there is no terminal to ask on\nGive --yes to "
+                             "destroy it.",
+                             stpm_embedded_home(e));
+        goto out;
+    }
+    if (!yes && !confirm(stpm_embedded_home(e))) {
+        fprintf(stderr, "stpm: nothing was destroyed\n");
+        rc = 1;
+        goto out;
+    }
+    if ((rc = stpm_embedded_destroy(e, &destroyed, &err)) < 0) {
+        rc = cli_report_clear(&err);
+        goto out;
+    }
+    printf(destroyed ? "destroyed the embedded database in %s\n"
+                     : "there is no embedded database in %s: nothing to destroy\n",
+           stpm_embedded_home(e));
+out:
+    stpm_embedded_free(e);
+    return rc;
+}
+
 int cli_cmd_db(cli_ctx *ctx, int argc, char **argv)
 {
-    static const char usage[] = "stpm db init|start|stop|status|migrate";
-    cli_opt opts[] = {CLI_END};
+    static const char usage[] =
+        "stpm db init [--archive DIR] | start | stop | status | migrate | backup FILE |\n"
+        "       restore FILE | restore --archive DIR --until TIMESTAMP | archive on DIR |\n"
+        "       destroy [--yes]";
+    cli_opt opts[] = {
+        CLI_STRING("archive", 0, "DIR",
+                   "init: archive the WAL into DIR; restore: recover from DIR"),
+        CLI_STRING("until", 0, "TIMESTAMP", "restore --archive: the time to recover to"),
+        CLI_FLAG("yes", 'y', "destroy: do not ask"), CLI_END};
     cli_args args;
     int rc = 0;
     if (cli_start(ctx, usage, db_summary, opts, argc, argv, &args, 0, INT_MAX, NULL, NULL, &rc) < 0)
         goto out;
-    if (args.n_operands != 1) {
-        rc = cli_usage_error(args.n_operands == 0 ? "stpm db needs a subcommand: %s"
-                                                  : "stpm db takes one subcommand: %s",
-                             "init, start, stop, status or migrate");
+    if (args.n_operands == 0) {
+        rc = cli_usage_error("stpm db needs a subcommand: %s",
+                             "init, start, stop, status, migrate, backup, restore, archive or "
+                             "destroy");
         goto out;
     }
     const char *sub = args.operands[0];
+    const char *archive = cli_opt_get(opts, "archive")->value;
+    const char *until = cli_opt_get(opts, "until")->value;
+    bool yes = cli_opt_get(opts, "yes")->flag;
+    int n = args.n_operands - 1;
+    bool takes_file = strcmp(sub, "backup") == 0 || (strcmp(sub, "restore") == 0 && !archive);
+    bool archive_form = strcmp(sub, "restore") == 0 && archive;
+    if (strcmp(sub, "archive") == 0) {
+        rc = need_embedded(ctx, sub);
+        if (rc == 0)
+            rc = db_archive(ctx, n, args.operands + 1);
+        goto out;
+    }
+    if (takes_file && n != 1) {
+        rc = cli_usage_error("\"stpm db %s\" takes one FILE", sub);
+        goto out;
+    }
+    if (!takes_file && n != 0) {
+        rc = cli_usage_error("\"stpm db %s\" takes no operand: \"%s\" is one too many", sub,
+                             args.operands[1]);
+        goto out;
+    }
+    if ((archive && strcmp(sub, "init") != 0 && strcmp(sub, "restore") != 0) ||
+        (until && !archive_form) || (yes && strcmp(sub, "destroy") != 0)) {
+        rc = cli_usage_error("%s does not apply to \"stpm db %s\"",
+                             archive ? "--archive"
+                             : until ? "--until"
+                                     : "--yes",
+                             sub);
+        goto out;
+    }
+    if (archive_form && !until) {
+        rc = cli_usage_error("\"stpm db restore --archive DIR\" needs --until TIMESTAMP");
+        goto out;
+    }
     if (strcmp(sub, "status") == 0)
         rc = cli_db_show_status(ctx);
     else if (strcmp(sub, "migrate") == 0)
         rc = db_migrate(ctx);
-    else if (strcmp(sub, "init") == 0 || strcmp(sub, "start") == 0 || strcmp(sub, "stop") == 0) {
+    else if (strcmp(sub, "backup") == 0)
+        rc = db_backup(ctx, args.operands[1]);
+    else if (strcmp(sub, "restore") == 0 && !archive_form)
+        rc = db_restore(ctx, args.operands[1]);
+    else if (strcmp(sub, "init") == 0 || strcmp(sub, "start") == 0 || strcmp(sub, "stop") == 0 ||
+             strcmp(sub, "destroy") == 0 || archive_form) {
         rc = need_embedded(ctx, sub);
         if (rc == 0)
-            rc = strcmp(sub, "init") == 0    ? db_init(ctx)
-                 : strcmp(sub, "start") == 0 ? db_start(ctx)
-                                             : db_stop(ctx);
+            rc = strcmp(sub, "init") == 0      ? db_init(ctx, archive)
+                 : strcmp(sub, "start") == 0   ? db_start(ctx)
+                 : strcmp(sub, "stop") == 0    ? db_stop(ctx)
+                 : strcmp(sub, "destroy") == 0 ? db_destroy(ctx, yes)
+                                               : db_restore_archive(ctx, archive, until);
     } else
         rc = cli_usage_error("unknown subcommand \"db %s\"\nTry \"stpm db --help\".", sub);
 out:

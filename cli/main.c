@@ -12,7 +12,8 @@
 #include "stpm_config.h"
 
 const cli_command cli_commands[] = {
-    {"db", cli_cmd_db, "the database: init | start | stop | status | migrate"},
+    {"db", cli_cmd_db,
+     "the database: init | start | stop | status | migrate | backup | restore | archive | destroy"},
     {"workflow", cli_cmd_workflow,
      "workflow definitions: check | load | list | show | graph | migrate"},
     {"plan", cli_cmd_plan, "science-and-technology plans (科技计划): add | list | show"},

@@ -283,6 +283,11 @@ int stpm_project_advance_where(stpm_db *db, const stpm_project_filter *f, const 
         goto out;
     if (n && (rc = proj_require_writer(&snaps[0], err)) < 0)
         goto out;
+    /* a standby refuses each write: say so once, before trying any */
+    if (n && !o->dry_run && db->standby) {
+        rc = stpm_pg_standby_error(err, "cannot advance the projects");
+        goto out;
+    }
     trs = calloc(n + 1, sizeof(*trs));
     if (!trs) {
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");
@@ -330,6 +335,10 @@ int stpm_project_tick(stpm_db *db, const stpm_advance_options *opts, stpm_bulk_r
     }
     if (n && (rc = proj_require_writer(&snaps[0], err)) < 0)
         goto out;
+    if (n && !opts->dry_run && db->standby) { /* a standby refuses each write */
+        rc = stpm_pg_standby_error(err, "cannot fire the timers");
+        goto out;
+    }
     if ((rc = stpm_store_calendar(db, &cal, err)) < 0)
         goto out;
     due = calloc(n + 1, sizeof(*due));

@@ -16,6 +16,8 @@ struct stpm_db {
     void (*wf_cache_free)(void *cache);
     /* Statements prepared on this connection: bits of STPM_STMT_* (store/query.h). */
     unsigned long prepared;
+    /* The server was a hot standby (pg_is_in_recovery()) when the connection was made. */
+    bool standby;
 };
 
 /* The libpq connection of an open handle. */
@@ -36,7 +38,12 @@ int stpm_pg_error(stpm_error *err, PGconn *conn, const PGresult *res, const char
  * and keeps it without the `what` prefix; every other error is prefixed as usual. */
 int stpm_pg_error_call(stpm_error *err, PGconn *conn, const PGresult *res, const char *what);
 
-/* The code an SQLSTATE maps to, as above. */
+/* The error for a write refused because the server is a read-only standby (25006, or a
+ * check before writing): "WHAT: the server is a read-only standby", with the hint to
+ * connect to the primary. Returns STPM_EUNAVAIL. */
+int stpm_pg_standby_error(stpm_error *err, const char *what);
+
+/* The code an SQLSTATE maps to, as above (25006 read_only_sql_transaction → EUNAVAIL). */
 int stpm_pg_sqlstate_code(const char *sqlstate);
 
 #endif

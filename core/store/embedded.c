@@ -1106,14 +1106,12 @@ static int end_orphaned_initdb(const stpm_embedded *e, const char *marker, stpm_
     return 0;
 }
 
-static int init_locked(stpm_embedded *e, bool *created, stpm_error *err)
+/* The cluster directory and its socket directory (as root: under /var/lib/stpm, linked
+ * from the home), checked safe. */
+static int make_cluster_dir(stpm_embedded *e, stpm_error *err)
 {
     int rc = 0;
-    char *tmp = NULL, *out = NULL, *link = NULL, *pwopt = NULL, *marker = NULL;
-    if (initialized(e))
-        goto out;
-    if ((rc = find_bindir(e, err)) < 0 || (rc = check_socket_path(e, err)) < 0)
-        goto out;
+    char *link = NULL;
     if (e->as_root) {
         rc = make_dir(e, ROOT_CLUSTERS, 0755, false, err);
         if (rc == 0)
@@ -1134,7 +1132,21 @@ static int init_locked(stpm_embedded *e, bool *created, stpm_error *err)
     } else if ((rc = make_dir(e, e->cluster, 0700, false, err)) < 0) {
         goto out;
     }
-    if ((rc = make_dir(e, e->sock, 0700, true, err)) < 0 || (rc = check_safe(e, err)) < 0)
+    if ((rc = make_dir(e, e->sock, 0700, true, err)) == 0)
+        rc = check_safe(e, err);
+out:
+    free(link);
+    return rc;
+}
+
+static int init_locked(stpm_embedded *e, bool *created, stpm_error *err)
+{
+    int rc = 0;
+    char *tmp = NULL, *out = NULL, *pwopt = NULL, *marker = NULL;
+    if (initialized(e))
+        goto out;
+    if ((rc = find_bindir(e, err)) < 0 || (rc = check_socket_path(e, err)) < 0 ||
+        (rc = make_cluster_dir(e, err)) < 0)
         goto out;
     tmp = stpm_asprintf("%s.initdb", e->data);
     marker = stpm_asprintf("%s/initdb.pid", e->cluster);
@@ -1197,7 +1209,6 @@ out:
     free(tmp);
     free(marker);
     free(out);
-    free(link);
     free(pwopt);
     return rc;
 }
@@ -1629,5 +1640,519 @@ out:
     PQfreemem(ident);
     free(sql);
     PQfinish(c);
+    return rc;
+}
+
+/* ---- the server's other tools, destroy ---- */
+
+int stpm_embedded_tool(stpm_embedded *e, const char *name, char **path, stpm_error *err)
+{
+    *path = NULL;
+    int rc = find_bindir(e, err);
+    if (rc < 0)
+        return rc;
+    if (!is_exec(e->bindir, name)) {
+        stpm_error_set(err, STPM_EUNAVAIL, "the postgresql tool %s is not installed", name);
+        stpm_error_detail(err, "It is not in %s, where the server binaries are.", e->bindir);
+        stpm_error_hint(err, "Install the postgresql package (apt-get install postgresql), or "
+                             "set STPM_PG_BINDIR to the directory that holds it.");
+        return STPM_EUNAVAIL;
+    }
+    *path = stpm_asprintf("%s/%s", e->bindir, name);
+    return *path ? 0 : stpm_error_set(err, STPM_ERROR, "out of memory");
+}
+
+bool stpm_embedded_initialized(stpm_embedded *e)
+{
+    return initialized(e);
+}
+
+int stpm_embedded_destroy(stpm_embedded *e, bool *destroyed, stpm_error *err)
+{
+    if (destroyed)
+        *destroyed = false;
+    int fd = -1;
+    char *link = NULL;
+    bool stopped = false;
+    int rc = prepare(e, false, err);
+    if (rc == STPM_ENOTFOUND) { /* no home: nothing to destroy */
+        stpm_error_clear(err);
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
+    if (!initialized(e) && !is_dir(e->cluster))
+        return 0;
+    if ((rc = stpm_embedded_stop(e, &stopped, err)) < 0)
+        return rc;
+    if ((rc = lock_home(e, &fd, err)) < 0)
+        goto out;
+    if (running_pid(e) > 0) {
+        rc = stpm_error_set(err, STPM_ERROR,
+                            "cannot destroy the embedded database in %s: its "
+                            "server still runs",
+                            e->home);
+        stpm_error_hint(err, "Stop it (\"stpm db stop\"), then try again.");
+        goto out;
+    }
+    remove_tree(e, e->cluster);
+    /* as root the service user empties it; the directory itself is in root's /var/lib/stpm */
+    if (is_dir(e->cluster) && rmdir(e->cluster) != 0 && errno != ENOENT) {
+        rc = stpm_error_set(err, STPM_ERROR, "cannot remove %s: %s", e->cluster, strerror(errno));
+        goto out;
+    }
+    if (is_dir(e->cluster)) {
+        rc = stpm_error_set(err, STPM_ERROR, "cannot remove %s", e->cluster);
+        goto out;
+    }
+    link = stpm_asprintf("%s/cluster", e->home);
+    struct stat st;
+    if (link && e->as_root && lstat(link, &st) == 0 && S_ISLNK(st.st_mode) && unlink(link) != 0) {
+        rc =
+            stpm_error_set(err, STPM_ERROR, "cannot remove the link %s: %s", link, strerror(errno));
+        goto out;
+    }
+    if (destroyed)
+        *destroyed = true;
+out:
+    unlock_home(fd);
+    free(link);
+    return rc;
+}
+
+/* ---- WAL archiving and point-in-time recovery (docs/database.md) ---- */
+
+#define ARCHIVE_CONF "stpm_archive.conf"
+
+/* A path that may go into a server setting and its shell command as it is. */
+static int check_archive_path(const char *dir, stpm_error *err)
+{
+    if (strpbrk(dir, "'\"\\$`%\n\r")) {
+        stpm_error_set(err, STPM_EUSAGE,
+                       "the archive directory's path holds a character the "
+                       "archive command cannot carry");
+        stpm_error_detail(err, "Path: %s (no quote, backslash, $, `, %% or line break).", dir);
+        return STPM_EUSAGE;
+    }
+    return 0;
+}
+
+/* Write (replace) a file of the server's in its data directory: created or truncated, never
+ * through a link, then handed to the service user as root. */
+static int write_server_file(const stpm_embedded *e, const char *path, const char *text,
+                             stpm_error *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    size_t len = strlen(text);
+    if (fd < 0 || (e->as_root && fchown(fd, e->svc_uid, e->svc_gid) != 0) ||
+        write(fd, text, len) != (ssize_t)len) {
+        int saved = errno;
+        if (fd >= 0)
+            close(fd);
+        return stpm_error_set(err, STPM_ERROR, "cannot write %s: %s", path, strerror(saved));
+    }
+    if (close(fd) != 0)
+        return stpm_error_set(err, STPM_ERROR, "cannot write %s: %s", path, strerror(errno));
+    return 0;
+}
+
+/* postgresql.conf of datadir includes stpm_archive.conf (added once). */
+static int include_archive_conf(const stpm_embedded *e, const char *datadir, stpm_error *err)
+{
+    char *path = stpm_asprintf("%s/postgresql.conf", datadir);
+    if (!path)
+        return stpm_error_set(err, STPM_ERROR, "out of memory");
+    int rc = 0;
+    FILE *f = open_read(path);
+    bool present = false;
+    char line[1024];
+    while (f && fgets(line, sizeof(line), f))
+        if (strstr(line, "include_if_exists = '" ARCHIVE_CONF "'"))
+            present = true;
+    if (f)
+        fclose(f);
+    if (present)
+        goto out;
+    int fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    static const char text[] = "\n# stpm: WAL archiving and recovery settings (stpm db archive)\n"
+                               "include_if_exists = '" ARCHIVE_CONF "'\n";
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != server_uid(e) ||
+        write(fd, text, sizeof(text) - 1) != (ssize_t)(sizeof(text) - 1)) {
+        int saved = fd < 0 ? errno : EPERM;
+        rc = stpm_error_set(err, STPM_ERROR, "cannot write %s: %s", path, strerror(saved));
+    }
+    if (fd >= 0)
+        close(fd);
+out:
+    free(path);
+    return rc;
+}
+
+/* The archive's directories: DIR (made for the service user when new), DIR/wal, DIR/base. */
+static int make_archive_dirs(const stpm_embedded *e, const char *dir, stpm_error *err)
+{
+    char *p = stpm_strdup(dir);
+    if (!p)
+        return stpm_error_set(err, STPM_ERROR, "out of memory");
+    int rc = 0;
+    for (char *s = p + 1; *s && rc == 0; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (!is_dir(p))
+            rc = make_dir(e, p, 0755, false, err);
+        *s = '/';
+    }
+    free(p);
+    if (rc == 0 && !is_dir(dir))
+        rc = make_dir(e, dir, 0700, true, err);
+    char *wal = stpm_asprintf("%s/wal", dir), *base = stpm_asprintf("%s/base", dir);
+    if (rc == 0 && (!wal || !base))
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+    if (rc == 0)
+        rc = make_dir(e, wal, 0700, true, err);
+    if (rc == 0)
+        rc = make_dir(e, base, 0700, true, err);
+    free(wal);
+    free(base);
+    return rc;
+}
+
+/* The server's user (as root: the service user) can write DIR/wal and DIR/base. */
+static int check_archive_reach(const stpm_embedded *e, const char *dir, stpm_error *err)
+{
+    char *wal = stpm_asprintf("%s/wal", dir), *base = stpm_asprintf("%s/base", dir);
+    int rc = 0;
+    char *argv[] = {
+        (char *)"/usr/bin/test", (char *)"-w", wal, (char *)"-a", (char *)"-w", base, NULL};
+    if (!wal || !base)
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+    else if (run_tool(e, argv, NULL) != 0) {
+        rc = stpm_error_set(err, STPM_EPERM, "the server's user %s cannot write the archive %s",
+                            server_user_name(e), dir);
+        stpm_error_detail(err, "It needs to write %s and %s.", wal, base);
+        stpm_error_hint(err, "Let it through the directories above (chmod o+x), or choose "
+                             "another directory.");
+    }
+    free(wal);
+    free(base);
+    return rc;
+}
+
+/* A base backup of the running cluster into DIR/base/STAMP (UTC), as the server's user. */
+static int take_base_backup(stpm_embedded *e, const char *dir, char **made, stpm_error *err)
+{
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+    char *tool = NULL, *out = NULL, *port = NULL;
+    char *target = stpm_asprintf("%s/base/%s", dir, stamp);
+    char *partial = stpm_asprintf("%s/base/%s.partial", dir, stamp);
+    int rc = stpm_embedded_tool(e, "pg_basebackup", &tool, err);
+    if (rc < 0)
+        goto out;
+    port = stpm_asprintf("%d", STPM_EMBEDDED_PORT);
+    if (!target || !partial || !port) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto out;
+    }
+    remove_tree(e, partial);
+    char *argv[] = {tool,         (char *)"-D",     partial,      (char *)"-Fp",
+                    (char *)"-X", (char *)"stream", (char *)"-c", (char *)"fast",
+                    (char *)"-h", e->sock,          (char *)"-p", port,
+                    (char *)"-U", e->user,          (char *)"-d", (char *)"dbname=postgres",
+                    NULL};
+    if (run_tool(e, argv, &out) != 0) {
+        char *t = tail_lines(out ? out : "", 6);
+        rc = stpm_error_set(err, STPM_ERROR, "cannot take a base backup into %s", target);
+        stpm_error_detail(err, "pg_basebackup failed: %s", t ? t : "");
+        free(t);
+        remove_tree(e, partial);
+        goto out;
+    }
+    if (rename(partial, target) != 0) {
+        rc = stpm_error_set(err, STPM_ERROR, "cannot move %s into place: %s", partial,
+                            strerror(errno));
+        goto out;
+    }
+    *made = target;
+    target = NULL;
+out:
+    free(tool);
+    free(out);
+    free(port);
+    free(target);
+    free(partial);
+    return rc;
+}
+
+int stpm_embedded_archive_on(stpm_embedded *e, const char *dir, char **base, stpm_error *err)
+{
+    *base = NULL;
+    int fd = -1;
+    char *abs = absolute(dir), *conf = NULL, *text = NULL;
+    int rc = abs ? check_archive_path(abs, err) : stpm_error_set(err, STPM_ERROR, "out of memory");
+    if (rc == 0)
+        rc = prepare(e, false, err);
+    if (rc == 0 && !initialized(e))
+        rc = stpm_error_set(err, STPM_ENOTFOUND, "the embedded database is not initialised in %s",
+                            e->home);
+    if (rc == STPM_ENOTFOUND)
+        stpm_error_hint(err, "Run \"stpm db init --archive %s\".", dir);
+    if (rc < 0)
+        goto out;
+    size_t n = strlen(e->cluster);
+    if (strncmp(abs, e->cluster, n) == 0 && (abs[n] == '/' || abs[n] == '\0')) {
+        rc = stpm_error_set(err, STPM_EUSAGE, "the archive cannot live inside the cluster");
+        stpm_error_detail(err, "%s is inside %s; archive to another disk.", abs, e->cluster);
+        goto out;
+    }
+    if ((rc = make_archive_dirs(e, abs, err)) < 0 || (rc = check_archive_reach(e, abs, err)) < 0 ||
+        (rc = lock_home(e, &fd, err)) < 0)
+        goto out;
+    conf = stpm_asprintf("%s/" ARCHIVE_CONF, e->data);
+    text =
+        stpm_asprintf("# stpm db archive on %s: every WAL segment is copied to %s/wal,\n"
+                      "# at the latest %d s after a change (archive_timeout).\n"
+                      "wal_level = replica\n"
+                      "archive_mode = on\n"
+                      "archive_command = 'test ! -f \"%s/wal/%%f\" && cp \"%%p\" \"%s/wal/%%f\"'\n"
+                      "archive_timeout = 60\n",
+                      abs, abs, 60, abs, abs);
+    if (!conf || !text) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto out;
+    }
+    if ((rc = write_server_file(e, conf, text, err)) < 0 ||
+        (rc = include_archive_conf(e, e->data, err)) < 0)
+        goto out;
+    unlock_home(fd);
+    fd = -1;
+    /* archive_mode takes a restart */
+    if ((rc = stpm_embedded_stop(e, NULL, err)) < 0 || (rc = stpm_embedded_start(e, NULL, err)) < 0)
+        goto out;
+    rc = take_base_backup(e, abs, base, err);
+out:
+    unlock_home(fd);
+    free(abs);
+    free(conf);
+    free(text);
+    return rc;
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+    return -strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The base backups of an archive, newest first (names are UTC stamps). */
+static int list_bases(const char *dir, char ***names, size_t *n, stpm_error *err)
+{
+    *names = NULL;
+    *n = 0;
+    char *base = stpm_asprintf("%s/base", dir);
+    DIR *d = base ? opendir(base) : NULL;
+    if (!d) {
+        int rc =
+            stpm_error_set(err, STPM_ENOTFOUND, "%s holds no archive made by stpm db archive", dir);
+        stpm_error_detail(err, "There is no directory %s/base.", dir);
+        free(base);
+        return rc;
+    }
+    size_t cap = 0;
+    struct dirent *de;
+    int rc = 0;
+    while ((de = readdir(d)) && rc == 0) {
+        if (de->d_name[0] < '0' || de->d_name[0] > '9' || strchr(de->d_name, '.'))
+            continue;
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 8;
+            char **grown = realloc(*names, cap * sizeof(char *));
+            if (!grown) {
+                rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+                break;
+            }
+            *names = grown;
+        }
+        (*names)[*n] = stpm_asprintf("%s/%s", base, de->d_name);
+        if (!(*names)[(*n)++])
+            rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+    }
+    closedir(d);
+    free(base);
+    if (rc == 0 && *n == 0) {
+        rc = stpm_error_set(err, STPM_ENOTFOUND, "the archive %s holds no base backup", dir);
+        stpm_error_hint(err, "Run \"stpm db archive on %s\" on the cluster to archive.", dir);
+    }
+    if (rc == 0)
+        qsort(*names, *n, sizeof(char *), cmp_desc);
+    return rc;
+}
+
+/* Wait (up to ten minutes) until the recovering server has promoted itself, or died. */
+static int wait_promoted(const stpm_embedded *e, stpm_error *err)
+{
+    for (int i = 0; i < 6000; i++) {
+        if (running_pid(e) == 0)
+            break;
+        PGconn *c = PQconnectdb(e->conninfo);
+        PGresult *r = PQstatus(c) == CONNECTION_OK ? PQexec(c, "SELECT pg_is_in_recovery()") : NULL;
+        bool done = PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "f") == 0;
+        PQclear(r);
+        PQfinish(c);
+        if (done)
+            return 0;
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    char *t = tail_file(e->log, 6);
+    int rc = stpm_error_set(err, STPM_ERROR, "the recovery did not reach its end");
+    stpm_error_detail(err, "The end of %s:\n%s", e->log, t ? t : "");
+    stpm_error_hint(err, "An --until later than the last archived change cannot be reached: "
+                         "give an earlier time, or wait for the primary to archive (at most "
+                         "archive_timeout, 60 s), then destroy this home and try again.");
+    free(t);
+    return rc;
+}
+
+/* One attempt: BASE copied into the data directory, told to recover to UNTIL, started.
+ * *too_early when the target lies before the base backup's end (try an older base). */
+static int recover_from(stpm_embedded *e, const char *dir, const char *base, const char *until,
+                        bool *too_early, stpm_error *err)
+{
+    *too_early = false;
+    char *tmp = stpm_asprintf("%s.restore", e->data), *conf = NULL, *text = NULL, *sig = NULL;
+    char *out = NULL;
+    int rc = 0;
+    if (!tmp) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto out;
+    }
+    remove_tree(e, tmp);
+    char *argv[] = {(char *)"/bin/cp", (char *)"-a", (char *)base, tmp, NULL};
+    if (run_tool(e, argv, &out) != 0) {
+        rc = stpm_error_set(err, STPM_ERROR, "cannot copy the base backup %s", base);
+        stpm_error_detail(err, "%s", out ? out : "");
+        goto out;
+    }
+    conf = stpm_asprintf("%s/" ARCHIVE_CONF, tmp);
+    sig = stpm_asprintf("%s/recovery.signal", tmp);
+    text = stpm_asprintf("# stpm db restore --archive %s --until %s\n"
+                         "archive_mode = off\n"
+                         "restore_command = 'cp \"%s/wal/%%f\" \"%%p\"'\n"
+                         "recovery_target_time = '%s'\n"
+                         "recovery_target_action = 'promote'\n",
+                         dir, until, dir, until);
+    if (!conf || !sig || !text) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto out;
+    }
+    if ((rc = write_server_file(e, conf, text, err)) < 0 ||
+        (rc = write_server_file(e, sig, "", err)) < 0 ||
+        (rc = include_archive_conf(e, tmp, err)) < 0)
+        goto out;
+    if (rename(tmp, e->data) != 0) {
+        rc = stpm_error_set(err, STPM_ERROR, "cannot move %s into place: %s", tmp, strerror(errno));
+        goto out;
+    }
+    read_data_version(e);
+    rc = start_locked(e, NULL, err);
+    if (rc == 0)
+        rc = wait_promoted(e, err);
+    if (rc < 0) {
+        char *t = tail_file(e->log, 20);
+        *too_early = t && strstr(t, "before consistent recovery point");
+        free(t);
+    }
+out:
+    free(tmp);
+    free(conf);
+    free(sig);
+    free(text);
+    free(out);
+    return rc;
+}
+
+int stpm_embedded_restore_archive(stpm_embedded *e, const char *dir, const char *until,
+                                  char **base_used, stpm_error *err)
+{
+    *base_used = NULL;
+    int fd = -1;
+    char **bases = NULL;
+    size_t n = 0;
+    char *abs = absolute(dir), *conf = NULL;
+    int rc = abs ? check_archive_path(abs, err) : stpm_error_set(err, STPM_ERROR, "out of memory");
+    if (rc == 0 && (!*until || strpbrk(until, "'\\\n\r")))
+        rc = stpm_error_set(err, STPM_EUSAGE,
+                            "invalid --until \"%s\": expected a timestamp such "
+                            "as \"2026-12-01 10:30:00+08\"",
+                            until);
+    if (rc == 0)
+        rc = list_bases(abs, &bases, &n, err);
+    if (rc == 0)
+        rc = prepare(e, true, err);
+    if (rc == 0)
+        rc = lock_home(e, &fd, err);
+    if (rc < 0)
+        goto out;
+    if (initialized(e)) {
+        rc = stpm_error_set(err, STPM_ERROR,
+                            "cannot restore into %s: it already holds a "
+                            "database",
+                            e->home);
+        stpm_error_hint(err, "Restore into a new home (--home DIR), or destroy this one first "
+                             "(\"stpm db destroy\").");
+        goto out;
+    }
+    if ((rc = find_bindir(e, err)) < 0 || (rc = check_socket_path(e, err)) < 0 ||
+        (rc = make_cluster_dir(e, err)) < 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        bool too_early = false;
+        stpm_error attempt = STPM_ERROR_INIT;
+        rc = recover_from(e, abs, bases[i], until, &too_early, &attempt);
+        if (rc == 0) {
+            *base_used = bases[i];
+            bases[i] = NULL;
+            break;
+        }
+        /* undo the attempt: stop what started, remove the copy */
+        char *pg_ctl = stpm_asprintf("%s/pg_ctl", e->bindir);
+        char *stop[] = {pg_ctl,       (char *)"stop",      (char *)"-D", e->data,
+                        (char *)"-m", (char *)"immediate", (char *)"-w", NULL};
+        if (pg_ctl && running_pid(e) > 0)
+            run_tool(e, stop, NULL);
+        free(pg_ctl);
+        remove_tree(e, e->data);
+        if (!too_early || i + 1 == n) {
+            stpm_error_move(err, &attempt);
+            if (too_early)
+                stpm_error_hint(err,
+                                "Every base backup of the archive ends after %s: the "
+                                "archive cannot go back that far.",
+                                until);
+            break;
+        }
+        stpm_error_clear(&attempt);
+    }
+    if (rc < 0)
+        goto out;
+    /* recovered and promoted: the recovery settings are done with */
+    conf = stpm_asprintf("%s/" ARCHIVE_CONF, e->data);
+    rc = conf ? write_server_file(e, conf,
+                                  "# stpm: recovered from an archive; archiving is off until "
+                                  "\"stpm db archive on DIR\".\narchive_mode = off\n",
+                                  err)
+              : stpm_error_set(err, STPM_ERROR, "out of memory");
+out:
+    unlock_home(fd);
+    for (size_t i = 0; i < n; i++)
+        free(bases[i]);
+    free(bases);
+    free(abs);
+    free(conf);
     return rc;
 }

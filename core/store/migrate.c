@@ -264,6 +264,8 @@ int stpm_migrate_files(stpm_db *db, const stpm_embedded_file *files, size_t n, s
     int rc = stpm_migrate_files_status(db, files, n, NULL, &pending, err);
     if (rc < 0 || pending == 0)
         return rc;
+    if (db->standby)
+        return stpm_pg_standby_error(err, "cannot apply the migrations");
     rc = exec_simple(c, "BEGIN", PGRES_COMMAND_OK, "cannot begin a migration", err);
     if (rc == 0)
         rc = exec_simple(c, LOCK_SQL, PGRES_TUPLES_OK, "cannot take the migration lock", err);

@@ -61,11 +61,34 @@ static int connect_failed(PGconn *conn, stpm_error *err)
     return code;
 }
 
+/* Whether the server is a hot standby: the server reports in_hot_standby at connection
+ * (PostgreSQL 14 and later), else pg_is_in_recovery() says. */
+static int detect_standby(stpm_db *db, stpm_error *err)
+{
+    const char *hs = PQparameterStatus(db->conn, "in_hot_standby");
+    if (hs) {
+        db->standby = strcmp(hs, "on") == 0;
+        return 0;
+    }
+    PGresult *r = PQexec(db->conn, "SELECT pg_is_in_recovery()");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        int code = stpm_pg_error(err, db->conn, r, "cannot connect to the database");
+        PQclear(r);
+        return code;
+    }
+    db->standby = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    return 0;
+}
+
 static int finish_open(stpm_db *db, stpm_error *err)
 {
     if (PQstatus(db->conn) != CONNECTION_OK)
         return connect_failed(db->conn, err);
     PQsetNoticeProcessor(db->conn, quiet_notices, NULL);
+    int rc = detect_standby(db, err);
+    if (rc < 0)
+        return rc;
     /* The server reports the session user at connection: no round trip for it. */
     const char *who = PQparameterStatus(db->conn, "session_authorization");
     if (who && *who) {
@@ -167,8 +190,9 @@ static int open_conninfo(stpm_db *db, const char *ci, stpm_error *err)
     return rc;
 }
 
-/* Apply pending migrations. A role that may not even read the table of applied
- * migrations (an auditor's, say) cannot migrate either: it is left to the owner. */
+/* Apply pending migrations (on a standby: only check that none is pending). A role that may not
+ * even read the table of applied migrations (an auditor's, say) cannot migrate either: it is left
+ * to the owner. */
 static int auto_migrate(stpm_db *db, stpm_error *err)
 {
     size_t pending = 0;
@@ -184,6 +208,16 @@ static int auto_migrate(stpm_db *db, stpm_error *err)
     }
     if (pending == 0)
         return 0;
+    if (db->standby) { /* it replays the primary's schema; it cannot apply one itself */
+        stpm_error_set(err, STPM_EUNAVAIL,
+                       "the schema of the standby is not current: %zu migration%s pending", pending,
+                       pending == 1 ? " is" : "s are");
+        stpm_error_detail(err, "A read-only standby cannot apply migrations; it gets the "
+                               "primary's schema by replaying it.");
+        stpm_error_hint(err, "Run \"stpm db migrate\" on the primary (target_session_attrs="
+                             "read-write), then wait for the standby to replay it.");
+        return STPM_EUNAVAIL;
+    }
     return stpm_migrate(db, NULL, err);
 }
 

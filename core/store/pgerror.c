@@ -13,6 +13,8 @@ int stpm_pg_sqlstate_code(const char *s)
         return STPM_EPERM;
     if (strcmp(s, "40001") == 0 || strcmp(s, "40P01") == 0 || strcmp(s, "55P03") == 0)
         return STPM_ECONFLICT;
+    if (strcmp(s, "25006") == 0) /* read_only_sql_transaction: a hot standby */
+        return STPM_EUNAVAIL;
     if (strncmp(s, "08", 2) == 0 || strcmp(s, "57P01") == 0 || strcmp(s, "57P02") == 0 ||
         strcmp(s, "57P03") == 0)
         return STPM_EUNAVAIL;
@@ -37,6 +39,16 @@ static char *trimmed(const char *s)
     return stpm_strndup(s, n);
 }
 
+int stpm_pg_standby_error(stpm_error *err, const char *what)
+{
+    stpm_error_set(err, STPM_EUNAVAIL, "%s%sthe server is a read-only standby", what ? what : "",
+                   what ? ": " : "");
+    stpm_error_detail(err, "A hot standby replays the primary's changes and accepts no writes.");
+    stpm_error_hint(err, "Connect to the primary: give its address with --db, or add "
+                         "target_session_attrs=read-write to a multi-host connection string.");
+    return STPM_EUNAVAIL;
+}
+
 int stpm_pg_error_call(stpm_error *err, PGconn *conn, const PGresult *res, const char *what)
 {
     const char *src = res ? PQresultErrorField(res, PG_DIAG_SOURCE_FUNCTION) : NULL;
@@ -54,6 +66,13 @@ int stpm_pg_error(stpm_error *err, PGconn *conn, const PGresult *res, const char
     if (!primary)
         primary = fallback = trimmed(conn ? PQerrorMessage(conn) : "no connection");
     int code = stpm_pg_sqlstate_code(state);
+    if (state && strcmp(state, "25006") == 0) {
+        free(fallback);
+        code = stpm_pg_standby_error(err, what);
+        if (err)
+            memcpy(err->sqlstate, state, 6);
+        return code;
+    }
     if (!state && conn && PQstatus(conn) == CONNECTION_BAD) {
         code = STPM_EUNAVAIL;
         stpm_error_set(err, code, "%s%slost the connection to the database", what ? what : "",

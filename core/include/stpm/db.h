@@ -66,4 +66,26 @@ STPM_API const char *stpm_db_role(const stpm_db *db);
 /* The server's version as it reports it, e.g. "15.4 (Debian 15.4-1)", or "" when unknown. */
 STPM_API const char *stpm_db_server_version(const stpm_db *db);
 
+/* Whether the server was a read-only hot standby when connected (pg_is_in_recovery()).
+ * On a standby stpm_db_open applies no migration: pending ones fail with STPM_EUNAVAIL
+ * ("the schema of the standby is not current"); a write fails with STPM_EUNAVAIL, "the
+ * server is a read-only standby", and the hint to connect to the primary. */
+STPM_API bool stpm_db_is_standby(const stpm_db *db);
+
+/* Where the server stands in replication, for `stpm db status`. Strings are malloc'd
+ * (free with stpm_db_replication_clear); NULL when the server does not know. */
+typedef struct stpm_db_replication {
+    bool standby;         /* in recovery now */
+    char *replay_lag;     /* standby: now() - the last replayed commit's time, e.g. "00:00:00.2" */
+    long long lag_bytes;  /* standby: WAL received but not yet replayed; -1 when unknown */
+    char *receive_lsn;    /* standby: the last WAL position received */
+    char *replay_lsn;     /* standby: the last WAL position replayed */
+    long long standbys;   /* primary: streaming standbys connected; -1 when unknown */
+    char *max_replay_lag; /* primary: the largest replay_lag of its standbys, or NULL */
+} stpm_db_replication;
+
+/* Ask the server (reads only; works on a primary and on a standby). */
+STPM_API int stpm_db_replication_get(stpm_db *db, stpm_db_replication *out, stpm_error *err);
+STPM_API void stpm_db_replication_clear(stpm_db_replication *r);
+
 #endif

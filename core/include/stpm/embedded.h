@@ -111,4 +111,39 @@ STPM_API char *stpm_embedded_conninfo_for(const stpm_embedded *e, const char *db
 /* Whether it is initialised and running, and with what. Never starts anything. */
 STPM_API int stpm_embedded_status(stpm_embedded *e, stpm_embedded_state *out, stpm_error *err);
 
+/* Whether the data directory exists (initdb ran). */
+STPM_API bool stpm_embedded_initialized(stpm_embedded *e);
+
+/* The absolute path of the PostgreSQL program `name` (pg_dump, pg_restore, pg_basebackup)
+ * among the server binaries found as above; malloc'd into *path. STPM_EUNAVAIL when it is
+ * not installed. Works whatever the connection: only the binaries are looked up. */
+STPM_API int stpm_embedded_tool(stpm_embedded *e, const char *name, char **path, stpm_error *err);
+
+/* Stop the server and remove the cluster (its data directory, socket directory and log;
+ * as root the directory under /var/lib/stpm and the home's link to it). The home itself
+ * stays. *destroyed (may be NULL): whether there was a cluster. The caller asks first. */
+STPM_API int stpm_embedded_destroy(stpm_embedded *e, bool *destroyed, stpm_error *err);
+
+/*
+ * WAL archiving to dir (another disk): dir/wal receives every WAL segment (archive_mode,
+ * archive_command, archive_timeout 60 s, in the data directory's stpm_archive.conf), the
+ * server is restarted, then a base backup is taken into dir/base/YYYYMMDDTHHMMSSZ (UTC);
+ * its path goes into *base (malloc'd). Run again, it takes another base backup. The
+ * cluster must be initialised (STPM_ENOTFOUND); dir may not lie inside the cluster, nor
+ * hold a quote, backslash, $, ` or % (STPM_EUSAGE).
+ */
+STPM_API int stpm_embedded_archive_on(stpm_embedded *e, const char *dir, char **base,
+                                      stpm_error *err);
+
+/*
+ * Point-in-time recovery into this home, which must hold no cluster yet (else STPM_ERROR,
+ * nothing touched): the newest base backup of dir that ends before `until` (a timestamp
+ * PostgreSQL reads, e.g. "2026-12-01 10:30:00+08") is copied into the data directory and
+ * the server replays the archived WAL up to `until`, then promotes itself and runs as a
+ * primary with archiving off. *base_used (malloc'd): the base backup used. STPM_ERROR
+ * when the archive's WAL does not reach `until` (detail: the end of the server log).
+ */
+STPM_API int stpm_embedded_restore_archive(stpm_embedded *e, const char *dir, const char *until,
+                                           char **base_used, stpm_error *err);
+
 #endif
