@@ -216,19 +216,72 @@ cleanup:
     return rc;
 }
 
+/* One line per file, then the counts; the exit status as `project advance --where`'s. */
+static int print_attachments(cli_ctx *ctx, const stpm_attach_report *rep)
+{
+    static const char *const cols[] = {"file", "code", "kind", "sha256", "outcome", "message"};
+    cli_table *t = cli_table_new(6, cols);
+    if (!t)
+        return 1;
+    for (size_t i = 0; i < rep->n; i++) {
+        const stpm_attach_item *it = &rep->items[i];
+        char sha[13];
+        snprintf(sha, sizeof(sha), "%.12s", it->sha256);
+        const char *cells[] = {it->file,
+                               it->code,
+                               it->kind,
+                               *sha ? sha : NULL,
+                               stpm_outcome_name((stpm_outcome)it->outcome),
+                               it->message};
+        cli_table_add_row(t, cells);
+    }
+    cli_table_print(t, ctx->format, stdout, false);
+    cli_table_free(t);
+    if (ctx->format == CLI_FORMAT_TABLE)
+        printf("%zu files: %zu %s, %zu unchanged, %zu refused, %zu conflict, %zu error%s\n", rep->n,
+               rep->n_ok - rep->n_already, rep->dry_run ? "would be attached" : "attached",
+               rep->n_already, rep->n_refused, rep->n_conflict, rep->n_error,
+               rep->dry_run ? " (dry run: nothing written)" : "");
+    return rep->n_error ? 1 : rep->n_conflict ? 4 : rep->n_refused ? 3 : 0;
+}
+
 static int cmd_attach(cli_ctx *ctx, int argc, char **argv)
 {
-    static const char usage[] = "stpm project attach CODE KIND FILE";
-    cli_opt opts[] = {CLI_END};
+    static const char usage[] = "stpm project attach CODE KIND FILE\n"
+                                "       stpm project attach --from DIR|MANIFEST [--dry-run]";
+    cli_opt opts[] = {
+        CLI_STRING("from", 0, "DIR",
+                   "every file of DIR named CODE-KIND.ext, or those a manifest CSV "
+                   "(code,kind,file) lists"),
+        CLI_FLAG("dry-run", 'n', "report each outcome, change nothing"),
+        CLI_END,
+    };
     cli_args args = {0};
     stpm_db *db = NULL;
     stpm_error err = STPM_ERROR_INIT;
+    stpm_attach_report rep = STPM_ATTACH_REPORT_INIT;
     int rc = 0;
     if (cli_start(ctx, usage,
                   "Attach a document (e.g. integrity_commitment 廉政承诺书, task_book 任务书) to a "
-                  "project;\nits content is stored with its size and SHA-256 (at most 32 MiB).",
-                  opts, argc, argv, &args, 3, 3, NULL, &db, &rc) < 0)
+                  "project;\nits content is stored with its size and SHA-256 (at most 32 MiB). "
+                  "With --from, many\ndocuments, each atomically, with its outcome.",
+                  opts, argc, argv, &args, 0, 3, NULL, NULL, &rc) < 0)
         goto cleanup;
+    const char *from = cli_opt_get(opts, "from")->value;
+    bool dry_run = cli_opt_get(opts, "dry-run")->flag;
+    if (args.n_operands != (from ? 0 : 3) || (!from && dry_run)) {
+        rc = cli_usage_error("usage: %s", usage);
+        goto cleanup;
+    }
+    if ((rc = cli_connect(ctx, &db)) != 0)
+        goto cleanup;
+    if (from) {
+        if (stpm_project_attach_from(db, from, cli_today(ctx), dry_run, &rep, &err) < 0)
+            rc = cli_report(&err);
+        else
+            rc = print_attachments(ctx, &rep);
+        goto cleanup;
+    }
     bool already = false;
     char sha[65] = {0};
     if (stpm_project_attach(db, args.operands[0], args.operands[1], args.operands[2],
@@ -241,6 +294,7 @@ static int cmd_attach(cli_ctx *ctx, int argc, char **argv)
         printf("%s: attached %s %s (sha256 %.12s)\n", args.operands[0], args.operands[1],
                args.operands[2], sha);
 cleanup:
+    stpm_attach_report_clear(&rep);
     stpm_error_clear(&err);
     cli_args_free(&args);
     cli_opts_free(opts);

@@ -9,6 +9,7 @@
 #include "connect.h"
 #include "opts.h"
 #include "subcmd.h"
+#include "stpm/project.h"
 #include "stpm/reserve.h"
 #include "table.h"
 
@@ -17,7 +18,10 @@ static const char list_usage[] =
 static const char rank_usage[] =
     "stpm reserve rank --year Y [--plan CODE] [--town T] [--field F] [--top N] [--weights FILE]";
 static const char promote_usage[] =
-    "stpm reserve promote ENTRY --plan CODE [--leader NAME] [--year Y]";
+    "stpm reserve promote ENTRY --plan CODE [--leader NAME] [--year Y]\n"
+    "       stpm reserve promote --where 'KEY=VALUE ...' --plan CODE [--leader NAME] [--year Y]"
+    " [--weights FILE] [--dry-run]\n"
+    "       stpm reserve promote --from FILE --plan CODE [--leader NAME] [--year Y] [--dry-run]";
 
 static int parse_year(const char *s, int *out)
 {
@@ -261,12 +265,70 @@ out:
     return rc;
 }
 
+/* One line per entry, then the counts; the exit status as `project advance --where`'s:
+ * 1 when an entry met an error, else 4 for a conflict, else 3 when one was refused. */
+static int print_promotions(cli_ctx *ctx, const stpm_promote_report *rep)
+{
+    static const char *const cols[] = {"entry", "org", "title", "project", "outcome", "message"};
+    cli_table *t = cli_table_new(6, cols);
+    if (!t)
+        return 1;
+    for (size_t i = 0; i < rep->n; i++) {
+        const stpm_promote_item *it = &rep->items[i];
+        const char *cells[] = {it->entry,
+                               it->org,
+                               it->title,
+                               it->project,
+                               stpm_outcome_name((stpm_outcome)it->outcome),
+                               it->message};
+        cli_table_add_row(t, cells);
+    }
+    cli_table_print(t, ctx->format, stdout, false);
+    cli_table_free(t);
+    if (ctx->format == CLI_FORMAT_TABLE)
+        printf("%zu entries: %zu %s, %zu refused, %zu conflict, %zu error%s\n", rep->n, rep->n_ok,
+               rep->dry_run ? "would be promoted" : "promoted", rep->n_refused, rep->n_conflict,
+               rep->n_error, rep->dry_run ? " (dry run: nothing written)" : "");
+    return rep->n_error ? 1 : rep->n_conflict ? 4 : rep->n_refused ? 3 : 0;
+}
+
+static int promote_many(cli_ctx *ctx, stpm_db *db, const char *where, const char *from,
+                        const char *weights, const stpm_promote_options *o, bool dry_run)
+{
+    stpm_error err = STPM_ERROR_INIT;
+    stpm_reserve_where w = STPM_RESERVE_WHERE_INIT;
+    stpm_promote_report rep = STPM_PROMOTE_REPORT_INIT;
+    stpm_scoring *s = NULL;
+    int rc = 0;
+    if (where) {
+        if (stpm_reserve_where_parse(where, &w, &err) < 0 ||
+            ((w.top || w.has_min_score) && (weights ? stpm_scoring_load_file(&s, weights, &err)
+                                                    : stpm_scoring_load_default(&s, &err)) < 0) ||
+            stpm_reserve_promote_where(db, &w, s, o, dry_run, &rep, &err) < 0)
+            rc = cli_report(&err);
+    } else if (stpm_reserve_promote_file(db, from, o, dry_run, &rep, &err) < 0) {
+        rc = cli_report(&err);
+    }
+    if (rc == 0)
+        rc = print_promotions(ctx, &rep);
+    stpm_promote_report_clear(&rep);
+    stpm_reserve_where_clear(&w);
+    stpm_scoring_free(s);
+    stpm_error_clear(&err);
+    return rc;
+}
+
 static int reserve_promote(cli_ctx *ctx, int argc, char **argv)
 {
     cli_opt opts[] = {
         CLI_STRING("plan", 'p', "CODE", "the plan to apply under (required)"),
         CLI_STRING("leader", 'l', "NAME", "the project leader (default: the survey's)"),
         CLI_STRING("year", 'y', "Y", "the project's year (default: the survey year)"),
+        CLI_STRING("where", 0, "CONDITIONS",
+                   "every candidate not promoted yet matching KEY=VALUE conditions"),
+        CLI_STRING("from", 0, "FILE", "the entries listed in FILE, one a line"),
+        CLI_STRING("weights", 'w', "FILE", "a scoring file for min_score and top in --where"),
+        CLI_FLAG("dry-run", 'n', "report each outcome, change nothing"),
         CLI_END,
     };
     cli_args args;
@@ -277,11 +339,22 @@ static int reserve_promote(cli_ctx *ctx, int argc, char **argv)
     if (cli_start(ctx, promote_usage,
                   "Turn a candidate of the reserve pool into a project under a plan. "
                   "ENTRY is the\nid or a prefix of at least 6 hex digits, as \"stpm "
-                  "reserve list\" shows it.",
+                  "reserve list\" shows it.\nWith --where or --from, many candidates, "
+                  "each atomically, with its outcome\n(--where keys: year, town, field, "
+                  "target_plan, org, min_score, top).",
                   opts, argc, argv, &args, 0, INT_MAX, NULL, NULL, &rc) < 0)
         goto out;
-    if (args.n_operands != 1 || !cli_opt_get(opts, "plan")->value) {
+    const char *where = cli_opt_get(opts, "where")->value;
+    const char *from = cli_opt_get(opts, "from")->value;
+    bool dry_run = cli_opt_get(opts, "dry-run")->flag;
+    if (args.n_operands != (where || from ? 0 : 1) || (where && from) ||
+        !cli_opt_get(opts, "plan")->value) {
         rc = cli_usage_error("%s", promote_usage);
+        goto out;
+    }
+    if (!where && !from && (dry_run || cli_opt_get(opts, "weights")->value)) {
+        rc = cli_usage_error("--dry-run and --weights go with --where or --from\nusage: %s",
+                             promote_usage);
         goto out;
     }
     stpm_promote_options o = STPM_PROMOTE_OPTIONS_INIT;
@@ -292,6 +365,10 @@ static int reserve_promote(cli_ctx *ctx, int argc, char **argv)
     o.today = cli_today(ctx);
     if ((rc = cli_connect(ctx, &db)))
         goto out;
+    if (where || from) {
+        rc = promote_many(ctx, db, where, from, cli_opt_get(opts, "weights")->value, &o, dry_run);
+        goto out;
+    }
     if (stpm_reserve_promote(db, args.operands[0], &o, &code, &err) < 0) {
         rc = cli_report(&err);
         goto out;

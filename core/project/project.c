@@ -169,7 +169,7 @@ static int sets_json(const stpm_workflow *wf, const char *const *sets, size_t n,
 }
 
 /* The workflow's own fields with a default, as a JSON object. */
-static void defaults_json(const stpm_workflow *wf, stpm_strbuf *out)
+void proj_defaults_json(const stpm_workflow *wf, stpm_strbuf *out)
 {
     stpm_strbuf_putc(out, '{');
     bool first = true;
@@ -240,7 +240,7 @@ int stpm_project_create(stpm_db *db, const stpm_project_new *spec, char **code, 
     rc = sets_json(wf, spec->sets, spec->n_sets, &sets, err);
     if (rc < 0)
         goto out;
-    defaults_json(wf, &defaults);
+    proj_defaults_json(wf, &defaults);
     int year = spec->year;
     if (!year) {
         int m, d;

@@ -103,4 +103,14 @@ void proj_filter_params(const stpm_project_filter *f, stpm_date today, const cha
 /* Copy a transition report's reasons into err's detail, one per line. */
 void proj_report_detail(const stpm_transition_report *r, stpm_error *err);
 
+/* The workflow's own fields with a default, as a JSON object (a new project's p_defaults). */
+void proj_defaults_json(const stpm_workflow *wf, stpm_strbuf *out);
+
+/* "message. detail" of an error, for one item's outcome line (malloc'd; NULL on OOM). */
+char *proj_item_message(const char *message, const char *detail);
+
+/* The stpm_outcome of an item that failed with the STPM_E* code: refused for what is
+ * about the item (refused, bad input, not found, usage), conflict, else error. */
+int proj_item_outcome(int code);
+
 #endif

@@ -118,6 +118,46 @@ STPM_API int stpm_project_history(stpm_db *db, const char *code, stpm_rows **out
 STPM_API int stpm_project_attach(stpm_db *db, const char *code, const char *kind, const char *path,
                                  stpm_date today, bool *already, char sha256[65], stpm_error *err);
 
+/* One document of stpm_project_attach_from: the file, the project and kind it names, its
+ * outcome (an stpm_outcome: ok, refused — a file name that is not CODE-KIND.ext, not a
+ * regular file, too large, no such project, a kind its workflow does not declare —,
+ * conflict or error) and, when ok, its digest and whether it was attached already. */
+typedef struct stpm_attach_item {
+    char *file; /* as listed: the name in DIR, or the manifest's file column */
+    char *code, *kind;
+    char sha256[65];
+    bool already;
+    int outcome;
+    char *message; /* why not; NULL when ok */
+} stpm_attach_item;
+
+typedef struct stpm_attach_report {
+    stpm_attach_item *items;
+    size_t n, cap;
+    size_t n_ok, n_already, n_refused, n_conflict, n_error;
+    bool dry_run;
+} stpm_attach_report;
+
+#define STPM_ATTACH_REPORT_INIT                                                                    \
+    {                                                                                              \
+        NULL, 0, 0, 0, 0, 0, 0, 0, false                                                           \
+    }
+
+STPM_API void stpm_attach_report_clear(stpm_attach_report *r);
+
+/*
+ * `project attach --from`: from is a directory whose files are named CODE-KIND.ext (e.g.
+ * 2021-RGKJ-0001-task_book.pdf; names beginning with '.' are skipped), or a manifest CSV
+ * with the header code,kind,file (files relative to the manifest's directory). Each
+ * document is attached as stpm_project_attach does, each in its own subtransaction of a
+ * server call per batch (stpm.document_attach_many, migrations/088), so one refused file
+ * does not undo the others. dry_run: the same calls in a transaction rolled back. Returns
+ * 0 once every file has its outcome in *report; negative when the run itself failed (from
+ * unreadable, a malformed manifest, permission, the server lost).
+ */
+STPM_API int stpm_project_attach_from(stpm_db *db, const char *from, stpm_date today, bool dry_run,
+                                      stpm_attach_report *report, stpm_error *err);
+
 /* ---- transitions ---- */
 
 /* A file to attach as part of a transition: kind and path. */

@@ -148,4 +148,76 @@ typedef struct stpm_promote_options {
 STPM_API int stpm_reserve_promote(stpm_db *db, const char *entry, const stpm_promote_options *opts,
                                   char **code, stpm_error *err);
 
+/* ---- many candidates at once: `reserve promote --where | --from` ---- */
+
+/* The conditions of `reserve promote --where` (stpm_reserve_where_parse): space-separated
+ * KEY=VALUE terms, as `project advance --where`. year (survey year), town, field,
+ * target_plan (a plan code: the entries whose 拟申报计划 is that plan's name), org (USCC),
+ * min_score (the score by the scoring weights, at least this), top (the best N of the
+ * ranking, as `reserve rank --top N`); min_score and top need year. Entries promoted
+ * already are never selected. */
+typedef struct stpm_reserve_where {
+    int year;
+    char *town, *field, *target_plan, *org;
+    bool has_min_score;
+    stpm_decimal min_score;
+    size_t top;
+} stpm_reserve_where;
+
+#define STPM_RESERVE_WHERE_INIT                                                                    \
+    {                                                                                              \
+        0, NULL, NULL, NULL, NULL, false, 0, 0                                                     \
+    }
+
+STPM_API int stpm_reserve_where_parse(const char *where, stpm_reserve_where *w, stpm_error *err);
+STPM_API void stpm_reserve_where_clear(stpm_reserve_where *w);
+
+/* One candidate's outcome. outcome is an stpm_outcome (stpm/project.h): ok, refused (the
+ * entry is unknown, ambiguous, promoted already, names no leader ...), conflict, error. */
+typedef struct stpm_promote_item {
+    char *entry;   /* as given (--from) or the first 8 hex digits of the id (--where) */
+    char id[37];   /* the entry's id, "" when it names none */
+    char *org;     /* the organisation's name, NULL when unknown */
+    char *title;   /* NULL when unknown */
+    char *project; /* the project's code (the one it would get, in a dry run); NULL */
+    int outcome;
+    char *message; /* why not; NULL when ok */
+} stpm_promote_item;
+
+typedef struct stpm_promote_report {
+    stpm_promote_item *items;
+    size_t n, cap;
+    size_t n_ok, n_refused, n_conflict, n_error;
+    bool dry_run;
+} stpm_promote_report;
+
+#define STPM_PROMOTE_REPORT_INIT                                                                   \
+    {                                                                                              \
+        NULL, 0, 0, 0, 0, 0, 0, false                                                              \
+    }
+
+STPM_API void stpm_promote_report_clear(stpm_promote_report *r);
+
+/*
+ * Promote every candidate that w selects (s: the scoring weights for min_score and top;
+ * may be NULL otherwise) — or, with stpm_reserve_promote_list, the entries named (id
+ * prefixes as stpm_reserve_promote takes them) — under opts->plan, each in its own
+ * subtransaction of a server call per batch (stpm.reserve_promote_many, migrations/088):
+ * one refused entry does not undo the others, and each is what `reserve promote ENTRY`
+ * would have made. dry_run: the same calls in a transaction that is rolled back, so each
+ * outcome is the real one and nothing is written. Returns 0 once every entry has its
+ * outcome in *report; a negative code only when the run itself failed (no such plan,
+ * permission, the server lost).
+ */
+STPM_API int stpm_reserve_promote_where(stpm_db *db, const stpm_reserve_where *w,
+                                        const stpm_scoring *s, const stpm_promote_options *opts,
+                                        bool dry_run, stpm_promote_report *report, stpm_error *err);
+STPM_API int stpm_reserve_promote_list(stpm_db *db, const char *const *entries, size_t n,
+                                       const stpm_promote_options *opts, bool dry_run,
+                                       stpm_promote_report *report, stpm_error *err);
+/* The same for the entries of a file, one a line (blank lines and # comments skipped). */
+STPM_API int stpm_reserve_promote_file(stpm_db *db, const char *path,
+                                       const stpm_promote_options *opts, bool dry_run,
+                                       stpm_promote_report *report, stpm_error *err);
+
 #endif
