@@ -29,6 +29,7 @@ static stpm_db_options options_of(const cli_ctx *ctx)
     stpm_db_options o = STPM_DB_OPTIONS_INIT;
     o.conninfo = ctx->db;
     o.home = ctx->home;
+    o.user = ctx->user;
     return o;
 }
 

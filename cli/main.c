@@ -29,8 +29,8 @@ const cli_command cli_commands[] = {
     {NULL, NULL, NULL},
 };
 
-static const char usage_text[] =
-    "stpm [--db CONNINFO] [--home DIR] [--format table|json|csv] [--today DATE] COMMAND ...";
+static const char usage_text[] = "stpm [--db CONNINFO] [--home DIR] [--user NAME] [--format "
+                                 "table|json|csv] [--today DATE] COMMAND ...";
 
 static void print_main_help(FILE *f)
 {
@@ -45,6 +45,8 @@ static void print_main_help(FILE *f)
                "                    libpq environment, else the embedded database)\n"
                "  --home DIR        where the embedded database lives (else STPM_HOME, else\n"
                "                    $XDG_DATA_HOME/stpm)\n"
+               "  --user NAME       the role to connect as (else the connection's own; on the\n"
+               "                    embedded database, the OS user who runs stpm)\n"
                "  --format FORMAT   table (default), json or csv\n"
                "  --today DATE      the date to act as of (else STPM_TODAY, else today)\n"
                "  -h, --help        this help; \"stpm COMMAND --help\" for a command's own\n"
@@ -111,6 +113,14 @@ int main(int argc, char **argv)
             if (cli_check_text("--home", v))
                 return 5;
             ctx.home = v;
+        } else if (is_opt(a, "--user")) {
+            if (take_value(argc, argv, &i, &v))
+                return 2;
+            if (cli_check_text("--user", v))
+                return 5;
+            if (!*v)
+                return cli_usage_error("option --user needs a role name");
+            ctx.user = v;
         } else if (is_opt(a, "--format")) {
             if (take_value(argc, argv, &i, &v))
                 return 2;
