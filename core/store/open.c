@@ -61,12 +61,13 @@ static int connect_failed(PGconn *conn, stpm_error *err)
     return code;
 }
 
-/* Whether a failed attempt was answered by a running server that refused this role or
- * database (so starting the cluster would not help). */
+/* Whether a failed attempt was answered by a running server that refused this role (so
+ * starting the cluster would not help). A missing database is not such an answer: the
+ * cluster's own one is made by stpm_embedded_ensure, maybe by a command running now. */
 static bool answers(PGconn *conn)
 {
     const char *m = PQerrorMessage(conn);
-    return has(m, "does not exist") || has(m, "authentication failed") ||
+    return (has(m, "role \"") && has(m, "does not exist")) || has(m, "authentication failed") ||
            has(m, "permission denied") || has(m, "not permitted to log in");
 }
 
