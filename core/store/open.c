@@ -177,13 +177,16 @@ static int open_embedded(stpm_db *db, const stpm_db_options *opts, const char *c
     if ((rc = stpm_embedded_new(&e, opts ? opts->home : NULL, err)) < 0)
         goto cleanup;
     db->conn = connect_embedded_socket(e, parsed, user);
-    if (db->conn && PQstatus(db->conn) != CONNECTION_OK && !answers(db->conn)) {
-        if (opts && opts->no_start) {
+    bool start = db->conn && PQstatus(db->conn) != CONNECTION_OK && !answers(db->conn);
+    if (start && opts && opts->no_start) {
+        /* a server that says the database is missing runs: finish_open names the database */
+        if (!has(PQerrorMessage(db->conn), "does not exist")) {
             rc = stpm_error_set(err, STPM_EUNAVAIL, "the embedded database is not running");
             stpm_error_detail(err, "Nothing answers on %s.", stpm_embedded_socket_dir(e));
             stpm_error_hint(err, "Run \"stpm db start\".");
             goto cleanup;
         }
+    } else if (start) {
         PQfinish(db->conn);
         db->conn = NULL;
         if ((rc = stpm_embedded_ensure(e, err)) < 0)

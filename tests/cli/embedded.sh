@@ -89,6 +89,12 @@ expect_rc 7 "--user NAME acts with NAME's rights (an officer cannot add users)"
 run "$STPM" --user emb_nobody project list
 expect_rc 7 "--user with an unknown role exits 7"
 contains "$ERR" "as role emb_nobody" "the message names the unknown role"
+run "$STPM" --user emb_nobody db status
+expect_rc 7 "db status as an unknown role exits 7"
+contains "$ERR" "as role emb_nobody" "db status names the refused role"
+run "$STPM" --db "dbname=emb_nosuch" db status
+expect_rc 8 "db status of a missing database of the embedded cluster exits 8"
+contains "$ERR" "database emb_nosuch does not exist" "db status names the missing database"
 run "$STPM" --user "" project list
 expect_rc 2 "an empty --user is a usage error"
 run "$STPM" project list --user emb_officer --format json
