@@ -14,6 +14,7 @@ typedef enum { CLI_FORMAT_TABLE, CLI_FORMAT_JSON, CLI_FORMAT_CSV, CLI_FORMAT_XLS
 typedef struct cli_ctx {
     const char *db;   /* --db or STPM_DB, else NULL */
     const char *home; /* --home or STPM_HOME, else NULL (the default applies) */
+    const char *user; /* --user: the role to connect as, else NULL (the connection's own) */
     cli_format format;
     bool today_set; /* --today or STPM_TODAY given */
     stpm_date today;

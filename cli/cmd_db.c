@@ -41,6 +41,7 @@ static stpm_db_options options_of(const cli_ctx *ctx)
     stpm_db_options o = STPM_DB_OPTIONS_INIT;
     o.conninfo = ctx->db;
     o.home = ctx->home;
+    o.user = ctx->user;
     return o;
 }
 
@@ -284,16 +285,12 @@ int cli_db_show_status(cli_ctx *ctx)
     }
     if (running && !db) {
         stpm_error probe = STPM_ERROR_INIT;
+        /* the embedded server runs here: a refused role or a missing database is said too */
         if (open_db(ctx, true, true, &db, &probe) < 0) {
-            if (src != STPM_DB_SOURCE_EMBEDDED) {
-                stpm_error_move(&err, &probe);
-                rc = err.code;
-                goto out;
-            }
-            db = NULL;
-            running = false;
+            stpm_error_move(&err, &probe);
+            rc = err.code;
+            goto out;
         }
-        stpm_error_clear(&probe);
     }
     if (db) {
         size_t applied = 0, pending = 0;

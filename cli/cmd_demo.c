@@ -261,16 +261,18 @@ static int run_argv(demo *d, int expect, const char *today, int argc, char **arg
     }
     d->ctx->format = CLI_FORMAT_TABLE;
     /* As another user: that user's connection stands in for the tour's while it runs. */
-    const char *own_db = d->ctx->db;
+    const char *own_db = d->ctx->db, *own_user = d->ctx->user;
     void *own_handle = d->ctx->db_handle;
     if (d->as) {
         d->ctx->db = d->as_db;
+        d->ctx->user = NULL; /* the step's user, not --user */
         d->ctx->db_handle = d->as_handle;
     }
     int rc = cmd->fn(d->ctx, argc, argv);
     if (d->as) {
         d->as_handle = d->ctx->db_handle;
         d->ctx->db = own_db;
+        d->ctx->user = own_user;
         d->ctx->db_handle = own_handle;
     }
     fflush(stdout);

@@ -10,6 +10,7 @@ int cli_connect(cli_ctx *ctx, stpm_db **out)
     stpm_db_options opts = STPM_DB_OPTIONS_INIT;
     opts.conninfo = ctx->db;
     opts.home = ctx->home;
+    opts.user = ctx->user;
     stpm_error err = STPM_ERROR_INIT;
     stpm_db *db = NULL;
     if (stpm_db_open(&db, &opts, &err) < 0) {

@@ -33,8 +33,8 @@ const cli_command cli_commands[] = {
 };
 
 static const char usage_text[] =
-    "stpm [--db CONNINFO] [--home DIR] [--format table|json|csv|xlsx] [--output FILE] [--bom]\n"
-    "     [--today DATE] COMMAND ...";
+    "stpm [--db CONNINFO] [--home DIR] [--user NAME] [--format table|json|csv|xlsx]\n"
+    "     [--output FILE] [--bom] [--today DATE] COMMAND ...";
 
 static void print_main_help(FILE *f)
 {
@@ -49,6 +49,8 @@ static void print_main_help(FILE *f)
                "                    libpq environment, else the embedded database)\n"
                "  --home DIR        where the embedded database lives (else STPM_HOME, else\n"
                "                    $XDG_DATA_HOME/stpm)\n"
+               "  --user NAME       the role to connect as (else the connection's own; on the\n"
+               "                    embedded database, the OS user who runs stpm)\n"
                "  --format FORMAT   table (default), json, csv or xlsx (a workbook with typed\n"
                "                    cells and, for reports, a chart; needs --output or a file\n"
                "                    as standard output)\n"
@@ -120,6 +122,14 @@ int main(int argc, char **argv)
             if (cli_check_text("--home", v))
                 return 5;
             ctx.home = v;
+        } else if (is_opt(a, "--user")) {
+            if (take_value(argc, argv, &i, &v))
+                return 2;
+            if (cli_check_text("--user", v))
+                return 5;
+            if (!*v)
+                return cli_usage_error("option --user needs a role name");
+            ctx.user = v;
         } else if (is_opt(a, "--format")) {
             if (take_value(argc, argv, &i, &v))
                 return 2;

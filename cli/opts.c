@@ -87,6 +87,12 @@ static int apply_global(cli_ctx *ctx, const char *name, const char *value, int *
         ctx->db = value;
     } else if (strcmp(name, "home") == 0) {
         ctx->home = value;
+    } else if (strcmp(name, "user") == 0) {
+        if (!*value) {
+            cli_usage_error("option --user needs a role name");
+            return -1;
+        }
+        ctx->user = value;
     } else if (strcmp(name, "format") == 0) {
         if (cli_parse_format(value, &ctx->format) < 0) {
             cli_usage_error("unknown format \"%s\": expected table, json, csv or xlsx", value);
@@ -106,7 +112,7 @@ static int apply_global(cli_ctx *ctx, const char *name, const char *value, int *
     return 0;
 }
 
-static const char *const global_names[] = {"db", "home", "format", "today", "output", NULL};
+static const char *const global_names[] = {"db", "home", "user", "format", "today", "output", NULL};
 
 static int is_global(const char *name)
 {
@@ -304,9 +310,9 @@ void cli_print_help(FILE *f, const char *usage, const char *summary, const cli_o
                     o->kind == CLI_OPT_LIST ? " (repeatable)" : "");
         }
     }
-    fprintf(f, "\nglobal options: --db CONNINFO, --home DIR, --format table|json|csv|xlsx, "
-               "--output FILE,\n"
-               "--bom (CSV for Excel: a UTF-8 byte-order mark), --today DATE\n");
+    fprintf(f, "\nglobal options: --db CONNINFO, --home DIR, --user NAME, "
+               "--format table|json|csv|xlsx,\n"
+               "--output FILE, --bom (CSV for Excel: a UTF-8 byte-order mark), --today DATE\n");
 }
 
 cli_opt *cli_opt_get(cli_opt *opts, const char *name)

@@ -5,19 +5,44 @@
 #include "store/db_internal.h"
 #include "util/strutil.h"
 
-static const char *const libpq_env[] = {"PGHOST",        "PGHOSTADDR", "PGPORT",
-                                        "PGDATABASE",    "PGUSER",     "PGSERVICE",
-                                        "PGSERVICEFILE", "PGPASSFILE", NULL};
+/* The variables (and conninfo keywords) that name a server: without any of them, a
+ * connection goes to the embedded database (see stpm/db.h). */
+static const char *const server_env[] = {"PGHOST", "PGHOSTADDR", "PGPORT", "PGSERVICE", NULL};
+static const char *const server_keys[] = {"host", "hostaddr", "port", "service", NULL};
+
+static bool env_set(const char *const *names)
+{
+    for (int i = 0; names[i]; i++) {
+        const char *v = getenv(names[i]);
+        if (v && *v)
+            return true;
+    }
+    return false;
+}
+
+bool stpm_conninfo_names_server(const PQconninfoOption *parsed)
+{
+    for (const PQconninfoOption *o = parsed; o->keyword; o++)
+        for (int i = 0; server_keys[i]; i++)
+            if (strcmp(o->keyword, server_keys[i]) == 0 && o->val && *o->val)
+                return true;
+    return false;
+}
 
 stpm_db_source stpm_db_resolve(const stpm_db_options *opts)
 {
-    if (opts && opts->conninfo && *opts->conninfo)
-        return STPM_DB_SOURCE_CONNINFO;
-    for (int i = 0; libpq_env[i]; i++) {
-        const char *v = getenv(libpq_env[i]);
-        if (v && *v)
-            return STPM_DB_SOURCE_ENV;
+    bool env_server = env_set(server_env);
+    if (opts && opts->conninfo && *opts->conninfo) {
+        if (env_server)
+            return STPM_DB_SOURCE_CONNINFO;
+        /* A malformed string is the explicit source: opening it reports the error. */
+        PQconninfoOption *parsed = PQconninfoParse(opts->conninfo, NULL);
+        bool server = !parsed || stpm_conninfo_names_server(parsed);
+        PQconninfoFree(parsed);
+        return server ? STPM_DB_SOURCE_CONNINFO : STPM_DB_SOURCE_EMBEDDED;
     }
+    if (env_server)
+        return STPM_DB_SOURCE_ENV;
     return STPM_DB_SOURCE_EMBEDDED;
 }
 

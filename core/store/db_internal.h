@@ -20,6 +20,9 @@ struct stpm_db {
     bool standby;
 };
 
+/* Whether a parsed conninfo names a server (host, hostaddr, port or service). */
+bool stpm_conninfo_names_server(const PQconninfoOption *parsed);
+
 /* The libpq connection of an open handle. */
 PGconn *stpm_db_pg(stpm_db *db);
 

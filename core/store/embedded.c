@@ -858,32 +858,59 @@ cleanup:
     return rc;
 }
 
-/* mkdir that accepts an existing directory; as root, hands the new one to the service user. */
 /* mkdir that accepts an existing directory (not a link: check_safe judges it); as root,
  * hands the new one to the service user. Mode and owner are set on the directory opened
- * without following a link. */
+ * without following a link. A directory for the service user is made under a temporary
+ * name and renamed into place once it is theirs, so that another stpm process checking
+ * the home meanwhile (stpm_embedded_new does, without the lock) never sees it as root's. */
 static int make_dir(const stpm_embedded *e, const char *path, mode_t mode, bool for_service,
                     stpm_error *err)
 {
     struct stat st;
-    if (mkdir(path, mode) != 0) {
-        if (errno == EEXIST && lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
-            return 0;
+    bool handover = for_service && e->as_root;
+    char *tmp = handover ? stpm_asprintf("%s.new-%ld", path, (long)getpid()) : NULL;
+    const char *made = handover ? tmp : path;
+    int rc = 0, fd = -1;
+    if (handover && !tmp)
+        return stpm_error_set(err, STPM_ERROR, "out of memory");
+    if (handover && lstat(path, &st) == 0) {
+        if (!S_ISDIR(st.st_mode))
+            rc = stpm_error_set(err, STPM_ERROR, "cannot create directory %s: %s", path,
+                                strerror(ENOTDIR));
+        goto cleanup;
+    }
+    if (handover)
+        rmdir(tmp); /* left by a killed process of ours with this pid */
+    if (mkdir(made, mode) != 0) {
+        if (!handover && errno == EEXIST && lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            goto cleanup;
         int saved = errno == EEXIST ? ENOTDIR : errno;
-        stpm_error_set(err, STPM_ERROR, "cannot create directory %s: %s", path, strerror(saved));
-        return STPM_ERROR;
+        rc = stpm_error_set(err, STPM_ERROR, "cannot create directory %s: %s", path,
+                            strerror(saved));
+        goto cleanup;
     }
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0 || fchmod(fd, mode) != 0 ||
-        (for_service && e->as_root && fchown(fd, e->svc_uid, e->svc_gid) != 0)) {
+    fd = open(made, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || fchmod(fd, mode) != 0 || (handover && fchown(fd, e->svc_uid, e->svc_gid) != 0)) {
+        rc = stpm_error_set(err, STPM_ERROR, "cannot set the owner of %s: %s", path,
+                            strerror(errno));
+        if (handover)
+            rmdir(tmp);
+        goto cleanup;
+    }
+    if (handover && rename(tmp, path) != 0) {
         int saved = errno;
-        if (fd >= 0)
-            close(fd);
-        stpm_error_set(err, STPM_ERROR, "cannot set the owner of %s: %s", path, strerror(saved));
-        return STPM_ERROR;
+        rmdir(tmp);
+        /* made meanwhile by another process: theirs stands */
+        if (!((saved == EEXIST || saved == ENOTEMPTY || saved == EISDIR) && lstat(path, &st) == 0 &&
+              S_ISDIR(st.st_mode)))
+            rc = stpm_error_set(err, STPM_ERROR, "cannot create directory %s: %s", path,
+                                strerror(saved == EEXIST || saved == ENOTEMPTY ? ENOTDIR : saved));
     }
-    close(fd);
-    return 0;
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    free(tmp);
+    return rc;
 }
 
 static int make_dirs(const stpm_embedded *e, const char *path, stpm_error *err)

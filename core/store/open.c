@@ -81,6 +81,16 @@ static int detect_standby(stpm_db *db, stpm_error *err)
     return 0;
 }
 
+/* Whether a failed attempt was answered by a running server that refused this role (so
+ * starting the cluster would not help). A missing database is not such an answer: the
+ * cluster's own one is made by stpm_embedded_ensure, maybe by a command running now. */
+static bool answers(PGconn *conn)
+{
+    const char *m = PQerrorMessage(conn);
+    return (has(m, "role \"") && has(m, "does not exist")) || has(m, "authentication failed") ||
+           has(m, "permission denied") || has(m, "not permitted to log in");
+}
+
 static int finish_open(stpm_db *db, stpm_error *err)
 {
     if (PQstatus(db->conn) != CONNECTION_OK)
@@ -111,53 +121,116 @@ static int finish_open(stpm_db *db, stpm_error *err)
  * compiling (100+ ms) costs more than it could save. */
 #define STPM_SESSION_OPTIONS "-c jit=off"
 
-static PGconn *connect_embedded_socket(const stpm_embedded *e)
+/* The value of a parsed conninfo's keyword, else of the variable, else NULL. */
+static const char *pick(const PQconninfoOption *parsed, const char *key, const char *var)
 {
+    for (const PQconninfoOption *o = parsed; o && o->keyword; o++)
+        if (strcmp(o->keyword, key) == 0 && o->val && *o->val)
+            return o->val;
+    const char *v = var ? getenv(var) : NULL;
+    return v && *v ? v : NULL;
+}
+
+/* The user's options (from the conninfo, else PGOPTIONS), then ours. */
+static char *session_options(const PQconninfoOption *parsed)
+{
+    const char *theirs = pick(parsed, "options", "PGOPTIONS");
+    return stpm_asprintf("%s%s%s", theirs ? theirs : "", theirs ? " " : "", STPM_SESSION_OPTIONS);
+}
+
+/* Connect to the embedded socket. `parsed` (may be NULL) is a conninfo that names no
+ * server: its keywords apply (user, dbname, options, ...), as do PGUSER and PGDATABASE;
+ * `user`, when set, overrides them. NULL when out of memory. */
+static PGconn *connect_embedded_socket(const stpm_embedded *e, const PQconninfoOption *parsed,
+                                       const char *user)
+{
+    static const char *const ours[] = {"host",    "hostaddr",         "port",
+                                       "service", "dbname",           "user",
+                                       "options", "application_name", NULL};
+    size_t n = 0;
+    for (const PQconninfoOption *o = parsed; o && o->keyword; o++)
+        n++;
+    const char **keys = calloc(n + 8, sizeof(*keys));
+    const char **vals = calloc(n + 8, sizeof(*vals));
+    char *options = session_options(parsed);
+    PGconn *conn = NULL;
+    if (!keys || !vals || !options)
+        goto cleanup;
     char port[16];
     snprintf(port, sizeof(port), "%d", STPM_EMBEDDED_PORT);
-    const char *keys[] = {"host", "port", "dbname", "user", "application_name", "options", NULL};
-    const char *vals[] = {
-        stpm_embedded_socket_dir(e), port, STPM_EMBEDDED_DBNAME, stpm_embedded_user(e), "stpm",
-        STPM_SESSION_OPTIONS,        NULL};
-    return PQconnectdbParams(keys, vals, 0);
+    const char *app = pick(parsed, "application_name", NULL);
+    const char *dbname = pick(parsed, "dbname", "PGDATABASE");
+    if (!user)
+        user = pick(parsed, "user", "PGUSER");
+    size_t k = 0;
+    keys[k] = "host", vals[k++] = stpm_embedded_socket_dir(e);
+    keys[k] = "port", vals[k++] = port;
+    keys[k] = "dbname", vals[k++] = dbname ? dbname : STPM_EMBEDDED_DBNAME;
+    keys[k] = "user", vals[k++] = user ? user : stpm_embedded_user(e);
+    keys[k] = "application_name", vals[k++] = app ? app : "stpm";
+    keys[k] = "options", vals[k++] = options;
+    for (const PQconninfoOption *o = parsed; o && o->keyword; o++) {
+        bool taken = false;
+        for (int i = 0; ours[i]; i++)
+            taken = taken || strcmp(o->keyword, ours[i]) == 0;
+        if (!taken && o->val && *o->val)
+            keys[k] = o->keyword, vals[k++] = o->val;
+    }
+    conn = PQconnectdbParams(keys, vals, 0);
+cleanup:
+    free(keys);
+    free(vals);
+    free(options);
+    return conn;
 }
 
 /* The embedded cluster: try its socket first (the common case costs one connection
- * attempt); when nothing answers, create and start it, then connect again. */
-static int open_embedded(stpm_db *db, const stpm_db_options *opts, stpm_error *err)
+ * attempt); when nothing answers, create and start it, then connect again. `ci` (may be
+ * NULL) is a conninfo that names no server. */
+static int open_embedded(stpm_db *db, const stpm_db_options *opts, const char *ci, const char *user,
+                         stpm_error *err)
 {
     stpm_embedded *e = NULL;
-    int rc = stpm_embedded_new(&e, opts ? opts->home : NULL, err);
-    if (rc < 0)
-        return rc;
-    db->conn = connect_embedded_socket(e);
-    if (PQstatus(db->conn) != CONNECTION_OK) {
-        if (opts && opts->no_start) {
+    PQconninfoOption *parsed = NULL;
+    int rc = 0;
+    if (ci && !(parsed = PQconninfoParse(ci, NULL))) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto cleanup;
+    }
+    if ((rc = stpm_embedded_new(&e, opts ? opts->home : NULL, err)) < 0)
+        goto cleanup;
+    db->conn = connect_embedded_socket(e, parsed, user);
+    bool start = db->conn && PQstatus(db->conn) != CONNECTION_OK && !answers(db->conn);
+    if (start && opts && opts->no_start) {
+        /* a server that says the database is missing runs: finish_open names the database */
+        if (!has(PQerrorMessage(db->conn), "does not exist")) {
             rc = stpm_error_set(err, STPM_EUNAVAIL, "the embedded database is not running");
             stpm_error_detail(err, "Nothing answers on %s.", stpm_embedded_socket_dir(e));
             stpm_error_hint(err, "Run \"stpm db start\".");
-            goto out;
+            goto cleanup;
         }
+    } else if (start) {
         PQfinish(db->conn);
         db->conn = NULL;
         if ((rc = stpm_embedded_ensure(e, err)) < 0)
-            goto out;
-        db->conn = connect_embedded_socket(e);
+            goto cleanup;
+        db->conn = connect_embedded_socket(e, parsed, user);
     }
     if (!db->conn) {
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");
-        goto out;
+        goto cleanup;
     }
     if ((rc = finish_open(db, err)) < 0)
-        goto out;
+        goto cleanup;
     db->describe = stpm_asprintf("embedded database in %s (socket %s) as %s", stpm_embedded_home(e),
                                  stpm_embedded_socket_dir(e), db->role);
-out:
+cleanup:
+    PQconninfoFree(parsed);
     stpm_embedded_free(e);
     return rc;
 }
 
-static int open_conninfo(stpm_db *db, const char *ci, stpm_error *err)
+static int open_conninfo(stpm_db *db, const char *ci, const char *user, stpm_error *err)
 {
     char *errmsg = NULL;
     PQconninfoOption *parsed = PQconninfoParse(ci, &errmsg);
@@ -169,14 +242,9 @@ static int open_conninfo(stpm_db *db, const char *ci, stpm_error *err)
         return rc;
     }
     /* Our session options go after the user's own (from the string, else PGOPTIONS). */
-    const char *theirs = getenv("PGOPTIONS");
-    for (PQconninfoOption *o = parsed; o->keyword; o++)
-        if (strcmp(o->keyword, "options") == 0 && o->val && *o->val)
-            theirs = o->val;
-    char *options = stpm_asprintf("%s%s%s", theirs ? theirs : "", theirs && *theirs ? " " : "",
-                                  STPM_SESSION_OPTIONS);
-    const char *keys[] = {"dbname", "options", NULL};
-    const char *vals[] = {ci, options, NULL};
+    char *options = session_options(parsed);
+    const char *keys[] = {"dbname", "options", user ? "user" : NULL, NULL};
+    const char *vals[] = {ci, options, user, NULL};
     db->conn = options ? PQconnectdbParams(keys, vals, 1) : NULL;
     free(options);
     PQconninfoFree(parsed);
@@ -229,10 +297,12 @@ int stpm_db_open(stpm_db **out, const stpm_db_options *opts, stpm_error *err)
         return stpm_error_set(err, STPM_ERROR, "out of memory");
     db->source = stpm_db_resolve(opts);
     int rc = 0;
+    const char *ci = opts && opts->conninfo && *opts->conninfo ? opts->conninfo : NULL;
+    const char *user = opts && opts->version >= 2 && opts->user && *opts->user ? opts->user : NULL;
     if (db->source == STPM_DB_SOURCE_EMBEDDED)
-        rc = open_embedded(db, opts, err);
+        rc = open_embedded(db, opts, ci, user, err);
     else
-        rc = open_conninfo(db, db->source == STPM_DB_SOURCE_CONNINFO ? opts->conninfo : "", err);
+        rc = open_conninfo(db, db->source == STPM_DB_SOURCE_CONNINFO ? ci : "", user, err);
     if (rc == 0 && !(opts && opts->no_migrate))
         rc = auto_migrate(db, err);
     if (rc == 0 && !db->describe)

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Extract the runnable examples of README.md, docs/*.md and docs/stpm.1 (see
 tests/cli/doc_examples.sh for the convention) and print them as JSON: a list of
-{"file", "line", "start", "command", "exit"}."""
+{"file", "line", "section", "start", "command", "exit"}: the examples of one file and
+section (0 before the file's first doc-examples marker, then 1, 2, ... from each marker
+on) run on one database."""
 import json
 import os
 import re
@@ -19,14 +21,15 @@ for rel in files:
         lines = f.read().split("\n")
     man = rel.endswith(".1")
     start = "demo"
-    for l in lines:
-        m = re.match(r'\s*(?:<!--|\.\\")\s*doc-examples:\s*(empty|demo)', l)
-        if m:
-            start = m.group(1)
+    section = 0
     i = 0
     while i < len(lines):
         l = lines[i]
         first = i + 1
+        m = re.match(r'\s*(?:<!--|\.\\")\s*doc-examples:\s*(empty|demo)', l)
+        if m:
+            start = m.group(1)
+            section += 1
         s = l.strip()
         if man:
             s = s.replace("\\-", "-").replace("\\e", "\\").replace("\\(aq", "'")
@@ -44,6 +47,6 @@ for rel in files:
         m = re.search(r"#\s*exit\s+(\d+)\s*$", cmd)
         if m:
             want = int(m.group(1))
-        out.append({"file": rel, "line": first, "start": start, "command": cmd, "exit": want})
+        out.append({"file": rel, "line": first, "section": section, "start": start, "command": cmd, "exit": want})
         i += 1
 json.dump(out, sys.stdout, ensure_ascii=False)

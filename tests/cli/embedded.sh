@@ -69,6 +69,39 @@ run "$STPM" db migrate
 expect_rc 0 "db migrate exits 0"
 contains "$OUT" "nothing to apply" "a second migrate applies nothing"
 
+# acting as another user on the embedded database: --user, or a conninfo naming no server
+run "$STPM" user add emb_officer --role officer
+expect_rc 0 "user add on the embedded database exits 0"
+run "$STPM" --user emb_officer project list --format json
+expect_rc 0 "--user NAME connects as NAME to the embedded database"
+run "$STPM" --user emb_officer db status --format json
+contains "$OUT" '"role": "emb_officer"' "--user NAME: the connected role is NAME"
+contains "$OUT" '"source": "embedded"' "--user NAME: the source stays the embedded database"
+run "$STPM" --db "user=emb_officer" db status --format json
+expect_rc 0 "--db \"user=NAME\" (no host) exits 0 on the embedded database"
+contains "$OUT" '"role": "emb_officer"' "--db \"user=NAME\": the connected role is NAME"
+run "$STPM" --db "dbname=stpm user=emb_officer options='-c statement_timeout=5000'" project list
+expect_rc 0 "a conninfo with dbname, user and options but no host goes to the embedded socket"
+run env PGUSER=emb_officer "$STPM" db status --format json
+contains "$OUT" '"role": "emb_officer"' "PGUSER without PGHOST connects as that user to the embedded database"
+run "$STPM" --user emb_officer user add emb_other --role officer
+expect_rc 7 "--user NAME acts with NAME's rights (an officer cannot add users)"
+run "$STPM" --user emb_nobody project list
+expect_rc 7 "--user with an unknown role exits 7"
+contains "$ERR" "as role emb_nobody" "the message names the unknown role"
+run "$STPM" --user emb_nobody db status
+expect_rc 7 "db status as an unknown role exits 7"
+contains "$ERR" "as role emb_nobody" "db status names the refused role"
+run "$STPM" --db "dbname=emb_nosuch" db status
+expect_rc 8 "db status of a missing database of the embedded cluster exits 8"
+contains "$ERR" "database emb_nosuch does not exist" "db status names the missing database"
+run "$STPM" --user "" project list
+expect_rc 2 "an empty --user is a usage error"
+run "$STPM" project list --user emb_officer --format json
+expect_rc 0 "--user is accepted after the command, as every global option"
+run "$STPM" --db "host=/nonexistent user=emb_officer" project list
+expect_rc 8 "a conninfo naming a host still goes to that host"
+
 # SIGKILL the postmaster: the next command brings it back by itself
 pid=$(pidof_cluster "$H1")
 kill -9 "$pid"

@@ -8,9 +8,13 @@ if ! command -v cppcheck >/dev/null; then
     exit 0
 fi
 cd "$root" || exit 1
+# The build directory keeps cppcheck's analysis of each file (--cppcheck-build-dir): a later
+# run analyses only what changed (12 s of CPU for the whole tree, about 1 s after that).
+cache="$build/cppcheck-cache"
+mkdir -p "$cache"
 out=$(cppcheck --quiet --enable=warning,performance,portability --std=c11 -I core/include \
     -I core -I cli -I "$build" --suppress=missingIncludeSystem --inline-suppr --error-exitcode=1 \
-    core cli 2>&1)
+    --cppcheck-build-dir="$cache" core cli 2>&1)
 if [ -z "$out" ]; then
     echo "ok 1 - cppcheck finds nothing"
 else

@@ -97,6 +97,34 @@ static void resolution_order(void **state)
     setenv("PGHOST", "", 1); /* set but empty does not count */
     assert_int_equal(stpm_db_resolve(&o), STPM_DB_SOURCE_EMBEDDED);
     unsetenv("PGHOST");
+    /* A conninfo or environment naming no server is the embedded database's. */
+    const char *embedded[] = {"user=x", "dbname=stpm_demo user=x options='-c a=b'",
+                              "postgresql:///stpm?user=x", NULL};
+    for (int i = 0; embedded[i]; i++) {
+        o.conninfo = embedded[i];
+        assert_int_equal(stpm_db_resolve(&o), STPM_DB_SOURCE_EMBEDDED);
+    }
+    const char *server[] = {"user=x host=/tmp",
+                            "port=5433",
+                            "hostaddr=127.0.0.1",
+                            "service=nosuch",
+                            "postgresql://h/stpm",
+                            "user='x",
+                            NULL};
+    for (int i = 0; server[i]; i++) {
+        o.conninfo = server[i];
+        assert_int_equal(stpm_db_resolve(&o), STPM_DB_SOURCE_CONNINFO);
+    }
+    o.conninfo = "user=x";
+    setenv("PGPORT", "5433", 1); /* a server in the environment: libpq's way */
+    assert_int_equal(stpm_db_resolve(&o), STPM_DB_SOURCE_CONNINFO);
+    unsetenv("PGPORT");
+    o.conninfo = NULL;
+    setenv("PGUSER", "x", 1);
+    setenv("PGDATABASE", "y", 1);
+    assert_int_equal(stpm_db_resolve(&o), STPM_DB_SOURCE_EMBEDDED);
+    unsetenv("PGUSER");
+    unsetenv("PGDATABASE");
 }
 
 static void applied_once(void **state)

@@ -2,10 +2,16 @@
  * stpm — the connection to the PostgreSQL store.
  *
  * Resolution order (DESIGN §7): options.conninfo (the CLI passes --db or STPM_DB), else
- * the standard libpq environment when any of its variables is set (PGHOST, PGSERVICE,
- * PGDATABASE, ...), else the embedded default: a private cluster under options.home
- * (else $XDG_DATA_HOME/stpm, i.e. ~/.local/share/stpm), created, started and migrated on
- * first use, listening on a Unix socket only (see stpm/embedded.h).
+ * the standard libpq environment when it names a server (PGHOST, PGHOSTADDR, PGPORT or
+ * PGSERVICE), else the embedded default: a private cluster under options.home (else
+ * $XDG_DATA_HOME/stpm, i.e. ~/.local/share/stpm), created, started and migrated on first
+ * use, listening on a Unix socket only (see stpm/embedded.h).
+ *
+ * A conninfo that names no server either (no host, hostaddr, port or service, and none of
+ * those variables set), such as "user=NAME" or "dbname=stpm_demo user=NAME", is taken
+ * on the embedded database: its socket and port, the conninfo's other keywords (user,
+ * dbname, options, ...). The same holds for PGUSER and PGDATABASE without a server.
+ * options.user, when set, is the role to connect as whatever the source.
  *
  * Unless options.no_migrate is set, stpm_db_open applies pending migrations
  * (stpm/migrate.h) once connected; a role that may not read stpm.schema_migrations is
@@ -26,7 +32,7 @@ typedef enum {
     STPM_DB_SOURCE_EMBEDDED, /* the private cluster under home */
 } stpm_db_source;
 
-#define STPM_DB_OPTIONS_VERSION 1
+#define STPM_DB_OPTIONS_VERSION 2
 
 typedef struct stpm_db_options {
     unsigned version;     /* STPM_DB_OPTIONS_VERSION */
@@ -34,11 +40,13 @@ typedef struct stpm_db_options {
     const char *home;     /* embedded home, or NULL for the default */
     bool no_start;        /* embedded: fail instead of creating/starting the cluster */
     bool no_migrate;      /* do not apply pending migrations on connect */
+    /* Since version 2: */
+    const char *user; /* the role to connect as (overrides the conninfo's), or NULL */
 } stpm_db_options;
 
 #define STPM_DB_OPTIONS_INIT                                                                       \
     {                                                                                              \
-        STPM_DB_OPTIONS_VERSION, NULL, NULL, false, false                                          \
+        STPM_DB_OPTIONS_VERSION, NULL, NULL, false, false, NULL                                    \
     }
 
 /* Which source the options resolve to, without connecting. */
