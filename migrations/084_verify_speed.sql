@@ -481,4 +481,57 @@ GRANT EXECUTE ON FUNCTION stpm.project_states_rebuilt(), stpm.project_facts_from
     stpm.jsonb_merge(jsonb), stpm.project_replay_of(uuid[]), stpm.project_problems_of(uuid[])
     TO stpm_admin, stpm_officer, stpm_expert, stpm_auditor;
 
+-- stpm.jsonb_merge is the schema's first aggregate: door_close (079) hands aggregates to
+-- stpm_owner too from here on, as it does every other function.
+CREATE OR REPLACE FUNCTION stpm.door_close() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r record;
+    groups constant text := 'stpm_admin, stpm_officer, stpm_expert, stpm_auditor';
+BEGIN
+    GRANT USAGE, CREATE ON SCHEMA stpm TO stpm_owner;
+    FOR r IN SELECT c.oid::regclass AS rel, c.relkind
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = 'stpm' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+    LOOP
+        IF r.relkind = 'S' THEN
+            EXECUTE format('REVOKE USAGE, UPDATE ON SEQUENCE %s FROM PUBLIC, %s', r.rel, groups);
+            EXECUTE format('GRANT SELECT ON SEQUENCE %s TO %s', r.rel, groups);
+        ELSE
+            EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON %s '
+                           'FROM PUBLIC, %s', r.rel, groups);
+            EXECUTE format('GRANT SELECT ON %s TO %s', r.rel, groups);
+        END IF;
+        -- Identity and serial sequences follow their table.
+        IF r.relkind <> 'S' OR NOT EXISTS (SELECT 1 FROM pg_depend d
+                                            WHERE d.objid = r.rel::oid AND d.deptype IN ('a', 'i')) THEN
+            EXECUTE format('ALTER %s %s OWNER TO stpm_owner',
+                           CASE r.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW'
+                                          WHEN 'm' THEN 'MATERIALIZED VIEW'
+                                          WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END, r.rel);
+        END IF;
+    END LOOP;
+    FOR r IN SELECT p.oid::regprocedure AS fn, p.proname, p.prosecdef, p.prokind
+               FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+              WHERE n.nspname = 'stpm'
+    LOOP
+        IF r.proname = 'user_add' THEN
+            EXECUTE format('ALTER FUNCTION %s SET search_path = pg_catalog, stpm, pg_temp', r.fn);
+            EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', r.fn);
+            CONTINUE;
+        END IF;
+        CONTINUE WHEN r.fn = 'stpm.door_close()'::regprocedure;
+        EXECUTE format('ALTER %s %s OWNER TO stpm_owner',
+                       CASE r.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE'
+                                      ELSE 'FUNCTION' END, r.fn);
+        CONTINUE WHEN r.prokind IN ('a', 'w'); -- an aggregate has no search_path of its own
+        IF r.prosecdef THEN
+            -- Whatever a definer function reads resolves in these schemas, the caller's
+            -- temporary objects last; only the groups granted explicitly may call it.
+            EXECUTE format('ALTER FUNCTION %s SET search_path = pg_catalog, stpm, pg_temp', r.fn);
+            EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', r.fn);
+        END IF;
+    END LOOP;
+END $$;
+
 SELECT stpm.door_close();

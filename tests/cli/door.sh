@@ -222,6 +222,12 @@ is "$(q "$DB" "SELECT string_agg(p.oid::regprocedure::text, ' ') $FN
 is "$(q "$DB" "SELECT string_agg(p.oid::regprocedure::text || ' owned by ' || o.rolname, ' ') $FN
                AND o.rolcanlogin AND p.proname <> 'user_add'")" "" \
     "no SECURITY DEFINER function is owned by a login role, except stpm.user_add"
+is "$(q "$DB" "SELECT string_agg(p.oid::regprocedure::text || ' owned by ' || o.rolname, ' ')
+               FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+               JOIN pg_roles o ON o.oid = p.proowner
+               WHERE n.nspname = 'stpm' AND o.rolname <> 'stpm_owner'
+                 AND p.proname NOT IN ('user_add', 'door_close')")" "" \
+    "every function and aggregate of stpm (but user_add and door_close) belongs to stpm_owner"
 is "$(q "$DB" "SELECT string_agg(p.oid::regprocedure::text || ': ' || a.a, ' ')
                FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace, unnest(p.proargnames) a(a)
                WHERE n.nspname = 'stpm' AND p.prosecdef AND a.a ~* '(^|_)(actor|by)$|^p_(user|who)$'" 2>&1)" "" \
