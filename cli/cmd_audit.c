@@ -25,7 +25,6 @@ static int cmd_unclosed(cli_ctx *ctx, int argc, char **argv)
     stpm_error err = STPM_ERROR_INIT;
     stpm_rows *rows = NULL;
     int rc = 0;
-    bool given = false;
     stpm_date as_of = 0;
     if (cli_start(
             ctx, usage,
@@ -33,10 +32,8 @@ static int cmd_unclosed(cli_ctx *ctx, int argc, char **argv)
             "day,\nreconstructed from the history, has a deadline before it and is not closed.",
             opts, argc, argv, &args, 0, 0, NULL, &db, &rc) < 0)
         goto cleanup;
-    if ((rc = cli_date_opt(opts, "as-of", &as_of, &given)) != 0)
+    if ((rc = cli_as_of(ctx, opts, &as_of)) != 0)
         goto cleanup;
-    if (!given)
-        as_of = cli_today(ctx);
     if (stpm_audit_unclosed(db, as_of, &rows, &err) < 0) {
         rc = cli_report(&err);
         goto cleanup;
@@ -329,17 +326,14 @@ static int cmd_checks(cli_ctx *ctx, int argc, char **argv)
     stpm_error err = STPM_ERROR_INIT;
     stpm_rows *rows = NULL;
     int rc = 0;
-    bool given = false;
     stpm_date as_of = 0;
     if (cli_start(ctx, usage,
                   "Scheduled checks (中期检查) overdue as of a date: due before it, not held, "
                   "the project\nstill in a state the check applies in (docs/audit.md).",
                   opts, argc, argv, &args, 0, 0, NULL, &db, &rc) < 0)
         goto cleanup;
-    if ((rc = cli_date_opt(opts, "as-of", &as_of, &given)) != 0)
+    if ((rc = cli_as_of(ctx, opts, &as_of)) != 0)
         goto cleanup;
-    if (!given)
-        as_of = cli_today(ctx);
     if (stpm_audit_checks(db, as_of, &rows, &err) < 0) {
         rc = cli_report(&err);
         goto cleanup;

@@ -93,7 +93,7 @@ static int db_init(cli_ctx *ctx, const char *archive)
         rc = stpm_migrate(db, &applied, &err);
     if (rc < 0) {
         rc = cli_report_clear(&err);
-        goto out;
+        goto cleanup;
     }
     printf(created ? "initialised the embedded database in %s\n"
                    : "the embedded database in %s was already initialised\n",
@@ -104,12 +104,12 @@ static int db_init(cli_ctx *ctx, const char *archive)
         char *base = NULL;
         if ((rc = stpm_embedded_archive_on(e, archive, &base, &err)) < 0) {
             rc = cli_report_clear(&err);
-            goto out;
+            goto cleanup;
         }
         printf("archiving the WAL into %s/wal; base backup %s\n", archive, base);
         free(base);
     }
-out:
+cleanup:
     stpm_embedded_free(e);
     return rc;
 }
@@ -129,14 +129,14 @@ static int db_start(cli_ctx *ctx)
         rc = open_db(ctx, true, false, &db, &err);
     if (rc < 0) {
         rc = cli_report_clear(&err);
-        goto out;
+        goto cleanup;
     }
     if (created)
         printf("initialised the embedded database in %s\n", stpm_embedded_home(e));
     printf(started ? "started the embedded database, socket %s\n"
                    : "the embedded database is already running, socket %s\n",
            stpm_embedded_socket_dir(e));
-out:
+cleanup:
     stpm_embedded_free(e);
     return rc;
 }
@@ -269,7 +269,7 @@ int cli_db_show_status(cli_ctx *ctx)
         stpm_embedded_state st;
         if ((rc = stpm_embedded_new(&e, ctx->home, &err)) < 0 ||
             (rc = stpm_embedded_status(e, &st, &err)) < 0)
-            goto out;
+            goto cleanup;
         kv_add(&k, "home", dup_or_null(stpm_embedded_home(e)));
         kv_add(&k, "data_dir", dup_or_null(stpm_embedded_data_dir(e)));
         kv_add(&k, "socket_dir", dup_or_null(stpm_embedded_socket_dir(e)));
@@ -289,7 +289,7 @@ int cli_db_show_status(cli_ctx *ctx)
         if (open_db(ctx, true, true, &db, &probe) < 0) {
             stpm_error_move(&err, &probe);
             rc = err.code;
-            goto out;
+            goto cleanup;
         }
     }
     if (db) {
@@ -298,14 +298,14 @@ int cli_db_show_status(cli_ctx *ctx)
         kv_add(&k, "server_version", dup_or_null(stpm_db_server_version(db)));
         kv_add(&k, "role", dup_or_null(stpm_db_role(db)));
         if ((rc = stpm_migrate_status(db, &applied, &pending, &err)) < 0)
-            goto out;
+            goto cleanup;
         kv_add(&k, "migrations_applied", fmt_size(applied));
         kv_add(&k, "migrations_pending", fmt_size(pending));
         if ((rc = add_replication(&k, db, &err)) < 0)
-            goto out;
+            goto cleanup;
     }
     kv_print(&k, ctx->format);
-out:
+cleanup:
     if (rc < 0) {
         kv_print(&k, ctx->format);
         rc = cli_report_clear(&err);
@@ -392,13 +392,13 @@ static int db_restore_archive(cli_ctx *ctx, const char *dir, const char *until)
         rc = stpm_migrate(db, &applied, &err);
     if (rc < 0) {
         rc = cli_report_clear(&err);
-        goto out;
+        goto cleanup;
     }
     printf("recovered the embedded database in %s as it was at %s\n", stpm_embedded_home(e), until);
     printf("from the base backup %s and the WAL of %s/wal\n", base, dir);
     if (applied > 0)
         printf("applied %zu newer migration%s\n", applied, applied == 1 ? "" : "s");
-out:
+cleanup:
     free(base);
     stpm_embedded_free(e);
     return rc;
@@ -449,21 +449,21 @@ static int db_destroy(cli_ctx *ctx, bool yes)
                              "its data, and there is no terminal to ask on\nGive --yes to "
                              "destroy it.",
                              stpm_embedded_home(e));
-        goto out;
+        goto cleanup;
     }
     if (!yes && !confirm(stpm_embedded_home(e))) {
         fprintf(stderr, "stpm: nothing was destroyed\n");
         rc = 1;
-        goto out;
+        goto cleanup;
     }
     if ((rc = stpm_embedded_destroy(e, &destroyed, &err)) < 0) {
         rc = cli_report_clear(&err);
-        goto out;
+        goto cleanup;
     }
     printf(destroyed ? "destroyed the embedded database in %s\n"
                      : "there is no embedded database in %s: nothing to destroy\n",
            stpm_embedded_home(e));
-out:
+cleanup:
     stpm_embedded_free(e);
     return rc;
 }
@@ -482,12 +482,12 @@ int cli_cmd_db(cli_ctx *ctx, int argc, char **argv)
     cli_args args;
     int rc = 0;
     if (cli_start(ctx, usage, db_summary, opts, argc, argv, &args, 0, INT_MAX, NULL, NULL, &rc) < 0)
-        goto out;
+        goto cleanup;
     if (args.n_operands == 0) {
         rc = cli_usage_error("stpm db needs a subcommand: %s",
                              "init, start, stop, status, migrate, backup, restore, archive or "
                              "destroy");
-        goto out;
+        goto cleanup;
     }
     const char *sub = args.operands[0];
     const char *archive = cli_opt_get(opts, "archive")->value;
@@ -500,16 +500,16 @@ int cli_cmd_db(cli_ctx *ctx, int argc, char **argv)
         rc = need_embedded(ctx, sub);
         if (rc == 0)
             rc = db_archive(ctx, n, args.operands + 1);
-        goto out;
+        goto cleanup;
     }
     if (takes_file && n != 1) {
         rc = cli_usage_error("\"stpm db %s\" takes one FILE", sub);
-        goto out;
+        goto cleanup;
     }
     if (!takes_file && n != 0) {
         rc = cli_usage_error("\"stpm db %s\" takes no operand: \"%s\" is one too many", sub,
                              args.operands[1]);
-        goto out;
+        goto cleanup;
     }
     if ((archive && strcmp(sub, "init") != 0 && strcmp(sub, "restore") != 0) ||
         (until && !archive_form) || (yes && strcmp(sub, "destroy") != 0)) {
@@ -518,11 +518,11 @@ int cli_cmd_db(cli_ctx *ctx, int argc, char **argv)
                              : until ? "--until"
                                      : "--yes",
                              sub);
-        goto out;
+        goto cleanup;
     }
     if (archive_form && !until) {
         rc = cli_usage_error("\"stpm db restore --archive DIR\" needs --until TIMESTAMP");
-        goto out;
+        goto cleanup;
     }
     if (strcmp(sub, "status") == 0)
         rc = cli_db_show_status(ctx);
@@ -543,7 +543,7 @@ int cli_cmd_db(cli_ctx *ctx, int argc, char **argv)
                                                : db_restore_archive(ctx, archive, until);
     } else
         rc = cli_usage_error("unknown subcommand \"db %s\"\nTry \"stpm db --help\".", sub);
-out:
+cleanup:
     cli_args_free(&args);
     cli_opts_free(opts);
     return rc;

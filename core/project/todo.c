@@ -158,29 +158,19 @@ cleanup:
     return rc;
 }
 
-int stpm_project_todo(stpm_db *db, stpm_date today, bool mine, stpm_todo **out, stpm_error *err)
+/* The decisions for the n rows of pr (projects by state and workflow version), in a
+ * transaction that is rolled back: every transition the connected role may take from
+ * each state, taken and counted into t. */
+static int todo_decide(stpm_db *db, PGresult *pr, int n, const char *d, stpm_todo *t,
+                       stpm_error *err)
 {
-    stpm_todo *t = calloc(1, sizeof(*t));
-    PGresult *pr = NULL;
     bool own = false;
-    char d[11];
     int rc = 0;
-    *out = NULL;
-    if (!t)
-        return stpm_error_set(err, STPM_ERROR, "out of memory");
-    stpm_date_format(today, d);
-    const char *p[] = {mine ? "true" : "false"};
-    if (!(pr = stpm_px_exec(db, todo_projects_sql, 1, p, PGRES_TUPLES_OK,
-                            "cannot list the projects", &rc, err)))
-        goto cleanup;
-    int n = PQntuples(pr);
-    if (n == 0)
-        goto done;
     unsigned roles = (strcmp(PQgetvalue(pr, 0, 3), "t") == 0 ? STPM_ROLE_OFFICER : 0) |
                      (strcmp(PQgetvalue(pr, 0, 4), "t") == 0 ? STPM_ROLE_ADMIN : 0) |
                      (strcmp(PQgetvalue(pr, 0, 5), "t") == 0 ? STPM_ROLE_EXPERT : 0);
     if ((rc = stpm_px_begin(db, &own, err)) < 0)
-        goto cleanup;
+        return rc;
     for (int i = 0; i < n && rc == 0;) {
         int j = i;
         while (j < n && strcmp(PQgetvalue(pr, j, 1), PQgetvalue(pr, i, 1)) == 0 &&
@@ -219,9 +209,28 @@ int stpm_project_todo(stpm_db *db, stpm_date today, bool mine, stpm_todo **out, 
     /* Nothing of the decisions is kept: the transaction is only there to be rolled back. */
     if (own)
         stpm_query_rollback(db);
+    return rc;
+}
+
+int stpm_project_todo(stpm_db *db, stpm_date today, bool mine, stpm_todo **out, stpm_error *err)
+{
+    stpm_todo *t = calloc(1, sizeof(*t));
+    PGresult *pr = NULL;
+    char d[11];
+    int rc = 0;
+    *out = NULL;
+    if (!t)
+        return stpm_error_set(err, STPM_ERROR, "out of memory");
+    stpm_date_format(today, d);
+    const char *p[] = {mine ? "true" : "false"};
+    if (!(pr = stpm_px_exec(db, todo_projects_sql, 1, p, PGRES_TUPLES_OK,
+                            "cannot list the projects", &rc, err)))
+        goto cleanup;
+    int n = PQntuples(pr);
+    if (n > 0)
+        rc = todo_decide(db, pr, n, d, t, err);
     if (rc < 0)
         goto cleanup;
-done:
     *out = t;
     t = NULL;
 cleanup:

@@ -151,11 +151,11 @@ int stpm_db_backup(const stpm_db_options *opts, const char *path, stpm_backup_in
     if (rc == 0)
         rc = stpm_embedded_tool(e, "pg_dump", &tool, err);
     if (rc < 0)
-        goto out;
+        goto cleanup;
     tmp = stpm_asprintf("%s.partial", path);
     if (!tmp) {
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");
-        goto out;
+        goto cleanup;
     }
     const char *ci = tool_conninfo(&o, e);
     char *argv[] = {tool,
@@ -172,16 +172,16 @@ int stpm_db_backup(const stpm_db_options *opts, const char *path, stpm_backup_in
         stpm_error_detail(err, "%s", h && *h ? h : "pg_dump could not be run.");
         free(h);
         unlink(tmp);
-        goto out;
+        goto cleanup;
     }
     if (rename(tmp, path) != 0) {
         rc = stpm_error_set(err, STPM_ERROR, "cannot write %s: %s", path, strerror(errno));
         unlink(tmp);
-        goto out;
+        goto cleanup;
     }
     struct stat st;
     info->bytes = stat(path, &st) == 0 ? (long long)st.st_size : -1;
-out:
+cleanup:
     free(tool);
     free(tmp);
     free(out);
@@ -285,7 +285,7 @@ static int check_archive(stpm_embedded *e, const char *path, char **list, stpm_e
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
         rc = stpm_error_set(err, STPM_EINPUT, "%s: %s", path,
                             errno && stat(path, &st) != 0 ? strerror(errno) : "not a regular file");
-        goto out;
+        goto cleanup;
     }
     char *argv[] = {tool, (char *)"--list", (char *)path, NULL};
     if (run_capture(argv, &out) != 0) {
@@ -293,17 +293,17 @@ static int check_archive(stpm_embedded *e, const char *path, char **list, stpm_e
         rc = stpm_error_set(err, STPM_EINPUT, "%s: not a backup made by \"stpm db backup\"", path);
         stpm_error_detail(err, "%s", h ? h : "");
         free(h);
-        goto out;
+        goto cleanup;
     }
     if (!strstr(out, "TABLE DATA stpm schema_migrations")) {
         rc = stpm_error_set(err, STPM_EINPUT, "%s: a pg_dump archive, but not of an stpm database",
                             path);
         stpm_error_detail(err, "It holds no data of the table stpm.schema_migrations.");
-        goto out;
+        goto cleanup;
     }
     *list = out;
     out = NULL;
-out:
+cleanup:
     free(tool);
     free(out);
     return rc;
@@ -358,7 +358,7 @@ int stpm_db_restore(const stpm_db_options *opts, const char *path, stpm_backup_i
     if (rc == 0)
         rc = write_toc(list, &toc, err);
     if (rc < 0)
-        goto out;
+        goto cleanup;
     info->target = stpm_strdup(stpm_db_describe(db));
     const char *ci = tool_conninfo(&o, e);
     /* one transaction: all or nothing; owners are the restoring role's until door_close */
@@ -381,15 +381,15 @@ int stpm_db_restore(const stpm_db_options *opts, const char *path, stpm_backup_i
         stpm_error_hint(err, "Nothing was restored (one transaction). A restore creates "
                              "schemas, extensions and roles: connect as a superuser.");
         free(h);
-        goto out;
+        goto cleanup;
     }
     if ((rc = stpm_query_simple(db, door_sql, "cannot hand the restored objects to stpm_owner",
                                 err)) < 0 ||
         (rc = stpm_query_simple(db, default_sql, "cannot grant the default privileges", err)) < 0 ||
         (rc = schema_version(db, info, err)) < 0 ||
         (rc = stpm_migrate(db, &info->applied, err)) < 0)
-        goto out;
-out:
+        goto cleanup;
+cleanup:
     if (toc)
         unlink(toc);
     free(toc);

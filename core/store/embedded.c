@@ -223,7 +223,7 @@ int stpm_embedded_new(stpm_embedded **out, const char *home, stpm_error *err)
     if (!e->home) {
         rc = stpm_error_set(err, STPM_ERROR, "cannot tell where the embedded database lives");
         stpm_error_hint(err, "Set HOME or STPM_HOME, or give --home DIR.");
-        goto out;
+        goto cleanup;
     }
     while (strlen(e->home) > 1 && e->home[strlen(e->home) - 1] == '/')
         e->home[strlen(e->home) - 1] = '\0';
@@ -231,7 +231,7 @@ int stpm_embedded_new(stpm_embedded **out, const char *home, stpm_error *err)
     e->user = stpm_strdup(pw ? pw->pw_name : getenv("USER"));
     if (!e->user) {
         rc = stpm_error_set(err, STPM_ERROR, "cannot tell the name of the current user");
-        goto out;
+        goto cleanup;
     }
     e->as_root = geteuid() == 0;
     if (e->as_root) {
@@ -239,7 +239,7 @@ int stpm_embedded_new(stpm_embedded **out, const char *home, stpm_error *err)
         e->svc_name = stpm_strdup(svc && *svc ? svc : "postgres");
         if (!e->svc_name) {
             rc = stpm_error_set(err, STPM_ERROR, "out of memory");
-            goto out;
+            goto cleanup;
         }
     }
     if (e->as_root) { /* known now for the checks; its absence is reported when needed */
@@ -250,7 +250,7 @@ int stpm_embedded_new(stpm_embedded **out, const char *home, stpm_error *err)
     rc = resolve_paths(e, err);
     if (rc == 0)
         rc = check_safe(e, err);
-out:
+cleanup:
     if (rc < 0)
         stpm_embedded_free(e);
     else
@@ -1032,7 +1032,7 @@ static int write_config(const stpm_embedded *e, const char *datadir, stpm_error 
         if (fd >= 0)
             close(fd);
         rc = stpm_error_set(err, STPM_ERROR, "cannot write %s: %s", path, strerror(saved));
-        goto out;
+        goto cleanup;
     }
     fprintf(f,
             "\n# stpm: the embedded cluster listens on its private Unix socket only.\n"
@@ -1044,7 +1044,7 @@ static int write_config(const stpm_embedded *e, const char *datadir, stpm_error 
             STPM_EMBEDDED_PORT, e->sock);
     if (fclose(f) != 0)
         rc = stpm_error_set(err, STPM_ERROR, "cannot write %s: %s", path, strerror(errno));
-out:
+cleanup:
     free(path);
     return rc;
 }
@@ -1144,24 +1144,24 @@ static int make_cluster_dir(stpm_embedded *e, stpm_error *err)
         if (rc == 0)
             rc = make_dir(e, e->cluster, 0700, true, err);
         if (rc < 0)
-            goto out;
+            goto cleanup;
         link = stpm_asprintf("%s/cluster", e->home);
         if (!link) {
             rc = stpm_error_set(err, STPM_ERROR, "out of memory");
-            goto out;
+            goto cleanup;
         }
         struct stat st;
         if (lstat(link, &st) != 0 && symlink(e->cluster, link) != 0) {
             rc = stpm_error_set(err, STPM_ERROR, "cannot create the link %s: %s", link,
                                 strerror(errno));
-            goto out;
+            goto cleanup;
         }
     } else if ((rc = make_dir(e, e->cluster, 0700, false, err)) < 0) {
-        goto out;
+        goto cleanup;
     }
     if ((rc = make_dir(e, e->sock, 0700, true, err)) == 0)
         rc = check_safe(e, err);
-out:
+cleanup:
     free(link);
     return rc;
 }
@@ -1171,10 +1171,10 @@ static int init_locked(stpm_embedded *e, bool *created, stpm_error *err)
     int rc = 0;
     char *tmp = NULL, *out = NULL, *pwopt = NULL, *marker = NULL;
     if (initialized(e))
-        goto out;
+        goto cleanup;
     if ((rc = find_bindir(e, err)) < 0 || (rc = check_socket_path(e, err)) < 0 ||
         (rc = make_cluster_dir(e, err)) < 0)
-        goto out;
+        goto cleanup;
     tmp = stpm_asprintf("%s.initdb", e->data);
     marker = stpm_asprintf("%s/initdb.pid", e->cluster);
     char *initdb = stpm_asprintf("%s/initdb", e->bindir);
@@ -1182,12 +1182,12 @@ static int init_locked(stpm_embedded *e, bool *created, stpm_error *err)
     if (!tmp || !marker || !initdb || !pwopt) {
         free(initdb);
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");
-        goto out;
+        goto cleanup;
     }
     /* what an interrupted init left: its processes, then its half-made directory */
     if ((rc = end_orphaned_initdb(e, marker, err)) < 0) {
         free(initdb);
-        goto out;
+        goto cleanup;
     }
     remove_tree(e, tmp);
     const char *nosync = getenv("STPM_EMBEDDED_NOSYNC");
@@ -1221,18 +1221,18 @@ static int init_locked(stpm_embedded *e, bool *created, stpm_error *err)
             stpm_error_detail(err, "initdb (%s) could not be run.", argv[0]);
         free(t);
         remove_tree(e, tmp);
-        goto out;
+        goto cleanup;
     }
     if ((rc = write_config(e, tmp, err)) < 0)
-        goto out;
+        goto cleanup;
     if (rename(tmp, e->data) != 0) {
         rc = stpm_error_set(err, STPM_ERROR, "cannot move %s into place: %s", tmp, strerror(errno));
-        goto out;
+        goto cleanup;
     }
     read_data_version(e);
     if (created)
         *created = true;
-out:
+cleanup:
     free(tmp);
     free(marker);
     free(out);
@@ -1394,14 +1394,14 @@ static int ensure_database(const stpm_embedded *e, stpm_error *err)
         const char *m = PQerrorMessage(c);
         rc = stpm_error_set(err, STPM_EUNAVAIL, "cannot connect to the embedded database");
         stpm_error_detail(err, "%.*s", (int)strcspn(m, "\n"), m);
-        goto out;
+        goto cleanup;
     }
     const char *params[] = {STPM_EMBEDDED_DBNAME};
     r = PQexecParams(c, "SELECT 1 FROM pg_database WHERE datname = $1", 1, NULL, params, NULL, NULL,
                      0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         rc = stpm_pg_error(err, c, r, "cannot look up the stpm database");
-        goto out;
+        goto cleanup;
     }
     /* Created meanwhile (42P04; 23505 when both creations ran at once — also by the
      * backend of a killed command, which finishes its CREATE DATABASE alone), or template1
@@ -1421,7 +1421,7 @@ static int ensure_database(const stpm_embedded *e, stpm_error *err)
         struct timespec ts = {0, 500 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-out:
+cleanup:
     PQclear(r);
     PQfinish(c);
     return rc;
@@ -1536,13 +1536,13 @@ int stpm_embedded_stop(stpm_embedded *e, bool *stopped, stpm_error *err)
     if (rc == 0)
         rc = lock_home(e, &fd, err);
     if (rc < 0 || !initialized(e) || running_pid(e) == 0)
-        goto out;
+        goto cleanup;
     if ((rc = find_bindir(e, err)) < 0)
-        goto out;
+        goto cleanup;
     pg_ctl = stpm_asprintf("%s/pg_ctl", e->bindir);
     if (!pg_ctl) {
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");
-        goto out;
+        goto cleanup;
     }
     char *argv[] = {pg_ctl,         (char *)"stop", (char *)"-D", e->data,      (char *)"-m",
                     (char *)"fast", (char *)"-w",   (char *)"-t", (char *)"60", NULL};
@@ -1552,11 +1552,11 @@ int stpm_embedded_stop(stpm_embedded *e, bool *stopped, stpm_error *err)
         rc = stpm_error_set(err, STPM_ERROR, "cannot stop the embedded database server");
         stpm_error_detail(err, "%s", t ? t : "");
         free(t);
-        goto out;
+        goto cleanup;
     }
     if (stopped)
         *stopped = true;
-out:
+cleanup:
     unlock_home(fd);
     free(out);
     free(pg_ctl);
@@ -1619,10 +1619,10 @@ int stpm_embedded_recreate_database(stpm_embedded *e, const char *dbname, stpm_e
                           "Only a plain lower-case name other than %s, postgres and the "
                           "templates may be dropped and created again.",
                           STPM_EMBEDDED_DBNAME);
-        goto out;
+        goto cleanup;
     }
     if ((rc = stpm_embedded_ensure(e, err)) < 0)
-        goto out;
+        goto cleanup;
     const char *keys[] = {"host", "port", "dbname", "user", "application_name", NULL};
     char port[16];
     snprintf(port, sizeof(port), "%d", STPM_EMBEDDED_PORT);
@@ -1632,24 +1632,24 @@ int stpm_embedded_recreate_database(stpm_embedded *e, const char *dbname, stpm_e
         const char *m = PQerrorMessage(c);
         rc = stpm_error_set(err, STPM_EUNAVAIL, "cannot connect to the embedded database");
         stpm_error_detail(err, "%.*s", (int)strcspn(m, "\n"), m);
-        goto out;
+        goto cleanup;
     }
     PQsetNoticeProcessor(c, drop_notice, NULL);
     /* DDL takes no parameters: the name was checked above and is quoted as an identifier. */
     ident = PQescapeIdentifier(c, dbname, strlen(dbname));
     if (!ident) {
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");
-        goto out;
+        goto cleanup;
     }
     sql = stpm_asprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", ident);
     if (!sql) {
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");
-        goto out;
+        goto cleanup;
     }
     r = PQexec(c, sql);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         rc = stpm_pg_error(err, c, r, "cannot drop the database");
-        goto out;
+        goto cleanup;
     }
     PQclear(r);
     r = NULL;
@@ -1657,12 +1657,12 @@ int stpm_embedded_recreate_database(stpm_embedded *e, const char *dbname, stpm_e
     sql = stpm_asprintf("CREATE DATABASE %s", ident);
     if (!sql) {
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");
-        goto out;
+        goto cleanup;
     }
     r = PQexec(c, sql);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         rc = stpm_pg_error(err, c, r, "cannot create the database");
-out:
+cleanup:
     PQclear(r);
     PQfreemem(ident);
     free(sql);
@@ -1713,35 +1713,35 @@ int stpm_embedded_destroy(stpm_embedded *e, bool *destroyed, stpm_error *err)
     if ((rc = stpm_embedded_stop(e, &stopped, err)) < 0)
         return rc;
     if ((rc = lock_home(e, &fd, err)) < 0)
-        goto out;
+        goto cleanup;
     if (running_pid(e) > 0) {
         rc = stpm_error_set(err, STPM_ERROR,
                             "cannot destroy the embedded database in %s: its "
                             "server still runs",
                             e->home);
         stpm_error_hint(err, "Stop it (\"stpm db stop\"), then try again.");
-        goto out;
+        goto cleanup;
     }
     remove_tree(e, e->cluster);
     /* as root the service user empties it; the directory itself is in root's /var/lib/stpm */
     if (is_dir(e->cluster) && rmdir(e->cluster) != 0 && errno != ENOENT) {
         rc = stpm_error_set(err, STPM_ERROR, "cannot remove %s: %s", e->cluster, strerror(errno));
-        goto out;
+        goto cleanup;
     }
     if (is_dir(e->cluster)) {
         rc = stpm_error_set(err, STPM_ERROR, "cannot remove %s", e->cluster);
-        goto out;
+        goto cleanup;
     }
     link = stpm_asprintf("%s/cluster", e->home);
     struct stat st;
     if (link && e->as_root && lstat(link, &st) == 0 && S_ISLNK(st.st_mode) && unlink(link) != 0) {
         rc =
             stpm_error_set(err, STPM_ERROR, "cannot remove the link %s: %s", link, strerror(errno));
-        goto out;
+        goto cleanup;
     }
     if (destroyed)
         *destroyed = true;
-out:
+cleanup:
     unlock_home(fd);
     free(link);
     return rc;
@@ -1799,7 +1799,7 @@ static int include_archive_conf(const stpm_embedded *e, const char *datadir, stp
     if (f)
         fclose(f);
     if (present)
-        goto out;
+        goto cleanup;
     int fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     struct stat st;
     static const char text[] = "\n# stpm: WAL archiving and recovery settings (stpm db archive)\n"
@@ -1811,7 +1811,7 @@ static int include_archive_conf(const stpm_embedded *e, const char *datadir, stp
     }
     if (fd >= 0)
         close(fd);
-out:
+cleanup:
     free(path);
     return rc;
 }
@@ -1880,11 +1880,11 @@ static int take_base_backup(stpm_embedded *e, const char *dir, char **made, stpm
     char *partial = stpm_asprintf("%s/base/%s.partial", dir, stamp);
     int rc = stpm_embedded_tool(e, "pg_basebackup", &tool, err);
     if (rc < 0)
-        goto out;
+        goto cleanup;
     port = stpm_asprintf("%d", STPM_EMBEDDED_PORT);
     if (!target || !partial || !port) {
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");
-        goto out;
+        goto cleanup;
     }
     remove_tree(e, partial);
     char *argv[] = {tool,         (char *)"-D",     partial,      (char *)"-Fp",
@@ -1898,16 +1898,16 @@ static int take_base_backup(stpm_embedded *e, const char *dir, char **made, stpm
         stpm_error_detail(err, "pg_basebackup failed: %s", t ? t : "");
         free(t);
         remove_tree(e, partial);
-        goto out;
+        goto cleanup;
     }
     if (rename(partial, target) != 0) {
         rc = stpm_error_set(err, STPM_ERROR, "cannot move %s into place: %s", partial,
                             strerror(errno));
-        goto out;
+        goto cleanup;
     }
     *made = target;
     target = NULL;
-out:
+cleanup:
     free(tool);
     free(out);
     free(port);
@@ -1930,16 +1930,16 @@ int stpm_embedded_archive_on(stpm_embedded *e, const char *dir, char **base, stp
     if (rc == STPM_ENOTFOUND)
         stpm_error_hint(err, "Run \"stpm db init --archive %s\".", dir);
     if (rc < 0)
-        goto out;
+        goto cleanup;
     size_t n = strlen(e->cluster);
     if (strncmp(abs, e->cluster, n) == 0 && (abs[n] == '/' || abs[n] == '\0')) {
         rc = stpm_error_set(err, STPM_EUSAGE, "the archive cannot live inside the cluster");
         stpm_error_detail(err, "%s is inside %s; archive to another disk.", abs, e->cluster);
-        goto out;
+        goto cleanup;
     }
     if ((rc = make_archive_dirs(e, abs, err)) < 0 || (rc = check_archive_reach(e, abs, err)) < 0 ||
         (rc = lock_home(e, &fd, err)) < 0)
-        goto out;
+        goto cleanup;
     conf = stpm_asprintf("%s/" ARCHIVE_CONF, e->data);
     text =
         stpm_asprintf("# stpm db archive on %s: every WAL segment is copied to %s/wal,\n"
@@ -1951,18 +1951,18 @@ int stpm_embedded_archive_on(stpm_embedded *e, const char *dir, char **base, stp
                       abs, abs, 60, abs, abs);
     if (!conf || !text) {
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");
-        goto out;
+        goto cleanup;
     }
     if ((rc = write_server_file(e, conf, text, err)) < 0 ||
         (rc = include_archive_conf(e, e->data, err)) < 0)
-        goto out;
+        goto cleanup;
     unlock_home(fd);
     fd = -1;
     /* archive_mode takes a restart */
     if ((rc = stpm_embedded_stop(e, NULL, err)) < 0 || (rc = stpm_embedded_start(e, NULL, err)) < 0)
-        goto out;
+        goto cleanup;
     rc = take_base_backup(e, abs, base, err);
-out:
+cleanup:
     unlock_home(fd);
     free(abs);
     free(conf);
@@ -2056,14 +2056,14 @@ static int recover_from(stpm_embedded *e, const char *dir, const char *base, con
     int rc = 0;
     if (!tmp) {
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");
-        goto out;
+        goto cleanup;
     }
     remove_tree(e, tmp);
     char *argv[] = {(char *)"/bin/cp", (char *)"-a", (char *)base, tmp, NULL};
     if (run_tool(e, argv, &out) != 0) {
         rc = stpm_error_set(err, STPM_ERROR, "cannot copy the base backup %s", base);
         stpm_error_detail(err, "%s", out ? out : "");
-        goto out;
+        goto cleanup;
     }
     conf = stpm_asprintf("%s/" ARCHIVE_CONF, tmp);
     sig = stpm_asprintf("%s/recovery.signal", tmp);
@@ -2075,15 +2075,15 @@ static int recover_from(stpm_embedded *e, const char *dir, const char *base, con
                          dir, until, dir, until);
     if (!conf || !sig || !text) {
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");
-        goto out;
+        goto cleanup;
     }
     if ((rc = write_server_file(e, conf, text, err)) < 0 ||
         (rc = write_server_file(e, sig, "", err)) < 0 ||
         (rc = include_archive_conf(e, tmp, err)) < 0)
-        goto out;
+        goto cleanup;
     if (rename(tmp, e->data) != 0) {
         rc = stpm_error_set(err, STPM_ERROR, "cannot move %s into place: %s", tmp, strerror(errno));
-        goto out;
+        goto cleanup;
     }
     read_data_version(e);
     rc = start_locked(e, NULL, err);
@@ -2094,7 +2094,7 @@ static int recover_from(stpm_embedded *e, const char *dir, const char *base, con
         *too_early = t && strstr(t, "before consistent recovery point");
         free(t);
     }
-out:
+cleanup:
     free(tmp);
     free(conf);
     free(sig);
@@ -2124,7 +2124,7 @@ int stpm_embedded_restore_archive(stpm_embedded *e, const char *dir, const char 
     if (rc == 0)
         rc = lock_home(e, &fd, err);
     if (rc < 0)
-        goto out;
+        goto cleanup;
     if (initialized(e)) {
         rc = stpm_error_set(err, STPM_ERROR,
                             "cannot restore into %s: it already holds a "
@@ -2132,11 +2132,11 @@ int stpm_embedded_restore_archive(stpm_embedded *e, const char *dir, const char 
                             e->home);
         stpm_error_hint(err, "Restore into a new home (--home DIR), or destroy this one first "
                              "(\"stpm db destroy\").");
-        goto out;
+        goto cleanup;
     }
     if ((rc = find_bindir(e, err)) < 0 || (rc = check_socket_path(e, err)) < 0 ||
         (rc = make_cluster_dir(e, err)) < 0)
-        goto out;
+        goto cleanup;
     for (size_t i = 0; i < n; i++) {
         bool too_early = false;
         stpm_error attempt = STPM_ERROR_INIT;
@@ -2166,7 +2166,7 @@ int stpm_embedded_restore_archive(stpm_embedded *e, const char *dir, const char 
         stpm_error_clear(&attempt);
     }
     if (rc < 0)
-        goto out;
+        goto cleanup;
     /* recovered and promoted: the recovery settings are done with */
     conf = stpm_asprintf("%s/" ARCHIVE_CONF, e->data);
     rc = conf ? write_server_file(e, conf,
@@ -2174,7 +2174,7 @@ int stpm_embedded_restore_archive(stpm_embedded *e, const char *dir, const char 
                                   "\"stpm db archive on DIR\".\narchive_mode = off\n",
                                   err)
               : stpm_error_set(err, STPM_ERROR, "out of memory");
-out:
+cleanup:
     unlock_home(fd);
     for (size_t i = 0; i < n; i++)
         free(bases[i]);
