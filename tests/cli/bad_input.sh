@@ -124,6 +124,8 @@ check 2 'invalid --attach "application_form": expected KIND=FILE' "--attach with
 check 2 '--where needs at least one condition' "an empty --where" "$STPM" project advance --where "" withdraw
 check 2 '--where needs at least one condition' "an all-blank --where" "$STPM" project advance --where "  " withdraw --dry-run
 
+is "$(state)" "$BEFORE" "nothing was written by any of the refused commands above"
+
 # ---- loading a workflow needs stpm_admin, also when the file is unchanged ----
 OFFICER="bad_input_off_$$"
 run "$STPM" user add "$OFFICER" --role officer
@@ -134,7 +136,7 @@ check 7 'permission denied' "an officer loading an unchanged workflow" \
 check 7 'permission denied' "an officer loading a new workflow" \
     "$STPM" --db "$DB user=$OFFICER" workflow load "$SRC/tests/data/workflows/migrate_v1.yaml"
 
-is "$(state)" "$BEFORE" "nothing was written by any of the above"
+is "$(state)" "$BEFORE" "nothing was written by the officer's loads"
 
 # ---- the scoring file beside the workflows is skipped with a note ----
 run "$STPM" workflow check "$SRC"/workflows/*.yaml
