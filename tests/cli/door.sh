@@ -260,6 +260,16 @@ walk() {
 }
 PRJ="SELECT p::text FROM stpm.projects p WHERE code = '$P'"
 i=0
+# The client refuses a document over 32 MiB; so does the server, to a caller going around it.
+docs_before=$(q "$DB" "SELECT count(*) FROM stpm.documents")
+psql_as "$DB" "$OFFICER" "SELECT stpm.document_attach('$P', 'application_form', 'big.bin',
+    decode(repeat('00', 32 * 1024 * 1024 + 1), 'hex'))"
+if [ "$RC" -ne 0 ] && [[ "$ERR" == *23514* ]] &&
+    [ "$(q "$DB" "SELECT count(*) FROM stpm.documents")" = "$docs_before" ]; then
+    pass "$OFFICER: a document over 32 MiB through stpm.document_attach is refused, nothing stored"
+else
+    fail "$OFFICER: a document over 32 MiB through stpm.document_attach is refused, nothing stored" "rc $RC" "$ERR"
+fi
 for role in $OFFICER $EXPERT; do
     i=$((i + 1)) # each role tries other values: the first one's success cannot hide the second's
     v() { sed -n "${i}p" <<<"$1"; }
