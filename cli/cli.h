@@ -7,6 +7,7 @@
 
 #include "stpm/date.h"
 #include "stpm/error.h"
+#include "stpm/i18n.h"
 
 typedef enum { CLI_FORMAT_TABLE, CLI_FORMAT_JSON, CLI_FORMAT_CSV, CLI_FORMAT_XLSX } cli_format;
 
@@ -42,7 +43,8 @@ void cli_print_diag(const stpm_diag *d);
 /* cli_report(err), then clear err (stpm_error_clear) for reuse; returns the exit status. */
 int cli_report_clear(stpm_error *err);
 
-/* Print a usage error ("stpm: usage: ...") and return 2. */
+/* Print a usage error ("stpm: usage: ...") and return 2; fmt is translated (a keyword of
+ * po/xgettext-args). */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The effective "today": --today / STPM_TODAY, else the real date. */

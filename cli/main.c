@@ -1,4 +1,5 @@
 /* stpm: parse the global options, find the command in the table, run it. */
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,10 @@ static int is_opt(const char *a, const char *name)
 
 int main(int argc, char **argv)
 {
+    /* Messages in the user's language (LC_MESSAGES, LANGUAGE), text in UTF-8 (LC_CTYPE);
+     * numbers, dates and sorting stay as they are for every locale. */
+    setlocale(LC_CTYPE, "");
+    setlocale(LC_MESSAGES, "");
     cli_ctx ctx = {0};
     ctx.db = getenv("STPM_DB");
     if (ctx.db && !*ctx.db)

@@ -87,7 +87,7 @@ int cli_usage_error(const char *fmt, ...)
     va_list ap;
     char buf[4096];
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
+    vsnprintf(buf, sizeof(buf), _(fmt), ap);
     va_end(ap);
     fputs("stpm: usage: ", stderr);
     put_message(buf);

@@ -49,6 +49,9 @@ static int run_capture(char *const argv[], char **output)
         dup2(fds[1], 1);
         dup2(fds[1], 2);
         signal(SIGPIPE, SIG_DFL);
+        /* their messages in English, which stpm reads (LC_ALL and LANGUAGE would win) */
+        unsetenv("LC_ALL");
+        unsetenv("LANGUAGE");
         setenv("LC_MESSAGES", "C", 1);
         execv(argv[0], argv);
         perror(argv[0]); /* lint-ok: forked child, exec failed */

@@ -507,6 +507,9 @@ static int run_tool_marked(const stpm_embedded *e, char *const argv[], char **ou
         unsetenv("PGHOST");
         unsetenv("PGPORT");
         unsetenv("PGOPTIONS");
+        /* their messages in English, which stpm reads (LC_ALL and LANGUAGE would win) */
+        unsetenv("LC_ALL");
+        unsetenv("LANGUAGE");
         setenv("LC_MESSAGES", "C", 1);
         execv(argv[0], argv);
         perror(argv[0]); /* lint-ok: forked child, exec failed */

@@ -1,5 +1,6 @@
 /* stpm_db_open: resolve the source, start the embedded cluster on demand, connect, check
  * the server answers, apply pending migrations. */
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,9 +21,23 @@ static bool has(const char *m, const char *needle)
     return strstr(m, needle) != NULL;
 }
 
+/* PQconnectdbParams with libpq's own messages in English whatever the locale (uselocale for
+ * this thread only): the classification below reads them. */
+static PGconn *connect_untranslated(const char *const *keys, const char *const *vals, int expand)
+{
+    locale_t c = newlocale(LC_MESSAGES_MASK, "C", (locale_t)0);
+    locale_t was = c ? uselocale(c) : (locale_t)0;
+    PGconn *conn = PQconnectdbParams(keys, vals, expand);
+    if (c) {
+        uselocale(was);
+        freelocale(c);
+    }
+    return conn;
+}
+
 /* A failed connection attempt, classified: permission, refused, no server, unknown host,
- * missing database, anything else. libpq gives no SQLSTATE here, so its (untranslated:
- * stpm does not call setlocale for messages) text is what we have. */
+ * missing database, anything else. libpq gives no SQLSTATE here, so its text is what we
+ * have: connect_untranslated keeps it English under any locale. */
 static int connect_failed(PGconn *conn, stpm_error *err)
 {
     const char *m = PQerrorMessage(conn);
@@ -176,7 +191,7 @@ static PGconn *connect_embedded_socket(const stpm_embedded *e, const PQconninfoO
         if (!taken && o->val && *o->val)
             keys[k] = o->keyword, vals[k++] = o->val;
     }
-    conn = PQconnectdbParams(keys, vals, 0);
+    conn = connect_untranslated(keys, vals, 0);
 cleanup:
     free(keys);
     free(vals);
@@ -245,7 +260,7 @@ static int open_conninfo(stpm_db *db, const char *ci, const char *user, stpm_err
     char *options = session_options(parsed);
     const char *keys[] = {"dbname", "options", user ? "user" : NULL, NULL};
     const char *vals[] = {ci, options, user, NULL};
-    db->conn = options ? PQconnectdbParams(keys, vals, 1) : NULL;
+    db->conn = options ? connect_untranslated(keys, vals, 1) : NULL;
     free(options);
     PQconninfoFree(parsed);
     if (!db->conn)

@@ -1,4 +1,7 @@
-/* The error object: see stpm/error.h. */
+/* The error object: see stpm/error.h. Every format is looked up in the catalog (the
+ * callers' literals are extracted by xgettext as the keywords of po/xgettext-args), so the
+ * message comes in the user's language; msgfmt --check holds each translation to the same
+ * conversions. */
 #include "stpm/error.h"
 
 #include <stdarg.h>
@@ -6,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stpm/i18n.h"
 #include "util/strutil.h"
 
 void stpm_error_clear(stpm_error *err)
@@ -31,7 +35,7 @@ int stpm_error_set(stpm_error *err, int code, const char *fmt, ...)
         return code;
     va_list ap;
     va_start(ap, fmt);
-    char *msg = stpm_vasprintf(fmt, ap);
+    char *msg = stpm_vasprintf(_(fmt), ap);
     va_end(ap);
     free(err->message);
     free(err->detail);
@@ -50,7 +54,7 @@ void stpm_error_detail(stpm_error *err, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    char *s = stpm_vasprintf(fmt, ap);
+    char *s = stpm_vasprintf(_(fmt), ap);
     va_end(ap);
     free(err->detail);
     err->detail = s;
@@ -62,7 +66,7 @@ void stpm_error_hint(stpm_error *err, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    char *s = stpm_vasprintf(fmt, ap);
+    char *s = stpm_vasprintf(_(fmt), ap);
     va_end(ap);
     free(err->hint);
     err->hint = s;
@@ -98,7 +102,7 @@ void stpm_error_add_diag(stpm_error *err, const char *file, int line, int col, c
         return;
     va_list ap;
     va_start(ap, fmt);
-    char *msg = stpm_vasprintf(fmt, ap);
+    char *msg = stpm_vasprintf(_(fmt), ap);
     va_end(ap);
     add_diag(err, file, line, col, column, NULL, msg);
 }
@@ -110,7 +114,7 @@ void stpm_error_add_cell_diag(stpm_error *err, const char *file, const char *cel
         return;
     va_list ap;
     va_start(ap, fmt);
-    char *msg = stpm_vasprintf(fmt, ap);
+    char *msg = stpm_vasprintf(_(fmt), ap);
     va_end(ap);
     add_diag(err, file, line, 0, column, cell, msg);
 }

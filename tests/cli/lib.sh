@@ -1,6 +1,9 @@
 # TAP helpers for the end-to-end tests: source this file, call `ok`/`is`/`run`, end with `done_testing`.
 # $STPM is the binary under test; $STPM_TEST_DB the throwaway cluster (may be unset).
 set -u
+# English messages whatever the caller's locale; a test that wants Chinese asks for it (zh_env)
+export LC_ALL=C.UTF-8
+unset LANGUAGE
 _n=0
 _failed=0
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/stpm-cli.XXXXXX")
