@@ -28,8 +28,8 @@ static int cmd_unclosed(cli_ctx *ctx, int argc, char **argv)
     stpm_date as_of = 0;
     if (cli_start(
             ctx, usage,
-            "Projects due but not closed (应结未结) as of a date: their state at the end of that "
-            "day,\nreconstructed from the history, has a deadline before it and is not closed.",
+            _("Projects due but not closed (应结未结) as of a date: their state at the end of that "
+              "day,\nreconstructed from the history, has a deadline before it and is not closed."),
             opts, argc, argv, &args, 0, 0, NULL, &db, &rc) < 0)
         goto cleanup;
     if ((rc = cli_as_of(ctx, opts, &as_of)) != 0)
@@ -40,7 +40,7 @@ static int cmd_unclosed(cli_ctx *ctx, int argc, char **argv)
     }
     char d[11];
     if (ctx->format == CLI_FORMAT_TABLE && stpm_rows_count(rows) == 0)
-        printf("无应结未结项目: no project was due but unclosed on %s\n",
+        printf(_("无应结未结项目: no project was due but unclosed on %s\n"),
                stpm_date_format(as_of, d));
     else
         rc = cli_print_rows(ctx, rows, true);
@@ -73,8 +73,8 @@ static int cmd_closed(cli_ctx *ctx, int argc, char **argv)
     stpm_date from = 0, to = 0, as_of = 0;
     if (cli_start(
             ctx, usage,
-            "Projects closed (accepted 验收通过, terminated 终止) in a period, with the date and "
-            "whether\nthey closed by their deadline.",
+            _("Projects closed (accepted 验收通过, terminated 终止) in a period, with the date and "
+              "whether\nthey closed by their deadline."),
             opts, argc, argv, &args, 0, 0, NULL, &db, &rc) < 0)
         goto cleanup;
     if ((rc = cli_date_opt(opts, "from", &from, &gf)) != 0 ||
@@ -97,7 +97,7 @@ static void print_problems_table(const stpm_audit_verify_result *r)
     for (size_t i = 0; i < r->n_kept; i++) {
         const stpm_audit_problem *p = &r->problems[i];
         if (p->code)
-            printf("  project %s", p->code);
+            printf(_("  project %s"), p->code);
         else
             printf("  %s", p->chain);
         if (p->seq)
@@ -105,7 +105,7 @@ static void print_problems_table(const stpm_audit_verify_result *r)
         printf(": %s\n", p->what ? p->what : "?");
     }
     if (r->n_problems > r->n_kept)
-        printf("  ... and %llu more\n", (unsigned long long)(r->n_problems - r->n_kept));
+        printf(_("  ... and %llu more\n"), (unsigned long long)(r->n_problems - r->n_kept));
 }
 
 static void print_problems_json(const stpm_audit_verify_result *r)
@@ -137,8 +137,8 @@ static int cmd_trail(cli_ctx *ctx, int argc, char **argv)
     stpm_audit_verify_result check = STPM_AUDIT_VERIFY_RESULT_INIT;
     int rc = 0;
     if (cli_start(ctx, usage,
-                  "A project's events with their full hashes, each recomputed, and whether the "
-                  "chain verifies.",
+                  _("A project's events with their full hashes, each recomputed, and whether the "
+                    "chain verifies."),
                   opts, argc, argv, &args, 1, 1, NULL, &db, &rc) < 0)
         goto cleanup;
     if (stpm_audit_trail(db, args.operands[0], &rows, &check, &err) < 0) {
@@ -159,10 +159,11 @@ static int cmd_trail(cli_ctx *ctx, int argc, char **argv)
         rc = cli_print_rows(ctx, rows, false);
         if (ctx->format == CLI_FORMAT_TABLE) {
             if (ok) {
-                printf("chain verifies: %zu events, hashes recomputed, links and head in order\n",
-                       stpm_rows_count(rows));
+                printf(
+                    _("chain verifies: %zu events, hashes recomputed, links and head in order\n"),
+                    stpm_rows_count(rows));
             } else {
-                printf("chain does NOT verify: %llu problem%s\n",
+                printf(_("chain does NOT verify: %llu problem%s\n"),
                        (unsigned long long)check.n_problems, check.n_problems == 1 ? "" : "s");
                 print_problems_table(&check);
             }
@@ -193,10 +194,10 @@ static int cmd_verify(cli_ctx *ctx, int argc, char **argv)
     stpm_audit_verify_result res = STPM_AUDIT_VERIFY_RESULT_INIT;
     int rc = 0;
     if (cli_start(ctx, usage,
-                  "Recompute every event's hash and check every chain (seq 1..n, links, heads), "
-                  "then compare\nevery project row, the derived tables the reports read, every "
-                  "document and every stored\nworkflow version with the events; with "
-                  "--checkpoint, also that every head it recorded\nis still in the history.",
+                  _("Recompute every event's hash and check every chain (seq 1..n, links, heads), "
+                    "then compare\nevery project row, the derived tables the reports read, every "
+                    "document and every stored\nworkflow version with the events; with "
+                    "--checkpoint, also that every head it recorded\nis still in the history."),
                   opts, argc, argv, &args, 0, 0, NULL, &db, &rc) < 0)
         goto cleanup;
     stpm_audit_verify_options o = STPM_AUDIT_VERIFY_OPTIONS_INIT;
@@ -226,15 +227,15 @@ static int cmd_verify(cli_ctx *ctx, int argc, char **argv)
         print_problems_json(&res);
         printf("}\n");
     } else {
-        printf("%s %llu events in %llu chains in %.2f s (%.0f events/s)\n",
+        printf(_("%s %llu events in %llu chains in %.2f s (%.0f events/s)\n"),
                vr == 0 ? "verified" : "checked", (unsigned long long)res.events,
                (unsigned long long)res.chains, res.seconds, rate);
         if (o.checkpoint)
-            printf("checkpoint of %s: %llu chain heads checked\n",
+            printf(_("checkpoint of %s: %llu chain heads checked\n"),
                    res.checkpoint_made_at ? res.checkpoint_made_at : "?",
                    (unsigned long long)res.checkpoint_heads);
         if (vr != 0) {
-            printf("%llu problem%s:\n", (unsigned long long)res.n_problems,
+            printf(_("%llu problem%s:\n"), (unsigned long long)res.n_problems,
                    res.n_problems == 1 ? "" : "s");
             print_problems_table(&res);
         }
@@ -268,9 +269,9 @@ static int cmd_checkpoint(cli_ctx *ctx, int argc, char **argv)
     char *pub = NULL;
     int rc = 0;
     if (cli_start(ctx, usage,
-                  "Sign every chain head (chain, seq, hash) with an Ed25519 key and write the "
-                  "checkpoint\nto FILE, outside the database; `audit verify --checkpoint FILE` "
-                  "detects any later\nchange, deletion or truncation of the history it covers.",
+                  _("Sign every chain head (chain, seq, hash) with an Ed25519 key and write the "
+                    "checkpoint\nto FILE, outside the database; `audit verify --checkpoint FILE` "
+                    "detects any later\nchange, deletion or truncation of the history it covers."),
                   opts, argc, argv, &args, 0, 0, NULL, NULL, &rc) < 0)
         goto cleanup;
     const char *key = cli_opt_get(opts, "key")->value, *out = cli_opt_get(opts, "out")->value;
@@ -290,7 +291,7 @@ static int cmd_checkpoint(cli_ctx *ctx, int argc, char **argv)
             rc = cli_report(&err);
             goto cleanup;
         }
-        printf("wrote private key %s (mode 0600) and public key %s\n", key, pub);
+        printf(_("wrote private key %s (mode 0600) and public key %s\n"), key, pub);
     }
     if (!out)
         goto cleanup;
@@ -301,10 +302,10 @@ static int cmd_checkpoint(cli_ctx *ctx, int argc, char **argv)
         rc = cli_report(&err);
         goto cleanup;
     }
-    printf("checkpoint %s: %llu chains, %llu events, digest %.16s…, %s\n", out,
+    printf(_("checkpoint %s: %llu chains, %llu events, digest %.16s…, %s\n"), out,
            (unsigned long long)info.chains, (unsigned long long)info.events, info.digest,
-           info.recorded ? "recorded in stpm.checkpoints"
-                         : "not recorded in the database (read-only role)");
+           info.recorded ? _("recorded in stpm.checkpoints")
+                         : _("not recorded in the database (read-only role)"));
 cleanup:
     free(pub);
     stpm_error_clear(&err);
@@ -328,8 +329,8 @@ static int cmd_checks(cli_ctx *ctx, int argc, char **argv)
     int rc = 0;
     stpm_date as_of = 0;
     if (cli_start(ctx, usage,
-                  "Scheduled checks (中期检查) overdue as of a date: due before it, not held, "
-                  "the project\nstill in a state the check applies in (docs/audit.md).",
+                  _("Scheduled checks (中期检查) overdue as of a date: due before it, not held, "
+                    "the project\nstill in a state the check applies in (docs/audit.md)."),
                   opts, argc, argv, &args, 0, 0, NULL, &db, &rc) < 0)
         goto cleanup;
     if ((rc = cli_as_of(ctx, opts, &as_of)) != 0)
@@ -340,7 +341,7 @@ static int cmd_checks(cli_ctx *ctx, int argc, char **argv)
     }
     char d[11];
     if (ctx->format == CLI_FORMAT_TABLE && stpm_rows_count(rows) == 0)
-        printf("no scheduled check was overdue on %s\n", stpm_date_format(as_of, d));
+        printf(_("no scheduled check was overdue on %s\n"), stpm_date_format(as_of, d));
     else
         rc = cli_print_rows(ctx, rows, true);
     if (rc == 0 && cli_opt_get(opts, "fail-if-any")->flag && stpm_rows_count(rows) > 0)
@@ -354,12 +355,12 @@ cleanup:
 }
 
 static const cli_command subcommands[] = {
-    {"unclosed", cmd_unclosed, "projects due but not closed (应结未结) as of a date"},
-    {"closed", cmd_closed, "projects closed in a period"},
-    {"trail", cmd_trail, "a project's events with hashes, verified"},
-    {"verify", cmd_verify, "verify the whole history (and a checkpoint)"},
-    {"checkpoint", cmd_checkpoint, "sign every chain head into a file"},
-    {"checks", cmd_checks, "scheduled checks (中期检查) overdue as of a date"},
+    {"unclosed", cmd_unclosed, N_("projects due but not closed (应结未结) as of a date")},
+    {"closed", cmd_closed, N_("projects closed in a period")},
+    {"trail", cmd_trail, N_("a project's events with hashes, verified")},
+    {"verify", cmd_verify, N_("verify the whole history (and a checkpoint)")},
+    {"checkpoint", cmd_checkpoint, N_("sign every chain head into a file")},
+    {"checks", cmd_checks, N_("scheduled checks (中期检查) overdue as of a date")},
     {NULL, NULL, NULL},
 };
 

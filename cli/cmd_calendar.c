@@ -13,9 +13,9 @@
 #include "table.h"
 
 static const char calendar_intro[] =
-    "The working-day calendar: holidays (放假) and make-up working days (调休上班). The\n"
-    "shipped data is built in; an administrator adds or corrects days, which then count\n"
-    "wherever working days do (the wd durations of transitions, the timers of stpm tick).";
+    N_("The working-day calendar: holidays (放假) and make-up working days (调休上班). The\n"
+       "shipped data is built in; an administrator adds or corrects days, which then count\n"
+       "wherever working days do (the wd durations of transitions, the timers of stpm tick).");
 
 static int parse_day(const char *s, stpm_date *out)
 {
@@ -35,8 +35,8 @@ static int print_provisional(stpm_db *db, int year)
     stpm_calendar_range(cal, &first, &last);
     for (int y = year ? year : first; y && y <= (year ? year : last); y++)
         if (stpm_calendar_year_provisional(cal, y))
-            printf("%d is provisional: the statutory holidays only, its notice (调休) is not "
-                   "yet in the calendar (docs/calendar.md)\n",
+            printf(_("%d is provisional: the statutory holidays only, its notice (调休) is not "
+                     "yet in the calendar (docs/calendar.md)\n"),
                    y);
     stpm_calendar_free(cal);
     return 0;
@@ -77,16 +77,19 @@ static int calendar_list(cli_ctx *ctx, int argc, char **argv)
         rc = cli_report_clear(&err);
         goto cleanup;
     }
-    static const char *const cols[] = {"date", "weekday", "kind", "source", "note"};
+    static const char *const cols[] = {N_("date"), N_("weekday"), N_("kind"), N_("source"),
+                                       N_("note")};
     if (!(t = cli_table_new(5, cols))) {
         rc = 1;
         goto cleanup;
     }
     for (size_t i = 0; i < n; i++) {
         char d[11];
+        /* i18n-ok: values of the JSON and CSV too */
         const char *source = days[i].source == STPM_CALDAY_SHIPPED ? "shipped"
-                             : days[i].replaces_shipped            ? "added (over shipped)"
-                                                                   : "added";
+                             : days[i].replaces_shipped
+                                 ? "added (over shipped)" /* i18n-ok: a value */
+                                 : "added";
         const char *row[5] = {stpm_date_format(days[i].date, d),
                               wd[stpm_date_weekday(days[i].date)],
                               days[i].workday ? "workday" : "holiday", source, days[i].note};
@@ -118,7 +121,8 @@ static int calendar_set(cli_ctx *ctx, int argc, char **argv)
     cli_args a;
     stpm_date day = 0;
     int rc = 0;
-    if (cli_start(ctx, usage, NULL, opts, argc, argv, &a, 1, 1, "expected one DATE", NULL, &rc) < 0)
+    if (cli_start(ctx, usage, NULL, opts, argc, argv, &a, 1, 1, _("expected one DATE"), NULL, &rc) <
+        0)
         goto cleanup;
     bool w = cli_opt_get(opts, "workday")->flag, h = cli_opt_get(opts, "holiday")->flag;
     if (w == h) {
@@ -136,7 +140,7 @@ static int calendar_set(cli_ctx *ctx, int argc, char **argv)
         rc = cli_report_clear(&err);
         goto cleanup;
     }
-    printf("%s is a %s\n", a.operands[0], w ? "working day" : "holiday");
+    printf(_("%s is a %s\n"), a.operands[0], w ? _("working day") : _("holiday"));
 cleanup:
     cli_args_free(&a);
     cli_opts_free(opts);
@@ -150,7 +154,8 @@ static int calendar_unset(cli_ctx *ctx, int argc, char **argv)
     cli_args a;
     stpm_date day = 0;
     int rc = 0;
-    if (cli_start(ctx, usage, NULL, opts, argc, argv, &a, 1, 1, "expected one DATE", NULL, &rc) < 0)
+    if (cli_start(ctx, usage, NULL, opts, argc, argv, &a, 1, 1, _("expected one DATE"), NULL, &rc) <
+        0)
         goto cleanup;
     if ((rc = parse_day(a.operands[0], &day)) != 0)
         goto cleanup;
@@ -162,7 +167,7 @@ static int calendar_unset(cli_ctx *ctx, int argc, char **argv)
         rc = cli_report_clear(&err);
         goto cleanup;
     }
-    printf("removed the added day %s\n", a.operands[0]);
+    printf(_("removed the added day %s\n"), a.operands[0]);
 cleanup:
     cli_args_free(&a);
     cli_opts_free(opts);
@@ -176,8 +181,8 @@ static int calendar_load(cli_ctx *ctx, int argc, char **argv)
     cli_args a;
     stpm_db *db = NULL;
     int rc = 0;
-    if (cli_start(ctx, usage, NULL, opts, argc, argv, &a, 1, 1, "expected one calendar FILE", &db,
-                  &rc) < 0)
+    if (cli_start(ctx, usage, NULL, opts, argc, argv, &a, 1, 1, _("expected one calendar FILE"),
+                  &db, &rc) < 0)
         goto cleanup;
     stpm_error err = STPM_ERROR_INIT;
     size_t n = 0;
@@ -185,7 +190,7 @@ static int calendar_load(cli_ctx *ctx, int argc, char **argv)
         rc = cli_report_clear(&err);
         goto cleanup;
     }
-    printf("%s: stored %zu day%s\n", a.operands[0], n, n == 1 ? "" : "s");
+    printf(_("%s: stored %zu day%s\n"), a.operands[0], n, n == 1 ? "" : "s");
 cleanup:
     cli_args_free(&a);
     cli_opts_free(opts);
@@ -193,10 +198,10 @@ cleanup:
 }
 
 static const cli_command subcommands[] = {
-    {"list", calendar_list, "holidays and make-up days, shipped and added"},
-    {"set", calendar_set, "add or replace a day (administrators)"},
-    {"unset", calendar_unset, "remove an added day (administrators)"},
-    {"load", calendar_load, "add every day of a calendar file (administrators)"},
+    {"list", calendar_list, N_("holidays and make-up days, shipped and added")},
+    {"set", calendar_set, N_("add or replace a day (administrators)")},
+    {"unset", calendar_unset, N_("remove an added day (administrators)")},
+    {"load", calendar_load, N_("add every day of a calendar file (administrators)")},
     {NULL, NULL, NULL},
 };
 

@@ -17,24 +17,24 @@
 #include "table.h"
 
 static const char db_summary[] =
-    "Manage the database: the embedded cluster (init, start, stop, destroy), its state\n"
-    "(status), the schema migrations (migrate), backups (backup, restore) and WAL archiving\n"
-    "for point-in-time recovery (archive).\n\n"
-    "subcommands:\n"
-    "  init [--archive DIR]  create the embedded cluster under the home, start it, apply the\n"
-    "                        migrations (and archive its WAL into DIR, as archive on DIR)\n"
-    "  start     start the embedded cluster (creating it when missing)\n"
-    "  stop      stop the embedded cluster\n"
-    "  status    where the database is, whether it runs, its version, applied migrations,\n"
-    "            primary or standby and the replay lag (exit 8 when it does not answer)\n"
-    "  migrate   apply the pending schema migrations\n"
-    "  backup FILE   write a backup (pg_dump custom format) of the database into FILE\n"
-    "  restore FILE  restore a backup into an empty database or a new home, then migrate\n"
-    "  restore --archive DIR --until TIMESTAMP\n"
-    "                recover the embedded database of a new home as it was at TIMESTAMP\n"
-    "  archive on DIR  archive the embedded cluster's WAL into DIR and take a base backup\n"
-    "  destroy [--yes] stop the embedded cluster and remove it with all its data (asks\n"
-    "                first; without a terminal --yes is required)";
+    N_("Manage the database: the embedded cluster (init, start, stop, destroy), its state\n"
+       "(status), the schema migrations (migrate), backups (backup, restore) and WAL archiving\n"
+       "for point-in-time recovery (archive).\n\n"
+       "subcommands:\n"
+       "  init [--archive DIR]  create the embedded cluster under the home, start it, apply the\n"
+       "                        migrations (and archive its WAL into DIR, as archive on DIR)\n"
+       "  start     start the embedded cluster (creating it when missing)\n"
+       "  stop      stop the embedded cluster\n"
+       "  status    where the database is, whether it runs, its version, applied migrations,\n"
+       "            primary or standby and the replay lag (exit 8 when it does not answer)\n"
+       "  migrate   apply the pending schema migrations\n"
+       "  backup FILE   write a backup (pg_dump custom format) of the database into FILE\n"
+       "  restore FILE  restore a backup into an empty database or a new home, then migrate\n"
+       "  restore --archive DIR --until TIMESTAMP\n"
+       "                recover the embedded database of a new home as it was at TIMESTAMP\n"
+       "  archive on DIR  archive the embedded cluster's WAL into DIR and take a base backup\n"
+       "  destroy [--yes] stop the embedded cluster and remove it with all its data (asks\n"
+       "                first; without a terminal --yes is required)");
 
 static stpm_db_options options_of(const cli_ctx *ctx)
 {
@@ -72,7 +72,7 @@ static int need_embedded(const cli_ctx *ctx, const char *sub)
                            "migrate\" with that server.",
                            sub,
                            s == STPM_DB_SOURCE_CONNINFO ? "--db or STPM_DB"
-                                                        : "the libpq environment (PGHOST, ...)");
+                                                        : _("the libpq environment (PGHOST, ...)"));
 }
 
 static int db_init(cli_ctx *ctx, const char *archive)
@@ -95,18 +95,19 @@ static int db_init(cli_ctx *ctx, const char *archive)
         rc = cli_report_clear(&err);
         goto cleanup;
     }
-    printf(created ? "initialised the embedded database in %s\n"
-                   : "the embedded database in %s was already initialised\n",
+    printf(created ? _("initialised the embedded database in %s\n")
+                   : _("the embedded database in %s was already initialised\n"),
            stpm_embedded_home(e));
-    printf("%s, socket %s\n", started ? "started" : "running", stpm_embedded_socket_dir(e));
-    printf("applied %zu migration%s\n", applied, applied == 1 ? "" : "s");
+    printf(started ? _("started, socket %s\n") : _("running, socket %s\n"),
+           stpm_embedded_socket_dir(e));
+    printf(_("applied %zu migration%s\n"), applied, applied == 1 ? "" : "s");
     if (archive) {
         char *base = NULL;
         if ((rc = stpm_embedded_archive_on(e, archive, &base, &err)) < 0) {
             rc = cli_report_clear(&err);
             goto cleanup;
         }
-        printf("archiving the WAL into %s/wal; base backup %s\n", archive, base);
+        printf(_("archiving the WAL into %s/wal; base backup %s\n"), archive, base);
         free(base);
     }
 cleanup:
@@ -132,9 +133,9 @@ static int db_start(cli_ctx *ctx)
         goto cleanup;
     }
     if (created)
-        printf("initialised the embedded database in %s\n", stpm_embedded_home(e));
-    printf(started ? "started the embedded database, socket %s\n"
-                   : "the embedded database is already running, socket %s\n",
+        printf(_("initialised the embedded database in %s\n"), stpm_embedded_home(e));
+    printf(started ? _("started the embedded database, socket %s\n")
+                   : _("the embedded database is already running, socket %s\n"),
            stpm_embedded_socket_dir(e));
 cleanup:
     stpm_embedded_free(e);
@@ -152,8 +153,8 @@ static int db_stop(cli_ctx *ctx)
     if (rc < 0)
         rc = cli_report_clear(&err);
     else
-        printf(stopped ? "stopped the embedded database in %s\n"
-                       : "the embedded database in %s is not running\n",
+        printf(stopped ? _("stopped the embedded database in %s\n")
+                       : _("the embedded database in %s is not running\n"),
                stpm_embedded_home(e));
     stpm_embedded_free(e);
     return rc;
@@ -195,7 +196,7 @@ static void kv_print(const kv *k, cli_format fmt)
 {
     cli_table *t = NULL;
     if (fmt == CLI_FORMAT_TABLE) {
-        const char *names[] = {"setting", "value"};
+        const char *names[] = {N_("setting"), N_("value")};
         t = cli_table_new(2, names);
         for (size_t i = 0; t && i < k->n; i++) {
             const char *row[] = {k->keys[i], k->vals[i] ? k->vals[i] : ""};
@@ -239,7 +240,9 @@ static int add_replication(kv *k, stpm_db *db, stpm_error *err)
     int rc = stpm_db_replication_get(db, &r, err);
     if (rc < 0)
         return rc;
-    kv_add(k, "server", dup_or_null(r.standby ? "standby (read-only)" : "primary"));
+    kv_add(k, "server",
+           dup_or_null(r.standby ? "standby (read-only)"
+                                 : "primary")); /* i18n-ok: values of the JSON too */
     if (r.standby) {
         kv_add(k, "replay_lag", dup_or_null(r.replay_lag ? r.replay_lag : "unknown"));
         kv_add(k, "replay_lag_bytes", r.lag_bytes >= 0 ? fmt_ll(r.lag_bytes) : NULL);
@@ -275,12 +278,15 @@ int cli_db_show_status(cli_ctx *ctx)
         kv_add(&k, "socket_dir", dup_or_null(stpm_embedded_socket_dir(e)));
         kv_add(&k, "server_log", dup_or_null(stpm_embedded_log_file(e)));
         kv_add(&k, "conninfo", dup_or_null(stpm_embedded_conninfo(e)));
-        kv_add(&k, "bindir", dup_or_null(st.bindir ? st.bindir : "(not found)"));
+        kv_add(&k, "bindir",
+               dup_or_null(st.bindir ? st.bindir : "(not found)")); /* i18n-ok: a value */
         kv_add(&k, "initialized", dup_or_null(st.initialized ? "yes" : "no"));
         char *state = NULL;
-        if (st.running && asprintf(&state, "running (pid %ld)", st.pid) < 0)
+        if (st.running &&
+            asprintf(&state, "running (pid %ld)", st.pid) < 0) /* i18n-ok: JSON value */
             state = NULL;
-        kv_add(&k, "state", state ? state : dup_or_null(st.running ? "running" : "not running"));
+        kv_add(&k, "state", /* i18n-ok: values */
+               state ? state : dup_or_null(st.running ? "running" : "not running"));
         running = st.running;
     }
     if (running && !db) {
@@ -330,15 +336,15 @@ static int db_migrate(cli_ctx *ctx)
     if (rc < 0)
         return cli_report_clear(&err);
     if (applied == 0)
-        printf("nothing to apply: all %zu migrations are applied\n", done);
+        printf(_("nothing to apply: all %zu migrations are applied\n"), done);
     else
-        printf("applied %zu migration%s (%zu in all)\n", applied, applied == 1 ? "" : "s", done);
+        printf(_("applied %zu migration%s (%zu in all)\n"), applied, applied == 1 ? "" : "s", done);
     return 0;
 }
 
 static void print_schema(const stpm_backup_info *info)
 {
-    printf("schema version: %zu migration%s, the newest %s\n", info->migrations,
+    printf(_("schema version: %zu migration%s, the newest %s\n"), info->migrations,
            info->migrations == 1 ? "" : "s", info->last_migration ? info->last_migration : "none");
 }
 
@@ -352,7 +358,7 @@ static int db_backup(cli_ctx *ctx, const char *file)
         stpm_backup_info_clear(&info);
         return cli_report_clear(&err);
     }
-    printf("backed up the database into %s (%lld bytes)\n", file, info.bytes);
+    printf(_("backed up the database into %s (%lld bytes)\n"), file, info.bytes);
     print_schema(&info);
     stpm_backup_info_clear(&info);
     return 0;
@@ -368,10 +374,10 @@ static int db_restore(cli_ctx *ctx, const char *file)
         stpm_backup_info_clear(&info);
         return cli_report_clear(&err);
     }
-    printf("restored %s into %s\n", file, info.target ? info.target : "the database");
+    printf(_("restored %s into %s\n"), file, info.target ? info.target : _("the database"));
     print_schema(&info);
     if (info.applied > 0)
-        printf("applied %zu newer migration%s\n", info.applied, info.applied == 1 ? "" : "s");
+        printf(_("applied %zu newer migration%s\n"), info.applied, info.applied == 1 ? "" : "s");
     stpm_backup_info_clear(&info);
     return 0;
 }
@@ -394,10 +400,11 @@ static int db_restore_archive(cli_ctx *ctx, const char *dir, const char *until)
         rc = cli_report_clear(&err);
         goto cleanup;
     }
-    printf("recovered the embedded database in %s as it was at %s\n", stpm_embedded_home(e), until);
-    printf("from the base backup %s and the WAL of %s/wal\n", base, dir);
+    printf(_("recovered the embedded database in %s as it was at %s\n"), stpm_embedded_home(e),
+           until);
+    printf(_("from the base backup %s and the WAL of %s/wal\n"), base, dir);
     if (applied > 0)
-        printf("applied %zu newer migration%s\n", applied, applied == 1 ? "" : "s");
+        printf(_("applied %zu newer migration%s\n"), applied, applied == 1 ? "" : "s");
 cleanup:
     free(base);
     stpm_embedded_free(e);
@@ -417,8 +424,8 @@ static int db_archive(cli_ctx *ctx, int n, char **operands)
     if (rc < 0)
         rc = cli_report_clear(&err);
     else
-        printf("archiving the WAL of the embedded database in %s into %s/wal\n"
-               "base backup %s\n",
+        printf(_("archiving the WAL of the embedded database in %s into %s/wal\n"
+                 "base backup %s\n"),
                stpm_embedded_home(e), operands[1], base);
     free(base);
     stpm_embedded_free(e);
@@ -428,7 +435,8 @@ static int db_archive(cli_ctx *ctx, int n, char **operands)
 /* Ask on the terminal; true when the answer is yes. */
 static bool confirm(const char *home)
 {
-    fprintf(stderr, "stpm: destroy the embedded database in %s, with all its data? [y/N] ", home);
+    fprintf(stderr, _("stpm: destroy the embedded database in %s, with all its data? [y/N] "),
+            home);
     fflush(stderr);
     char line[64];
     if (!fgets(line, sizeof(line), stdin))
@@ -452,7 +460,7 @@ static int db_destroy(cli_ctx *ctx, bool yes)
         goto cleanup;
     }
     if (!yes && !confirm(stpm_embedded_home(e))) {
-        fprintf(stderr, "stpm: nothing was destroyed\n");
+        fprintf(stderr, _("stpm: nothing was destroyed\n"));
         rc = 1;
         goto cleanup;
     }
@@ -460,8 +468,8 @@ static int db_destroy(cli_ctx *ctx, bool yes)
         rc = cli_report_clear(&err);
         goto cleanup;
     }
-    printf(destroyed ? "destroyed the embedded database in %s\n"
-                     : "there is no embedded database in %s: nothing to destroy\n",
+    printf(destroyed ? _("destroyed the embedded database in %s\n")
+                     : _("there is no embedded database in %s: nothing to destroy\n"),
            stpm_embedded_home(e));
 cleanup:
     stpm_embedded_free(e);
@@ -485,8 +493,8 @@ int cli_cmd_db(cli_ctx *ctx, int argc, char **argv)
         goto cleanup;
     if (args.n_operands == 0) {
         rc = cli_usage_error("stpm db needs a subcommand: %s",
-                             "init, start, stop, status, migrate, backup, restore, archive or "
-                             "destroy");
+                             _("init, start, stop, status, migrate, backup, restore, archive or "
+                               "destroy"));
         goto cleanup;
     }
     const char *sub = args.operands[0];

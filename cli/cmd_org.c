@@ -60,7 +60,7 @@ static int org_add(cli_ctx *ctx, int argc, char **argv)
             if (stpm_org_add(db, &s, cli_today(ctx), uscc, &err) < 0)
                 rc = cli_report_clear(&err);
             else
-                printf("added organisation %s %s\n", uscc, s.name);
+                printf(_("added organisation %s %s\n"), uscc, s.name);
         }
     } else if (rc < 0) {
         rc = org_help(usage, opts);
@@ -96,7 +96,8 @@ static int org_list(cli_ctx *ctx, int argc, char **argv)
         rc = cli_report_clear(&err);
         goto cleanup;
     }
-    static const char *const cols[] = {"uscc", "name", "town", "kind", "projects", "blacklisted"};
+    static const char *const cols[] = {N_("uscc"), N_("name"),     N_("town"),
+                                       N_("kind"), N_("projects"), N_("blacklisted")};
     t = cli_table_new(6, cols);
     if (!t) {
         rc = 1;
@@ -171,16 +172,17 @@ static void show_json(const stpm_org_detail *d)
 static void show_text(const stpm_org_detail *d)
 {
     const stpm_org *o = &d->org;
-    printf("uscc:        %s\nname:        %s\ntown:        %s\nkind:        %s\n"
-           "projects:    %ld\nblacklisted: %s\n",
+    printf(_("uscc:        %s\nname:        %s\ntown:        %s\nkind:        %s\n"
+             "projects:    %ld\nblacklisted: %s\n"),
            o->uscc, o->name, o->town ? o->town : "", o->kind ? o->kind : "", o->projects,
            o->blacklisted ? "yes" : "no");
-    printf("\nblacklist (失信名单):\n");
+    printf(_("\nblacklist (失信名单):\n"));
     if (d->n_blacklist == 0) {
-        printf("  (none)\n");
+        printf(_("  (none)\n"));
     } else {
-        static const char *const cols[] = {"from",      "until",       "reason", "added_by",
-                                           "lifted_on", "lift_reason", "active"};
+        static const char *const cols[] = {N_("from"),     N_("until"),     N_("reason"),
+                                           N_("added_by"), N_("lifted_on"), N_("lift_reason"),
+                                           N_("active")};
         cli_table *t = cli_table_new(7, cols);
         if (t) {
             cli_table_set_kind(t, 6, CLI_COL_BOOL);
@@ -199,11 +201,12 @@ static void show_text(const stpm_org_detail *d)
             cli_table_free(t);
         }
     }
-    printf("\nconflicts of interest (回避):\n");
+    printf(_("\nconflicts of interest (回避):\n"));
     if (d->n_conflicts == 0) {
-        printf("  (none)\n");
+        printf(_("  (none)\n"));
     } else {
-        static const char *const cols[] = {"officer", "reason", "declared_by", "declared_at"};
+        static const char *const cols[] = {N_("officer"), N_("reason"), N_("declared_by"),
+                                           N_("declared_at")};
         cli_table *t = cli_table_new(4, cols);
         if (t) {
             for (size_t i = 0; i < d->n_conflicts; i++) {
@@ -224,7 +227,8 @@ static int one_operand(cli_ctx *ctx, const char *usage, cli_opt *opts, int argc,
                        cli_args *a)
 {
     int rc = 0;
-    if (cli_start(ctx, usage, NULL, opts, argc, argv, a, 1, 1, "expected one USCC", NULL, &rc) < 0)
+    if (cli_start(ctx, usage, NULL, opts, argc, argv, a, 1, 1, _("expected one USCC"), NULL, &rc) <
+        0)
         return rc ? rc : -1;
     return 0;
 }
@@ -251,9 +255,14 @@ static int org_show(cli_ctx *ctx, int argc, char **argv)
     if (ctx->format == CLI_FORMAT_JSON) {
         show_json(d);
     } else if (ctx->format == CLI_FORMAT_CSV) {
-        static const char *const cols[] = {
-            "uscc",     "name", "town", "kind", "projects", "blacklisted", "blacklist_entries",
-            "conflicts"};
+        static const char *const cols[] = {N_("uscc"),
+                                           N_("name"),
+                                           N_("town"),
+                                           N_("kind"),
+                                           N_("projects"),
+                                           N_("blacklisted"),
+                                           N_("blacklist_entries"),
+                                           N_("conflicts")};
         cli_table *t = cli_table_new(8, cols);
         if (t) {
             char p[24], b[24], c[24];
@@ -324,8 +333,8 @@ static int org_blacklist(cli_ctx *ctx, int argc, char **argv)
         goto cleanup;
     }
     char f[11], u[11];
-    printf("blacklisted %s from %s until %s\n", a.operands[0], stpm_date_format(from, f),
-           has_until ? stpm_date_format(until, u) : "further notice");
+    printf(_("blacklisted %s from %s until %s\n"), a.operands[0], stpm_date_format(from, f),
+           has_until ? stpm_date_format(until, u) : _("further notice"));
 cleanup:
     cli_args_free(&a);
     cli_opts_free(opts);
@@ -356,9 +365,9 @@ static int org_unblacklist(cli_ctx *ctx, int argc, char **argv)
         goto cleanup;
     }
     if (lifted == 0)
-        printf("%s has no blacklist entry to lift\n", a.operands[0]);
+        printf(_("%s has no blacklist entry to lift\n"), a.operands[0]);
     else
-        printf("lifted %d blacklist entr%s of %s\n", lifted, lifted == 1 ? "y" : "ies",
+        printf(_("lifted %d blacklist entr%s of %s\n"), lifted, lifted == 1 ? "y" : "ies",
                a.operands[0]);
 cleanup:
     cli_args_free(&a);
@@ -395,7 +404,7 @@ static int org_conflict(cli_ctx *ctx, int argc, char **argv)
         rc = cli_report_clear(&err);
         goto cleanup;
     }
-    printf("declared a conflict of interest of %s with %s\n", officer, a.operands[0]);
+    printf(_("declared a conflict of interest of %s with %s\n"), officer, a.operands[0]);
 cleanup:
     cli_args_free(&a);
     cli_opts_free(opts);
@@ -403,19 +412,20 @@ cleanup:
 }
 
 static const cli_command subcommands[] = {
-    {"add", org_add, "register an organisation (the USCC check character is verified)"},
-    {"list", org_list, "the organisations, with their projects and blacklist status"},
-    {"show", org_show, "one organisation with its blacklist entries and conflicts"},
-    {"blacklist", org_blacklist, "put it on the credit blacklist from a date, until a date"},
-    {"unblacklist", org_unblacklist, "lift its current and future entries (the history is kept)"},
-    {"conflict", org_conflict, "declare an officer in conflict of interest with it"},
+    {"add", org_add, N_("register an organisation (the USCC check character is verified)")},
+    {"list", org_list, N_("the organisations, with their projects and blacklist status")},
+    {"show", org_show, N_("one organisation with its blacklist entries and conflicts")},
+    {"blacklist", org_blacklist, N_("put it on the credit blacklist from a date, until a date")},
+    {"unblacklist", org_unblacklist,
+     N_("lift its current and future entries (the history is kept)")},
+    {"conflict", org_conflict, N_("declare an officer in conflict of interest with it")},
     {NULL, NULL, NULL},
 };
 
 int cli_cmd_org(cli_ctx *ctx, int argc, char **argv)
 {
     return cli_dispatch(ctx, "org",
-                        "Manage undertaking organisations (承担单位), the credit blacklist "
-                        "(失信名单) and conflicts of interest (回避).",
+                        _("Manage undertaking organisations (承担单位), the credit blacklist "
+                          "(失信名单) and conflicts of interest (回避)."),
                         subcommands, NULL, argc, argv);
 }

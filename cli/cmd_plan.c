@@ -25,8 +25,8 @@ static void plan_row(cli_table *t, const stpm_plan *p)
 
 static cli_table *plan_table(void)
 {
-    static const char *const cols[] = {"code",     "name",    "level",   "funded",
-                                       "workflow", "version", "projects"};
+    static const char *const cols[] = {N_("code"),     N_("name"),    N_("level"),   N_("funded"),
+                                       N_("workflow"), N_("version"), N_("projects")};
     cli_table *t = cli_table_new(7, cols);
     if (t) {
         cli_table_set_kind(t, 3, CLI_COL_BOOL);
@@ -49,7 +49,7 @@ static int plan_add(cli_ctx *ctx, int argc, char **argv)
     };
     cli_args a;
     int rc = 0;
-    if (cli_start(ctx, usage, NULL, opts, argc, argv, &a, 1, 1, "expected one plan CODE", NULL,
+    if (cli_start(ctx, usage, NULL, opts, argc, argv, &a, 1, 1, _("expected one plan CODE"), NULL,
                   &rc) < 0)
         goto cleanup;
     static const char *const required[] = {"name", "level", "workflow"};
@@ -72,7 +72,7 @@ static int plan_add(cli_ctx *ctx, int argc, char **argv)
         rc = cli_report_clear(&err);
         goto cleanup;
     }
-    printf("added plan %s %s (%s%s, workflow %s)\n", s.code, s.name, s.level,
+    printf(_("added plan %s %s (%s%s, workflow %s)\n"), s.code, s.name, s.level,
            s.funded ? ", funded" : "", s.workflow);
 cleanup:
     cli_args_free(&a);
@@ -121,7 +121,7 @@ static int plan_show(cli_ctx *ctx, int argc, char **argv)
     stpm_plan *p = NULL;
     stpm_db *db = NULL;
     int rc = 0;
-    if (cli_start(ctx, usage, NULL, opts, argc, argv, &a, 1, 1, "expected one plan CODE", &db,
+    if (cli_start(ctx, usage, NULL, opts, argc, argv, &a, 1, 1, _("expected one plan CODE"), &db,
                   &rc) < 0)
         goto cleanup;
     stpm_error err = STPM_ERROR_INIT;
@@ -137,13 +137,14 @@ static int plan_show(cli_ctx *ctx, int argc, char **argv)
             cli_table_free(t);
         }
     } else {
-        printf("code:      %s\nname:      %s\nlevel:     %s\nfunded:    %s\n", p->code, p->name,
+        printf(_("code:      %s\nname:      %s\nlevel:     %s\nfunded:    %s\n"), p->code, p->name,
                p->level, p->funded ? "yes" : "no");
         if (p->workflow_version)
-            printf("workflow:  %s (version %d)\n", p->workflow, p->workflow_version);
+            printf(_("workflow:  %s (version %d)\n"), p->workflow, p->workflow_version);
         else
-            printf("workflow:  %s (not loaded)\n", p->workflow);
-        printf("projects:  %ld\ncreated:   %s\n", p->projects, p->created_at ? p->created_at : "");
+            printf(_("workflow:  %s (not loaded)\n"), p->workflow);
+        printf(_("projects:  %ld\ncreated:   %s\n"), p->projects,
+               p->created_at ? p->created_at : "");
     }
 cleanup:
     stpm_plan_free(p);
@@ -153,14 +154,14 @@ cleanup:
 }
 
 static const cli_command subcommands[] = {
-    {"add", plan_add, "add a plan of some level that follows a loaded workflow"},
-    {"list", plan_list, "the plans"},
-    {"show", plan_show, "one plan"},
+    {"add", plan_add, N_("add a plan of some level that follows a loaded workflow")},
+    {"list", plan_list, N_("the plans")},
+    {"show", plan_show, N_("one plan")},
     {NULL, NULL, NULL},
 };
 
 int cli_cmd_plan(cli_ctx *ctx, int argc, char **argv)
 {
-    return cli_dispatch(ctx, "plan", "Manage science-and-technology plans (科技计划).", subcommands,
-                        NULL, argc, argv);
+    return cli_dispatch(ctx, "plan", _("Manage science-and-technology plans (科技计划)."),
+                        subcommands, NULL, argc, argv);
 }

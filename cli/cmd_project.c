@@ -45,8 +45,8 @@ static int cmd_create(cli_ctx *ctx, int argc, char **argv)
     char *code = NULL;
     int rc = 0;
     if (cli_start(ctx, usage,
-                  "Create a project in the initial state of its plan's newest workflow version "
-                  "and print\nits code (YEAR-PLAN-NNNN).",
+                  _("Create a project in the initial state of its plan's newest workflow version "
+                    "and print\nits code (YEAR-PLAN-NNNN)."),
                   opts, argc, argv, &args, 0, 0, NULL, &db, &rc) < 0)
         goto cleanup;
     stpm_project_new spec = STPM_PROJECT_NEW_INIT;
@@ -98,7 +98,8 @@ static int cmd_list(cli_ctx *ctx, int argc, char **argv)
     stpm_error err = STPM_ERROR_INIT;
     stpm_rows *rows = NULL;
     int rc = 0;
-    if (cli_start(ctx, usage, "List projects.", opts, argc, argv, &args, 0, 0, NULL, &db, &rc) < 0)
+    if (cli_start(ctx, usage, _("List projects."), opts, argc, argv, &args, 0, 0, NULL, &db, &rc) <
+        0)
         goto cleanup;
     stpm_project_filter f = STPM_PROJECT_FILTER_INIT;
     f.state = (char *)cli_opt_get(opts, "state")->value;
@@ -133,7 +134,7 @@ static int cmd_show(cli_ctx *ctx, int argc, char **argv)
     char *json = NULL;
     int rc = 0;
     if (cli_start(ctx, usage,
-                  "Show one project: its columns, workflow fields, documents and checks.", opts,
+                  _("Show one project: its columns, workflow fields, documents and checks."), opts,
                   argc, argv, &args, 1, 1, NULL, &db, &rc) < 0)
         goto cleanup;
     if (ctx->format == CLI_FORMAT_JSON) {
@@ -165,10 +166,10 @@ static int cmd_history(cli_ctx *ctx, int argc, char **argv)
     stpm_rows *rows = NULL;
     int rc = 0;
     if (cli_start(ctx, usage,
-                  "The project's events in chain order (seq, business date, when it was entered "
-                  "by the\nserver's clock, actor, kind, transition, from, to, reason, hash "
-                  "prefix); an event entered\nmore than late_after_days (default 3) after its "
-                  "business date is marked late.\n--format json adds each event's data.",
+                  _("The project's events in chain order (seq, business date, when it was entered "
+                    "by the\nserver's clock, actor, kind, transition, from, to, reason, hash "
+                    "prefix); an event entered\nmore than late_after_days (default 3) after its "
+                    "business date is marked late.\n--format json adds each event's data."),
                   opts, argc, argv, &args, 1, 1, NULL, &db, &rc) < 0)
         goto cleanup;
     if (stpm_project_history(db, args.operands[0], &rows, &err) < 0) {
@@ -179,8 +180,9 @@ static int cmd_history(cli_ctx *ctx, int argc, char **argv)
         rc = cli_print_rows(ctx, rows, false);
         goto cleanup;
     }
-    static const char *const cols[] = {"seq",       "on_date", "actor", "kind",    "transition",
-                                       "from → to", "reason",  "hash",  "entered", "late"};
+    static const char *const cols[] = {N_("seq"),        N_("on_date"),   N_("actor"),  N_("kind"),
+                                       N_("transition"), N_("from → to"), N_("reason"), N_("hash"),
+                                       N_("entered"),    N_("late")};
     cli_table *t = cli_table_new(10, cols);
     if (!t) {
         rc = 1;
@@ -219,7 +221,8 @@ cleanup:
 /* One line per file, then the counts; the exit status as `project advance --where`'s. */
 static int print_attachments(cli_ctx *ctx, const stpm_attach_report *rep)
 {
-    static const char *const cols[] = {"file", "code", "kind", "sha256", "outcome", "message"};
+    static const char *const cols[] = {N_("file"),   N_("code"),    N_("kind"),
+                                       N_("sha256"), N_("outcome"), N_("message")};
     cli_table *t = cli_table_new(6, cols);
     if (!t)
         return 1;
@@ -238,10 +241,11 @@ static int print_attachments(cli_ctx *ctx, const stpm_attach_report *rep)
     cli_table_print(t, ctx->format, stdout, false);
     cli_table_free(t);
     if (ctx->format == CLI_FORMAT_TABLE)
-        printf("%zu files: %zu %s, %zu unchanged, %zu refused, %zu conflict, %zu error%s\n", rep->n,
-               rep->n_ok - rep->n_already, rep->dry_run ? "would be attached" : "attached",
-               rep->n_already, rep->n_refused, rep->n_conflict, rep->n_error,
-               rep->dry_run ? " (dry run: nothing written)" : "");
+        printf(_("%zu files: %zu %s, %zu unchanged, %zu refused, %zu conflict, %zu error%s\n"),
+               rep->n, rep->n_ok - rep->n_already,
+               rep->dry_run ? _("would be attached") : _("attached"), rep->n_already,
+               rep->n_refused, rep->n_conflict, rep->n_error,
+               rep->dry_run ? _(" (dry run: nothing written)") : "");
     return rep->n_error ? 1 : rep->n_conflict ? 4 : rep->n_refused ? 3 : 0;
 }
 
@@ -261,11 +265,12 @@ static int cmd_attach(cli_ctx *ctx, int argc, char **argv)
     stpm_error err = STPM_ERROR_INIT;
     stpm_attach_report rep = STPM_ATTACH_REPORT_INIT;
     int rc = 0;
-    if (cli_start(ctx, usage,
-                  "Attach a document (e.g. integrity_commitment 廉政承诺书, task_book 任务书) to a "
-                  "project;\nits content is stored with its size and SHA-256 (at most 32 MiB). "
-                  "With --from, many\ndocuments, each atomically, with its outcome.",
-                  opts, argc, argv, &args, 0, 3, NULL, NULL, &rc) < 0)
+    if (cli_start(
+            ctx, usage,
+            _("Attach a document (e.g. integrity_commitment 廉政承诺书, task_book 任务书) to a "
+              "project;\nits content is stored with its size and SHA-256 (at most 32 MiB). "
+              "With --from, many\ndocuments, each atomically, with its outcome."),
+            opts, argc, argv, &args, 0, 3, NULL, NULL, &rc) < 0)
         goto cleanup;
     const char *from = cli_opt_get(opts, "from")->value;
     bool dry_run = cli_opt_get(opts, "dry-run")->flag;
@@ -288,10 +293,10 @@ static int cmd_attach(cli_ctx *ctx, int argc, char **argv)
                             cli_today(ctx), &already, sha, &err) < 0)
         rc = cli_report(&err);
     else if (already)
-        printf("%s: %s %s is attached already (sha256 %.12s), unchanged\n", args.operands[0],
+        printf(_("%s: %s %s is attached already (sha256 %.12s), unchanged\n"), args.operands[0],
                args.operands[1], args.operands[2], sha);
     else
-        printf("%s: attached %s %s (sha256 %.12s)\n", args.operands[0], args.operands[1],
+        printf(_("%s: attached %s %s (sha256 %.12s)\n"), args.operands[0], args.operands[1],
                args.operands[2], sha);
 cleanup:
     stpm_attach_report_clear(&rep);
@@ -310,7 +315,7 @@ static void print_reasons(FILE *f, const stpm_transition_report *r, const char *
          * subject are for JSON readers. */
         fprintf(f, "%s- %s\n", indent, x->message ? x->message : x->kind);
         if (x->evidence)
-            fprintf(f, "%s  evidence: %s\n", indent, x->evidence);
+            fprintf(f, _("%s  evidence: %s\n"), indent, x->evidence);
     }
 }
 
@@ -393,9 +398,9 @@ static int cmd_advance(cli_ctx *ctx, int argc, char **argv)
         goto cleanup;
     if (args.help) {
         cli_print_help(stdout, usage,
-                       "Take a workflow transition: refused (exit 3) with every reason when a "
-                       "rule says no,\nexit 4 when someone changed the project first. With "
-                       "--where, every matching\nproject, each atomically, with its outcome.",
+                       _("Take a workflow transition: refused (exit 3) with every reason when a "
+                         "rule says no,\nexit 4 when someone changed the project first. With "
+                         "--where, every matching\nproject, each atomically, with its outcome."),
                        opts);
         goto cleanup;
     }
@@ -458,7 +463,7 @@ static int cmd_advance(cli_ctx *ctx, int argc, char **argv)
     }
     if (r < 0) {
         if (r == STPM_EREFUSED && ctx->format != CLI_FORMAT_JSON) {
-            fprintf(stderr, "stpm: error: %s\n", err.message);
+            fprintf(stderr, _("stpm: error: %s\n"), err.message);
             print_reasons(stderr, &res.report, "  ");
             rc = 3;
         } else {
@@ -468,13 +473,13 @@ static int cmd_advance(cli_ctx *ctx, int argc, char **argv)
     }
     if (ctx->format != CLI_FORMAT_JSON) {
         printf("%s: %s %s → %s%s\n", code, tr, res.from, res.to,
-               o.dry_run ? " (dry run: allowed, nothing written)" : "");
+               o.dry_run ? _(" (dry run: allowed, nothing written)") : "");
         for (size_t i = 0; i < res.report.n_checks; i++)
-            printf("  check %s: %s — %s\n", res.report.checks[i].name,
-                   res.report.checks[i].passed ? "passed" : "failed",
+            printf(_("  check %s: %s — %s\n"), res.report.checks[i].name,
+                   res.report.checks[i].passed ? _("passed") : _("failed"),
                    res.report.checks[i].summary ? res.report.checks[i].summary : "");
         if (res.changes && strcmp(res.changes, "{}") != 0)
-            printf("  set %s\n", res.changes);
+            printf(_("  set %s\n"), res.changes);
     }
 cleanup:
     free(atts);
@@ -487,7 +492,8 @@ cleanup:
 
 static int print_bulk(cli_ctx *ctx, const stpm_bulk_report *rep)
 {
-    static const char *const cols[] = {"code", "transition", "from", "to", "outcome", "message"};
+    static const char *const cols[] = {N_("code"), N_("transition"), N_("from"),
+                                       N_("to"),   N_("outcome"),    N_("message")};
     cli_table *t = cli_table_new(6, cols);
     if (!t)
         return 1;
@@ -501,7 +507,7 @@ static int print_bulk(cli_ctx *ctx, const stpm_bulk_report *rep)
     cli_table_print(t, ctx->format, stdout, false);
     cli_table_free(t);
     if (ctx->format == CLI_FORMAT_TABLE)
-        printf("%zu projects: %zu ok, %zu refused, %zu conflict, %zu error\n", rep->n, rep->n_ok,
+        printf(_("%zu projects: %zu ok, %zu refused, %zu conflict, %zu error\n"), rep->n, rep->n_ok,
                rep->n_refused, rep->n_conflict, rep->n_error);
     return rep->n_error ? 1 : rep->n_conflict ? 4 : rep->n_refused ? 3 : 0;
 }
@@ -518,9 +524,9 @@ static int cmd_why(cli_ctx *ctx, int argc, char **argv)
     char *state = NULL;
     int rc = 0;
     if (cli_start(ctx, usage,
-                  "Every transition out of the project's state, and for each blocked one every "
-                  "reason:\nfield, document, role, reason, integrity check with its evidence, "
-                  "guard expression.",
+                  _("Every transition out of the project's state, and for each blocked one every "
+                    "reason:\nfield, document, role, reason, integrity check with its evidence, "
+                    "guard expression."),
                   opts, argc, argv, &args, 1, 1, NULL, &db, &rc) < 0)
         goto cleanup;
     if (stpm_project_why(db, args.operands[0], cli_today(ctx), &state, &reps, &n, &err) < 0) {
@@ -548,8 +554,8 @@ static int cmd_why(cli_ctx *ctx, int argc, char **argv)
         goto cleanup;
     }
     if (ctx->format == CLI_FORMAT_CSV) {
-        static const char *const cols[] = {"transition", "to",      "allowed",
-                                           "kind",       "subject", "message"};
+        static const char *const cols[] = {N_("transition"), N_("to"),      N_("allowed"),
+                                           N_("kind"),       N_("subject"), N_("message")};
         cli_table *t = cli_table_new(6, cols);
         for (size_t i = 0; t && i < n; i++) {
             for (size_t j = 0; j < reps[i].n_reasons || j == 0; j++) {
@@ -568,12 +574,12 @@ static int cmd_why(cli_ctx *ctx, int argc, char **argv)
         cli_table_free(t);
         goto cleanup;
     }
-    printf("%s is in state %s\n", args.operands[0], state);
+    printf(_("%s is in state %s\n"), args.operands[0], state);
     if (n == 0)
-        printf("  no transition leaves %s\n", state);
+        printf(_("  no transition leaves %s\n"), state);
     for (size_t i = 0; i < n; i++) {
         printf("  %s → %s%s%s: %s\n", reps[i].name, reps[i].to, reps[i].label ? "  " : "",
-               reps[i].label ? reps[i].label : "", reps[i].allowed ? "allowed" : "blocked");
+               reps[i].label ? reps[i].label : "", reps[i].allowed ? _("allowed") : _("blocked"));
         print_reasons(stdout, &reps[i], "      ");
     }
 cleanup:
@@ -598,11 +604,12 @@ static int cmd_checks(cli_ctx *ctx, int argc, char **argv)
     stpm_error err = STPM_ERROR_INIT;
     stpm_rows *rows = NULL;
     int rc = 0;
-    if (cli_start(ctx, usage,
-                  "The project's scheduled checks (中期检查) as of the end of a day: each outcome "
-                  "recorded\n(pass, rectify, fail: date, who, report document) and each check "
-                  "still open with its\ndue date (scheduled, overdue or missed).",
-                  opts, argc, argv, &args, 1, 1, NULL, &db, &rc) < 0)
+    if (cli_start(
+            ctx, usage,
+            _("The project's scheduled checks (中期检查) as of the end of a day: each outcome "
+              "recorded\n(pass, rectify, fail: date, who, report document) and each check "
+              "still open with its\ndue date (scheduled, overdue or missed)."),
+            opts, argc, argv, &args, 1, 1, NULL, &db, &rc) < 0)
         goto cleanup;
     stpm_date as_of = 0;
     if ((rc = cli_as_of(ctx, opts, &as_of)) != 0)
@@ -613,7 +620,7 @@ static int cmd_checks(cli_ctx *ctx, int argc, char **argv)
     }
     char d[11];
     if (ctx->format == CLI_FORMAT_TABLE && stpm_rows_count(rows) == 0)
-        printf("%s: no check scheduled or held by %s\n", args.operands[0],
+        printf(_("%s: no check scheduled or held by %s\n"), args.operands[0],
                stpm_date_format(as_of, d));
     else
         rc = cli_print_rows(ctx, rows, true);
@@ -638,9 +645,9 @@ static int cmd_assign(cli_ctx *ctx, int argc, char **argv)
     bool changed = false;
     int rc = 0;
     if (cli_start(ctx, usage,
-                  "Assign the project to an officer (项目专管员), recorded as an event of the "
-                  "project;\nstpm agenda --mine and stpm project todo --mine then include it "
-                  "for that officer.",
+                  _("Assign the project to an officer (项目专管员), recorded as an event of the "
+                    "project;\nstpm agenda --mine and stpm project todo --mine then include it "
+                    "for that officer."),
                   opts, argc, argv, &args, 1, 1, NULL, NULL, &rc) < 0)
         goto cleanup;
     const char *officer = cli_opt_get(opts, "officer")->value;
@@ -653,9 +660,9 @@ static int cmd_assign(cli_ctx *ctx, int argc, char **argv)
     if (stpm_project_assign(db, args.operands[0], officer, cli_today(ctx), &changed, &err) < 0)
         rc = cli_report(&err);
     else if (changed)
-        printf("%s: assigned to %s\n", args.operands[0], officer);
+        printf(_("%s: assigned to %s\n"), args.operands[0], officer);
     else
-        printf("%s: already assigned to %s, nothing changed\n", args.operands[0], officer);
+        printf(_("%s: already assigned to %s, nothing changed\n"), args.operands[0], officer);
 cleanup:
     stpm_error_clear(&err);
     cli_args_free(&args);
@@ -677,17 +684,17 @@ static int cmd_todo(cli_ctx *ctx, int argc, char **argv)
     cli_table *t = NULL;
     int rc = 0;
     if (cli_start(ctx, usage,
-                  "The transitions the connected role can take now, with how many projects "
-                  "each and the\nbulk command; for the blocked ones, how many projects each "
-                  "reason blocks. Nothing\nis written (the server decides and rolls back).",
+                  _("The transitions the connected role can take now, with how many projects "
+                    "each and the\nbulk command; for the blocked ones, how many projects each "
+                    "reason blocks. Nothing\nis written (the server decides and rolls back)."),
                   opts, argc, argv, &args, 0, 0, NULL, &db, &rc) < 0)
         goto cleanup;
     if (stpm_project_todo(db, cli_today(ctx), cli_opt_get(opts, "mine")->flag, &todo, &err) < 0) {
         rc = cli_report(&err);
         goto cleanup;
     }
-    static const char *const cols[] = {"transition", "from",   "to",     "status",
-                                       "projects",   "reason", "command"};
+    static const char *const cols[] = {N_("transition"), N_("from"),   N_("to"),     N_("status"),
+                                       N_("projects"),   N_("reason"), N_("command")};
     if (!(t = cli_table_new(7, cols))) {
         rc = 1;
         goto cleanup;
@@ -719,16 +726,17 @@ cleanup:
 }
 
 static const cli_command subcommands[] = {
-    {"create", cmd_create, "create a project under a plan"},
-    {"list", cmd_list, "list projects"},
-    {"show", cmd_show, "show one project"},
-    {"history", cmd_history, "the project's hash-chained events"},
-    {"attach", cmd_attach, "attach a document"},
-    {"advance", cmd_advance, "take a workflow transition (one project, or --where)"},
-    {"why", cmd_why, "what blocks each transition out of the current state"},
-    {"checks", cmd_checks, "scheduled checks (中期检查): due, overdue, held"},
-    {"todo", cmd_todo, "what the connected role can take now, in bulk, and what blocks the rest"},
-    {"assign", cmd_assign, "assign the project to an officer (项目专管员)"},
+    {"create", cmd_create, N_("create a project under a plan")},
+    {"list", cmd_list, N_("list projects")},
+    {"show", cmd_show, N_("show one project")},
+    {"history", cmd_history, N_("the project's hash-chained events")},
+    {"attach", cmd_attach, N_("attach a document")},
+    {"advance", cmd_advance, N_("take a workflow transition (one project, or --where)")},
+    {"why", cmd_why, N_("what blocks each transition out of the current state")},
+    {"checks", cmd_checks, N_("scheduled checks (中期检查): due, overdue, held")},
+    {"todo", cmd_todo,
+     N_("what the connected role can take now, in bulk, and what blocks the rest")},
+    {"assign", cmd_assign, N_("assign the project to an officer (项目专管员)")},
     {NULL, NULL, NULL},
 };
 

@@ -53,11 +53,11 @@ static int cmd_summary(cli_ctx *ctx, int argc, char **argv)
     stpm_report_by by = STPM_REPORT_BY_NONE;
     if (cli_start(
             ctx, usage,
-            "Applied (申报), admitted (廉政准入), approved (立项), funded (资金类), accepted "
-            "(验收), terminated\n(终止), rejected and overdue (应结未结) projects with the "
-            "amounts requested and approved\nin 万元, the plans and plan kinds covered and the "
-            "projects implemented (在研) in the\nperiod, all as of --as-of; see docs/reports.md "
-            "for what counts.",
+            _("Applied (申报), admitted (廉政准入), approved (立项), funded (资金类), accepted "
+              "(验收), terminated\n(终止), rejected and overdue (应结未结) projects with the "
+              "amounts requested and approved\nin 万元, the plans and plan kinds covered and the "
+              "projects implemented (在研) in the\nperiod, all as of --as-of; see docs/reports.md "
+              "for what counts."),
             opts, argc, argv, &args, 0, 0, NULL, &db, &rc) < 0)
         goto cleanup;
     if ((rc = parse_year(cli_opt_get(opts, "from")->value, "from", &from)) != 0 ||
@@ -94,9 +94,9 @@ static int cmd_summary(cli_ctx *ctx, int argc, char **argv)
     static const char *const counts[] = {"applied",  "admitted",   "approved", "funded",
                                          "accepted", "terminated", "overdue",  NULL};
     static const char *const compare[] = {"current", "previous", NULL};
-    cli_chart chart = {"projects (项目数)", b ? b : NULL, counts};
+    cli_chart chart = {N_("projects (项目数)"), b ? b : NULL, counts};
     if (q.compare_previous) {
-        chart.title = "this year and the year before (同比)";
+        chart.title = N_("this year and the year before (同比)");
         chart.category = "figure";
         chart.values = compare;
     }
@@ -127,10 +127,11 @@ static int cmd_targets(cli_ctx *ctx, int argc, char **argv)
     stpm_error err = STPM_ERROR_INIT;
     stpm_rows *rows = NULL;
     int rc = 0, year = 0;
-    if (cli_start(ctx, usage,
-                  "The year's targets (e.g. 200 applications, 3000 万元) against the actuals, with "
-                  "the\ncompletion rate (完成率).",
-                  opts, argc, argv, &args, 0, 0, NULL, &db, &rc) < 0)
+    if (cli_start(
+            ctx, usage,
+            _("The year's targets (e.g. 200 applications, 3000 万元) against the actuals, with "
+              "the\ncompletion rate (完成率)."),
+            opts, argc, argv, &args, 0, 0, NULL, &db, &rc) < 0)
         goto cleanup;
     if ((rc = parse_year(cli_opt_get(opts, "year")->value, "year", &year)) != 0 ||
         (rc = cli_as_of(ctx, opts, &as_of)) != 0)
@@ -142,11 +143,11 @@ static int cmd_targets(cli_ctx *ctx, int argc, char **argv)
     if (stpm_report_targets(db, year, as_of, &rows, &err) < 0)
         rc = cli_report(&err);
     else if (ctx->format == CLI_FORMAT_TABLE && stpm_rows_count(rows) == 0)
-        printf("no targets for %d; an administrator sets them with `stpm report target set`\n",
+        printf(_("no targets for %d; an administrator sets them with `stpm report target set`\n"),
                year);
     else {
         static const char *const values[] = {"target", "actual", NULL};
-        static const cli_chart chart = {"targets and actuals (目标与完成)", "metric", values};
+        static const cli_chart chart = {N_("targets and actuals (目标与完成)"), "metric", values};
         rc = cli_print_rows_chart(ctx, rows, false, &chart);
     }
 cleanup:
@@ -175,8 +176,8 @@ static int cmd_target(cli_ctx *ctx, int argc, char **argv)
     stpm_db *db = NULL;
     stpm_error err = STPM_ERROR_INIT;
     int rc = 0, year = 0;
-    if (cli_start(ctx, usage, "Set a year's target (administrators).", opts, argc, argv, &args, 1,
-                  1, NULL, &db, &rc) < 0)
+    if (cli_start(ctx, usage, _("Set a year's target (administrators)."), opts, argc, argv, &args,
+                  1, 1, NULL, &db, &rc) < 0)
         goto cleanup;
     if (strcmp(args.operands[0], "set") != 0) {
         rc = cli_usage_error("usage: %s", usage);
@@ -194,7 +195,7 @@ static int cmd_target(cli_ctx *ctx, int argc, char **argv)
     if (stpm_report_target_set(db, year, metric, level, value, cli_today(ctx), &err) < 0)
         rc = cli_report(&err);
     else
-        printf("target %d %s (%s): %s\n", year, metric, level ? level : "all", value);
+        printf(_("target %d %s (%s): %s\n"), year, metric, level ? level : "all", value);
 cleanup:
     stpm_error_clear(&err);
     cli_args_free(&args);
@@ -203,9 +204,10 @@ cleanup:
 }
 
 static const cli_command subcommands[] = {
-    {"summary", cmd_summary, "counts and sums (万元) by level, plan, year, town, field or state"},
-    {"targets", cmd_targets, "the year's targets against the actuals (完成率)"},
-    {"target", cmd_target, "target set: set a year's target (administrators)"},
+    {"summary", cmd_summary,
+     N_("counts and sums (万元) by level, plan, year, town, field or state")},
+    {"targets", cmd_targets, N_("the year's targets against the actuals (完成率)")},
+    {"target", cmd_target, N_("target set: set a year's target (administrators)")},
     {NULL, NULL, NULL},
 };
 

@@ -91,8 +91,8 @@ static int reserve_list(cli_ctx *ctx, int argc, char **argv)
     stpm_db *db = NULL;
     int rc = 0;
     if (cli_start(ctx, list_usage,
-                  "List the candidates of the reserve pool. ENTRY, the first 8 hex digits "
-                  "of the id,\nnames a candidate for \"stpm reserve promote\".",
+                  _("List the candidates of the reserve pool. ENTRY, the first 8 hex digits "
+                    "of the id,\nnames a candidate for \"stpm reserve promote\"."),
                   opts, argc, argv, &args, 0, INT_MAX, NULL, NULL, &rc) < 0)
         goto out;
     if (args.n_operands) {
@@ -131,8 +131,9 @@ static void print_ranking(cli_ctx *ctx, const stpm_scoring *s, const stpm_rankin
     cli_table *t = NULL;
     if (!names || !cells || !num)
         goto out;
-    static const char *const fixed[] = {"rank",  "entry",  "org", "title", "requested_funding",
-                                        "score", "project"};
+    static const char *const fixed[] = {
+        N_("rank"),  N_("entry"),  N_("org"), N_("title"), N_("requested_funding"),
+        N_("score"), N_("project")};
     for (size_t i = 0; i < 7; i++)
         names[i] = fixed[i];
     for (size_t i = 0; i < nc; i++)
@@ -217,9 +218,9 @@ static int reserve_rank(cli_ctx *ctx, int argc, char **argv)
     stpm_db *db = NULL;
     int rc = 0;
     if (cli_start(ctx, rank_usage,
-                  "Score the candidates of a survey year by the weights of "
-                  "workflows/scoring.yaml\n(docs/scoring.md) and list them best first, "
-                  "with each criterion's points.",
+                  _("Score the candidates of a survey year by the weights of "
+                    "workflows/scoring.yaml\n(docs/scoring.md) and list them best first, "
+                    "with each criterion's points."),
                   opts, argc, argv, &args, 0, INT_MAX, NULL, NULL, &rc) < 0)
         goto out;
     stpm_reserve_filter f = STPM_RESERVE_FILTER_INIT;
@@ -269,7 +270,8 @@ out:
  * 1 when an entry met an error, else 4 for a conflict, else 3 when one was refused. */
 static int print_promotions(cli_ctx *ctx, const stpm_promote_report *rep)
 {
-    static const char *const cols[] = {"entry", "org", "title", "project", "outcome", "message"};
+    static const char *const cols[] = {N_("entry"),   N_("org"),     N_("title"),
+                                       N_("project"), N_("outcome"), N_("message")};
     cli_table *t = cli_table_new(6, cols);
     if (!t)
         return 1;
@@ -286,9 +288,9 @@ static int print_promotions(cli_ctx *ctx, const stpm_promote_report *rep)
     cli_table_print(t, ctx->format, stdout, false);
     cli_table_free(t);
     if (ctx->format == CLI_FORMAT_TABLE)
-        printf("%zu entries: %zu %s, %zu refused, %zu conflict, %zu error%s\n", rep->n, rep->n_ok,
-               rep->dry_run ? "would be promoted" : "promoted", rep->n_refused, rep->n_conflict,
-               rep->n_error, rep->dry_run ? " (dry run: nothing written)" : "");
+        printf(_("%zu entries: %zu %s, %zu refused, %zu conflict, %zu error%s\n"), rep->n,
+               rep->n_ok, rep->dry_run ? _("would be promoted") : _("promoted"), rep->n_refused,
+               rep->n_conflict, rep->n_error, rep->dry_run ? _(" (dry run: nothing written)") : "");
     return rep->n_error ? 1 : rep->n_conflict ? 4 : rep->n_refused ? 3 : 0;
 }
 
@@ -337,11 +339,11 @@ static int reserve_promote(cli_ctx *ctx, int argc, char **argv)
     char *code = NULL;
     int rc = 0;
     if (cli_start(ctx, promote_usage,
-                  "Turn a candidate of the reserve pool into a project under a plan. "
-                  "ENTRY is the\nid or a prefix of at least 6 hex digits, as \"stpm "
-                  "reserve list\" shows it.\nWith --where or --from, many candidates, "
-                  "each atomically, with its outcome\n(--where keys: year, town, field, "
-                  "target_plan, org, min_score, top).",
+                  _("Turn a candidate of the reserve pool into a project under a plan. "
+                    "ENTRY is the\nid or a prefix of at least 6 hex digits, as \"stpm "
+                    "reserve list\" shows it.\nWith --where or --from, many candidates, "
+                    "each atomically, with its outcome\n(--where keys: year, town, field, "
+                    "target_plan, org, min_score, top)."),
                   opts, argc, argv, &args, 0, INT_MAX, NULL, NULL, &rc) < 0)
         goto out;
     const char *where = cli_opt_get(opts, "where")->value;
@@ -386,7 +388,7 @@ static int reserve_promote(cli_ctx *ctx, int argc, char **argv)
         cli_csv_field(stdout, code);
         putchar('\n');
     } else {
-        printf("promoted %s into project %s\n", args.operands[0], code);
+        printf(_("promoted %s into project %s\n"), args.operands[0], code);
     }
 out:
     free(code);
@@ -397,15 +399,15 @@ out:
 }
 
 static const cli_command subcommands[] = {
-    {"list", reserve_list, "list the candidates of the reserve pool"},
-    {"rank", reserve_rank, "score and order a year's candidates (好中选优)"},
-    {"promote", reserve_promote, "turn a candidate into a project under a plan"},
+    {"list", reserve_list, N_("list the candidates of the reserve pool")},
+    {N_("rank"), reserve_rank, N_("score and order a year's candidates (好中选优)")},
+    {"promote", reserve_promote, N_("turn a candidate into a project under a plan")},
     {NULL, NULL, NULL},
 };
 
 int cli_cmd_reserve(cli_ctx *ctx, int argc, char **argv)
 {
     return cli_dispatch(ctx, "reserve",
-                        "The reserve pool (储备库): the candidates of the October survey.",
+                        _("The reserve pool (储备库): the candidates of the October survey."),
                         subcommands, NULL, argc, argv);
 }

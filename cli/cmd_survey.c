@@ -152,10 +152,10 @@ static void progress_show(progress *p, const stpm_survey_reader *r, bool force)
     if (total > 0) {
         int pct = (int)(done * 100 / total);
         int bars = pct / 5;
-        fprintf(stderr, "\rreading %s [%.*s%*s] %3d%%", p->name, bars, "####################",
+        fprintf(stderr, _("\rreading %s [%.*s%*s] %3d%%"), p->name, bars, "####################",
                 20 - bars, "", pct);
     } else {
-        fprintf(stderr, "\rreading %s %.1f MiB", p->name, (double)done / (1024.0 * 1024.0));
+        fprintf(stderr, _("\rreading %s %.1f MiB"), p->name, (double)done / (1024.0 * 1024.0));
     }
     fflush(stderr);
 }
@@ -174,10 +174,10 @@ static void print_warnings(const stpm_survey_reader *r)
     const stpm_diag *w = stpm_survey_reader_warnings(r, &n);
     for (size_t i = 0; i < n; i++) {
         if (w[i].cell)
-            fprintf(stderr, "%s:%s: %s%swarning: %s\n", w[i].file, w[i].cell,
+            fprintf(stderr, _("%s:%s: %s%swarning: %s\n"), w[i].file, w[i].cell,
                     w[i].column ? w[i].column : "", w[i].column ? ": " : "", w[i].message);
         else
-            fprintf(stderr, "%s:%d:%s: warning: %s\n", w[i].file, w[i].line,
+            fprintf(stderr, _("%s:%d:%s: warning: %s\n"), w[i].file, w[i].line,
                     w[i].column ? w[i].column : "", w[i].message);
     }
 }
@@ -223,7 +223,7 @@ static int print_summary(cli_ctx *ctx, const char *file, const stpm_survey_reade
         fputs("}\n", stdout);
         return 0;
     }
-    static const char *const names[] = {"by", "name", "candidates"};
+    static const char *const names[] = {N_("by"), N_("name"), N_("candidates")};
     cli_table *t = cli_table_new(3, names);
     if (!t)
         return -1;
@@ -242,12 +242,12 @@ static int print_summary(cli_ctx *ctx, const char *file, const stpm_survey_reade
         }
     }
     if (ctx->format == CLI_FORMAT_TABLE && sheet)
-        printf("%s: %zu candidate%s from %zu organisation%s, no errors (%s, sheet %s, year %d; "
-               "dry run, nothing imported)\n\n",
+        printf(_("%s: %zu candidate%s from %zu organisation%s, no errors (%s, sheet %s, year %d; "
+                 "dry run, nothing imported)\n\n"),
                file, rows, rows == 1 ? "" : "s", orgs, orgs == 1 ? "" : "s", fmt, sheet, year);
     else if (ctx->format == CLI_FORMAT_TABLE)
-        printf("%s: %zu candidate%s from %zu organisation%s, no errors (%s, %s, year %d; dry "
-               "run, nothing imported)\n\n",
+        printf(_("%s: %zu candidate%s from %zu organisation%s, no errors (%s, %s, year %d; dry "
+                 "run, nothing imported)\n\n"),
                file, rows, rows == 1 ? "" : "s", orgs, orgs == 1 ? "" : "s", fmt, enc, year);
     cli_table_print(t, ctx->format, stdout, false);
     cli_table_free(t);
@@ -270,14 +270,14 @@ static void import_progress(void *arg, const char *phase, uint64_t done, uint64_
         return;
     b->last = done;
     if (strcmp(phase, "merging") == 0)
-        fprintf(stderr, "\r\033[Kmerging %zu rows of %s into the reserve pool", rows, b->name);
+        fprintf(stderr, _("\r\033[Kmerging %zu rows of %s into the reserve pool"), rows, b->name);
     else if (total > 0) {
         int pct = (int)(done * 100 / total);
         int bars = pct / 5;
-        fprintf(stderr, "\rimporting %s [%.*s%*s] %3d%% %zu rows", b->name, bars,
+        fprintf(stderr, _("\rimporting %s [%.*s%*s] %3d%% %zu rows"), b->name, bars,
                 "####################", 20 - bars, "", pct, rows);
     } else {
-        fprintf(stderr, "\rimporting %s %zu rows", b->name, rows);
+        fprintf(stderr, _("\rimporting %s %zu rows"), b->name, rows);
     }
     fflush(stderr);
 }
@@ -299,9 +299,10 @@ static void print_import(cli_ctx *ctx, const char *file, const stpm_survey_impor
         return;
     }
     if (ctx->format == CLI_FORMAT_CSV) {
-        static const char *const names[] = {"file",        "year",      "rows",     "new",
-                                            "updated",     "unchanged", "orgs_new", "orgs_updated",
-                                            "file_digest", "import_id"};
+        static const char *const names[] = {N_("file"),     N_("year"),         N_("rows"),
+                                            N_("new"),      N_("updated"),      N_("unchanged"),
+                                            N_("orgs_new"), N_("orgs_updated"), N_("file_digest"),
+                                            N_("import_id")};
         cli_table *t = cli_table_new(10, names);
         if (!t)
             return;
@@ -317,15 +318,15 @@ static void print_import(cli_ctx *ctx, const char *file, const stpm_survey_impor
         cli_table_free(t);
         return;
     }
-    printf("%s: %zu candidate%s for %d: %zu new, %zu updated, %zu unchanged%s\n", file, r->rows,
+    printf(_("%s: %zu candidate%s for %d: %zu new, %zu updated, %zu unchanged%s\n"), file, r->rows,
            r->rows == 1 ? "" : "s", r->year, r->new_rows, r->updated, r->unchanged,
-           r->dry_run ? " (dry run, nothing imported)" : "");
-    printf("organisations: %zu new, %zu updated; figures of %d: %zu changed\n", r->orgs_new,
+           r->dry_run ? N_(" (dry run, nothing imported)") : "");
+    printf(_("organisations: %zu new, %zu updated; figures of %d: %zu changed\n"), r->orgs_new,
            r->orgs_updated, r->year, r->figures_changed);
     if (!r->dry_run)
-        printf("import %.8s, file sha256 %s\n", r->import_id, r->file_digest);
+        printf(_("import %.8s, file sha256 %s\n"), r->import_id, r->file_digest);
     if (!r->dry_run && r->new_rows == 0 && r->updated == 0)
-        printf("nothing changed: the reserve pool already holds this survey\n");
+        printf(_("nothing changed: the reserve pool already holds this survey\n"));
 }
 
 /* Import into the database in one transaction (stpm_survey_import). */
@@ -375,10 +376,10 @@ static int survey_import(cli_ctx *ctx, int argc, char **argv)
     hashset orgs = {0};
     int rc = 0;
     if (cli_start(ctx, import_usage,
-                  "Validate an October survey file (CSV or YAML in UTF-8 or GB18030, or an "
-                  "Excel\nworkbook, .xlsx or .xls) and import its candidates into the reserve "
-                  "pool. Every\nbad value is listed as FILE:ROW:COLUMN, in a workbook as "
-                  "FILE:SHEET!CELL.",
+                  _("Validate an October survey file (CSV or YAML in UTF-8 or GB18030, or an "
+                    "Excel\nworkbook, .xlsx or .xls) and import its candidates into the reserve "
+                    "pool. Every\nbad value is listed as FILE:ROW:COLUMN, in a workbook as "
+                    "FILE:SHEET!CELL."),
                   opts, argc, argv, &args, 0, INT_MAX, NULL, NULL, &rc) < 0)
         goto cleanup;
     if (args.n_operands != 1) {
@@ -438,7 +439,7 @@ static int survey_import(cli_ctx *ctx, int argc, char **argv)
     if (next < 0 || fin < 0) {
         if (next < 0 && next != STPM_EINPUT) {
             /* reading failed (I/O): that is the message; the diagnostics come along */
-            stpm_error_set(&all, next, "%s", err.message ? err.message : "cannot read");
+            stpm_error_set(&all, next, _("%s"), err.message ? err.message : _("cannot read"));
         }
         rc = cli_report(&all);
         stpm_error_clear(&all);
@@ -468,8 +469,8 @@ int cli_cmd_survey(cli_ctx *ctx, int argc, char **argv)
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         FILE *f = argc < 2 ? stderr : stdout;
         fprintf(f,
-                "usage: %s\n\n"
-                "  import   validate a survey file and import it into the reserve pool\n",
+                _("usage: %s\n\n"
+                  "  import   validate a survey file and import it into the reserve pool\n"),
                 import_usage);
         return argc < 2 ? 2 : 0;
     }

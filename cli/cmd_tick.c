@@ -23,9 +23,9 @@ int cli_cmd_tick(cli_ctx *ctx, int argc, char **argv)
     stpm_bulk_report rep = STPM_BULK_REPORT_INIT;
     int rc = 0;
     if (cli_start(ctx, usage,
-                  "For every project whose state has a timer (timeout: {after, transition}) "
-                  "that is due\nby today, take the timer's transition as the connected role, "
-                  "one project at a time.\nA second tick finds nothing more to do.",
+                  _("For every project whose state has a timer (timeout: {after, transition}) "
+                    "that is due\nby today, take the timer's transition as the connected role, "
+                    "one project at a time.\nA second tick finds nothing more to do."),
                   opts, argc, argv, &args, 0, INT_MAX, NULL, NULL, &rc) < 0)
         goto cleanup;
     if (args.n_operands) {
@@ -42,7 +42,8 @@ int cli_cmd_tick(cli_ctx *ctx, int argc, char **argv)
         goto cleanup;
     }
     cli_print_calendar_warnings(&rep.warnings);
-    static const char *const cols[] = {"code", "transition", "from", "to", "outcome", "message"};
+    static const char *const cols[] = {N_("code"), N_("transition"), N_("from"),
+                                       N_("to"),   N_("outcome"),    N_("message")};
     cli_table *t = cli_table_new(6, cols);
     for (size_t i = 0; t && i < rep.n; i++) {
         const stpm_bulk_item *it = &rep.items[i];
@@ -55,8 +56,9 @@ int cli_cmd_tick(cli_ctx *ctx, int argc, char **argv)
         cli_table_print(t, ctx->format, stdout, false);
     cli_table_free(t);
     if (ctx->format == CLI_FORMAT_TABLE)
-        printf("tick: %zu timers due, %zu fired%s, %zu refused, %zu conflict, %zu error\n", rep.n,
-               rep.n_ok, o.dry_run ? " (dry run)" : "", rep.n_refused, rep.n_conflict, rep.n_error);
+        printf(_("tick: %zu timers due, %zu fired%s, %zu refused, %zu conflict, %zu error\n"),
+               rep.n, rep.n_ok, o.dry_run ? _(" (dry run)") : "", rep.n_refused, rep.n_conflict,
+               rep.n_error);
     rc = rep.n_error ? 1 : rep.n_conflict ? 4 : rep.n_refused ? 3 : 0;
 cleanup:
     stpm_bulk_report_clear(&rep);

@@ -39,7 +39,7 @@ static int user_add(cli_ctx *ctx, int argc, char **argv)
     cli_args a;
     char *password = NULL;
     int rc = 0;
-    if (cli_start(ctx, usage, NULL, opts, argc, argv, &a, 1, 1, "expected one user NAME", NULL,
+    if (cli_start(ctx, usage, NULL, opts, argc, argv, &a, 1, 1, _("expected one user NAME"), NULL,
                   &rc) < 0)
         goto cleanup;
     const char *role = cli_opt_get(opts, "role")->value;
@@ -66,7 +66,7 @@ static int user_add(cli_ctx *ctx, int argc, char **argv)
         rc = cli_report_clear(&err);
         goto cleanup;
     }
-    printf("%s user %s to stpm_%s\n", created ? "created" : "added", a.operands[0], role);
+    printf(_("%s user %s to stpm_%s\n"), created ? _("created") : _("added"), a.operands[0], role);
 cleanup:
     if (password) {
         memset(password, 0, strlen(password));
@@ -94,7 +94,7 @@ static int user_list(cli_ctx *ctx, int argc, char **argv)
         rc = cli_report_clear(&err);
         goto cleanup;
     }
-    static const char *const cols[] = {"user", "roles", "login"};
+    static const char *const cols[] = {N_("user"), N_("roles"), N_("login")};
     if (!(t = cli_table_new(3, cols))) {
         rc = 1;
         goto cleanup;
@@ -114,8 +114,8 @@ cleanup:
 }
 
 static const cli_command subcommands[] = {
-    {"add", user_add, "create the login role (when new) and grant it the group"},
-    {"list", user_list, "the members of the four groups"},
+    {"add", user_add, N_("create the login role (when new) and grant it the group")},
+    {"list", user_list, N_("the members of the four groups")},
     {NULL, NULL, NULL},
 };
 
@@ -123,7 +123,7 @@ int cli_cmd_user(cli_ctx *ctx, int argc, char **argv)
 {
     return cli_dispatch(
         ctx, "user",
-        "Manage users: PostgreSQL login roles in the groups stpm_admin, stpm_officer,\n"
-        "stpm_expert and stpm_auditor.",
+        _("Manage users: PostgreSQL login roles in the groups stpm_admin, stpm_officer,\n"
+          "stpm_expert and stpm_auditor."),
         subcommands, NULL, argc, argv);
 }

@@ -24,9 +24,9 @@ static bool skip_scoring(const char *path)
 {
     if (!stpm_scoring_file_is(path))
         return false;
-    fputs("stpm: note: ", stderr);
+    fputs(_("stpm: note: "), stderr);
     cli_put_escaped(stderr, path);
-    fputs(" is a scoring file (docs/scoring.md), not a workflow: skipped\n", stderr);
+    fputs(_(" is a scoring file (docs/scoring.md), not a workflow: skipped\n"), stderr);
     return true;
 }
 
@@ -38,18 +38,19 @@ static int cmd_check(cli_ctx *ctx, int argc, char **argv)
     cli_table *table = NULL;
     int rc = 0;
     if (cli_start(ctx, usage,
-                  "Load and validate workflow files without a database. Prints one line "
-                  "per file,\nor every problem as FILE:LINE:COL: message (exit 5). "
-                  "Warnings (FILE:LINE:COL: warning: ...)\ngo to standard error and leave "
-                  "the exit status alone.",
+                  _("Load and validate workflow files without a database. Prints one line "
+                    "per file,\nor every problem as FILE:LINE:COL: message (exit 5). "
+                    "Warnings (FILE:LINE:COL: warning: ...)\ngo to standard error and leave "
+                    "the exit status alone."),
                   opts, argc, argv, &args, 0, INT_MAX, NULL, NULL, &rc) < 0)
         goto cleanup;
     if (args.n_operands == 0) {
         rc = cli_usage_error("workflow check needs at least one FILE");
         goto cleanup;
     }
-    static const char *const cols[] = {"file",   "status",      "workflow", "version",
-                                       "states", "transitions", "digest"};
+    static const char *const cols[] = {N_("file"),    N_("status"), N_("workflow"),
+                                       N_("version"), N_("states"), N_("transitions"),
+                                       N_("digest")};
     table = cli_table_new(7, cols);
     if (!table) {
         rc = 1;
@@ -81,7 +82,7 @@ static int cmd_check(cli_ctx *ctx, int argc, char **argv)
             for (size_t w = 0; w < stpm_workflow_n_warnings(wf); w++)
                 cli_print_diag(stpm_workflow_warning(wf, w));
             if (ctx->format == CLI_FORMAT_TABLE)
-                printf("%s: ok (workflow %s version %s, %s states, %s transitions)\n", path,
+                printf(_("%s: ok (workflow %s version %s, %s states, %s transitions)\n"), path,
                        stpm_workflow_name(wf), v, ns, nt);
             const char *cells[7] = {path, "ok", stpm_workflow_name(wf),  v,
                                     ns,   nt,   stpm_workflow_digest(wf)};
@@ -132,8 +133,8 @@ static int cmd_graph(cli_ctx *ctx, int argc, char **argv)
     char *text = NULL;
     int rc = 0;
     if (cli_start(ctx, usage,
-                  "Draw a workflow file as Graphviz DOT (render with \"dot -Tsvg\") or as a "
-                  "Mermaid\nstate diagram.",
+                  _("Draw a workflow file as Graphviz DOT (render with \"dot -Tsvg\") or as a "
+                    "Mermaid\nstate diagram."),
                   opts, argc, argv, &args, 0, INT_MAX, NULL, NULL, &rc) < 0)
         goto cleanup;
     if (args.n_operands != 1) {
@@ -178,9 +179,9 @@ static int cmd_load(cli_ctx *ctx, int argc, char **argv)
         goto cleanup;
     if (args.help) {
         cli_print_help(stdout, usage,
-                       "Validate workflow files and store each as an immutable version. Loading "
-                       "the same\nversion again changes nothing; another file under a stored "
-                       "version is refused (exit 5).",
+                       _("Validate workflow files and store each as an immutable version. Loading "
+                         "the same\nversion again changes nothing; another file under a stored "
+                         "version is refused (exit 5)."),
                        opts);
         goto cleanup;
     }
@@ -202,10 +203,10 @@ static int cmd_load(cli_ctx *ctx, int argc, char **argv)
             if (r > rc)
                 rc = r;
         } else if (outcome == STPM_WFSTORE_UNCHANGED) {
-            printf("%s: workflow %s version %d is already stored with this digest, unchanged\n",
+            printf(_("%s: workflow %s version %d is already stored with this digest, unchanged\n"),
                    args.operands[i], stpm_workflow_name(wf), stpm_workflow_version(wf));
         } else {
-            printf("%s: stored workflow %s version %d (digest %.12s)\n", args.operands[i],
+            printf(_("%s: stored workflow %s version %d (digest %.12s)\n"), args.operands[i],
                    stpm_workflow_name(wf), stpm_workflow_version(wf), stpm_workflow_digest(wf));
         }
         stpm_workflow_free(wf);
@@ -226,7 +227,7 @@ static int cmd_list(cli_ctx *ctx, int argc, char **argv)
     stpm_rows *rows = NULL;
     stpm_error err = STPM_ERROR_INIT;
     int rc = 0;
-    if (cli_start(ctx, usage, "List the stored workflow versions.", opts, argc, argv, &args, 0,
+    if (cli_start(ctx, usage, _("List the stored workflow versions."), opts, argc, argv, &args, 0,
                   INT_MAX, NULL, NULL, &rc) < 0)
         goto cleanup;
     if (args.n_operands) {
@@ -254,18 +255,18 @@ static void show_scheduled_checks(const stpm_workflow *wf)
     if (stpm_workflow_n_scheduled_checks(wf) == 0)
         return;
     char dur[24];
-    printf("\nchecks:\n");
+    printf(_("\nchecks:\n"));
     for (size_t i = 0; i < stpm_workflow_n_scheduled_checks(wf); i++) {
         const stpm_wf_scheduled_check *c = stpm_workflow_scheduled_check(wf, i);
-        printf("  %-12s %s  after %s of %s  in ", c->name, c->label,
+        printf(_("  %-12s %s  after %s of %s  in "), c->name, c->label,
                stpm_wf_duration_format(c->after, dur), c->of);
         for (size_t j = 0; j < c->n_in; j++)
             printf("%s%s", j ? "|" : "", c->in[j]);
-        printf("  pass: %s", c->pass);
+        printf(_("  pass: %s"), c->pass);
         if (c->rectify)
-            printf("  rectify: %s", c->rectify);
+            printf(_("  rectify: %s"), c->rectify);
         if (c->fail)
-            printf("  fail: %s", c->fail);
+            printf(_("  fail: %s"), c->fail);
         putchar('\n');
     }
 }
@@ -273,7 +274,7 @@ static void show_scheduled_checks(const stpm_workflow *wf)
 static void show_workflow(const stpm_workflow *wf)
 {
     char buf[32], dur[24];
-    printf("workflow  %s\nversion   %d\ntitle     %s\ndigest    %s\ninitial   %s\n\nstates:\n",
+    printf(_("workflow  %s\nversion   %d\ntitle     %s\ndigest    %s\ninitial   %s\n\nstates:\n"),
            stpm_workflow_name(wf), stpm_workflow_version(wf), stpm_workflow_title(wf),
            stpm_workflow_digest(wf), stpm_workflow_initial(wf));
     for (size_t i = 0; i < stpm_workflow_n_states(wf); i++) {
@@ -281,13 +282,13 @@ static void show_workflow(const stpm_workflow *wf)
         printf("  %-14s %s%s%s", s->name, s->label ? s->label : "", s->final ? "  final" : "",
                s->closed ? " closed" : "");
         if (s->due)
-            printf("  due: %s", s->due);
+            printf(_("  due: %s"), s->due);
         if (s->has_timeout)
-            printf("  timeout: %s → %s", stpm_wf_duration_format(s->timeout_after, dur),
+            printf(_("  timeout: %s → %s"), stpm_wf_duration_format(s->timeout_after, dur),
                    s->timeout_transition);
         putchar('\n');
     }
-    printf("\nfields:\n");
+    printf(_("\nfields:\n"));
     for (size_t i = 0; i < stpm_workflow_n_fields(wf); i++) {
         const stpm_wf_field *f = stpm_workflow_field(wf, i);
         if (f->builtin)
@@ -295,13 +296,13 @@ static void show_workflow(const stpm_workflow *wf)
         printf("  %-20s %-8s %s\n", f->name, stpm_field_type_name(f->type),
                f->label ? f->label : "");
     }
-    printf("\ndocuments:\n");
+    printf(_("\ndocuments:\n"));
     for (size_t i = 0; i < stpm_workflow_n_documents(wf); i++) {
         const stpm_wf_document *d = stpm_workflow_document(wf, i);
         printf("  %-20s %s\n", d->kind, d->label);
     }
     show_scheduled_checks(wf);
-    printf("\ntransitions:\n");
+    printf(_("\ntransitions:\n"));
     for (size_t i = 0; i < stpm_workflow_n_transitions(wf); i++) {
         const stpm_wf_transition *t = stpm_workflow_transition(wf, i);
         printf("  %-12s ", t->name);
@@ -309,7 +310,7 @@ static void show_workflow(const stpm_workflow *wf)
             printf("%s%s", j ? "|" : "", t->from[j]);
         printf(" → %s  [%s]%s", t->to, stpm_roles_format(t->roles, buf), t->label ? t->label : "");
         for (size_t j = 0; j < t->n_inputs; j++)
-            printf("%s%s", j ? ", " : "  input: ", t->inputs[j]);
+            printf("%s%s", j ? ", " : _("  input: "), t->inputs[j]);
         putchar('\n');
     }
 }
@@ -329,9 +330,9 @@ static int cmd_show(cli_ctx *ctx, int argc, char **argv)
         goto cleanup;
     if (args.help) {
         cli_print_help(stdout, usage,
-                       "Show a stored workflow version (the newest when no version is given), "
-                       "parsed again\nfrom its stored source; --format json prints the source "
-                       "with its digest.",
+                       _("Show a stored workflow version (the newest when no version is given), "
+                         "parsed again\nfrom its stored source; --format json prints the source "
+                         "with its digest."),
                        opts);
         goto cleanup;
     }
@@ -349,7 +350,8 @@ static int cmd_show(cli_ctx *ctx, int argc, char **argv)
     if (ctx->format == CLI_FORMAT_TABLE) {
         show_workflow(wf);
     } else {
-        static const char *const cols[] = {"workflow", "version", "title", "digest", "source"};
+        static const char *const cols[] = {N_("workflow"), N_("version"), N_("title"), N_("digest"),
+                                           N_("source")};
         char v[16];
         snprintf(v, sizeof(v), "%d", stpm_workflow_version(wf));
         const char *cells[] = {stpm_workflow_name(wf), v, stpm_workflow_title(wf),
@@ -384,7 +386,8 @@ static char *joined(const char *prefix, const char *text)
 /* The decisions of a migration as a table: code, from, state, outcome, missing. */
 static void print_migration(cli_ctx *ctx, const stpm_migrate_report *rep, bool done)
 {
-    static const char *const cols[] = {"code", "from", "state", "outcome", "missing"};
+    static const char *const cols[] = {N_("code"), N_("from"), N_("state"), N_("outcome"),
+                                       N_("missing")};
     cli_table *t = cli_table_new(5, cols);
     if (!t)
         return;
@@ -426,15 +429,16 @@ static int cmd_migrate(cli_ctx *ctx, int argc, char **argv)
     stpm_error err = STPM_ERROR_INIT;
     stpm_migrate_report rep = STPM_MIGRATE_REPORT_INIT;
     int rc = 0;
-    if (cli_start(ctx, usage,
-                  "Move the projects of workflow NAME pinned to an older version to VERSION. "
-                  "The plan\ncomes first: per project its version, state and outcome — moves, or "
-                  "stranded when\nits state does not exist in VERSION or has no transition out "
-                  "there (stranded\nprojects stay pinned). Fields VERSION requires in the state "
-                  "that the project lacks\nare listed, not blocking. Each project moves "
-                  "atomically with a 'migrate' event;\nexit 3 when some were stranded (the others "
-                  "still move). Administrators only.",
-                  opts, argc, argv, &args, 1, 1, "expected one workflow NAME", NULL, &rc) < 0)
+    if (cli_start(
+            ctx, usage,
+            _("Move the projects of workflow NAME pinned to an older version to VERSION. "
+              "The plan\ncomes first: per project its version, state and outcome — moves, or "
+              "stranded when\nits state does not exist in VERSION or has no transition out "
+              "there (stranded\nprojects stay pinned). Fields VERSION requires in the state "
+              "that the project lacks\nare listed, not blocking. Each project moves "
+              "atomically with a 'migrate' event;\nexit 3 when some were stranded (the others "
+              "still move). Administrators only."),
+            opts, argc, argv, &args, 1, 1, _("expected one workflow NAME"), NULL, &rc) < 0)
         goto cleanup;
     const char *to = cli_opt_get(opts, "to")->value;
     if (!to) {
@@ -459,9 +463,9 @@ static int cmd_migrate(cli_ctx *ctx, int argc, char **argv)
         goto cleanup;
     }
     if (ctx->format == CLI_FORMAT_TABLE) {
-        printf("plan: workflow %s to version %ld: %zu project%s, %zu move%s, %zu stranded\n", name,
-               version, rep.n, rep.n == 1 ? "" : "s", rep.n_moved, rep.n_moved == 1 ? "s" : "",
-               rep.n_stranded);
+        printf(_("plan: workflow %s to version %ld: %zu project%s, %zu move%s, %zu stranded\n"),
+               name, version, rep.n, rep.n == 1 ? "" : "s", rep.n_moved,
+               rep.n_moved == 1 ? "s" : "", rep.n_stranded);
         if (rep.n)
             print_migration(ctx, &rep, false);
     }
@@ -471,16 +475,16 @@ static int cmd_migrate(cli_ctx *ctx, int argc, char **argv)
             goto cleanup;
         }
         if (ctx->format == CLI_FORMAT_TABLE) {
-            printf("moved %zu project%s to %s version %ld", rep.n_moved,
+            printf(_("moved %zu project%s to %s version %ld"), rep.n_moved,
                    rep.n_moved == 1 ? "" : "s", name, version);
             if (rep.n_stranded)
-                printf("; %zu stranded, left on %s version", rep.n_stranded,
+                printf(_("; %zu stranded, left on %s version"), rep.n_stranded,
                        rep.n_stranded == 1 ? "its" : "their");
             putchar('\n');
             for (size_t i = 0; i < rep.n; i++)
                 if (rep.items[i].outcome == STPM_OUTCOME_CONFLICT ||
                     rep.items[i].outcome == STPM_OUTCOME_ERROR)
-                    fprintf(stderr, "stpm: error: %s: %s\n", rep.items[i].code,
+                    fprintf(stderr, _("stpm: error: %s: %s\n"), rep.items[i].code,
                             rep.items[i].message);
         }
     }
@@ -496,18 +500,18 @@ cleanup:
 }
 
 static const cli_command subcommands[] = {
-    {"check", cmd_check, "validate workflow files (no database)"},
-    {"graph", cmd_graph, "draw a stored workflow or a file as DOT or Mermaid"},
-    {"load", cmd_load, "validate and store workflow versions"},
-    {"list", cmd_list, "list the stored workflow versions"},
-    {"show", cmd_show, "show a stored workflow version"},
-    {"migrate", cmd_migrate, "move live projects to a newer version (stranded ones stay)"},
+    {"check", cmd_check, N_("validate workflow files (no database)")},
+    {"graph", cmd_graph, N_("draw a stored workflow or a file as DOT or Mermaid")},
+    {"load", cmd_load, N_("validate and store workflow versions")},
+    {"list", cmd_list, N_("list the stored workflow versions")},
+    {"show", cmd_show, N_("show a stored workflow version")},
+    {"migrate", cmd_migrate, N_("move live projects to a newer version (stranded ones stay)")},
     {NULL, NULL, NULL},
 };
 
 int cli_cmd_workflow(cli_ctx *ctx, int argc, char **argv)
 {
     return cli_dispatch(ctx, "workflow", NULL, subcommands,
-                        "The format of workflow files is described in docs/workflows.md.", argc,
+                        _("The format of workflow files is described in docs/workflows.md."), argc,
                         argv);
 }

@@ -14,22 +14,28 @@
 
 const cli_command cli_commands[] = {
     {"db", cli_cmd_db,
-     "the database: init | start | stop | status | migrate | backup | restore | archive | destroy"},
+     N_("the database: init | start | stop | status | migrate | backup | restore | archive | "
+        "destroy")},
     {"workflow", cli_cmd_workflow,
-     "workflow definitions: check | load | list | show | graph | migrate"},
-    {"plan", cli_cmd_plan, "science-and-technology plans (科技计划): add | list | show"},
-    {"org", cli_cmd_org, "organisations: add | list | show | blacklist | unblacklist | conflict"},
-    {"user", cli_cmd_user, "users and their roles: add | list"},
-    {"survey", cli_cmd_survey, "import the October survey (科技项目调研) into the reserve pool"},
-    {"reserve", cli_cmd_reserve, "the reserve pool (储备库): list | rank | promote (好中选优)"},
+     N_("workflow definitions: check | load | list | show | graph | migrate")},
+    {"plan", cli_cmd_plan, N_("science-and-technology plans (科技计划): add | list | show")},
+    {"org", cli_cmd_org,
+     N_("organisations: add | list | show | blacklist | unblacklist | conflict")},
+    {"user", cli_cmd_user, N_("users and their roles: add | list")},
+    {"survey", cli_cmd_survey,
+     N_("import the October survey (科技项目调研) into the reserve pool")},
+    {"reserve", cli_cmd_reserve, N_("the reserve pool (储备库): list | rank | promote (好中选优)")},
     {"project", cli_cmd_project,
-     "projects: create | list | show | advance | why | history | attach"},
-    {"tick", cli_cmd_tick, "fire the timers that are due"},
-    {"agenda", cli_cmd_agenda, "the deadlines ahead, overdue first (also as an iCalendar file)"},
-    {"audit", cli_cmd_audit, "the auditor's view: unclosed | closed | trail | verify | checkpoint"},
-    {"report", cli_cmd_report, "the bureau's figures: summary | targets | target set"},
-    {"calendar", cli_cmd_calendar, "the working-day calendar (调休): list | set | unset | load"},
-    {"demo", cli_cmd_demo, "the guided tour on the embedded database"},
+     N_("projects: create | list | show | advance | why | history | attach")},
+    {"tick", cli_cmd_tick, N_("fire the timers that are due")},
+    {"agenda", cli_cmd_agenda,
+     N_("the deadlines ahead, overdue first (also as an iCalendar file)")},
+    {"audit", cli_cmd_audit,
+     N_("the auditor's view: unclosed | closed | trail | verify | checkpoint")},
+    {"report", cli_cmd_report, N_("the bureau's figures: summary | targets | target set")},
+    {"calendar", cli_cmd_calendar,
+     N_("the working-day calendar (调休): list | set | unset | load")},
+    {"demo", cli_cmd_demo, N_("the guided tour on the embedded database")},
     {NULL, NULL, NULL},
 };
 
@@ -39,30 +45,30 @@ static const char usage_text[] =
 
 static void print_main_help(FILE *f)
 {
-    fprintf(f, "usage: %s\n\n", usage_text);
-    fprintf(f, "stpm manages science-and-technology projects (科技项目) from the October survey\n"
-               "through application, integrity admission, approval and checks to acceptance.\n\n"
-               "commands:\n");
+    fprintf(f, _("usage: %s\n\n"), usage_text);
+    fprintf(f, _("stpm manages science-and-technology projects (科技项目) from the October survey\n"
+                 "through application, integrity admission, approval and checks to acceptance.\n\n"
+                 "commands:\n"));
     for (const cli_command *c = cli_commands; c->name; c++)
-        fprintf(f, "  %-10s %s\n", c->name, c->summary);
-    fprintf(f, "\noptions:\n"
-               "  --db CONNINFO     a libpq connection string or URI (else STPM_DB, else the\n"
-               "                    libpq environment, else the embedded database)\n"
-               "  --home DIR        where the embedded database lives (else STPM_HOME, else\n"
-               "                    $XDG_DATA_HOME/stpm)\n"
-               "  --user NAME       the role to connect as (else the connection's own; on the\n"
-               "                    embedded database, the OS user who runs stpm)\n"
-               "  --format FORMAT   table (default), json, csv or xlsx (a workbook with typed\n"
-               "                    cells and, for reports, a chart; needs --output or a file\n"
-               "                    as standard output)\n"
-               "  --output FILE     write the output to FILE\n"
-               "  --bom             start CSV with a UTF-8 byte-order mark: Excel needs it to\n"
-               "                    read the Chinese text (not for pipelines)\n"
-               "  --today DATE      the date to act as of (else STPM_TODAY, else today)\n"
-               "  -h, --help        this help; \"stpm COMMAND --help\" for a command's own\n"
-               "  -V, --version     the version\n\n"
-               "exit status: 0 ok, 1 error, 2 usage, 3 refused by a rule, 4 conflict,\n"
-               "5 bad input data, 6 not found, 7 permission denied, 8 database unavailable\n");
+        fprintf(f, "  %-10s %s\n", c->name, _(c->summary));
+    fprintf(f, _("\noptions:\n"
+                 "  --db CONNINFO     a libpq connection string or URI (else STPM_DB, else the\n"
+                 "                    libpq environment, else the embedded database)\n"
+                 "  --home DIR        where the embedded database lives (else STPM_HOME, else\n"
+                 "                    $XDG_DATA_HOME/stpm)\n"
+                 "  --user NAME       the role to connect as (else the connection's own; on the\n"
+                 "                    embedded database, the OS user who runs stpm)\n"
+                 "  --format FORMAT   table (default), json, csv or xlsx (a workbook with typed\n"
+                 "                    cells and, for reports, a chart; needs --output or a file\n"
+                 "                    as standard output)\n"
+                 "  --output FILE     write the output to FILE\n"
+                 "  --bom             start CSV with a UTF-8 byte-order mark: Excel needs it to\n"
+                 "                    read the Chinese text (not for pipelines)\n"
+                 "  --today DATE      the date to act as of (else STPM_TODAY, else today)\n"
+                 "  -h, --help        this help; \"stpm COMMAND --help\" for a command's own\n"
+                 "  -V, --version     the version\n\n"
+                 "exit status: 0 ok, 1 error, 2 usage, 3 refused by a rule, 4 conflict,\n"
+                 "5 bad input data, 6 not found, 7 permission denied, 8 database unavailable\n"));
 }
 
 static int take_value(int argc, char **argv, int *i, const char **out)

@@ -16,11 +16,11 @@ int cli_check_text(const char *name, const char *value)
     if (bad == len)
         return 0;
     char *shown = cli_escape(value, false);
-    fprintf(stderr, "stpm: error: %s is not valid UTF-8: \"%s\"\n", name, shown ? shown : "");
-    fprintf(stderr, "DETAIL: The byte 0x%02x at offset %zu does not begin a UTF-8 character.\n",
+    fprintf(stderr, _("stpm: error: %s is not valid UTF-8: \"%s\"\n"), name, shown ? shown : "");
+    fprintf(stderr, _("DETAIL: The byte 0x%02x at offset %zu does not begin a UTF-8 character.\n"),
             (unsigned char)value[bad], bad);
-    fprintf(stderr, "HINT: Give every text in UTF-8; convert GB18030 text with "
-                    "\"iconv -f GB18030 -t UTF-8\".\n");
+    fprintf(stderr, _("HINT: Give every text in UTF-8; convert GB18030 text with "
+                      "\"iconv -f GB18030 -t UTF-8\".\n"));
     free(shown);
     return 5;
 }
@@ -293,11 +293,11 @@ void cli_opts_free(cli_opt *opts)
 
 void cli_print_help(FILE *f, const char *usage, const char *summary, const cli_opt *opts)
 {
-    fprintf(f, "usage: %s\n", usage);
+    fprintf(f, _("usage: %s\n"), usage);
     if (summary)
-        fprintf(f, "\n%s\n", summary);
+        fprintf(f, "\n%s\n", _(summary));
     if (opts && opts->kind != CLI_OPT_END) {
-        fprintf(f, "\noptions:\n");
+        fprintf(f, _("\noptions:\n"));
         for (const cli_opt *o = opts; o->kind != CLI_OPT_END; o++) {
             char left[96];
             if (o->short_name)
@@ -306,13 +306,13 @@ void cli_print_help(FILE *f, const char *usage, const char *summary, const cli_o
             else
                 snprintf(left, sizeof(left), "    --%s%s%s", o->name, o->arg ? " " : "",
                          o->arg ? o->arg : "");
-            fprintf(f, "  %-30s %s%s\n", left, o->help ? o->help : "",
-                    o->kind == CLI_OPT_LIST ? " (repeatable)" : "");
+            fprintf(f, "  %-30s %s%s\n", left, o->help ? _(o->help) : "",
+                    o->kind == CLI_OPT_LIST ? _(" (repeatable)") : "");
         }
     }
-    fprintf(f, "\nglobal options: --db CONNINFO, --home DIR, --user NAME, "
-               "--format table|json|csv|xlsx,\n"
-               "--output FILE, --bom (CSV for Excel: a UTF-8 byte-order mark), --today DATE\n");
+    fprintf(f, _("\nglobal options: --db CONNINFO, --home DIR, --user NAME, "
+                 "--format table|json|csv|xlsx,\n"
+                 "--output FILE, --bom (CSV for Excel: a UTF-8 byte-order mark), --today DATE\n"));
 }
 
 cli_opt *cli_opt_get(cli_opt *opts, const char *name)
@@ -320,6 +320,6 @@ cli_opt *cli_opt_get(cli_opt *opts, const char *name)
     for (cli_opt *o = opts; o->kind != CLI_OPT_END; o++)
         if (strcmp(o->name, name) == 0)
             return o;
-    assert(!"cli_opt_get: no such option");
+    assert(!"cli_opt_get: no such option"); /* i18n-ok: a programming error */
     return NULL;
 }

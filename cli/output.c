@@ -104,7 +104,7 @@ int cli_output_begin(const cli_ctx *ctx)
                      dir && *dir && strlen(dir) < 40 ? dir : "/tmp");
             int fd = mkstemp(out.tmp);
             if (fd < 0) {
-                fprintf(stderr, "stpm: error: cannot create a temporary file: %s\n",
+                fprintf(stderr, _("stpm: error: cannot create a temporary file: %s\n"),
                         strerror(errno));
                 return 1;
             }
@@ -114,7 +114,7 @@ int cli_output_begin(const cli_ctx *ctx)
         return 0;
     }
     if (ctx->output && !freopen(ctx->output, "w", stdout)) {
-        fprintf(stderr, "stpm: error: cannot write %s: %s\n", ctx->output, strerror(errno));
+        fprintf(stderr, _("stpm: error: cannot write %s: %s\n"), ctx->output, strerror(errno));
         return 1;
     }
     return 0;
@@ -147,7 +147,7 @@ static int open_workbook(void)
     out.date = workbook_add_format(out.wb);
     format_set_num_format(out.date, "yyyy-mm-dd");
     out.datetime = workbook_add_format(out.wb);
-    format_set_num_format(out.datetime, "yyyy-mm-dd hh:mm:ss");
+    format_set_num_format(out.datetime, "yyyy-mm-dd hh:mm:ss"); /* i18n-ok: Excel syntax */
     out.amount = workbook_add_format(out.wb);
     format_set_num_format(out.amount, "#,##0.00");
     out.integer = workbook_add_format(out.wb);
@@ -244,7 +244,7 @@ static void add_chart(lxw_worksheet *ws, const char *sheet, const cli_table *t, 
         chart_series_set_values(s, sheet, first, (lxw_col_t)lo, first, (lxw_col_t)hi);
         chart_legend_set_position(chart, LXW_CHART_LEGEND_NONE);
     }
-    chart_title_set_name(chart, ch->title);
+    chart_title_set_name(chart, _(ch->title));
     worksheet_insert_chart(ws, first - 1, (lxw_col_t)(nc + 1), chart);
 }
 
@@ -370,19 +370,20 @@ int cli_output_end(const cli_ctx *ctx, int rc)
             /* the command printed no table: an empty sheet says so */
             lxw_worksheet *ws = workbook_add_worksheet(out.wb, NULL);
             if (ws)
-                worksheet_write_string(ws, 0, 0, "(no rows)", NULL);
+                worksheet_write_string(ws, 0, 0, _("(no rows)"), NULL);
         }
         if (out.wb) {
             lxw_error e = workbook_close(out.wb);
             out.wb = NULL;
             if (e != LXW_NO_ERROR) {
-                fprintf(stderr, "stpm: error: cannot write the workbook %s: %s\n",
-                        out.ctx->output ? out.ctx->output : "to standard output", lxw_strerror(e));
+                fprintf(stderr, _("stpm: error: cannot write the workbook %s: %s\n"),
+                        out.ctx->output ? out.ctx->output : _("to standard output"),
+                        lxw_strerror(e));
                 out.failed = true;
             }
         } else if (out.failed) {
-            fprintf(stderr, "stpm: error: cannot write the workbook %s\n",
-                    out.ctx->output ? out.ctx->output : "to standard output");
+            fprintf(stderr, _("stpm: error: cannot write the workbook %s\n"),
+                    out.ctx->output ? out.ctx->output : _("to standard output"));
         }
     }
     if (out.tmp[0]) {

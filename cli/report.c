@@ -31,7 +31,7 @@ static void print_diag(const stpm_diag *d)
             fputc(':', stderr);
         }
         fputc(' ', stderr);
-        put_message(d->message ? d->message : "out of memory");
+        put_message(d->message ? d->message : _("out of memory"));
         fputc('\n', stderr);
         return;
     }
@@ -45,7 +45,7 @@ static void print_diag(const stpm_diag *d)
     }
     if (d->file || d->line > 0 || d->col > 0 || d->column)
         fputc(' ', stderr);
-    put_message(d->message ? d->message : "out of memory");
+    put_message(d->message ? d->message : _("out of memory"));
     fputc('\n', stderr);
 }
 
@@ -58,16 +58,17 @@ int cli_report(const stpm_error *err)
 {
     for (size_t i = 0; i < err->n_diags; i++)
         print_diag(&err->diags[i]);
-    fprintf(stderr, "stpm: %s: ", err->code == STPM_EUSAGE ? "usage" : "error");
-    put_message(err->message ? err->message : (err->code ? "out of memory" : "unknown error"));
+    fputs(err->code == STPM_EUSAGE ? _("stpm: usage: ") : _("stpm: error: "), stderr);
+    put_message(err->message ? err->message
+                             : (err->code ? _("out of memory") : _("unknown error")));
     fputc('\n', stderr);
     if (err->detail && *err->detail) {
-        fputs("DETAIL: ", stderr);
+        fputs(_("DETAIL: "), stderr);
         put_message(err->detail);
         fputc('\n', stderr);
     }
     if (err->hint && *err->hint) {
-        fputs("HINT: ", stderr);
+        fputs(_("HINT: "), stderr);
         put_message(err->hint);
         fputc('\n', stderr);
     }
@@ -89,7 +90,7 @@ int cli_usage_error(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), _(fmt), ap);
     va_end(ap);
-    fputs("stpm: usage: ", stderr);
+    fputs(_("stpm: usage: "), stderr);
     put_message(buf);
     fputc('\n', stderr);
     return 2;

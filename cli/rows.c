@@ -46,7 +46,7 @@ int cli_print_rows_chart(const cli_ctx *ctx, const stpm_rows *r, bool footer,
 {
     cli_table *t = to_table(r);
     if (!t) {
-        fprintf(stderr, "stpm: error: out of memory\n");
+        fprintf(stderr, _("stpm: error: out of memory\n"));
         return 1;
     }
     cli_table_set_chart(t, chart);
@@ -85,7 +85,7 @@ int cli_print_record(const cli_ctx *ctx, const stpm_rows *r)
         return 0;
     }
     for (size_t c = 0; c < nc; c++) {
-        size_t w = cli_display_width(stpm_rows_name(r, c));
+        size_t w = cli_display_width(_(stpm_rows_name(r, c)));
         if (w > width)
             width = w;
     }
@@ -93,7 +93,11 @@ int cli_print_record(const cli_ctx *ctx, const stpm_rows *r)
         const char *v = stpm_rows_value(r, 0, c);
         if (!v || !*v)
             continue;
-        printf("%-*s  ", (int)width + 1, stpm_rows_name(r, c));
+        /* the name in the user's language, padded by display width (Chinese is wide) */
+        const char *name = _(stpm_rows_name(r, c));
+        fputs(name, stdout);
+        for (size_t k = cli_display_width(name); k < width + 3; k++)
+            fputc(' ', stdout);
         cli_put_escaped(stdout, v);
         fputc('\n', stdout);
     }

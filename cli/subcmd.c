@@ -9,19 +9,19 @@
 static void print_group_help(FILE *f, const char *group, const char *intro, const cli_command *subs,
                              const char *footer)
 {
-    fprintf(f, "usage: stpm %s SUBCOMMAND ...\n\n", group);
+    fprintf(f, _("usage: stpm %s SUBCOMMAND ...\n\n"), group);
     if (intro)
-        fprintf(f, "%s\n\n", intro);
-    fprintf(f, "subcommands:\n");
+        fprintf(f, "%s\n\n", _(intro));
+    fprintf(f, _("subcommands:\n"));
     int width = 0;
     for (const cli_command *s = subs; s->name; s++)
         if ((int)strlen(s->name) > width)
             width = (int)strlen(s->name);
     for (const cli_command *s = subs; s->name; s++)
-        fprintf(f, "  %-*s  %s\n", width, s->name, s->summary);
-    fprintf(f, "\n\"stpm %s SUBCOMMAND --help\" tells more.\n", group);
+        fprintf(f, "  %-*s  %s\n", width, s->name, _(s->summary));
+    fprintf(f, _("\n\"stpm %s SUBCOMMAND --help\" tells more.\n"), group);
     if (footer)
-        fprintf(f, "%s\n", footer);
+        fprintf(f, "%s\n", _(footer));
 }
 
 int cli_dispatch(cli_ctx *ctx, const char *group, const char *intro, const cli_command *subs,
@@ -42,7 +42,7 @@ int cli_dispatch(cli_ctx *ctx, const char *group, const char *intro, const cli_c
                            group);
 }
 
-const char cli_unexpected_operand[] = "unexpected argument";
+const char cli_unexpected_operand[] = N_("unexpected argument");
 
 int cli_start(cli_ctx *ctx, const char *usage, const char *summary, cli_opt *opts, int argc,
               char **argv, cli_args *args, int min_ops, int max_ops, const char *operands_msg,
@@ -62,7 +62,7 @@ int cli_start(cli_ctx *ctx, const char *usage, const char *summary, cli_opt *opt
             *rc = cli_usage_error("unexpected argument \"%s\"\nusage: %s", args->operands[max_ops],
                                   usage);
         else
-            *rc = cli_usage_error("%s\nusage: %s", operands_msg, usage);
+            *rc = cli_usage_error("%s\nusage: %s", _(operands_msg), usage);
         return -1;
     }
     if (db && (*rc = cli_connect(ctx, db)) != 0)

@@ -279,7 +279,7 @@ static void print_table(const cli_table *t, FILE *out, bool footer)
         if (t->cells[i] && !(shown[i] = cli_escape(t->cells[i], false)))
             goto cleanup;
     for (size_t c = 0; c < t->ncols; c++)
-        w[c] = cli_display_width(t->names[c] ? t->names[c] : "");
+        w[c] = cli_display_width(t->names[c] ? _(t->names[c]) : "");
     for (size_t r = 0; r < t->nrows; r++)
         for (size_t c = 0; c < t->ncols; c++) {
             const char *v = shown[r * t->ncols + c];
@@ -288,7 +288,8 @@ static void print_table(const cli_table *t, FILE *out, bool footer)
                 w[c] = cw;
         }
     for (size_t c = 0; c < t->ncols; c++) {
-        const char *n = t->names[c] ? t->names[c] : "";
+        /* the header in the user's language (the JSON and CSV keys stay English) */
+        const char *n = t->names[c] ? _(t->names[c]) : "";
         fputs(n, out);
         if (c + 1 < t->ncols)
             pad(out, w[c] - cli_display_width(n) + 2);
@@ -322,7 +323,7 @@ static void print_table(const cli_table *t, FILE *out, bool footer)
         fputc('\n', out);
     }
     if (footer)
-        fprintf(out, "(%zu row%s)\n", t->nrows, t->nrows == 1 ? "" : "s");
+        fprintf(out, _("(%zu row%s)\n"), t->nrows, t->nrows == 1 ? "" : "s");
 cleanup:
     for (size_t i = 0; shown && i < ncells; i++)
         free(shown[i]);

@@ -111,10 +111,13 @@ SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|FROM|WHERE|JOIN|CREATE|ALTER|D
 
 def prose(s):
     """English words a person reads: two words of letters or more."""
-    if SQL.search(s):
-        return False
-    if s.startswith("stpm ") and re.search(r"\b[A-Z]{3,}\b|\[", s):
+    if SQL.search(s) or re.search(r'"[a-z_]+": ', s):
+        return False  # SQL, or a JSON document's keys
+    if s.startswith("stpm ") and (re.search(r"\b[A-Z]{3,}\b|\[", s) or
+                                  re.fullmatch(r"stpm( [a-z-]+)+", s)):
         return False  # a usage synopsis: command syntax
+    if re.search(r"(^|\n)\s*[A-Za-z][a-z]+( [a-z]+)*:( |\n|$)", s):
+        return True  # a label ("usage: ", "code:      %s")
     words = re.findall(r"(?<![%\\\w-])[A-Za-z][a-z']+(?![\w(])", s)
     return len(words) >= 2 and " " in s
 
@@ -140,14 +143,9 @@ def table_names(file):
         arrays.update(re.findall(r"\b([a-z_][a-z0-9_]*)\b", m.group(1)))
     for name in arrays:
         for m in re.finditer(r"\b" + name + r"\s*\[[^\]]*\]\s*=\s*\{(.*?)\};", text, re.S):
-            body_start = m.start(1)
-            for lit in re.finditer(r'(?<![A-Z_(])\s"((?:[^"\\]|\\.)*)"', m.group(1)):
-                # a plain literal (not inside NC_( or N_()
-                before = m.group(1)[:lit.start()].rstrip()
-                if before.endswith("(") or before.endswith(","):
-                    if before.endswith("("):
-                        continue
-                ln = text.count("\n", 0, body_start + lit.start()) + 1
+            for lit in re.finditer(r'(?:^|(?<=[{,])|(?<=[{,]\s)|(?<=\n))\s*"((?:[^"\\]|\\.)*)"',
+                                   m.group(1)):
+                ln = text.count("\n", 0, m.start(1) + lit.start(1)) + 1
                 found.append((lit.group(1), ln, "table column"))
     for m in re.finditer(r'\{\s*"[a-z][a-z-]*"\s*,\s*[a-z_][a-z0-9_]*\s*,\s*"((?:[^"\\]|\\.)*)"',
                          text):
