@@ -154,7 +154,7 @@ void stpm_audit_add_problem(stpm_audit_verify_result *r, const char *chain, int6
     }
     va_list ap;
     va_start(ap, fmt);
-    char *what = stpm_vasprintf(fmt, ap);
+    char *what = stpm_vasprintf(_(fmt), ap);
     va_end(ap);
     stpm_audit_problem *p = &r->problems[r->n_kept++];
     p->chain = stpm_strdup(chain ? chain : "");

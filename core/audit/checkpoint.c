@@ -276,7 +276,7 @@ void audit_checkpoint_free(audit_checkpoint *cp)
 static int malformed(const char *path, int line, const char *what, stpm_error *err)
 {
     stpm_error_set(err, STPM_EINPUT, "checkpoint %s is malformed", path);
-    stpm_error_add_diag(err, path, line, 0, NULL, "%s", what);
+    stpm_error_add_diag(err, path, line, 0, NULL, "%s", _(what));
     return STPM_EINPUT;
 }
 

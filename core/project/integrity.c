@@ -11,6 +11,7 @@
 
 #include "project/px.h"
 #include "util/strutil.h"
+#include "util/server_text.h"
 
 /* Every check is one SQL function of the schema (stpm.check_run, migrations/070_rules.sql):
  * the same one the server runs inside stpm.project_advance, so `project why`, `--dry-run`
@@ -159,7 +160,7 @@ int stpm_integrity_run(stpm_db *db, const char *check, const char *project_id,
     if (!res)
         goto cleanup;
     out->passed = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    out->summary = stpm_strdup(PQgetvalue(res, 0, 1));
+    out->summary = stpm_server_text(PQgetvalue(res, 0, 1)); /* in the user's language */
     out->evidence_json = stpm_strdup(PQgetvalue(res, 0, 2));
     if (!out->summary || !out->evidence_json)
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");

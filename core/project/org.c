@@ -27,7 +27,7 @@ static bool blank(const char *s)
 /* After the message is set: name the field in a diagnostic; returns STPM_EINPUT. */
 static int field_error(stpm_error *err, const char *field, const char *why)
 {
-    stpm_error_add_diag(err, NULL, 0, 0, field, "%s", why);
+    stpm_error_add_diag(err, NULL, 0, 0, field, "%s", _(why));
     return STPM_EINPUT;
 }
 

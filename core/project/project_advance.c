@@ -9,6 +9,7 @@
 #include "store/query.h"
 #include "store/wf_store_internal.h"
 #include "util/readfile.h"
+#include "util/server_text.h"
 #include "util/text.h"
 
 /* How often a transition is retried after a deadlock. */
@@ -97,6 +98,14 @@ void stpm_advance_result_clear(stpm_advance_result *r)
     free(r->event_hash);
     stpm_transition_report_clear(&r->report);
     memset(r, 0, sizeof(*r));
+}
+
+/* A reason or check summary the server worded, in the user's language (s is freed). */
+static char *server_text(char *s)
+{
+    char *t = stpm_server_text(s);
+    free(s);
+    return t;
 }
 
 static char *dup_or_null(const char *s)
@@ -354,13 +363,13 @@ int proj_advance_outcome(PGresult *r, const char *code, const char *transition,
             stpm_reason *x = &rep->reasons[rep->n_reasons++];
             x->kind = stpm_px_value(r, i, 8);
             x->subject = stpm_px_value(r, i, 9);
-            x->message = stpm_px_value(r, i, 10);
+            x->message = server_text(stpm_px_value(r, i, 10));
             x->evidence = stpm_px_value(r, i, 11);
         } else if (typ[0] == 'c') {
             stpm_check_outcome *x = &rep->checks[rep->n_checks++];
             x->name = stpm_px_value(r, i, 8);
             x->passed = !PQgetisnull(r, i, 9) && strcmp(PQgetvalue(r, i, 9), "true") == 0;
-            x->summary = stpm_px_value(r, i, 10);
+            x->summary = server_text(stpm_px_value(r, i, 10));
             x->evidence = stpm_px_value(r, i, 11);
         }
     }

@@ -614,7 +614,7 @@ static int unsafe(const stpm_embedded *e, stpm_error *err, const char *hint, con
 {
     va_list ap;
     va_start(ap, fmt);
-    char *why = stpm_vasprintf(fmt, ap);
+    char *why = stpm_vasprintf(_(fmt), ap);
     va_end(ap);
     stpm_error_set(err, STPM_ERROR, "the embedded database in %s is not safe to use: %s", e->home,
                    why ? why : "out of memory");
@@ -623,7 +623,7 @@ static int unsafe(const stpm_embedded *e, stpm_error *err, const char *hint, con
                       "files where they choose, use their cluster, or hand them its connection.",
                       e->user);
     if (hint)
-        stpm_error_hint(err, "%s", hint);
+        stpm_error_hint(err, "%s", _(hint));
     free(why);
     return STPM_ERROR;
 }
@@ -637,14 +637,14 @@ static int check_parent(const stpm_embedded *e, const char *path, const char *be
     if (st->st_uid != 0 && st->st_uid != geteuid()) {
         name_of(st->st_uid, who, sizeof(who));
         return unsafe(e, err,
-                      "Use a home outside it (--home DIR or STPM_HOME), under directories "
-                      "that belong to root or to you.",
+                      N_("Use a home outside it (--home DIR or STPM_HOME), under directories "
+                         "that belong to root or to you."),
                       "the directory %s above %s belongs to %s", path, below, who);
     }
     if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(st->st_mode & S_ISVTX))
         return unsafe(e, err,
-                      "Use a home elsewhere (--home DIR or STPM_HOME), or make the directory "
-                      "sticky (chmod +t) or not writable by others (chmod go-w).",
+                      N_("Use a home elsewhere (--home DIR or STPM_HOME), or make the directory "
+                         "sticky (chmod +t) or not writable by others (chmod go-w)."),
                       "the directory %s above %s is writable by %s (mode %04o) and not sticky",
                       path, below, (st->st_mode & S_IWOTH) ? "everyone" : "its group",
                       (unsigned)(st->st_mode & 07777));
@@ -680,7 +680,7 @@ static int check_above(const stpm_embedded *e, const char *path, stpm_error *err
             if (st.st_uid != 0 && st.st_uid != geteuid()) {
                 char who[64];
                 name_of(st.st_uid, who, sizeof(who));
-                rc = unsafe(e, err, "Use a home whose path has no links of other users.",
+                rc = unsafe(e, err, N_("Use a home whose path has no links of other users."),
                             "the symbolic link %s on its path belongs to %s", p, who);
             }
         } else {
@@ -734,10 +734,10 @@ static int check_own_dir(const stpm_embedded *e, const char *path, uid_t owner, 
     char who[64], want[64];
     if (S_ISLNK(st.st_mode))
         return unsafe(e, err,
-                      "Remove the link (once no server runs), and stpm makes the directory.",
+                      N_("Remove the link (once no server runs), and stpm makes the directory."),
                       "%s %s is a symbolic link", what, path);
     if (!S_ISDIR(st.st_mode))
-        return unsafe(e, err, "Remove it (once no server runs), and stpm makes the directory.",
+        return unsafe(e, err, N_("Remove it (once no server runs), and stpm makes the directory."),
                       "%s %s is not a directory", what, path);
     if (st.st_uid != owner) {
         name_of(st.st_uid, who, sizeof(who));
@@ -746,8 +746,8 @@ static int check_own_dir(const stpm_embedded *e, const char *path, uid_t owner, 
         else
             name_of(owner, want, sizeof(want));
         return unsafe(e, err,
-                      "Remove it if it is not yours (once no server runs): stpm makes it again; "
-                      "or use another home.",
+                      N_("Remove it if it is not yours (once no server runs): stpm makes it again; "
+                         "or use another home."),
                       "%s %s belongs to %s, not %s", what, path, who, want);
     }
     mode_t bad = private_dir ? (mode_t)(S_IRWXG | S_IRWXO) : (mode_t)(S_IWGRP | S_IWOTH);
@@ -771,7 +771,7 @@ static int check_server_file(const stpm_embedded *e, const char *path, mode_t ki
     if ((st.st_mode & S_IFMT) != kind || st.st_uid != server_uid(e)) {
         char who[64];
         name_of(st.st_uid, who, sizeof(who));
-        return unsafe(e, err, "Stop the server and remove it: the server makes it again.",
+        return unsafe(e, err, N_("Stop the server and remove it: the server makes it again."),
                       "%s %s is %s of %s, not the %s of %s", what, path,
                       S_ISLNK(st.st_mode) ? "a symbolic link" : "a file", who,
                       kind == S_IFSOCK ? "socket" : "file", server_user_name(e));
@@ -790,7 +790,7 @@ static int check_safe(const stpm_embedded *e, stpm_error *err)
     if (lstat(e->home, &st) == 0 && S_ISLNK(st.st_mode) && st.st_uid != 0 &&
         st.st_uid != geteuid()) {
         name_of(st.st_uid, who, sizeof(who));
-        rc = unsafe(e, err, "Use a home of your own (--home DIR or STPM_HOME).",
+        rc = unsafe(e, err, N_("Use a home of your own (--home DIR or STPM_HOME)."),
                     "the home is a symbolic link of %s", who);
         goto cleanup;
     }
@@ -798,14 +798,14 @@ static int check_safe(const stpm_embedded *e, stpm_error *err)
         goto cleanup;
     if (st.st_uid != geteuid()) {
         name_of(st.st_uid, who, sizeof(who));
-        rc = unsafe(e, err, "Use a home of your own (--home DIR or STPM_HOME).",
+        rc = unsafe(e, err, N_("Use a home of your own (--home DIR or STPM_HOME)."),
                     "the home belongs to %s, not %s", who, e->user);
         goto cleanup;
     }
     if (st.st_mode & (S_IWGRP | S_IWOTH)) {
         rc = unsafe(e, err,
-                    "See that nothing of others is in it, then chmod 700 it; or use another "
-                    "home.",
+                    N_("See that nothing of others is in it, then chmod 700 it; or use another "
+                       "home."),
                     "the home is writable by %s (mode %04o)",
                     (st.st_mode & S_IWOTH) ? "everyone" : "its group",
                     (unsigned)(st.st_mode & 07777));
@@ -822,22 +822,22 @@ static int check_safe(const stpm_embedded *e, stpm_error *err)
     if (lstat(lock, &st) == 0 && (!S_ISREG(st.st_mode) || st.st_uid != geteuid())) {
         name_of(st.st_uid, who, sizeof(who));
         rc = unsafe(e, err,
-                    "Remove it (no stpm command runs on this home meanwhile): stpm "
-                    "makes it again.",
+                    N_("Remove it (no stpm command runs on this home meanwhile): stpm "
+                       "makes it again."),
                     "the lock file %s is %s of %s", lock,
                     S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file", who);
         goto cleanup;
     }
     if (lstat(link, &st) == 0) {
         if (S_ISLNK(st.st_mode) && !e->as_root) {
-            rc = unsafe(e, err, "Remove the link: stpm makes the cluster's directory there.",
+            rc = unsafe(e, err, N_("Remove the link: stpm makes the cluster's directory there."),
                         "%s is a symbolic link (run as %s it is the cluster's directory)", link,
                         e->user);
             goto cleanup;
         }
         if (S_ISLNK(st.st_mode) && st.st_uid != 0) {
             name_of(st.st_uid, who, sizeof(who));
-            rc = unsafe(e, err, "Remove the link: stpm makes it again.",
+            rc = unsafe(e, err, N_("Remove the link: stpm makes it again."),
                         "the link %s belongs to %s, not root", link, who);
             goto cleanup;
         }
@@ -952,16 +952,16 @@ static int lock_home(const stpm_embedded *e, int *fd, stpm_error *err)
         close(*fd);
         *fd = -1;
         int rc = unsafe(e, err,
-                        "Remove it (no stpm command runs on this home meanwhile): stpm "
-                        "makes it again.",
+                        N_("Remove it (no stpm command runs on this home meanwhile): stpm "
+                           "makes it again."),
                         "the lock file %s is not a plain file of %s's", path, e->user);
         free(path);
         return rc;
     }
     if (*fd < 0 && saved == ELOOP) {
         int rc = unsafe(e, err,
-                        "Remove it (no stpm command runs on this home meanwhile): stpm "
-                        "makes it again.",
+                        N_("Remove it (no stpm command runs on this home meanwhile): stpm "
+                           "makes it again."),
                         "the lock file %s is a symbolic link", path);
         free(path);
         return rc;

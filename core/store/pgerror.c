@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "store/db_internal.h"
+#include "util/server_text.h"
 #include "util/strutil.h"
 
 int stpm_pg_sqlstate_code(const char *s)
@@ -41,6 +42,7 @@ static char *trimmed(const char *s)
 
 int stpm_pg_standby_error(stpm_error *err, const char *what)
 {
+    what = what ? _(what) : NULL; /* the callers' literals are extracted (po/xgettext-args) */
     stpm_error_set(err, STPM_EUNAVAIL, "%s%sthe server is a read-only standby", what ? what : "",
                    what ? ": " : "");
     stpm_error_detail(err, "A hot standby replays the primary's changes and accepts no writes.");
@@ -60,6 +62,7 @@ int stpm_pg_error_call(stpm_error *err, PGconn *conn, const PGresult *res, const
 
 int stpm_pg_error(stpm_error *err, PGconn *conn, const PGresult *res, const char *what)
 {
+    what = what ? _(what) : NULL; /* the callers' literals are extracted (po/xgettext-args) */
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     char *fallback = NULL;
@@ -80,15 +83,22 @@ int stpm_pg_error(stpm_error *err, PGconn *conn, const PGresult *res, const char
         stpm_error_detail(err, "%s", primary ? primary : "");
         stpm_error_hint(err, "Check that the server is running, then try again.");
     } else {
+        /* the server's English in the user's language, where its template is known */
+        char *p = res ? stpm_server_text(primary) : NULL;
         stpm_error_set(err, code, "%s%s%s", what ? what : "", what ? ": " : "",
-                       primary ? primary : "unknown database error");
+                       p         ? p
+                       : primary ? primary
+                                 : _("unknown database error"));
+        free(p);
         if (res) {
-            const char *d = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
-            const char *h = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+            char *d = stpm_server_text(PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
+            char *h = stpm_server_text(PQresultErrorField(res, PG_DIAG_MESSAGE_HINT));
             if (d)
                 stpm_error_detail(err, "%s", d);
             if (h)
                 stpm_error_hint(err, "%s", h);
+            free(d);
+            free(h);
         }
         if (code == STPM_EPERM && !(err && err->hint))
             stpm_error_hint(err,

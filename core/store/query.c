@@ -96,8 +96,8 @@ int stpm_query_require_admin(stpm_db *db, const char *what, const char *detail, 
     PQclear(r);
     if (admin)
         return 0;
-    stpm_error_set(err, STPM_EPERM, "%s: permission denied", what);
-    stpm_error_detail(err, "%s", detail);
+    stpm_error_set(err, STPM_EPERM, "%s: permission denied", _(what));
+    stpm_error_detail(err, "%s", _(detail));
     stpm_error_hint(err, "Connect as a member of stpm_admin.");
     return STPM_EPERM;
 }

@@ -256,7 +256,7 @@ static int fail(stpm_book *b, stpm_error *err, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *msg = stpm_vasprintf(fmt, ap);
+    char *msg = stpm_vasprintf(_(fmt), ap);
     va_end(ap);
     stpm_error_set(err, code, "%s", msg ? msg : "out of memory");
     free(msg);
@@ -799,7 +799,7 @@ static int cell_fail(stpm_book *b, stpm_error *err, int col, const char *fmt, ..
 {
     va_list ap;
     va_start(ap, fmt);
-    char *msg = stpm_vasprintf(fmt, ap);
+    char *msg = stpm_vasprintf(_(fmt), ap);
     va_end(ap);
     b->where_row = b->last_row;
     b->where_col = col;

@@ -49,7 +49,7 @@ static int fail(stpm_decoder *d, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(d->message, sizeof(d->message), fmt, ap);
+    vsnprintf(d->message, sizeof(d->message), _(fmt), ap);
     va_end(ap);
     d->failed = code;
     return code;
@@ -71,7 +71,7 @@ static int refill(stpm_decoder *d, size_t want)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return fail(d, STPM_ERROR, "could not read: %s", strerror(errno));
+            return fail(d, STPM_ERROR, N_("could not read: %s"), strerror(errno));
         }
         if (n == 0)
             d->in_eof = true;
@@ -91,7 +91,7 @@ int stpm_decoder_drain(stpm_decoder *d)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return fail(d, STPM_ERROR, "could not read: %s", strerror(errno));
+            return fail(d, STPM_ERROR, N_("could not read: %s"), strerror(errno));
         }
         if (n == 0)
             d->in_eof = true;
@@ -115,7 +115,7 @@ static int start(stpm_decoder *d)
         return rc;
     d->started = true;
     if (starts_with(d, "\xFF\xFE", 2) || starts_with(d, "\xFE\xFF", 2))
-        return fail(d, STPM_EINPUT, "UTF-16 files are not supported");
+        return fail(d, STPM_EINPUT, N_("UTF-16 files are not supported"));
     bool utf8_bom = starts_with(d, "\xEF\xBB\xBF", 3);
     bool gb_bom = starts_with(d, "\x84\x31\x95\x33", 4);
     if (d->enc == STPM_ENCODING_AUTO) {
@@ -141,14 +141,14 @@ static int start(stpm_decoder *d)
     }
     if (utf8_bom)
         return fail(d, STPM_EINPUT,
-                    "the file starts with a UTF-8 byte order mark but GB18030 was asked for");
+                    N_("the file starts with a UTF-8 byte order mark but GB18030 was asked for"));
     if (gb_bom) {
         d->in_pos += 4;
         d->bytes_done += 4;
     }
     d->cd = iconv_open("UTF-8", "GB18030");
     if (d->cd == (iconv_t)-1)
-        return fail(d, STPM_ERROR, "cannot convert from GB18030: %s", strerror(errno));
+        return fail(d, STPM_ERROR, N_("cannot convert from GB18030: %s"), strerror(errno));
     return 0;
 }
 
@@ -179,7 +179,7 @@ static int next_utf8(stpm_decoder *d)
                 return rc;
             continue;
         }
-        return fail(d, STPM_EINPUT, "invalid UTF-8 byte sequence (byte 0x%02X at offset %llu)",
+        return fail(d, STPM_EINPUT, N_("invalid UTF-8 byte sequence (byte 0x%02X at offset %llu)"),
                     (unsigned char)d->in[d->in_pos], (unsigned long long)d->bytes_done);
     }
 }
@@ -227,9 +227,9 @@ static int next_gb18030(stpm_decoder *d)
         }
         if (e == EINVAL || e == EILSEQ)
             return fail(d, STPM_EINPUT,
-                        "invalid GB18030 byte sequence (byte 0x%02X at offset %llu)",
+                        N_("invalid GB18030 byte sequence (byte 0x%02X at offset %llu)"),
                         (unsigned char)d->in[d->in_pos], (unsigned long long)d->bytes_done);
-        return fail(d, STPM_ERROR, "cannot convert from GB18030: %s", strerror(e));
+        return fail(d, STPM_ERROR, N_("cannot convert from GB18030: %s"), strerror(e));
     }
 }
 

@@ -269,7 +269,7 @@ static void problem(loader *ld, const yaml_node_t *n, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *m = stpm_vasprintf(fmt, ap);
+    char *m = stpm_vasprintf(_(fmt), ap);
     va_end(ap);
     stpm_error_add_diag(ld->err, ld->file, n ? (int)n->start_mark.line + 1 : 0,
                         n ? (int)n->start_mark.column + 1 : 0, NULL, "%s", m ? m : "out of memory");

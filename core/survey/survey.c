@@ -180,7 +180,7 @@ void survey_error(stpm_survey_reader *r, int row, const char *column, const char
         return;
     va_list ap;
     va_start(ap, fmt);
-    char *msg = stpm_vasprintf(fmt, ap);
+    char *msg = stpm_vasprintf(_(fmt), ap);
     va_end(ap);
     add_diag(r, &r->errors, row, column, msg);
     free(msg);
@@ -192,7 +192,7 @@ void survey_warning(stpm_survey_reader *r, int row, const char *column, const ch
         return;
     va_list ap;
     va_start(ap, fmt);
-    char *msg = stpm_vasprintf(fmt, ap);
+    char *msg = stpm_vasprintf(_(fmt), ap);
     va_end(ap);
     add_diag(r, &r->warnings, row, column, msg);
     free(msg);

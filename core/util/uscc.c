@@ -7,6 +7,7 @@
 
 #include "util/strutil.h"
 #include "util/text.h"
+#include "stpm/i18n.h"
 
 static const char alphabet[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 
@@ -75,7 +76,7 @@ static void why_set(char *why, size_t whylen, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(why, whylen, fmt, ap);
+    vsnprintf(why, whylen, _(fmt), ap);
     va_end(ap);
 }
 

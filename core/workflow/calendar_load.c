@@ -49,7 +49,7 @@ static void problem(loader *ld, const yaml_node_t *node, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *msg = stpm_vasprintf(fmt, ap);
+    char *msg = stpm_vasprintf(_(fmt), ap);
     va_end(ap);
     stpm_error_add_diag(ld->err, ld->name, (int)node->start_mark.line + 1,
                         (int)node->start_mark.column + 1, NULL, "%s", msg ? msg : "out of memory");

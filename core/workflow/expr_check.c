@@ -4,9 +4,9 @@
 
 #include <stdio.h>
 
-#define TYPE_ERROR "type error in expression"
-#define NULL_MSG "null cannot be an operand; test a field with 'is set' or 'is not set'"
-#define DURATION_MSG "a duration can only be added to or subtracted from a date"
+#define TYPE_ERROR N_("type error in expression")
+#define NULL_MSG N_("null cannot be an operand; test a field with 'is set' or 'is not set'")
+#define DURATION_MSG N_("a duration can only be added to or subtracted from a date")
 
 const char *expr_op_text(expr_op op)
 {
@@ -42,7 +42,7 @@ int expr_binary_type(expr_op op, stpm_type a, stpm_type b, stpm_type *out, char 
             return 0;
         }
         if (a == STPM_TYPE_DURATION || b == STPM_TYPE_DURATION)
-            snprintf(msg, msglen, DURATION_MSG);
+            snprintf(msg, msglen, "%s", _(DURATION_MSG));
         else if (a == STPM_TYPE_DATE && numeric(b))
             snprintf(msg, msglen, "cannot apply '%s' to date and %s; write a duration such as 7d",
                      expr_op_text(op), bn);
@@ -57,7 +57,7 @@ int expr_binary_type(expr_op op, stpm_type a, stpm_type b, stpm_type *out, char 
     case OP_GE: {
         bool ordering = op != OP_EQ && op != OP_NE;
         if (a == STPM_TYPE_DURATION || b == STPM_TYPE_DURATION) {
-            snprintf(msg, msglen, DURATION_MSG);
+            snprintf(msg, msglen, "%s", _(DURATION_MSG));
             return -1;
         }
         if (!(numeric(a) && numeric(b)) && a != b) {

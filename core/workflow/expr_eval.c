@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#define EVAL_ERROR "cannot evaluate expression"
+#define EVAL_ERROR N_("cannot evaluate expression")
 
 typedef struct evaluator {
     const stpm_expr_env *env;
@@ -17,7 +17,7 @@ static int eval_node(evaluator *ev, const expr_node *n, stpm_value *out);
 
 static int type_error(evaluator *ev, int col, const char *msg)
 {
-    return expr_fail(ev->err, EVAL_ERROR, col, "%s", msg);
+    return expr_fail(ev->err, EVAL_ERROR, col, "%s", _(msg));
 }
 
 /* An integer as an amount, or -1 when it does not fit. */

@@ -9,15 +9,15 @@
 
 #include "util/strutil.h"
 
-#define SYNTAX "syntax error in expression"
+#define SYNTAX N_("syntax error in expression")
 
 int expr_fail(stpm_error *err, const char *what, int col, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *msg = stpm_vasprintf(fmt, ap);
+    char *msg = stpm_vasprintf(_(fmt), ap);
     va_end(ap);
-    stpm_error_set(err, STPM_EINPUT, "%s", what);
+    stpm_error_set(err, STPM_EINPUT, "%s", _(what));
     stpm_error_add_diag(err, NULL, 0, col, NULL, "%s", msg ? msg : "out of memory");
     free(msg);
     return STPM_EINPUT;

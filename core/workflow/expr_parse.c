@@ -17,7 +17,7 @@
 
 #include "util/strutil.h"
 
-#define SYNTAX "syntax error in expression"
+#define SYNTAX N_("syntax error in expression")
 
 typedef struct parser {
     expr_lexer lx;

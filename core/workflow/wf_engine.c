@@ -127,20 +127,21 @@ static int evaluate(const stpm_workflow *wf, const stpm_engine_ctx *ctx,
     o->transition = t;
     if (!stpm_wf_transition_leaves(t, ctx->state) &&
         add_block(o, STPM_BLOCK_STATE, ctx->state, NULL,
-                  stpm_asprintf("transition %s does not leave state %s", t->name, ctx->state)) < 0)
+                  stpm_asprintf(_("transition %s does not leave state %s"), t->name, ctx->state)) <
+            0)
         goto cleanup;
     if (!ctx->by_timer && !(t->roles & ctx->roles)) {
         stpm_roles_format(t->roles, roles);
         if (add_block(o, STPM_BLOCK_ROLE, roles, NULL,
-                      stpm_asprintf("requires the role %s", roles)) < 0)
+                      stpm_asprintf(_("requires the role %s"), roles)) < 0)
             goto cleanup;
     }
     for (size_t i = 0; i < t->n_require_fields; i++) {
         const char *f = t->require_fields[i], *label = field_label(wf, f);
         if (!field_is_set(&env, f) &&
             add_block(o, STPM_BLOCK_FIELD, f, NULL,
-                      label ? stpm_asprintf("field %s (%s) is not set", f, label)
-                            : stpm_asprintf("field %s is not set", f)) < 0)
+                      label ? stpm_asprintf(_("field %s (%s) is not set"), f, label)
+                            : stpm_asprintf(_("field %s is not set"), f)) < 0)
             goto cleanup;
     }
     const stpm_wf_state *to = stpm_workflow_find_state(wf, t->to);
@@ -155,29 +156,30 @@ static int evaluate(const stpm_workflow *wf, const stpm_engine_ctx *ctx,
                 listed = true; /* already reported above */
         if (needed && !listed && !set_assigns(t, f->name) && !field_is_set(&env, f->name) &&
             add_block(o, STPM_BLOCK_FIELD, f->name, NULL,
-                      f->label ? stpm_asprintf("field %s (%s) must be set in state %s", f->name,
+                      f->label ? stpm_asprintf(_("field %s (%s) must be set in state %s"), f->name,
                                                f->label, to->name)
-                               : stpm_asprintf("field %s must be set in state %s", f->name,
+                               : stpm_asprintf(_("field %s must be set in state %s"), f->name,
                                                to->name)) < 0)
             goto cleanup;
     }
     for (size_t i = 0; i < t->n_require_documents; i++) {
         const char *d = t->require_documents[i];
-        if (!has_document(ctx, d) && add_block(o, STPM_BLOCK_DOCUMENT, d, NULL,
-                                               stpm_asprintf("document %s is not attached", d)) < 0)
+        if (!has_document(ctx, d) &&
+            add_block(o, STPM_BLOCK_DOCUMENT, d, NULL,
+                      stpm_asprintf(_("document %s is not attached"), d)) < 0)
             goto cleanup;
     }
     if (t->require_reason && !ctx->reason_given &&
-        add_block(o, STPM_BLOCK_REASON, NULL, NULL, stpm_strdup("a reason is required")) < 0)
+        add_block(o, STPM_BLOCK_REASON, NULL, NULL, stpm_strdup(_("a reason is required"))) < 0)
         goto cleanup;
     for (size_t i = 0; i < t->n_checks; i++) {
         const stpm_engine_check_result *r = find_result(ctx, t->checks[i].name);
         if (r && r->passed)
             continue;
-        char *msg = !r ? stpm_asprintf("check %s was not run", t->checks[i].name)
+        char *msg = !r ? stpm_asprintf(_("check %s was not run"), t->checks[i].name)
                     : r->evidence
-                        ? stpm_asprintf("check %s failed: %s", t->checks[i].name, r->evidence)
-                        : stpm_asprintf("check %s failed", t->checks[i].name);
+                        ? stpm_asprintf(_("check %s failed: %s"), t->checks[i].name, r->evidence)
+                        : stpm_asprintf(_("check %s failed"), t->checks[i].name);
         if (add_block(o, STPM_BLOCK_CHECK, t->checks[i].name, r ? r->evidence : NULL, msg) < 0)
             goto cleanup;
     }
@@ -186,12 +188,12 @@ static int evaluate(const stpm_workflow *wf, const stpm_engine_ctx *ctx,
         const char *src = stpm_expr_source(t->when);
         char *msg = NULL;
         if (stpm_expr_eval(t->when, &xenv, &v, &e) < 0)
-            msg = stpm_asprintf("guard could not be evaluated (%s): %s",
-                                e.message ? e.message : "error", src);
+            msg = stpm_asprintf(_("guard could not be evaluated (%s): %s"),
+                                e.message ? e.message : _("error"), src);
         else if (v.type == STPM_TYPE_NULL)
-            msg = stpm_asprintf("guard is not true (a field it reads is not set): %s", src);
+            msg = stpm_asprintf(_("guard is not true (a field it reads is not set): %s"), src);
         else if (v.type == STPM_TYPE_BOOL && !v.u.b)
-            msg = stpm_asprintf("guard is false: %s", src);
+            msg = stpm_asprintf(_("guard is false: %s"), src);
         if (msg && add_block(o, STPM_BLOCK_GUARD, src, NULL, msg) < 0)
             goto cleanup;
     }

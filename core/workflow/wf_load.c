@@ -48,7 +48,7 @@ void wf_diag(wf_diags *d, int line, int col, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    char *msg = stpm_vasprintf(fmt, ap);
+    char *msg = stpm_vasprintf(_(fmt), ap);
     va_end(ap);
     if (d->count == WF_MAX_DIAGS)
         stpm_error_add_diag(d->err, d->file, line, col, NULL, "too many problems; giving up here");

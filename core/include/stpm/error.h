@@ -17,6 +17,7 @@
 #define STPM_ERROR_H
 
 #include "stpm/common.h"
+#include "stpm/i18n.h" /* messages come in the user's language */
 
 /* Codes a caller acts on; each maps to one exit status (the negated value). */
 enum {
