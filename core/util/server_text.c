@@ -20,6 +20,7 @@ static const char *const templates[] = {
     N_("transition %s of project %s is refused"),
     N_("project %s does not exist"),
     N_("project %s changed meanwhile: it is now in state %s, not %s"),
+    N_("the business date %s is earlier than %s, the date of the last event of project %s"),
     N_("the business date %s is earlier than %s, the date of the last event of %s"),
     N_("the business date %s is later than the server's date %s"),
     N_("permission denied: the role %s may not change projects"),
