@@ -18,14 +18,14 @@ void cli_print_calendar_warnings(const stpm_calendar_warnings *w)
     for (size_t i = 0; i < w->n; i++) {
         if (w->provisional[i])
             fprintf(stderr,
-                    "stpm: warning: working days are counted across %d, whose calendar is "
-                    "provisional (statutory holidays only: the year's notice of 调休 is not "
-                    "yet in the calendar)\n",
+                    _("stpm: warning: working days are counted across %d, whose calendar is "
+                      "provisional (statutory holidays only: the year's notice of 调休 is not "
+                      "yet in the calendar)\n"),
                     w->years[i]);
         else
             fprintf(stderr,
-                    "stpm: warning: working days are counted across %d, for which the "
-                    "calendar has no data (weekends only)\n",
+                    _("stpm: warning: working days are counted across %d, for which the "
+                      "calendar has no data (weekends only)\n"),
                     w->years[i]);
     }
 }
@@ -33,11 +33,13 @@ void cli_print_calendar_warnings(const stpm_calendar_warnings *w)
 static void print_table(const cli_ctx *ctx, const stpm_agenda *a)
 {
     bool wide = ctx->format != CLI_FORMAT_TABLE;
-    static const char *const narrow[] = {"status", "due",   "days",     "wd", "code",
-                                         "plan",   "state", "deadline", "do"};
-    static const char *const all[] = {"status", "due",   "days",        "workdays", "code",
-                                      "plan",   "state", "deadline",    "do",       "kind",
-                                      "title",  "what",  "state_label", "command"};
+    static const char *const narrow[] = {N_("status"), N_("due"),      N_("days"),
+                                         N_("wd"),     N_("code"),     N_("plan"),
+                                         N_("state"),  N_("deadline"), N_("do")};
+    static const char *const all[] = {N_("status"),      N_("due"),    N_("days"),  N_("workdays"),
+                                      N_("code"),        N_("plan"),   N_("state"), N_("deadline"),
+                                      N_("do"),          N_("kind"),   N_("title"), N_("what"),
+                                      N_("state_label"), N_("command")};
     size_t ncols = wide ? sizeof(all) / sizeof(all[0]) : sizeof(narrow) / sizeof(narrow[0]);
     cli_table *t = cli_table_new(ncols, wide ? all : narrow);
     if (!t)
@@ -49,6 +51,7 @@ static void print_table(const cli_ctx *ctx, const stpm_agenda *a)
         char due[11], days[16], wd[16];
         snprintf(days, sizeof(days), "%d", it->days_left);
         snprintf(wd, sizeof(wd), "%d", it->workdays_left);
+        /* i18n-ok: the status is a value of the JSON and CSV too */
         const char *status = it->overdue                                              ? "OVERDUE"
                              : it->kind == STPM_DEADLINE_TIMER && it->due <= a->as_of ? "fires now"
                              : it->days_left == 0                                     ? "today"
@@ -79,7 +82,7 @@ static void print_table(const cli_ctx *ctx, const stpm_agenda *a)
         size_t n_over = 0;
         for (size_t i = 0; i < a->n; i++)
             n_over += a->items[i].overdue;
-        printf("agenda as of %s: %zu deadline%s up to %s, %zu overdue\n",
+        printf(_("agenda as of %s: %zu deadline%s up to %s, %zu overdue\n"),
                stpm_date_format(a->as_of, d1), a->n, a->n == 1 ? "" : "s",
                stpm_date_format(a->until, d2), n_over);
     }

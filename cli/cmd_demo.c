@@ -45,15 +45,15 @@
 #include "stpm/wfstore.h"
 
 static const char demo_summary[] =
-    "The guided tour: runs the real commands, step by step, on a database of its own and\n"
-    "explains what they do — from the October survey (科技项目调研) through the reserve\n"
-    "pool, application, integrity admission (廉政准入), publicity (公示) and approval\n"
-    "(立项) to checks and acceptance (验收), and what an auditor sees.\n"
-    "\n"
-    "Without --db it uses the database stpm_demo of the embedded cluster (under --home),\n"
-    "dropped and created again on each run; the cluster is created and started as needed\n"
-    "and left running (\"stpm db stop\" stops it). With --db CONNINFO it runs on that\n"
-    "database, which must be empty.";
+    N_("The guided tour: runs the real commands, step by step, on a database of its own and\n"
+       "explains what they do — from the October survey (科技项目调研) through the reserve\n"
+       "pool, application, integrity admission (廉政准入), publicity (公示) and approval\n"
+       "(立项) to checks and acceptance (验收), and what an auditor sees.\n"
+       "\n"
+       "Without --db it uses the database stpm_demo of the embedded cluster (under --home),\n"
+       "dropped and created again on each run; the cluster is created and started as needed\n"
+       "and left running (\"stpm db stop\" stops it). With --db CONNINFO it runs on that\n"
+       "database, which must be empty.");
 
 /* The plans of the tour: the bureau's six kinds (DESIGN §3, the seed document). The
  * names are those the survey's 拟申报计划 column uses. */
@@ -140,21 +140,23 @@ static void wait_key(demo *d)
 {
     if (!d->pause || d->step == 0)
         return;
-    printf("%s[Enter: next step]%s", col(d, C_NOTE), col(d, C_OFF));
+    printf(_("%s[Enter: next step]%s"), col(d, C_NOTE), col(d, C_OFF));
     fflush(stdout);
     int c;
     while ((c = getchar()) != EOF && c != '\n')
         ;
 }
 
-/* A step's heading: "== 3. The October survey (科技项目调研)" and a few lines of text. */
+/* A step's heading: "== 3. The October survey (科技项目调研)" and a few lines of text, both in
+ * the user's language (the texts are extracted as heading's third argument, the titles are
+ * marked N_() where they are given). */
 static void heading(demo *d, const char *title, const char *text)
 {
     wait_key(d);
     d->step++;
-    printf("\n%s== %d. %s%s\n", col(d, C_HEAD), d->step, title, col(d, C_OFF));
+    printf("\n%s== %d. %s%s\n", col(d, C_HEAD), d->step, _(title), col(d, C_OFF));
     if (text && *text)
-        printf("%s\n", text);
+        printf("%s\n", _(text));
     fflush(stdout);
 }
 
@@ -165,7 +167,7 @@ static void note(demo *d, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     fputs(col(d, C_NOTE), stdout);
-    vprintf(fmt, ap);
+    vprintf(_(fmt), ap); /* the remarks are extracted as note's second argument */
     fputs(col(d, C_OFF), stdout);
     fputc('\n', stdout);
     va_end(ap);
@@ -255,7 +257,7 @@ static int run_argv(demo *d, int expect, const char *today, int argc, char **arg
         if (strcmp(c->name, argv[0]) == 0 && c->fn != cli_cmd_demo)
             cmd = c;
     if (!cmd) {
-        fprintf(stderr, "stpm: error: the tour needs the command \"%s\", which is missing\n",
+        fprintf(stderr, _("stpm: error: the tour needs the command \"%s\", which is missing\n"),
                 argv[0]);
         return 1;
     }
@@ -280,7 +282,7 @@ static int run_argv(demo *d, int expect, const char *today, int argc, char **arg
     if (rc == expect)
         return 0;
     fprintf(stderr,
-            "stpm: error: the tour stops at step %d: \"stpm %s\" exited with %d, expected %d\n",
+            _("stpm: error: the tour stops at step %d: \"stpm %s\" exited with %d, expected %d\n"),
             d->step, argv[0], rc, expect);
     return rc != 0 ? rc : 1;
 }
@@ -345,12 +347,12 @@ static int write_file(const char *name, const char *text, size_t len)
 {
     FILE *f = fopen(name, "wb");
     if (!f) {
-        fprintf(stderr, "stpm: error: cannot write %s: %s\n", name, strerror(errno));
+        fprintf(stderr, _("stpm: error: cannot write %s: %s\n"), name, strerror(errno));
         return 1;
     }
     size_t n = fwrite(text, 1, len, f);
     if (fclose(f) != 0 || n != len) {
-        fprintf(stderr, "stpm: error: cannot write %s: %s\n", name, strerror(errno));
+        fprintf(stderr, _("stpm: error: cannot write %s: %s\n"), name, strerror(errno));
         return 1;
     }
     return 0;
@@ -401,14 +403,14 @@ static int enter_workdir(demo *d)
     const char *tmp = getenv("TMPDIR");
     char *tmpl = str_printf("%s/stpm-demo.XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!tmpl || !mkdtemp(tmpl)) {
-        fprintf(stderr, "stpm: error: cannot make a temporary directory: %s\n", strerror(errno));
+        fprintf(stderr, _("stpm: error: cannot make a temporary directory: %s\n"), strerror(errno));
         free(tmpl);
         return 1;
     }
     d->dir = tmpl;
     d->cwd_fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (chdir(d->dir) != 0) {
-        fprintf(stderr, "stpm: error: cannot enter %s: %s\n", d->dir, strerror(errno));
+        fprintf(stderr, _("stpm: error: cannot enter %s: %s\n"), d->dir, strerror(errno));
         return 1;
     }
     stpm_example ex;
@@ -464,9 +466,9 @@ static int prepare_embedded(demo *d)
         rc = 1;
         goto out;
     }
-    printf("The tour runs in its own database, %s, of the embedded cluster in %s\n"
-           "(dropped and created again on each run; your data in the database %s is not\n"
-           "touched).\n",
+    printf(_("The tour runs in its own database, %s, of the embedded cluster in %s\n"
+             "(dropped and created again on each run; your data in the database %s is not\n"
+             "touched).\n"),
            STPM_EMBEDDED_DEMO_DBNAME, stpm_embedded_home(e), STPM_EMBEDDED_DBNAME);
     d->ctx->db = d->conninfo;
 out:
@@ -502,7 +504,7 @@ static int check_empty(demo *d, stpm_db *db)
         rc = cli_report(&err);
         goto out;
     }
-    printf("The tour runs in the database given: %s\n", stpm_db_describe(db));
+    printf(_("The tour runs in the database given: %s\n"), stpm_db_describe(db));
 out:
     stpm_plan_list_free(plans, n_plans);
     stpm_rows_free(wfs);
@@ -601,7 +603,7 @@ static int choose_picks(demo *d, stpm_db *db)
         }
     }
     if (d->n_picks < MAX_PICKS) {
-        fprintf(stderr, "stpm: error: the example survey has too few candidates for the tour\n");
+        fprintf(stderr, _("stpm: error: the example survey has too few candidates for the tour\n"));
         rc = 1;
     }
 out:
@@ -629,7 +631,7 @@ static int learn_codes(demo *d, stpm_db *db)
             if (strncmp(rk.items[i].id, d->picks[k].entry, 8) == 0 && rk.items[i].project)
                 d->picks[k].code = strdup(rk.items[i].project);
         if (!d->picks[k].code) {
-            fprintf(stderr, "stpm: error: candidate %s was not promoted\n", d->picks[k].entry);
+            fprintf(stderr, _("stpm: error: candidate %s was not promoted\n"), d->picks[k].entry);
             rc = 1;
             goto out;
         }
@@ -659,7 +661,7 @@ static const char *money(stpm_decimal v, char buf[static 32])
 
 static int step_workflows(demo *d)
 {
-    heading(d, "Workflows (流程定义)",
+    heading(d, N_("Workflows (流程定义)"),
             "Each kind of plan has a YAML workflow: its states, fields, and the transitions with\n"
             "who may take them, what must be present and which integrity checks must pass. The\n"
             "six shipped ones are built into libstpm; the tour writes them out and loads them\n"
@@ -680,7 +682,7 @@ static int step_workflows(demo *d)
 static int step_plans(demo *d)
 {
     heading(
-        d, "Plans (科技计划)",
+        d, N_("Plans (科技计划)"),
         "The bureau's plans at four levels — national (国家级), provincial (省级), municipal\n"
         "(市级, Nantong) and county (县级, Rugao) — each following its workflow; funded (资金类)\n"
         "plans grant money.");
@@ -697,7 +699,7 @@ static int step_plans(demo *d)
 static int step_users(demo *d)
 {
     heading(
-        d, "Users and roles (用户与角色)",
+        d, N_("Users and roles (用户与角色)"),
         "Users are PostgreSQL login roles in four groups: stpm_admin, stpm_officer (项目专管员),\n"
         "stpm_expert (专家) and stpm_auditor (审计, read only) — the database's grants decide\n"
         "what each may do, and the actor of every event is the role connected. So far the\n"
@@ -715,7 +717,7 @@ static int step_users(demo *d)
 
 static int step_survey(demo *d)
 {
-    heading(d, "The October survey (科技项目调研) into the reserve pool (储备库)",
+    heading(d, N_("The October survey (科技项目调研) into the reserve pool (储备库)"),
             "Every October the bureau surveys the companies' planned projects. The survey file\n"
             "is CSV as a spreadsheet exports it (Chinese headers, quoted fields); every row is\n"
             "validated first, organisations are upserted by their 统一社会信用代码, and the\n"
@@ -732,7 +734,7 @@ static int step_survey(demo *d)
 
 static int step_rank(demo *d)
 {
-    heading(d, "Ranking the reserve (好中选优)",
+    heading(d, N_("Ranking the reserve (好中选优)"),
             "Candidates are scored by the weights of workflows/scoring.yaml: high-tech\n"
             "enterprise, R&D intensity, university partner, maturity, investment, leverage\n"
             "and target level — each score with its breakdown (docs/scoring.md).");
@@ -741,7 +743,7 @@ static int step_rank(demo *d)
 
 static int step_promote(demo *d, stpm_db *db)
 {
-    heading(d, "Promotion into the 2021 plans (申报)",
+    heading(d, N_("Promotion into the 2021 plans (申报)"),
             "The best candidates become projects under the plan they aim at (one per\n"
             "organisation this year), and the best for the county plan (如皋市科技计划) too.\n"
             "Each project's history begins with the survey row it came from.");
@@ -807,7 +809,7 @@ static int apply_one(demo *d, demo_pick *p)
 
 static int step_apply(demo *d)
 {
-    heading(d, "Application (申报)",
+    heading(d, N_("Application (申报)"),
             "Each workflow says which fields and documents an application needs; the officer\n"
             "sets them and attaches the application form (申报书) in the same transition.");
     for (size_t i = 0; i < d->n_picks; i++) {
@@ -824,7 +826,7 @@ static int step_apply(demo *d)
 
 static int step_commitments(demo *d)
 {
-    heading(d, "Integrity commitments (廉政承诺书)",
+    heading(d, N_("Integrity commitments (廉政承诺书)"),
             "Each applicant signs an integrity commitment; the document is stored with its\n"
             "size and SHA-256, and its digest goes into the history.");
     for (size_t i = 0; i < d->n_picks; i++) {
@@ -852,7 +854,7 @@ static demo_pick *blacklisted(demo *d)
 static int step_blacklist(demo *d)
 {
     demo_pick *b = blacklisted(d);
-    heading(d, "The credit blacklist (失信名单)",
+    heading(d, N_("The credit blacklist (失信名单)"),
             "The administrator keeps the credit blacklist; an entry has a validity window and\n"
             "is never deleted, only lifted, so that as of an earlier date it still counts.");
     d->as = NULL;
@@ -867,7 +869,7 @@ static int step_blacklist(demo *d)
 static int step_admit(demo *d)
 {
     demo_pick *b = blacklisted(d);
-    heading(d, "Integrity admission (廉政准入)",
+    heading(d, N_("Integrity admission (廉政准入)"),
             "Before an application goes on, seven checks must pass: the signed commitment,\n"
             "no conflict of interest of the officer (回避), not on the credit blacklist, no\n"
             "duplicate application (重复申报), the leader under the project limit (限项), no\n"
@@ -903,7 +905,7 @@ static int step_admit(demo *d)
 static int step_publicize(demo *d)
 {
     demo_pick *b = blacklisted(d);
-    heading(d, "Publicity (公示) with the approved amounts",
+    heading(d, N_("Publicity (公示) with the approved amounts"),
             "The admitted projects are publicized with the funding the bureau intends to\n"
             "approve (万元). The publicity lasts five working days (seven for the national\n"
             "programme); with no objection, a timer approves the project (立项).");
@@ -937,7 +939,7 @@ static int step_publicize(demo *d)
 
 static int step_tick(demo *d)
 {
-    heading(d, "Timers (定时器) on the working-day calendar (工作日历)",
+    heading(d, N_("Timers (定时器) on the working-day calendar (工作日历)"),
             "\"stpm tick\" (run daily, e.g. by cron) fires the timers that are due. Working\n"
             "days skip weekends and public holidays and count make-up working days (调休): the\n"
             "Spring Festival of 2021 is 02-11..02-17, and Saturday 02-20 is a working day.\n"
@@ -959,7 +961,7 @@ static int step_tick(demo *d)
 static int step_start(demo *d)
 {
     demo_pick *b = blacklisted(d), *county = pick_of(d, "RGSP");
-    heading(d, "Task books (任务书) and due dates",
+    heading(d, N_("Task books (任务书) and due dates"),
             "Approval set each project's start and due dates from its workflow (one year for\n"
             "the county plan, two for the municipal, three for the provincial and national).\n"
             "Signing the task book starts the work (在研); a task book may fix another due\n"
@@ -982,7 +984,7 @@ static int step_start(demo *d)
 static int step_check(demo *d)
 {
     demo_pick *p = pick_of(d, "PKRD");
-    heading(d, "Mid-term check (中期检查)",
+    heading(d, N_("Mid-term check (中期检查)"),
             "The provincial key R&D plan requires a mid-term check; the report is attached and\n"
             "the check recorded (pass; rectify (整改) and fail are the other outcomes).");
     if (!p)
@@ -994,7 +996,7 @@ static int step_check(demo *d)
 static int step_accept(demo *d)
 {
     demo_pick *p = pick_of(d, "NTSP"), *county = pick_of(d, "RGSP");
-    heading(d, "Acceptance (验收) — and one left overdue (应结未结)",
+    heading(d, N_("Acceptance (验收) — and one left overdue (应结未结)"),
             "A project applies for acceptance with its report, and the acceptance closes it.\n"
             "A project still open after its due date is overdue: due but not closed.");
     if (!p || !county)
@@ -1017,7 +1019,7 @@ static int step_accept(demo *d)
 
 static int step_audit(demo *d)
 {
-    heading(d, "The auditor's view (审计/纪检)",
+    heading(d, N_("The auditor's view (审计/纪检)"),
             "Auditors read and cannot change anything (the database's grants enforce it). They\n"
             "ask what was due but not closed (应结未结) as of any date, what was closed, and\n"
             "whether the history is intact: every event is hash-chained, and a checkpoint\n"
@@ -1052,7 +1054,7 @@ static int step_audit(demo *d)
 
 static int step_report(demo *d)
 {
-    heading(d, "Reports (报表) and the year's targets",
+    heading(d, N_("Reports (报表) and the year's targets"),
             "The bureau's figures by level (or plan, year, town, field, state), amounts in 万元.\n"
             "The 2021 targets are those of the bureau's plan: 200 applications and 3000 万元\n"
             "secured from plans of municipal level and above; the completion rate follows.");
@@ -1076,30 +1078,30 @@ static int step_report(demo *d)
 static void closing(demo *d, stpm_db *db)
 {
     wait_key(d);
-    printf("\n%s== The end of the tour%s\n", col(d, C_HEAD), col(d, C_OFF));
+    printf(_("\n%s== The end of the tour%s\n"), col(d, C_HEAD), col(d, C_OFF));
     if (d->conninfo)
-        printf("Its database stays for you to look around:\n"
-               "  stpm --db \"%s\" project list\n"
-               "The next \"stpm demo\" drops it and starts again; \"stpm db stop\" stops the\n"
-               "embedded cluster.\n",
+        printf(_("Its database stays for you to look around:\n"
+                 "  stpm --db \"%s\" project list\n"
+                 "The next \"stpm demo\" drops it and starts again; \"stpm db stop\" stops the\n"
+                 "embedded cluster.\n"),
                d->conninfo);
     else
-        printf("Its data stays in %s.\n", stpm_db_describe(db));
-    printf("More: \"stpm --help\", man stpm, and the pages under docs/.\n");
+        printf(_("Its data stays in %s.\n"), stpm_db_describe(db));
+    printf(_("More: \"stpm --help\", man stpm, and the pages under docs/.\n"));
 }
 
 static int tour(demo *d)
 {
     stpm_db *db = NULL;
     int rc = 0;
-    printf(
-        "%sstpm — 科技项目全周期管理 (science & technology project lifecycle manager)%s\n\n"
-        "A county S&T bureau (科技局) steers companies' projects through its plans:\n"
-        "  储备 reserve → 申报 application → 廉政准入 integrity admission → 立项 approval\n"
-        "  → 在研检查 in-progress checks → 验收 acceptance\n"
-        "and auditors (审计/纪检) see, as of any date, what is closed and what is due but\n"
-        "unclosed (应结未结). This tour runs the real commands on Rugao's (如皋) example data.\n\n",
-        col(d, C_HEAD), col(d, C_OFF));
+    printf(_("%sstpm — 科技项目全周期管理 (science & technology project lifecycle manager)%s\n\n"
+             "A county S&T bureau (科技局) steers companies' projects through its plans:\n"
+             "  储备 reserve → 申报 application → 廉政准入 integrity admission → 立项 approval\n"
+             "  → 在研检查 in-progress checks → 验收 acceptance\n"
+             "and auditors (审计/纪检) see, as of any date, what is closed and what is due but\n"
+             "unclosed (应结未结). This tour runs the real commands on Rugao's (如皋) example "
+             "data.\n\n"),
+           col(d, C_HEAD), col(d, C_OFF));
     fflush(stdout);
     if (!d->ctx->db &&
         stpm_db_resolve(&(stpm_db_options)STPM_DB_OPTIONS_INIT) == STPM_DB_SOURCE_EMBEDDED) {
@@ -1111,12 +1113,12 @@ static int tour(demo *d)
         if ((rc = cli_connect(d->ctx, &db)) != 0 || (rc = check_empty(d, db)) != 0)
             return rc;
     }
-    printf("Connected as %s to PostgreSQL %s; the schema is migrated.\n", stpm_db_role(db),
+    printf(_("Connected as %s to PostgreSQL %s; the schema is migrated.\n"), stpm_db_role(db),
            stpm_db_server_version(db));
     if ((rc = enter_workdir(d)) != 0)
         return rc;
-    printf("The tour's files are written to %s, its working directory, which is\n"
-           "removed at the end.\n",
+    printf(_("The tour's files are written to %s, its working directory, which is\n"
+             "removed at the end.\n"),
            d->dir);
     if ((rc = step_workflows(d)) || (rc = step_plans(d)) || (rc = step_users(d)) ||
         (rc = step_survey(d)) || (rc = step_rank(d)) || (rc = step_promote(d, db)) ||
