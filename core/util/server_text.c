@@ -106,6 +106,14 @@ static const char *const templates[] = {
     N_("org %s (%s) has an invalid unified social credit code: %s"),
 };
 
+/* Parts the server puts into a message as one parameter (what a lock wait waited for, who
+ * held it): translated in the parameters of a matched template only. */
+static const char *const fragments[] = {
+    N_("plan year %s"),         N_("organisation %s"),
+    N_("project leader %s"),    N_("the survey imports of year %s"),
+    N_("role %s (%s, pid %s)"), N_("role %s (%s, pid %s, in a transaction since %s)"),
+};
+
 #define MAX_PARAMS 8
 
 typedef struct param {
@@ -147,8 +155,24 @@ static int count_params(const char *tpl)
     return n;
 }
 
+static char *translate(const char *text, const char *const *list, size_t n_list, bool deep);
+
+/* Parameter i, a fragment of its own translated when deep. */
+static void put_param(stpm_strbuf *sb, const param *p, bool deep)
+{
+    char *t = NULL, *s = deep ? stpm_strndup(p->at, p->len) : NULL;
+    if (s)
+        t = translate(s, fragments, sizeof(fragments) / sizeof(fragments[0]), false);
+    if (t)
+        stpm_strbuf_puts(sb, t);
+    else
+        stpm_strbuf_putn(sb, p->at, p->len);
+    free(t);
+    free(s);
+}
+
 /* The translation with the parameters put in: %s takes the next one, %N$s the Nth. */
-static char *fill(const char *tr, const param *ps, int n)
+static char *fill(const char *tr, const param *ps, int n, bool deep)
 {
     stpm_strbuf sb = STPM_STRBUF_INIT;
     int next = 0;
@@ -158,13 +182,13 @@ static char *fill(const char *tr, const param *ps, int n)
             p += 2;
         } else if (p[0] == '%' && p[1] == 's') {
             if (next < n)
-                stpm_strbuf_putn(&sb, ps[next].at, ps[next].len);
+                put_param(&sb, &ps[next], deep);
             next++;
             p += 2;
         } else if (p[0] == '%' && p[1] >= '1' && p[1] <= '9' && p[2] == '$' && p[3] == 's') {
             int i = p[1] - '1';
             if (i < n)
-                stpm_strbuf_putn(&sb, ps[i].at, ps[i].len);
+                put_param(&sb, &ps[i], deep);
             p += 4;
         } else {
             stpm_strbuf_putc(&sb, *p++);
@@ -173,17 +197,23 @@ static char *fill(const char *tr, const param *ps, int n)
     return stpm_strbuf_detach(&sb);
 }
 
+/* text by the first template of list it matches, else NULL. */
+static char *translate(const char *text, const char *const *list, size_t n_list, bool deep)
+{
+    param ps[MAX_PARAMS];
+    for (size_t i = 0; i < n_list; i++) {
+        const char *tpl = list[i];
+        const char *tr = _(tpl);
+        if (tr != tpl && match(tpl, text, ps, 0))
+            return fill(tr, ps, count_params(tpl), deep);
+    }
+    return NULL;
+}
+
 char *stpm_server_text(const char *text)
 {
     if (!text)
         return NULL;
-    param ps[MAX_PARAMS];
-    for (size_t i = 0; i < sizeof(templates) / sizeof(templates[0]); i++) {
-        const char *tpl = templates[i];
-        const char *tr = _(tpl);
-        if (tr == tpl || !match(tpl, text, ps, 0))
-            continue;
-        return fill(tr, ps, count_params(tpl));
-    }
-    return stpm_strdup(text);
+    char *t = translate(text, templates, sizeof(templates) / sizeof(templates[0]), true);
+    return t ? t : stpm_strdup(text);
 }
