@@ -23,6 +23,7 @@ typedef struct cli_ctx {
     void *db_handle;    /* the open connection, owned by cli/connect.c; NULL until needed */
     const char *output; /* --output FILE: what the command prints goes there */
     bool bom;           /* --bom: CSV starts with a UTF-8 byte-order mark (for Excel) */
+    bool headers_zh;    /* --headers zh: CSV headers in Chinese (the JSON keys stay English) */
 } cli_ctx;
 
 /* A command's entry point: argv[0] is the command name. Returns the exit status. */
@@ -56,6 +57,9 @@ struct cli_opt;
 int cli_date_opt(struct cli_opt *opts, const char *name, stpm_date *out, bool *given);
 /* --as-of DATE of opts (the figures as they stood at the end of that day), else today. */
 int cli_as_of(const cli_ctx *ctx, struct cli_opt *opts, stpm_date *out);
+
+/* Parse a --headers value (en or zh) into *zh; 0 on success, -1 otherwise. */
+int cli_parse_headers(const char *s, bool *zh);
 
 /* Parse a --format value; 0 on success, -1 otherwise. */
 int cli_parse_format(const char *s, cli_format *out);

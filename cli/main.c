@@ -41,7 +41,7 @@ const cli_command cli_commands[] = {
 
 static const char usage_text[] =
     "stpm [--db CONNINFO] [--home DIR] [--user NAME] [--format table|json|csv|xlsx]\n"
-    "     [--output FILE] [--bom] [--today DATE] COMMAND ...";
+    "     [--output FILE] [--bom] [--headers en|zh] [--today DATE] COMMAND ...";
 
 static void print_main_help(FILE *f)
 {
@@ -64,6 +64,7 @@ static void print_main_help(FILE *f)
                  "  --output FILE     write the output to FILE\n"
                  "  --bom             start CSV with a UTF-8 byte-order mark: Excel needs it to\n"
                  "                    read the Chinese text (not for pipelines)\n"
+                 "  --headers en|zh   CSV headers: the English keys (default) or in Chinese\n"
                  "  --today DATE      the date to act as of (else STPM_TODAY, else today)\n"
                  "  -h, --help        this help; \"stpm COMMAND --help\" for a command's own\n"
                  "  -V, --version     the version\n\n"
@@ -155,6 +156,11 @@ int main(int argc, char **argv)
             ctx.output = v;
         } else if (strcmp(a, "--bom") == 0) {
             ctx.bom = true;
+        } else if (is_opt(a, "--headers")) {
+            if (take_value(argc, argv, &i, &v))
+                return 2;
+            if (cli_parse_headers(v, &ctx.headers_zh) < 0)
+                return cli_usage_error("invalid --headers \"%s\": expected en or zh", v);
         } else if (is_opt(a, "--today")) {
             if (take_value(argc, argv, &i, &v))
                 return 2;

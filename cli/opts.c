@@ -100,6 +100,11 @@ static int apply_global(cli_ctx *ctx, const char *name, const char *value, int *
         }
     } else if (strcmp(name, "output") == 0) {
         ctx->output = value;
+    } else if (strcmp(name, "headers") == 0) {
+        if (cli_parse_headers(value, &ctx->headers_zh) < 0) {
+            cli_usage_error("invalid --headers \"%s\": expected en or zh", value);
+            return -1;
+        }
     } else if (strcmp(name, "today") == 0) {
         if (stpm_date_parse(value, &ctx->today) < 0) {
             cli_usage_error("invalid --today \"%s\": expected a date YYYY-MM-DD", value);
@@ -112,7 +117,8 @@ static int apply_global(cli_ctx *ctx, const char *name, const char *value, int *
     return 0;
 }
 
-static const char *const global_names[] = {"db", "home", "user", "format", "today", "output", NULL};
+static const char *const global_names[] = {"db",    "home",   "user",    "format",
+                                           "today", "output", "headers", NULL};
 
 static int is_global(const char *name)
 {
@@ -312,7 +318,8 @@ void cli_print_help(FILE *f, const char *usage, const char *summary, const cli_o
     }
     fprintf(f, _("\nglobal options: --db CONNINFO, --home DIR, --user NAME, "
                  "--format table|json|csv|xlsx,\n"
-                 "--output FILE, --bom (CSV for Excel: a UTF-8 byte-order mark), --today DATE\n"));
+                 "--output FILE, --bom (CSV for Excel: a UTF-8 byte-order mark), --headers en|zh,\n"
+                 "--today DATE\n"));
 }
 
 cli_opt *cli_opt_get(cli_opt *opts, const char *name)

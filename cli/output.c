@@ -30,7 +30,8 @@ static struct {
 
 static bool is_output_option(const char *a)
 {
-    static const char *const skip[] = {"--format", "--output", "--bom", "--db", "--home", NULL};
+    static const char *const skip[] = {"--format", "--output",  "--bom", "--db",
+                                       "--home",   "--headers", NULL};
     for (int i = 0; skip[i]; i++) {
         size_t n = strlen(skip[i]);
         if (strncmp(a, skip[i], n) == 0 && (a[n] == '\0' || a[n] == '='))
@@ -118,6 +119,11 @@ int cli_output_begin(const cli_ctx *ctx)
         return 1;
     }
     return 0;
+}
+
+bool cli_output_headers_zh(void)
+{
+    return out.ctx && out.ctx->headers_zh;
 }
 
 bool cli_output_bom_due(void)

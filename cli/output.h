@@ -20,6 +20,9 @@ void cli_output_args(int argc, char **argv);
  * the command failed (rc != 0). Returns rc, or 1 when the workbook cannot be written. */
 int cli_output_end(const cli_ctx *ctx, int rc);
 
+/* --headers zh was given: CSV headers in Chinese. */
+bool cli_output_headers_zh(void);
+
 /* --bom was given and no CSV has been written yet: true once. */
 bool cli_output_bom_due(void);
 

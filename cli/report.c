@@ -101,6 +101,17 @@ stpm_date cli_today(const cli_ctx *ctx)
     return ctx->today_set ? ctx->today : stpm_date_today();
 }
 
+int cli_parse_headers(const char *s, bool *zh)
+{
+    if (strcmp(s, "en") == 0)
+        *zh = false;
+    else if (strcmp(s, "zh") == 0)
+        *zh = true;
+    else
+        return -1;
+    return 0;
+}
+
 int cli_parse_format(const char *s, cli_format *out)
 {
     if (strcmp(s, "table") == 0)

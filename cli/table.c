@@ -1,6 +1,7 @@
 /* Tabular output: see table.h. */
 #include "table.h"
 
+#include <locale.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -359,6 +360,29 @@ static void print_json(const cli_table *t, FILE *out)
     fputs("]\n", out);
 }
 
+/* A column's header in Chinese whatever the locale (--headers zh): the catalog looked up for
+ * zh_CN in this thread only, under the zh_CN.UTF-8 locale when it is there, else under
+ * C.UTF-8 (where gettext honours LANGUAGE as well), with LANGUAGE=zh_CN for the lookup. */
+static const char *header_zh(const char *name)
+{
+    static locale_t zh;
+    if (!zh && !(zh = newlocale(LC_MESSAGES_MASK, "zh_CN.UTF-8", (locale_t)0)) &&
+        !(zh = newlocale(LC_MESSAGES_MASK, "C.UTF-8", (locale_t)0)))
+        return name;
+    const char *l = getenv("LANGUAGE");
+    char *was_language = l ? strdup(l) : NULL;
+    setenv("LANGUAGE", "zh_CN", 1);
+    locale_t was = uselocale(zh);
+    const char *h = _(name);
+    uselocale(was);
+    if (was_language)
+        setenv("LANGUAGE", was_language, 1);
+    else
+        unsetenv("LANGUAGE");
+    free(was_language);
+    return h;
+}
+
 static void print_csv(const cli_table *t, FILE *out)
 {
     if (cli_output_bom_due())
@@ -366,7 +390,8 @@ static void print_csv(const cli_table *t, FILE *out)
     for (size_t c = 0; c < t->ncols; c++) {
         if (c)
             fputc(',', out);
-        cli_csv_field(out, t->names[c] ? t->names[c] : "");
+        const char *n = t->names[c] ? t->names[c] : "";
+        cli_csv_field(out, cli_output_headers_zh() ? header_zh(n) : n);
     }
     fputs("\r\n", out);
     for (size_t r = 0; r < t->nrows; r++) {
