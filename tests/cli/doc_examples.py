@@ -12,7 +12,7 @@ import sys
 root = sys.argv[1]
 files = ["README.md"] + sorted(
     os.path.join("docs", f) for f in os.listdir(os.path.join(root, "docs")) if f.endswith(".md")
-) + ["docs/stpm.1"]
+) + ["docs/stpm.1", "docs/zh_CN/stpm.1"]
 
 out = []
 for rel in files:
