@@ -439,7 +439,7 @@ static int survey_import(cli_ctx *ctx, int argc, char **argv)
     if (next < 0 || fin < 0) {
         if (next < 0 && next != STPM_EINPUT) {
             /* reading failed (I/O): that is the message; the diagnostics come along */
-            stpm_error_set(&all, next, _("%s"), err.message ? err.message : _("cannot read"));
+            stpm_error_set(&all, next, "%s", err.message ? err.message : _("cannot read"));
         }
         rc = cli_report(&all);
         stpm_error_clear(&all);

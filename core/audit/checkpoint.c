@@ -120,7 +120,7 @@ static int open_key(const char *path, const char *what, FILE **f, stpm_error *er
 static EVP_PKEY *read_private_key(const char *path, stpm_error *err)
 {
     FILE *f = NULL;
-    if (open_key(path, "key file", &f, err) < 0)
+    if (open_key(path, _("key file"), &f, err) < 0)
         return NULL;
     EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
     fclose(f);
@@ -303,7 +303,7 @@ static bool signature_ok(const unsigned char pub[32], const char *text, size_t s
 static int pinned_key(const char *path, unsigned char out[32], stpm_error *err)
 {
     FILE *f = NULL;
-    int rc = open_key(path, "public key", &f, err);
+    int rc = open_key(path, _("public key"), &f, err);
     if (rc < 0)
         return rc;
     EVP_PKEY *k = PEM_read_PUBKEY(f, NULL, NULL, NULL);

@@ -150,7 +150,7 @@ static int describe(const stpm_workflow *wf, stpm_agenda_item *it)
     case STPM_DEADLINE_OVERDUE: {
         const stpm_wf_field *f = it->what ? stpm_workflow_find_field(wf, it->what) : NULL;
         if (it->kind == STPM_DEADLINE_OVERDUE && (!st || !st->due || !f))
-            stpm_strbuf_puts(&label, "missed deadline");
+            stpm_strbuf_puts(&label, _("missed deadline"));
         else
             stpm_strbuf_puts(&label, f && f->label ? f->label : it->what ? it->what : "due");
         meeting(wf, it->state, it->what, &todo);

@@ -31,7 +31,7 @@
 char *proj_item_message(const char *message, const char *detail)
 {
     if (!message)
-        return stpm_strdup("unknown error");
+        return stpm_strdup(_("unknown error"));
     return detail && *detail ? stpm_asprintf("%s. %s", message, detail) : stpm_strdup(message);
 }
 
@@ -168,8 +168,8 @@ static int list_dir(const char *dir, stpm_attach_report *rep, char ***paths, stp
             it = add_item(rep, names[i], NULL, NULL);
             if (it)
                 set_outcome(rep, it, STPM_OUTCOME_REFUSED,
-                            stpm_asprintf("file name \"%s\" is not CODE-KIND.ext (e.g. "
-                                          "2021-RGKJ-0001-task_book.pdf)",
+                            stpm_asprintf(_("file name \"%s\" is not CODE-KIND.ext (e.g. "
+                                            "2021-RGKJ-0001-task_book.pdf)"),
                                           names[i]));
         }
         (*paths)[rep->n - 1] = it ? stpm_asprintf("%s/%s", dir, names[i]) : NULL;
@@ -422,17 +422,18 @@ static int attach_chunk(stpm_db *db, stpm_attach_report *rep, const doc *docs, c
             for (unsigned k = 0; k < mdlen && k < 32; k++)
                 snprintf(sha + 2 * k, 3, "%02x", md[k]);
         if (strcmp(sha, it->sha256) != 0) {
-            set_outcome(rep, it, STPM_OUTCOME_ERROR,
-                        stpm_asprintf("the server read another content (sha256 %.12s, not %.12s)",
-                                      it->sha256, sha));
+            set_outcome(
+                rep, it, STPM_OUTCOME_ERROR,
+                stpm_asprintf(_("the server read another content (sha256 %.12s, not %.12s)"),
+                              it->sha256, sha));
             continue;
         }
         it->already = PQgetvalue(r, row, 1)[0] != 't';
         if (it->already)
             rep->n_already++;
         set_outcome(rep, it, STPM_OUTCOME_OK,
-                    it->already    ? stpm_strdup("attached already, unchanged")
-                    : rep->dry_run ? stpm_strdup("dry run: nothing written")
+                    it->already    ? stpm_strdup(_("attached already, unchanged"))
+                    : rep->dry_run ? stpm_strdup(_("dry run: nothing written"))
                                    : NULL);
     }
 cleanup:

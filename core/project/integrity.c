@@ -155,7 +155,7 @@ int stpm_integrity_run(stpm_db *db, const char *check, const char *project_id,
     }
     const char *q[4] = {c->name, project_id, today_s, p[2]};
     char what[64];
-    snprintf(what, sizeof(what), "cannot run check %s", c->name);
+    snprintf(what, sizeof(what), _("cannot run check %s"), c->name);
     res = stpm_px_exec(db, sql_check, 4, q, PGRES_TUPLES_OK, what, &rc, err);
     if (!res)
         goto cleanup;

@@ -197,7 +197,7 @@ static int run_many(stpm_db *db, proj_snap *snaps, const char *const *transition
                             e.message);
             else {
                 it->to = stpm_strdup(to);
-                set_outcome(rep, it, STPM_OUTCOME_OK, "dry run: allowed, nothing written");
+                set_outcome(rep, it, STPM_OUTCOME_OK, _("dry run: allowed, nothing written"));
             }
             free(to);
             free(changes);

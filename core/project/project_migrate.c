@@ -11,7 +11,7 @@
 #include "store/query.h"
 #include "store/wf_store_internal.h"
 
-#define WHAT "cannot migrate projects"
+#define WHAT _("cannot migrate projects")
 
 /* Re-pin the project if nobody changed it since it was read, and write its event:
  * stpm.project_migrate_one (migrations/072) returns the event's hash, or NULL when the
@@ -106,14 +106,14 @@ static char *stranded_by(const stpm_workflow *wf, const char *state, bool *oom)
     char *msg = NULL;
     const stpm_wf_state *s = stpm_workflow_find_state(wf, state);
     if (!s) {
-        msg = stpm_asprintf("state %s does not exist in version %d", state,
+        msg = stpm_asprintf(_("state %s does not exist in version %d"), state,
                             stpm_workflow_version(wf));
     } else if (!s->final) {
         bool leaves = false;
         for (size_t i = 0; !leaves && i < stpm_workflow_n_transitions(wf); i++)
             leaves = stpm_wf_transition_leaves(stpm_workflow_transition(wf, i), state);
         if (!leaves)
-            msg = stpm_asprintf("state %s has no transition out in version %d", state,
+            msg = stpm_asprintf(_("state %s has no transition out in version %d"), state,
                                 stpm_workflow_version(wf));
         else
             return NULL;
@@ -189,7 +189,7 @@ int stpm_project_migrate(stpm_db *db, const char *name, int to_version, const ch
         return stpm_error_set(err, STPM_EUSAGE, "invalid workflow version %d", to_version);
     if ((rc = stpm_query_require_admin(
              db, WHAT,
-             "Only an administrator (stpm_admin) may move projects to another workflow version.",
+             _("Only an administrator (stpm_admin) may move projects to another workflow version."),
              err)) < 0)
         goto out;
     if ((rc = version_id(db, name, to_version, new_id, err)) < 0)

@@ -162,9 +162,9 @@ int proj_parse_set(const stpm_workflow *wf, const char *assign, const char *tran
         rc = stpm_error_set(err, STPM_EINPUT, "invalid value \"%s\" for field \"%s\": expected %s",
                             eq + 1, name,
                             f->type == STPM_FIELD_DATE      ? "a date YYYY-MM-DD"
-                            : f->type == STPM_FIELD_AMOUNT  ? "an amount in 万元, e.g. 12.5"
-                            : f->type == STPM_FIELD_INTEGER ? "an integer"
-                            : f->type == STPM_FIELD_BOOLEAN ? "true or false"
+                            : f->type == STPM_FIELD_AMOUNT  ? _("an amount in 万元, e.g. 12.5")
+                            : f->type == STPM_FIELD_INTEGER ? _("an integer")
+                            : f->type == STPM_FIELD_BOOLEAN ? _("true or false")
                                                             : "text");
         goto out;
     }

@@ -172,7 +172,7 @@ int stpm_db_backup(const stpm_db_options *opts, const char *path, stpm_backup_in
     if (run_capture(argv, &out) != 0) {
         char *h = head_lines(out, 3);
         rc = stpm_error_set(err, STPM_ERROR, "cannot back up the database into %s", path);
-        stpm_error_detail(err, "%s", h && *h ? h : "pg_dump could not be run.");
+        stpm_error_detail(err, "%s", h && *h ? h : _("pg_dump could not be run."));
         free(h);
         unlink(tmp);
         goto cleanup;
@@ -287,7 +287,8 @@ static int check_archive(stpm_embedded *e, const char *path, char **list, stpm_e
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
         rc = stpm_error_set(err, STPM_EINPUT, "%s: %s", path,
-                            errno && stat(path, &st) != 0 ? strerror(errno) : "not a regular file");
+                            errno && stat(path, &st) != 0 ? strerror(errno)
+                                                          : _("not a regular file"));
         goto cleanup;
     }
     char *argv[] = {tool, (char *)"--list", (char *)path, NULL};
@@ -380,7 +381,7 @@ int stpm_db_restore(const stpm_db_options *opts, const char *path, stpm_backup_i
         char *h = head_lines(out, 3);
         rc = stpm_error_set(err, STPM_ERROR, "cannot restore %s into %s", path,
                             stpm_db_describe(db));
-        stpm_error_detail(err, "%s", h && *h ? h : "pg_restore could not be run.");
+        stpm_error_detail(err, "%s", h && *h ? h : _("pg_restore could not be run."));
         stpm_error_hint(err, "Nothing was restored (one transaction). A restore creates "
                              "schemas, extensions and roles: connect as a superuser.");
         free(h);

@@ -158,10 +158,10 @@ void stpm_calstore_list_free(stpm_calday *days, size_t n)
 int stpm_calstore_set(stpm_db *db, stpm_date day, bool workday, const char *note, stpm_date today,
                       stpm_error *err)
 {
-    static const char what[] = "cannot set the calendar day";
+    static const char what[] = N_("cannot set the calendar day");
     char d[11], t[11];
     int rc = stpm_query_require_admin(
-        db, what, "Only an administrator (stpm_admin) may change the calendar.", err);
+        db, what, _("Only an administrator (stpm_admin) may change the calendar."), err);
     if (rc < 0)
         return rc;
     const char *p[] = {stpm_date_format(day, d), workday ? "t" : "f", note,
@@ -177,10 +177,10 @@ int stpm_calstore_set(stpm_db *db, stpm_date day, bool workday, const char *note
 
 int stpm_calstore_unset(stpm_db *db, stpm_date day, stpm_date today, stpm_error *err)
 {
-    static const char what[] = "cannot unset the calendar day";
+    static const char what[] = N_("cannot unset the calendar day");
     char d[11], t[11];
     int rc = stpm_query_require_admin(
-        db, what, "Only an administrator (stpm_admin) may change the calendar.", err);
+        db, what, _("Only an administrator (stpm_admin) may change the calendar."), err);
     if (rc < 0)
         return rc;
     const char *p[] = {stpm_date_format(day, d), stpm_date_format(today, t)};
@@ -197,7 +197,7 @@ int stpm_calstore_unset(stpm_db *db, stpm_date day, stpm_date today, stpm_error 
 int stpm_calstore_load_file(stpm_db *db, const char *path, stpm_date today, size_t *n_days,
                             stpm_error *err)
 {
-    static const char what[] = "cannot load the calendar file";
+    static const char what[] = N_("cannot load the calendar file");
     stpm_calendar *cal = NULL;
     stpm_strbuf dates = STPM_STRBUF_INIT, kinds = STPM_STRBUF_INIT;
     char *note = NULL;
@@ -210,7 +210,7 @@ int stpm_calstore_load_file(stpm_db *db, const char *path, stpm_date today, size
     if ((rc = stpm_calendar_load_file(cal, path, err)) < 0)
         goto cleanup;
     if ((rc = stpm_query_require_admin(
-             db, what, "Only an administrator (stpm_admin) may change the calendar.", err)) < 0)
+             db, what, _("Only an administrator (stpm_admin) may change the calendar."), err)) < 0)
         goto cleanup;
     size_t n = stpm_calendar_n_days(cal);
     stpm_strbuf_putc(&dates, '{');
@@ -225,7 +225,7 @@ int stpm_calstore_load_file(stpm_db *db, const char *path, stpm_date today, size
     stpm_strbuf_putc(&dates, '}');
     stpm_strbuf_putc(&kinds, '}');
     const char *base = strrchr(path, '/');
-    note = stpm_asprintf("loaded from %s", base ? base + 1 : path);
+    note = stpm_asprintf(_("loaded from %s"), base ? base + 1 : path);
     if (dates.oom || kinds.oom || !note) {
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");
         goto cleanup;

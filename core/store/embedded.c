@@ -452,8 +452,8 @@ static void child_become_service_user(const stpm_embedded *e)
         return;
     if (setgid(e->svc_gid) != 0 || initgroups(e->svc_name, e->svc_gid) != 0 ||
         setuid(e->svc_uid) != 0) {
-        perror("stpm: cannot switch to the service user"); /* lint-ok: forked child */
-        _exit(126);                                        /* lint-ok: forked child, before exec */
+        perror(_("stpm: cannot switch to the service user")); /* lint-ok: forked child */
+        _exit(126); /* lint-ok: forked child, before exec */
     }
 }
 
@@ -557,7 +557,7 @@ static int lookup_service_user(stpm_embedded *e, stpm_error *err)
     if (!pw || pw->pw_uid == 0) {
         stpm_error_set(err, STPM_EUNAVAIL, "cannot run the embedded database as root");
         stpm_error_detail(err, "PostgreSQL refuses to run as root, and the service user \"%s\" %s.",
-                          e->svc_name, pw ? "is root itself" : "does not exist");
+                          e->svc_name, pw ? _("is root itself") : _("does not exist"));
         stpm_error_hint(err, "Install the postgresql package (it creates the user postgres), "
                              "or set STPM_PG_USER to an unprivileged user.");
         return STPM_EUNAVAIL;
@@ -617,7 +617,7 @@ static int unsafe(const stpm_embedded *e, stpm_error *err, const char *hint, con
     char *why = stpm_vasprintf(_(fmt), ap);
     va_end(ap);
     stpm_error_set(err, STPM_ERROR, "the embedded database in %s is not safe to use: %s", e->home,
-                   why ? why : "out of memory");
+                   why ? why : _("out of memory"));
     stpm_error_detail(err,
                       "Another user who can change it could make stpm (running as %s) create "
                       "files where they choose, use their cluster, or hand them its connection.",
@@ -646,7 +646,7 @@ static int check_parent(const stpm_embedded *e, const char *path, const char *be
                       N_("Use a home elsewhere (--home DIR or STPM_HOME), or make the directory "
                          "sticky (chmod +t) or not writable by others (chmod go-w)."),
                       "the directory %s above %s is writable by %s (mode %04o) and not sticky",
-                      path, below, (st->st_mode & S_IWOTH) ? "everyone" : "its group",
+                      path, below, (st->st_mode & S_IWOTH) ? _("everyone") : _("its group"),
                       (unsigned)(st->st_mode & 07777));
     return 0;
 }
@@ -753,11 +753,11 @@ static int check_own_dir(const stpm_embedded *e, const char *path, uid_t owner, 
     mode_t bad = private_dir ? (mode_t)(S_IRWXG | S_IRWXO) : (mode_t)(S_IWGRP | S_IWOTH);
     if (st.st_mode & bad)
         return unsafe(e, err,
-                      private_dir ? "Stop the server, see that nothing of others is in it, then "
-                                    "chmod 700 it (or remove it: stpm makes it again)."
-                                  : "See that nothing of others is in it, then chmod go-w it.",
+                      private_dir ? _("Stop the server, see that nothing of others is in it, then "
+                                      "chmod 700 it (or remove it: stpm makes it again).")
+                                  : _("See that nothing of others is in it, then chmod go-w it."),
                       "%s %s has mode %04o (%s)", what, path, (unsigned)(st.st_mode & 07777),
-                      private_dir ? "it must be 0700" : "writable by others");
+                      private_dir ? _("it must be 0700") : _("writable by others"));
     return 0;
 }
 
@@ -773,7 +773,7 @@ static int check_server_file(const stpm_embedded *e, const char *path, mode_t ki
         name_of(st.st_uid, who, sizeof(who));
         return unsafe(e, err, N_("Stop the server and remove it: the server makes it again."),
                       "%s %s is %s of %s, not the %s of %s", what, path,
-                      S_ISLNK(st.st_mode) ? "a symbolic link" : "a file", who,
+                      S_ISLNK(st.st_mode) ? _("a symbolic link") : _("a file"), who,
                       kind == S_IFSOCK ? "socket" : "file", server_user_name(e));
     }
     return 0;
@@ -807,7 +807,7 @@ static int check_safe(const stpm_embedded *e, stpm_error *err)
                     N_("See that nothing of others is in it, then chmod 700 it; or use another "
                        "home."),
                     "the home is writable by %s (mode %04o)",
-                    (st.st_mode & S_IWOTH) ? "everyone" : "its group",
+                    (st.st_mode & S_IWOTH) ? _("everyone") : _("its group"),
                     (unsigned)(st.st_mode & 07777));
         goto cleanup;
     }
@@ -825,7 +825,7 @@ static int check_safe(const stpm_embedded *e, stpm_error *err)
                     N_("Remove it (no stpm command runs on this home meanwhile): stpm "
                        "makes it again."),
                     "the lock file %s is %s of %s", lock,
-                    S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file", who);
+                    S_ISLNK(st.st_mode) ? _("a symbolic link") : _("not a regular file"), who);
         goto cleanup;
     }
     if (lstat(link, &st) == 0) {
@@ -845,13 +845,13 @@ static int check_safe(const stpm_embedded *e, stpm_error *err)
     /* the cluster (the link's target as root): safe directories above it, then its own */
     if (strcmp(e->cluster, link) != 0 && (rc = check_path_above(e, e->cluster, err)) < 0)
         goto cleanup;
-    if ((rc = check_own_dir(e, e->cluster, server_uid(e), false, "the cluster directory", err)) <
+    if ((rc = check_own_dir(e, e->cluster, server_uid(e), false, _("the cluster directory"), err)) <
             0 ||
-        (rc = check_own_dir(e, e->data, server_uid(e), false, "the data directory", err)) < 0 ||
-        (rc = check_own_dir(e, e->sock, server_uid(e), true, "the socket directory", err)) < 0 ||
-        (rc = check_server_file(e, sockfile, S_IFSOCK, "the socket", err)) < 0 ||
-        (rc = check_server_file(e, socklock, S_IFREG, "the socket's lock file", err)) < 0 ||
-        (rc = check_server_file(e, e->log, S_IFREG, "the server log", err)) < 0)
+        (rc = check_own_dir(e, e->data, server_uid(e), false, _("the data directory"), err)) < 0 ||
+        (rc = check_own_dir(e, e->sock, server_uid(e), true, _("the socket directory"), err)) < 0 ||
+        (rc = check_server_file(e, sockfile, S_IFSOCK, _("the socket"), err)) < 0 ||
+        (rc = check_server_file(e, socklock, S_IFREG, _("the socket's lock file"), err)) < 0 ||
+        (rc = check_server_file(e, e->log, S_IFREG, _("the server log"), err)) < 0)
         goto cleanup;
 cleanup:
     free(link);

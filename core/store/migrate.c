@@ -217,7 +217,7 @@ static int apply_one(PGconn *c, const stpm_embedded_file *f, const char *hex, bo
             rc = RETRY;
             goto out;
         }
-        char *what = stpm_asprintf("cannot apply migration %s", f->name);
+        char *what = stpm_asprintf(_("cannot apply migration %s"), f->name);
         rc = stpm_pg_error(err, c, r, what ? what : "cannot apply a migration");
         free(what);
         locate(err, f, r);

@@ -67,7 +67,7 @@ int stpm_pg_error(stpm_error *err, PGconn *conn, const PGresult *res, const char
     const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     char *fallback = NULL;
     if (!primary)
-        primary = fallback = trimmed(conn ? PQerrorMessage(conn) : "no connection");
+        primary = fallback = trimmed(conn ? PQerrorMessage(conn) : _("no connection"));
     int code = stpm_pg_sqlstate_code(state);
     if (state && strcmp(state, "25006") == 0) {
         free(fallback);

@@ -258,7 +258,7 @@ static int fail(stpm_book *b, stpm_error *err, int code, const char *fmt, ...)
     va_start(ap, fmt);
     char *msg = stpm_vasprintf(_(fmt), ap);
     va_end(ap);
-    stpm_error_set(err, code, "%s", msg ? msg : "out of memory");
+    stpm_error_set(err, code, "%s", msg ? msg : _("out of memory"));
     free(msg);
     (void)b;
     return code;
@@ -345,7 +345,7 @@ static void part_close(part *p, xmlTextReaderPtr xr)
 static int xml_failed(stpm_book *b, const char *name, stpm_error *err)
 {
     return fail(b, err, STPM_EINPUT, "%s: %s in the workbook is not well-formed XML: %s", b->file,
-                name, b->xml_error[0] ? b->xml_error : "malformed or truncated");
+                name, b->xml_error[0] ? b->xml_error : _("malformed or truncated"));
 }
 
 static bool is(xmlTextReaderPtr xr, const char *name)
@@ -803,7 +803,7 @@ static int cell_fail(stpm_book *b, stpm_error *err, int col, const char *fmt, ..
     va_end(ap);
     b->where_row = b->last_row;
     b->where_col = col;
-    stpm_error_set(err, STPM_EINPUT, "%s", msg ? msg : "out of memory");
+    stpm_error_set(err, STPM_EINPUT, "%s", msg ? msg : _("out of memory"));
     free(msg);
     return STPM_EINPUT;
 }
@@ -917,7 +917,7 @@ static int xlsx_fail(stpm_book *b, stpm_error *err)
 {
     b->where_row = b->last_row;
     return stpm_error_set(err, STPM_EINPUT, "the sheet is not well-formed XML: %s",
-                          b->xml_error[0] ? b->xml_error : "malformed or truncated");
+                          b->xml_error[0] ? b->xml_error : _("malformed or truncated"));
 }
 
 /* Read one <c> element (the reader is on it) into the row. */
@@ -960,7 +960,7 @@ static int xlsx_cell(stpm_book *b, int *last_col, stpm_strbuf *v, stpm_error *er
             if (is(xr, "v"))
                 in_v = !xmlTextReaderIsEmptyElement(xr);
             else if (is(xr, "is") && type == T_INLINE) {
-                if ((rc = rich_text(b, xr, v, "the sheet", err)) < 0) {
+                if ((rc = rich_text(b, xr, v, _("the sheet"), err)) < 0) {
                     b->where_col = col;
                     return rc == STPM_EINPUT && !b->xml_error[0]
                                ? cell_fail(b, err, col, "the cell holds more than %d bytes",

@@ -133,7 +133,7 @@ int stpm_csv_next(stpm_csv *c, stpm_csv_record **out, stpm_error *err)
             int rc = stpm_decoder_next(c->dec);
             if (rc < 0) {
                 char what[256];
-                snprintf(what, sizeof(what), "%s on line %d", c->dec->message, c->line);
+                snprintf(what, sizeof(what), _("%s on line %d"), c->dec->message, c->line);
                 return located(c, err, rc, c->line, what);
             }
             if (rc == 0) {
@@ -141,7 +141,8 @@ int stpm_csv_next(stpm_csv *c, stpm_csv_record **out, stpm_error *err)
                 if (st == S_QUOTED) {
                     char what[128];
                     snprintf(what, sizeof(what),
-                             "unterminated quoted field (the quote opens on line %d)", quote_line);
+                             _("unterminated quoted field (the quote opens on line %d)"),
+                             quote_line);
                     return located(c, err, STPM_EINPUT, quote_line, what);
                 }
                 if (!any)
@@ -199,7 +200,7 @@ int stpm_csv_next(stpm_csv *c, stpm_csv_record **out, stpm_error *err)
         }
         if (c->buf.len >= STPM_CSV_MAX_RECORD) {
             char what[128];
-            snprintf(what, sizeof(what), "record longer than %d bytes (an unterminated quote?)",
+            snprintf(what, sizeof(what), _("record longer than %d bytes (an unterminated quote?)"),
                      STPM_CSV_MAX_RECORD);
             return located(c, err, STPM_EINPUT, start_line, what);
         }

@@ -250,7 +250,7 @@ static int promote_chunk(stpm_db *db, stpm_promote_report *rep, const size_t *id
         if (PQgetisnull(r, row, 1)) {
             it->project = stpm_strdup(PQgetvalue(r, row, 0));
             set_outcome(rep, it, STPM_OUTCOME_OK,
-                        rep->dry_run ? stpm_strdup("dry run: nothing written") : NULL);
+                        rep->dry_run ? stpm_strdup(_("dry run: nothing written")) : NULL);
         } else {
             set_outcome(rep, it, proj_item_outcome(stpm_pg_sqlstate_code(PQgetvalue(r, row, 1))),
                         proj_item_message(PQgetvalue(r, row, 2),
@@ -441,8 +441,8 @@ int stpm_reserve_promote_list(stpm_db *db, const char *const *entries, size_t n,
         }
         if (!prefix_range(entries[i], lo, hi)) {
             set_outcome(rep, it, STPM_OUTCOME_REFUSED,
-                        stpm_asprintf("invalid reserve entry \"%s\": expected its id or a prefix "
-                                      "of at least 6 hex digits",
+                        stpm_asprintf(_("invalid reserve entry \"%s\": expected its id or a prefix "
+                                        "of at least 6 hex digits"),
                                       entries[i]));
             /* a range nobody matches keeps the rows of the query in step */
             snprintf(lo, sizeof(lo), "ffffffff-ffff-ffff-ffff-ffffffffffff");
@@ -469,19 +469,20 @@ int stpm_reserve_promote_list(stpm_db *db, const char *const *entries, size_t n,
             continue; /* refused already, or the second row of an ambiguous prefix */
         if (PQgetisnull(r, row, 1)) {
             set_outcome(rep, it, STPM_OUTCOME_REFUSED,
-                        stpm_asprintf("reserve entry %s does not exist", it->entry));
+                        stpm_asprintf(_("reserve entry %s does not exist"), it->entry));
         } else if (atoll(PQgetvalue(r, row, 5)) > 1) {
-            set_outcome(rep, it, STPM_OUTCOME_REFUSED,
-                        stpm_asprintf("reserve entry %s is ambiguous: give more digits of the id",
-                                      it->entry));
+            set_outcome(
+                rep, it, STPM_OUTCOME_REFUSED,
+                stpm_asprintf(_("reserve entry %s is ambiguous: give more digits of the id"),
+                              it->entry));
         } else {
             snprintf(it->id, sizeof(it->id), "%s", PQgetvalue(r, row, 1));
             it->org = stpm_strdup(PQgetvalue(r, row, 2));
             it->title = stpm_strdup(PQgetvalue(r, row, 3));
             if (!PQgetisnull(r, row, 4))
                 set_outcome(rep, it, STPM_OUTCOME_REFUSED,
-                            stpm_asprintf("reserve entry %.8s was promoted already, into "
-                                          "project %s",
+                            stpm_asprintf(_("reserve entry %.8s was promoted already, into "
+                                            "project %s"),
                                           it->id, PQgetvalue(r, row, 4)));
             else
                 m++;
@@ -502,7 +503,7 @@ int stpm_reserve_promote_file(stpm_db *db, const char *path, const stpm_promote_
     char *buf = NULL;
     size_t len = 0, n = 0, cap = 0;
     const char **entries = NULL;
-    int rc = stpm_read_file(path, "list of entries", 16u * 1024u * 1024u, &buf, &len, err);
+    int rc = stpm_read_file(path, _("list of entries"), 16u * 1024u * 1024u, &buf, &len, err);
     if (rc < 0)
         return rc;
     for (char *line = buf, *next; line && *line; line = next) {

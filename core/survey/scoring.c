@@ -272,7 +272,8 @@ static void problem(loader *ld, const yaml_node_t *n, const char *fmt, ...)
     char *m = stpm_vasprintf(_(fmt), ap);
     va_end(ap);
     stpm_error_add_diag(ld->err, ld->file, n ? (int)n->start_mark.line + 1 : 0,
-                        n ? (int)n->start_mark.column + 1 : 0, NULL, "%s", m ? m : "out of memory");
+                        n ? (int)n->start_mark.column + 1 : 0, NULL, "%s",
+                        m ? m : _("out of memory"));
     free(m);
     ld->errors++;
 }
@@ -455,10 +456,10 @@ static void load_rule(loader *ld, yaml_node_t *rn, criterion *c, bool input_ok)
             }
             for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
                  p++) {
-                const char *k = scalar(ld, node(ld, p->key), "a map key");
+                const char *k = scalar(ld, node(ld, p->key), _("a map key"));
                 stpm_decimal f;
                 yaml_node_t *vn = node(ld, p->value);
-                if (!k || !decimal_node(ld, vn, "a map fraction", &f))
+                if (!k || !decimal_node(ld, vn, _("a map fraction"), &f))
                     continue;
                 if (f < 0 || f > STPM_DECIMAL_SCALE) {
                     problem(ld, vn, "a map fraction must be between 0 and 1");
@@ -499,7 +500,7 @@ static void load_criteria(loader *ld, yaml_node_t *cn, stpm_scoring *s)
     static const char *const keys[] = {"label", "weight", "input", "rule", NULL};
     for (yaml_node_pair_t *p = cn->data.mapping.pairs.start; p < cn->data.mapping.pairs.top; p++) {
         yaml_node_t *kn = node(ld, p->key), *vn = node(ld, p->value);
-        const char *name = scalar(ld, kn, "a criterion name");
+        const char *name = scalar(ld, kn, _("a criterion name"));
         if (!name)
             continue;
         if (!is_ident(name))
@@ -542,15 +543,15 @@ static void load_root(loader *ld, yaml_node_t *root, stpm_scoring *s)
         return;
     }
     static const char *const keys[] = {"scoring", "version", "title", "criteria", NULL};
-    check_keys(ld, root, keys, "the scoring file");
+    check_keys(ld, root, keys, _("the scoring file"));
     yaml_node_t *n;
-    if ((n = need(ld, root, "scoring", "the scoring file"))) {
+    if ((n = need(ld, root, "scoring", _("the scoring file")))) {
         const char *v = scalar(ld, n, "scoring");
         if (v && !is_ident(v))
             problem(ld, n, "scoring name \"%s\" must match [a-z][a-z0-9_]*", v);
         s->name = stpm_strdup(v ? v : "");
     }
-    if ((n = need(ld, root, "version", "the scoring file"))) {
+    if ((n = need(ld, root, "version", _("the scoring file")))) {
         const char *v = scalar(ld, n, "version");
         char *end = NULL;
         long x = v ? strtol(v, &end, 10) : 0;
@@ -558,11 +559,11 @@ static void load_root(loader *ld, yaml_node_t *root, stpm_scoring *s)
             problem(ld, n, "version must be a positive integer, not \"%s\"", v);
         s->version = (int)x;
     }
-    if ((n = need(ld, root, "title", "the scoring file"))) {
+    if ((n = need(ld, root, "title", _("the scoring file")))) {
         const char *v = scalar(ld, n, "title");
         s->title = stpm_strdup(v ? v : "");
     }
-    if ((n = need(ld, root, "criteria", "the scoring file")))
+    if ((n = need(ld, root, "criteria", _("the scoring file"))))
         load_criteria(ld, n, s);
 }
 
@@ -573,7 +574,7 @@ int stpm_scoring_load_text(stpm_scoring **out, const char *name, const char *tex
     yaml_parser_t parser;
     yaml_document_t doc;
     bool have_doc = false;
-    int rc = stpm_yaml_precheck(name, "scoring file", text, len, STPM_YAML_MAX_DEPTH, err);
+    int rc = stpm_yaml_precheck(name, _("scoring file"), text, len, STPM_YAML_MAX_DEPTH, err);
     if (rc < 0)
         return rc;
     stpm_scoring *s = calloc(1, sizeof(*s));
@@ -614,7 +615,7 @@ int stpm_scoring_load_file(stpm_scoring **out, const char *path, stpm_error *err
     char *text = NULL;
     size_t len = 0;
     *out = NULL;
-    int rc = stpm_read_file(path, "scoring file", 1u << 20, &text, &len, err);
+    int rc = stpm_read_file(path, _("scoring file"), 1u << 20, &text, &len, err);
     if (rc == 0)
         rc = stpm_scoring_load_text(out, path, text, len, err);
     free(text);
@@ -628,9 +629,9 @@ bool stpm_scoring_file_is(const char *path)
     bool scoring = false, workflow = false;
     yaml_parser_t parser;
     yaml_document_t doc;
-    if (stpm_read_file(path, "scoring file", 1u << 20, &text, &len, NULL) < 0)
+    if (stpm_read_file(path, _("scoring file"), 1u << 20, &text, &len, NULL) < 0)
         return false;
-    if (stpm_yaml_precheck(path, "scoring file", text, len, STPM_YAML_MAX_DEPTH, NULL) < 0 ||
+    if (stpm_yaml_precheck(path, _("scoring file"), text, len, STPM_YAML_MAX_DEPTH, NULL) < 0 ||
         !yaml_parser_initialize(&parser))
         goto cleanup;
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);

@@ -139,7 +139,7 @@ static void add_diag(stpm_survey_reader *r, stpm_error *list, int row, const cha
                      const char *msg)
 {
     if (!msg)
-        msg = "out of memory";
+        msg = _("out of memory");
     if (!r->book) {
         stpm_error_add_diag(list, r->file, row, 0, column, "%s", msg);
         return;
@@ -259,7 +259,7 @@ static int parse_amount(const char *s, stpm_decimal *out, char *why, size_t whyl
     } while (0)
     if (p < end && (*p == '-' || *p == '+')) {
         if (*p == '-') {
-            snprintf(why, whylen, "negative amount \"%s\": amounts cannot be below zero", s);
+            snprintf(why, whylen, _("negative amount \"%s\": amounts cannot be below zero"), s);
             return -1;
         }
         p++;
@@ -293,7 +293,7 @@ static int parse_amount(const char *s, stpm_decimal *out, char *why, size_t whyl
         if (places == 0)
             goto bad;
         if (places > STPM_DECIMAL_PLACES) {
-            snprintf(why, whylen, "amount \"%s\" has more than %d decimal places", s,
+            snprintf(why, whylen, _("amount \"%s\" has more than %d decimal places"), s,
                      STPM_DECIMAL_PLACES);
             return -1;
         }
@@ -301,13 +301,13 @@ static int parse_amount(const char *s, stpm_decimal *out, char *why, size_t whyl
 #undef PUT
     plain[np] = '\0';
     if (too_long || stpm_decimal_parse(plain, out) < 0) {
-        snprintf(why, whylen, "amount \"%s\" is too large: at most %d digits before the point", s,
-                 STPM_DECIMAL_MAX_DIGITS);
+        snprintf(why, whylen, _("amount \"%s\" is too large: at most %d digits before the point"),
+                 s, STPM_DECIMAL_MAX_DIGITS);
         return -1;
     }
     return 0;
 bad:
-    snprintf(why, whylen, "invalid amount \"%s\": expected a number of 万元 such as 1234.5", s);
+    snprintf(why, whylen, _("invalid amount \"%s\": expected a number of 万元 such as 1234.5"), s);
     return -1;
 }
 
@@ -658,7 +658,7 @@ static int take_record(stpm_survey_reader *r, const stpm_csv_record *rec)
             survey_error(r, rec->row, letters,
                          "value beyond the last column of the header (the header has %zu "
                          "columns%s)",
-                         r->n_header, r->book ? "" : "; is a comma in a value not quoted?");
+                         r->n_header, r->book ? "" : _("; is a comma in a value not quoted?"));
         else if (!r->warned_field[i]) {
             r->warned_field[i] = true;
             survey_warning(r, rec->row, letters,
@@ -750,7 +750,7 @@ static int book_next(stpm_survey_reader *r, stpm_error *err)
             int row, col;
             stpm_book_where(r->book, &row, &col);
             r->diag_field = col;
-            survey_error(r, row, NULL, "%s", err->message ? err->message : "cannot read");
+            survey_error(r, row, NULL, "%s", err->message ? err->message : _("cannot read"));
             r->diag_field = -1;
             return rc;
         }
@@ -872,7 +872,7 @@ int survey_reader_open_raw(stpm_survey_reader **out, const char *path,
     bool is_stdin = strcmp(path, "-") == 0;
     if (is_stdin)
         fd = STDIN_FILENO;
-    else if ((rc = stpm_open_input(path, "survey file", &fd, err)) < 0)
+    else if ((rc = stpm_open_input(path, _("survey file"), &fd, err)) < 0)
         goto cleanup;
     r = calloc(1, sizeof(*r));
     if (!r)

@@ -88,7 +88,7 @@ static int skip_node(stpm_survey_reader *r, stpm_error *err)
             char msg[64];
             int line = (int)ev.start_mark.line + 1;
             yaml_event_delete(&ev);
-            snprintf(msg, sizeof(msg), "nesting deeper than %d levels", STPM_YAML_MAX_DEPTH);
+            snprintf(msg, sizeof(msg), _("nesting deeper than %d levels"), STPM_YAML_MAX_DEPTH);
             return fatal(r, err, STPM_EINPUT, line, msg);
         }
         if (ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_SEQUENCE_START_EVENT)
@@ -233,7 +233,7 @@ int survey_yaml_next(stpm_survey_reader *r, stpm_error *err)
                 continue;
             }
             return fatal(r, err, STPM_EINPUT, line,
-                         "expected a list of survey rows (\"- 企业名称: ...\")");
+                         _("expected a list of survey rows (\"- 企业名称: ...\")"));
         case 1: /* in the list */
             if (t == YAML_MAPPING_START_EVENT)
                 return read_mapping(r, line, err);
@@ -251,7 +251,7 @@ int survey_yaml_next(stpm_survey_reader *r, stpm_error *err)
             if (t == YAML_STREAM_END_EVENT)
                 return 0;
             return fatal(r, err, STPM_EINPUT, line,
-                         "expected one list of survey rows in one document");
+                         _("expected one list of survey rows in one document"));
         }
     }
 }

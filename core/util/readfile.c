@@ -35,11 +35,11 @@ int stpm_open_input(const char *path, const char *what, int *fd, stpm_error *err
     if (!S_ISREG(st.st_mode)) {
         rc = stpm_error_set(err, STPM_EINPUT, "cannot read %s \"%s\": not a regular file (%s)",
                             what, path,
-                            S_ISFIFO(st.st_mode)   ? "a named pipe"
-                            : S_ISCHR(st.st_mode)  ? "a character device"
-                            : S_ISBLK(st.st_mode)  ? "a block device"
+                            S_ISFIFO(st.st_mode)   ? _("a named pipe")
+                            : S_ISCHR(st.st_mode)  ? _("a character device")
+                            : S_ISBLK(st.st_mode)  ? _("a block device")
                             : S_ISSOCK(st.st_mode) ? "a socket"
-                                                   : "a special file");
+                                                   : _("a special file"));
         stpm_error_hint(err, "Give the path of an ordinary file.");
         goto cleanup;
     }

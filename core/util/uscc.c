@@ -121,8 +121,8 @@ int stpm_uscc_validate(const char *s, char *normalized, char *why, size_t whylen
                     bad_len++;
                 if (why && whylen)
                     snprintf(why, whylen,
-                             "character %zu '%.*s' is not allowed (0-9 and A-Y "
-                             "without I, O, S, V, Z)",
+                             _("character %zu '%.*s' is not allowed (0-9 and A-Y "
+                               "without I, O, S, V, Z)"),
                              bad_at, (int)bad_len, sb.buf + i);
             }
         }

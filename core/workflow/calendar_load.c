@@ -52,7 +52,8 @@ static void problem(loader *ld, const yaml_node_t *node, const char *fmt, ...)
     char *msg = stpm_vasprintf(_(fmt), ap);
     va_end(ap);
     stpm_error_add_diag(ld->err, ld->name, (int)node->start_mark.line + 1,
-                        (int)node->start_mark.column + 1, NULL, "%s", msg ? msg : "out of memory");
+                        (int)node->start_mark.column + 1, NULL, "%s",
+                        msg ? msg : _("out of memory"));
     free(msg);
     ld->n_errors++;
 }
@@ -295,7 +296,8 @@ int stpm_calendar_load_text(stpm_calendar *cal, const char *name, const char *te
     yaml_document_t doc;
     bool have_parser = false, have_doc = false;
     loader ld = {.name = name, .doc = &doc, .err = err};
-    if ((rc = stpm_yaml_precheck(name, "calendar file", text, len, STPM_YAML_MAX_DEPTH, err)) < 0)
+    if ((rc = stpm_yaml_precheck(name, _("calendar file"), text, len, STPM_YAML_MAX_DEPTH, err)) <
+        0)
         goto cleanup;
     if (!yaml_parser_initialize(&parser)) {
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");
@@ -334,7 +336,7 @@ int stpm_calendar_load_file(stpm_calendar *cal, const char *path, stpm_error *er
 {
     char *text = NULL;
     size_t len = 0;
-    int rc = stpm_read_file(path, "calendar file", 1u << 20, &text, &len, err);
+    int rc = stpm_read_file(path, _("calendar file"), 1u << 20, &text, &len, err);
     if (rc == 0)
         rc = stpm_calendar_load_text(cal, path, text, len, err);
     free(text);

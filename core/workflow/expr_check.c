@@ -44,10 +44,11 @@ int expr_binary_type(expr_op op, stpm_type a, stpm_type b, stpm_type *out, char 
         if (a == STPM_TYPE_DURATION || b == STPM_TYPE_DURATION)
             snprintf(msg, msglen, "%s", _(DURATION_MSG));
         else if (a == STPM_TYPE_DATE && numeric(b))
-            snprintf(msg, msglen, "cannot apply '%s' to date and %s; write a duration such as 7d",
+            snprintf(msg, msglen,
+                     _("cannot apply '%s' to date and %s; write a duration such as 7d"),
                      expr_op_text(op), bn);
         else
-            snprintf(msg, msglen, "cannot apply '%s' to %s and %s", expr_op_text(op), an, bn);
+            snprintf(msg, msglen, _("cannot apply '%s' to %s and %s"), expr_op_text(op), an, bn);
         return -1;
     case OP_EQ:
     case OP_NE:
@@ -61,11 +62,12 @@ int expr_binary_type(expr_op op, stpm_type a, stpm_type b, stpm_type *out, char 
             return -1;
         }
         if (!(numeric(a) && numeric(b)) && a != b) {
-            snprintf(msg, msglen, "cannot compare %s with %s", an, bn);
+            snprintf(msg, msglen, _("cannot compare %s with %s"), an, bn);
             return -1;
         }
         if (ordering && (a == STPM_TYPE_STRING || a == STPM_TYPE_BOOL)) {
-            snprintf(msg, msglen, "cannot apply '%s' to %s values; only '=' and '!=' compare them",
+            snprintf(msg, msglen,
+                     _("cannot apply '%s' to %s values; only '=' and '!=' compare them"),
                      expr_op_text(op), an);
             return -1;
         }
@@ -78,11 +80,11 @@ int expr_binary_type(expr_op op, stpm_type a, stpm_type b, stpm_type *out, char 
             *out = STPM_TYPE_BOOL;
             return 0;
         }
-        snprintf(msg, msglen, "'%s' needs boolean operands, found %s", expr_op_text(op),
+        snprintf(msg, msglen, _("'%s' needs boolean operands, found %s"), expr_op_text(op),
                  a == STPM_TYPE_BOOL ? bn : an);
         return -1;
     }
-    snprintf(msg, msglen, "unknown operator");
+    snprintf(msg, msglen, _("unknown operator"));
     return -1;
 }
 

@@ -146,7 +146,8 @@ static int eval_logic(evaluator *ev, const expr_node *n, stpm_value *out)
         goto cleanup;
     if (a.type != STPM_TYPE_BOOL && a.type != STPM_TYPE_NULL) {
         rc = type_error(ev, n->col,
-                        is_and ? "'and' needs boolean operands" : "'or' needs boolean operands");
+                        is_and ? _("'and' needs boolean operands")
+                               : _("'or' needs boolean operands"));
         goto cleanup;
     }
     if (a.type == STPM_TYPE_BOOL && a.u.b != is_and) { /* decided */
@@ -157,7 +158,8 @@ static int eval_logic(evaluator *ev, const expr_node *n, stpm_value *out)
         goto cleanup;
     if (b.type != STPM_TYPE_BOOL && b.type != STPM_TYPE_NULL) {
         rc = type_error(ev, n->col,
-                        is_and ? "'and' needs boolean operands" : "'or' needs boolean operands");
+                        is_and ? _("'and' needs boolean operands")
+                               : _("'or' needs boolean operands"));
         goto cleanup;
     }
     if (b.type == STPM_TYPE_BOOL && b.u.b != is_and)

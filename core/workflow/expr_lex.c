@@ -18,7 +18,7 @@ int expr_fail(stpm_error *err, const char *what, int col, const char *fmt, ...)
     char *msg = stpm_vasprintf(_(fmt), ap);
     va_end(ap);
     stpm_error_set(err, STPM_EINPUT, "%s", _(what));
-    stpm_error_add_diag(err, NULL, 0, col, NULL, "%s", msg ? msg : "out of memory");
+    stpm_error_add_diag(err, NULL, 0, col, NULL, "%s", msg ? msg : _("out of memory"));
     free(msg);
     return STPM_EINPUT;
 }
@@ -254,11 +254,11 @@ static int lex_unexpected(expr_lexer *lx, expr_token *tok, stpm_error *err)
     if (k > 1 || (k == 1 && p[0] > 0x20 && p[0] < 0x7F)) {
         const char *hint = "";
         if (p[0] == '!')
-            hint = " (use 'not' or '!=')";
+            hint = _(" (use 'not' or '!=')");
         else if (p[0] == '&' || p[0] == '|')
-            hint = " (use 'and' or 'or')";
+            hint = _(" (use 'and' or 'or')");
         else if (p[0] >= 'A' && p[0] <= 'Z')
-            hint = " (names are lower case)";
+            hint = _(" (names are lower case)");
         return expr_fail(err, SYNTAX, tok->col, "unexpected character '%.*s'%s", (int)k,
                          (const char *)p, hint);
     }

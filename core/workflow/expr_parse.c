@@ -289,7 +289,7 @@ static int parse_is_set(parser *p, expr_node **io)
             goto fail;
     }
     if (p->tok.kind != TOK_SET) {
-        rc = expected(p, negated ? "'set' after 'is not'" : "'set' after 'is'");
+        rc = expected(p, negated ? _("'set' after 'is not'") : _("'set' after 'is'"));
         goto fail;
     }
     if ((rc = advance(p)) < 0)

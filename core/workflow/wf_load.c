@@ -53,7 +53,7 @@ void wf_diag(wf_diags *d, int line, int col, const char *fmt, ...)
     if (d->count == WF_MAX_DIAGS)
         stpm_error_add_diag(d->err, d->file, line, col, NULL, "too many problems; giving up here");
     else
-        stpm_error_add_diag(d->err, d->file, line, col, NULL, "%s", msg ? msg : "out of memory");
+        stpm_error_add_diag(d->err, d->file, line, col, NULL, "%s", msg ? msg : _("out of memory"));
     free(msg);
 }
 
@@ -326,20 +326,20 @@ static char *declared_kinds(const stpm_workflow *wf)
         if (wf->documents[i].kind)
             stpm_strbuf_printf(&sb, "%s%s", sb.len ? ", " : "", wf->documents[i].kind);
     if (!sb.len)
-        stpm_strbuf_puts(&sb, "none: the workflow has no \"documents:\"");
+        stpm_strbuf_puts(&sb, _("none: the workflow has no \"documents:\""));
     return stpm_strbuf_detach(&sb);
 }
 
 static const char *document_ref(loader *ld, yaml_node_t *n, const char *what)
 {
-    const char *s = ident(ld, n, "a document kind");
+    const char *s = ident(ld, n, _("a document kind"));
     if (!s)
         return NULL;
     const stpm_wf_document *d = stpm_workflow_find_document(ld->wf, s);
     if (!d) {
         char *kinds = declared_kinds(ld->wf);
         DIAG(ld, n, "undeclared document kind \"%s\" in %s (declared: %s)", s, what,
-             kinds ? kinds : "out of memory");
+             kinds ? kinds : _("out of memory"));
         free(kinds);
         return NULL;
     }
@@ -395,7 +395,7 @@ static void expr_diags(loader *ld, yaml_node_t *n, const char *src, const stpm_e
                  st == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
     int quote = st == YAML_PLAIN_SCALAR_STYLE ? 0 : 1;
     if (e->n_diags == 0) {
-        wf_diag(&ld->d, line, col, "%s: %s", what, e->message ? e->message : "out of memory");
+        wf_diag(&ld->d, line, col, "%s: %s", what, e->message ? e->message : _("out of memory"));
         return;
     }
     for (size_t i = 0; i < e->n_diags; i++) {
@@ -403,7 +403,7 @@ static void expr_diags(loader *ld, yaml_node_t *n, const char *src, const stpm_e
         if (shift && e->diags[i].col > 0) /* the byte column as characters, as libyaml counts */
             c = col + utf8_chars(src, (size_t)e->diags[i].col - 1) + quote;
         wf_diag(&ld->d, line, c, "%s: %s", what,
-                e->diags[i].message ? e->diags[i].message : "out of memory");
+                e->diags[i].message ? e->diags[i].message : _("out of memory"));
     }
 }
 
@@ -715,7 +715,7 @@ static void parse_check_params(loader *ld, stpm_wf_check *c, yaml_node_t *key, y
             DIAG(ld, p, "check %s takes no parameters", c->name);
         return;
     }
-    if (!want_mapping(ld, p, "the parameters of a check"))
+    if (!want_mapping(ld, p, _("the parameters of a check")))
         return;
     const char *const allowed[] = {param, NULL};
     check_keys(ld, p, allowed, c->name);
@@ -797,10 +797,10 @@ static void parse_require(loader *ld, stpm_wf_transition *t, yaml_node_t *n)
     check_keys(ld, n, require_keys, "require");
     yaml_node_t *x;
     if ((x = map_get(ld, n, "fields")))
-        t->require_fields = name_list(ld, x, "require fields", field_ref, &t->n_require_fields);
+        t->require_fields = name_list(ld, x, _("require fields"), field_ref, &t->n_require_fields);
     if ((x = map_get(ld, n, "documents")))
         t->require_documents =
-            name_list(ld, x, "require documents", document_ref, &t->n_require_documents);
+            name_list(ld, x, _("require documents"), document_ref, &t->n_require_documents);
     if ((x = map_get(ld, n, "reason")))
         parse_bool(ld, x, "reason", &t->require_reason);
 }
@@ -831,7 +831,7 @@ static void parse_set(loader *ld, stpm_wf_transition *t, yaml_node_t *n)
         if (dup)
             f = NULL; /* reported by check_keys */
         stpm_type ty;
-        stpm_expr *x = expression(ld, val, "set expression", &ty);
+        stpm_expr *x = expression(ld, val, _("set expression"), &ty);
         if (!x || !f)
             continue;
         stpm_type want = stpm_field_type_expr(f->type);
@@ -897,15 +897,15 @@ static void parse_documents(loader *ld, yaml_node_t *map)
     wf->documents = wf_alloc(wf, (n ? n : 1) * sizeof(*wf->documents));
     if (!values || !names || !locs || !wf->documents)
         return;
-    declare_names(ld, map, n, "document kind", names, values, locs);
+    declare_names(ld, map, n, _("document kind"), names, values, locs);
     for (size_t i = 0; i < n; i++) {
         stpm_wf_document *d = &wf->documents[i];
         d->kind = names[i];
         d->line = locs[i].line;
         yaml_node_t *v = values[i], *label = v;
         if (v->type == YAML_MAPPING_NODE) {
-            check_keys(ld, v, document_keys, "a document kind");
-            label = required(ld, v, "label", "document kind");
+            check_keys(ld, v, document_keys, _("a document kind"));
+            label = required(ld, v, "label", _("document kind"));
         }
         if (label)
             d->label = text_value(ld, label, "label");
@@ -1083,11 +1083,11 @@ static void parse_header(loader *ld, yaml_node_t *root)
 {
     stpm_workflow *wf = ld->wf;
     yaml_node_t *x;
-    if ((x = required(ld, root, "workflow", "the workflow file"))) {
-        const char *s = ident(ld, x, "workflow name");
+    if ((x = required(ld, root, "workflow", _("the workflow file")))) {
+        const char *s = ident(ld, x, _("workflow name"));
         wf->name = wf_strdup(wf, s);
     }
-    if ((x = required(ld, root, "version", "the workflow file"))) {
+    if ((x = required(ld, root, "version", _("the workflow file")))) {
         const char *s = scalar(ld, x, "version");
         int64_t v;
         if (s && (parse_int_text(s, &v) < 0 || v <= 0 || v > INT_MAX || *s == '+'))
@@ -1095,7 +1095,7 @@ static void parse_header(loader *ld, yaml_node_t *root)
         else if (s)
             wf->version = (int)v;
     }
-    if ((x = required(ld, root, "title", "the workflow file")))
+    if ((x = required(ld, root, "title", _("the workflow file"))))
         wf->title = text_value(ld, x, "title");
     if ((x = map_get(ld, root, "description")))
         wf->description = text_value(ld, x, "description");
@@ -1104,14 +1104,14 @@ static void parse_header(loader *ld, yaml_node_t *root)
 static void load_tree(loader *ld, yaml_node_t *root)
 {
     stpm_workflow *wf = ld->wf;
-    if (!want_mapping(ld, root, "a workflow file"))
+    if (!want_mapping(ld, root, _("a workflow file")))
         return;
-    check_keys(ld, root, top_keys, "the workflow file");
+    check_keys(ld, root, top_keys, _("the workflow file"));
     parse_header(ld, root);
 
-    yaml_node_t *states = required(ld, root, "states", "the workflow file");
+    yaml_node_t *states = required(ld, root, "states", _("the workflow file"));
     yaml_node_t *fields = map_get(ld, root, "fields");
-    yaml_node_t *trs = required(ld, root, "transitions", "the workflow file");
+    yaml_node_t *trs = required(ld, root, "transitions", _("the workflow file"));
     if (states && !want_mapping(ld, states, "states"))
         states = NULL;
     if (fields && !is_plain_null(fields) && !want_mapping(ld, fields, "fields"))
@@ -1183,7 +1183,7 @@ static void load_tree(loader *ld, yaml_node_t *root)
     yaml_node_t *docs = map_get(ld, root, "documents");
     if (docs && !is_plain_null(docs) && want_mapping(ld, docs, "documents"))
         parse_documents(ld, docs);
-    yaml_node_t *init = required(ld, root, "initial", "the workflow file");
+    yaml_node_t *init = required(ld, root, "initial", _("the workflow file"));
     if (init)
         wf->initial = state_ref(ld, init, "initial");
 
@@ -1288,7 +1288,8 @@ int stpm_workflow_load_text(stpm_workflow **out, const char *name, const char *t
     *out = NULL;
     if (!name)
         name = "<workflow>";
-    if ((rc = stpm_yaml_precheck(name, "workflow file", text, len, STPM_YAML_MAX_DEPTH, err)) < 0)
+    if ((rc = stpm_yaml_precheck(name, _("workflow file"), text, len, STPM_YAML_MAX_DEPTH, err)) <
+        0)
         goto cleanup;
     if (!(wf = wf_new()) || !(wf->source = malloc(len + 1)))
         goto oom;
@@ -1364,7 +1365,7 @@ int stpm_workflow_load_file(stpm_workflow **out, const char *path, stpm_error *e
     char *text = NULL;
     size_t len = 0;
     *out = NULL;
-    int rc = stpm_read_file(path, "workflow file", WF_MAX_FILE, &text, &len, err);
+    int rc = stpm_read_file(path, _("workflow file"), WF_MAX_FILE, &text, &len, err);
     if (rc == 0)
         rc = stpm_workflow_load_text(out, path, text, len, err);
     free(text);

@@ -9,7 +9,8 @@ for translation, and the catalog po/zh_CN.po translates every marked one.
    first is unmarked. It is user-facing when it reads as English prose (two words or
    more), or when it is a table's column name (an array handed to cli_table_new) or a
    command table's summary. Not user-facing: SQL, usage synopses ("stpm plan add CODE ..."),
-   machine formats; a line that writes one carries the comment `i18n-ok: WHY`.
+   command lines, configuration files, machine formats (NOT_MESSAGES below); a line that
+   writes one carries the comment `i18n-ok: WHY`.
 3. Every marked string is translated: po/zh_CN.po merged with the strings extracted now
    (msgmerge, no fuzzy matching) passes `msgfmt --check --statistics` with 0 untranslated
    and 0 fuzzy messages; po/zh_CN.po itself has no fuzzy or untranslated entry either.
@@ -106,13 +107,38 @@ def read_pot(path):
 
 SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|FROM|WHERE|JOIN|CREATE|ALTER|DROP|BEGIN|"
                  r"COMMIT|ROLLBACK|COPY|SET|SHOW|LOCK|WITH|VALUES|CALL|RETURNING|ORDER BY|"
-                 r"GROUP BY|LIMIT|CAST|COALESCE|EXISTS|DISTINCT)\b|\$[0-9]|::")
+                 r"GROUP BY|LIMIT|CAST|COALESCE|EXISTS|DISTINCT|AND|OR|IN|ARRAY)\b|\$[0-9]|::|"
+                 r"\b[a-z]\.[a-z_]+, [a-z]\.[a-z_]+")
+
+# Literals that are no message, by file: what they are instead.
+NOT_MESSAGES = {
+    "core/workflow/wf_graph.c": "Graphviz DOT and Mermaid syntax",
+    "core/audit/checkpoint.c": {"stpm-checkpoint 1": "the checkpoint file's format"},
+    "core/audit/verify.c": {"out of range": "text the event's hash is computed from",
+                            "does not verify": "a value of the trail's JSON"},
+    "core/store/open.c": {"embedded database in": "the connection's description, a value of "
+                          "db status (its JSON too)", "database %s on %s as %s": "the same",
+                          "local socket": "the same"},
+    "core/survey/import.c": {"the survey file has errors": "the reason a COPY is ended with",
+                             "the import failed": "the same"},
+}
+
+
+def not_message(file, mid):
+    what = NOT_MESSAGES.get(file)
+    if isinstance(what, str):
+        return True
+    return bool(what) and any(mid.startswith(k) for k in what)
 
 
 def prose(s):
     """English words a person reads: two words of letters or more."""
     if SQL.search(s) or re.search(r'"[a-z_]+": ', s):
         return False  # SQL, or a JSON document's keys
+    if s.lstrip().startswith("#") or re.search(r"(^| )-?[a-z_]+=(%|'|[a-z]|$)", s):
+        return False  # a configuration file's lines, connection keywords
+    if s.startswith("stpm ") and "%" in s:
+        return False  # a command line shown to be run
     if s.startswith("stpm ") and (re.search(r"\b[A-Z]{3,}\b|\[", s) or
                                   re.fullmatch(r"stpm( [a-z-]+)+", s)):
         return False  # a usage synopsis: command syntax
@@ -193,6 +219,14 @@ def main():
     tap(not missing and not gone, "po/POTFILES.in lists every source of cli/ and core/",
         [f"not listed: {f}" for f in missing] + [f"listed, not there: {f}" for f in gone])
 
+    empty = []
+    for f in present:
+        for ln, line in enumerate(open(os.path.join(root, f), encoding="utf-8",
+                                       errors="replace"), 1):
+            if re.search(r'\b_\(""\)', line):
+                empty.append(f"{f}:{ln}: {line.strip()}")
+    tap(not empty, 'no _("") (gettext returns the catalog\'s header for it)', empty)
+
     with tempfile.TemporaryDirectory() as tmp:
         marked_pot = os.path.join(tmp, "marked.pot")
         all_pot = os.path.join(tmp, "all.pot")
@@ -218,7 +252,8 @@ def main():
             for file, ln in sorted(refs):
                 if mid in marked_at.get((file, ln), ()):
                     continue
-                if "i18n-ok" in src_line(file, ln) or enclosing_call(file, ln, mid) in COMPARED:
+                if ("i18n-ok" in src_line(file, ln) or enclosing_call(file, ln, mid) in COMPARED
+                        or not_message(file, mid)):
                     continue
                 problems.append(f"{file}:{ln}: \"{mid[:70]!r}\"")
         for file in present:
