@@ -73,7 +73,7 @@ static int plan_add(cli_ctx *ctx, int argc, char **argv)
         goto cleanup;
     }
     printf(_("added plan %s %s (%s%s, workflow %s)\n"), s.code, s.name, s.level,
-           s.funded ? ", funded" : "", s.workflow);
+           s.funded ? _(", funded") : "", s.workflow);
 cleanup:
     cli_args_free(&a);
     cli_opts_free(opts);

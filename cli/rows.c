@@ -5,6 +5,57 @@
 #include "rows.h"
 #include "table.h"
 
+/* The column names of the server's result tables (the reports, the audit's lists, workflow
+ * list) and of the shipped scoring's criteria (reserve rank): the table format shows them in
+ * the user's language (cli/table.c), so the catalog must hold them; JSON and CSV keep them. */
+static const char *const server_columns[] __attribute__((unused)) = {N_("accepted"),
+                                                                     N_("actual"),
+                                                                     N_("admitted"),
+                                                                     N_("amount_approved"),
+                                                                     N_("amount_requested"),
+                                                                     N_("applied"),
+                                                                     N_("approved"),
+                                                                     N_("approved_amount"),
+                                                                     N_("checks"),
+                                                                     N_("closed"),
+                                                                     N_("closed_on"),
+                                                                     N_("completion"),
+                                                                     N_("current"),
+                                                                     N_("days_late"),
+                                                                     N_("days_overdue"),
+                                                                     N_("documents"),
+                                                                     N_("entered_at"),
+                                                                     N_("field"),
+                                                                     N_("fields"),
+                                                                     N_("growth"),
+                                                                     N_("high_tech"),
+                                                                     N_("implemented"),
+                                                                     N_("leader"),
+                                                                     N_("leverage"),
+                                                                     N_("loaded_at"),
+                                                                     N_("loaded_by"),
+                                                                     N_("maturity"),
+                                                                     N_("metric"),
+                                                                     N_("on_time"),
+                                                                     N_("org_name"),
+                                                                     N_("overdue"),
+                                                                     N_("partner"),
+                                                                     N_("plan_kinds"),
+                                                                     N_("plan_name"),
+                                                                     N_("planned_investment"),
+                                                                     N_("plans"),
+                                                                     N_("previous"),
+                                                                     N_("rd_intensity"),
+                                                                     N_("rejected"),
+                                                                     N_("report"),
+                                                                     N_("report_sha"),
+                                                                     N_("requested"),
+                                                                     N_("since"),
+                                                                     N_("state_since"),
+                                                                     N_("target"),
+                                                                     N_("target_level"),
+                                                                     N_("terminated")};
+
 static cli_table *to_table(const stpm_rows *r)
 {
     size_t nc = stpm_rows_ncols(r);
