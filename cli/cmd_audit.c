@@ -228,7 +228,7 @@ static int cmd_verify(cli_ctx *ctx, int argc, char **argv)
         printf("}\n");
     } else {
         printf(_("%s %llu events in %llu chains in %.2f s (%.0f events/s)\n"),
-               vr == 0 ? "verified" : "checked", (unsigned long long)res.events,
+               vr == 0 ? _("verified") : _("checked"), (unsigned long long)res.events,
                (unsigned long long)res.chains, res.seconds, rate);
         if (o.checkpoint)
             printf(_("checkpoint of %s: %llu chain heads checked\n"),

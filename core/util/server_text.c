@@ -157,12 +157,13 @@ static int count_params(const char *tpl)
 
 static char *translate(const char *text, const char *const *list, size_t n_list, bool deep);
 
-/* Parameter i, a fragment of its own translated when deep. */
+/* Parameter i, translated when deep as a fragment or a message of its own (the summary in
+ * "check %s failed: %s"). */
 static void put_param(stpm_strbuf *sb, const param *p, bool deep)
 {
     char *t = NULL, *s = deep ? stpm_strndup(p->at, p->len) : NULL;
-    if (s)
-        t = translate(s, fragments, sizeof(fragments) / sizeof(fragments[0]), false);
+    if (s && !(t = translate(s, fragments, sizeof(fragments) / sizeof(fragments[0]), false)))
+        t = translate(s, templates, sizeof(templates) / sizeof(templates[0]), false);
     if (t)
         stpm_strbuf_puts(sb, t);
     else
