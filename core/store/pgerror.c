@@ -40,11 +40,12 @@ static char *trimmed(const char *s)
     return stpm_strndup(s, n);
 }
 
+/* "WHAT: message": the separator too is the language's (a full-width colon in Chinese). */
 int stpm_pg_standby_error(stpm_error *err, const char *what)
 {
     what = what ? _(what) : NULL; /* the callers' literals are extracted (po/xgettext-args) */
     stpm_error_set(err, STPM_EUNAVAIL, "%s%sthe server is a read-only standby", what ? what : "",
-                   what ? ": " : "");
+                   what ? _(": ") : "");
     stpm_error_detail(err, "A hot standby replays the primary's changes and accepts no writes.");
     stpm_error_hint(err, "Connect to the primary: give its address with --db, or add "
                          "target_session_attrs=read-write to a multi-host connection string.");
@@ -79,13 +80,13 @@ int stpm_pg_error(stpm_error *err, PGconn *conn, const PGresult *res, const char
     if (!state && conn && PQstatus(conn) == CONNECTION_BAD) {
         code = STPM_EUNAVAIL;
         stpm_error_set(err, code, "%s%slost the connection to the database", what ? what : "",
-                       what ? ": " : "");
+                       what ? _(": ") : "");
         stpm_error_detail(err, "%s", primary ? primary : "");
         stpm_error_hint(err, "Check that the server is running, then try again.");
     } else {
         /* the server's English in the user's language, where its template is known */
         char *p = res ? stpm_server_text(primary) : NULL;
-        stpm_error_set(err, code, "%s%s%s", what ? what : "", what ? ": " : "",
+        stpm_error_set(err, code, "%s%s%s", what ? what : "", what ? _(": ") : "",
                        p         ? p
                        : primary ? primary
                                  : _("unknown database error"));
