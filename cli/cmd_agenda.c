@@ -104,13 +104,14 @@ static void dtstamp(const cli_ctx *ctx, char out[17])
 int cli_cmd_agenda(cli_ctx *ctx, int argc, char **argv)
 {
     static const char usage[] = "stpm agenda [--within DURATION] [--as-of DATE] [--plan CODE] "
-                                "[--mine] [--format table|json|csv|ics] [--alarm DAYS]";
+                                "[--mine] [--format table|json|csv|xlsx|ics] [--alarm DAYS]";
     cli_opt opts[] = {
         CLI_STRING("within", 0, "DURATION", "the window ahead: 20wd (default), 30d, 2mo, 1y"),
         CLI_STRING("as-of", 0, "DATE", "the agenda as of the end of DATE (default: today)"),
         CLI_STRING("plan", 0, "CODE", "only the projects of this plan"),
         CLI_FLAG("mine", 0, "only projects the connected officer acted on or is assigned to"),
-        CLI_STRING("format", 0, "FORMAT", "table, json, csv, or ics (an iCalendar file)"),
+        CLI_STRING("format", 0, "FORMAT",
+                   "table, json, csv, xlsx (with --output FILE), or ics (an iCalendar file)"),
         CLI_STRING("alarm", 0, "DAYS", "ics: the reminder, days before each deadline (default 3)"),
         CLI_END,
     };
@@ -135,7 +136,7 @@ int cli_cmd_agenda(cli_ctx *ctx, int argc, char **argv)
     if (fmt && strcmp(fmt, "ics") == 0)
         as_ics = true;
     else if (fmt && cli_parse_format(fmt, &ctx->format) < 0) {
-        rc = cli_usage_error("unknown format \"%s\": expected table, json, csv or ics", fmt);
+        rc = cli_usage_error("unknown format \"%s\": expected table, json, csv, xlsx or ics", fmt);
         goto cleanup;
     }
     if (within && stpm_duration_parse(within, &o.within_unit, &o.within_n) < 0) {
