@@ -61,6 +61,18 @@ void cli_output_args(int argc, char **argv)
     out.argv = argv;
 }
 
+void cli_output_reset(int argc, char **argv)
+{
+    if (out.wb)
+        workbook_close(out.wb);
+    if (out.tmp[0])
+        unlink(out.tmp);
+    free(out.command);
+    free(out.filters);
+    memset(&out, 0, sizeof(out));
+    cli_output_args(argc, argv);
+}
+
 int cli_output_begin(const cli_ctx *ctx)
 {
     int argc = out.argc;
