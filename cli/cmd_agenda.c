@@ -139,6 +139,10 @@ int cli_cmd_agenda(cli_ctx *ctx, int argc, char **argv)
         rc = cli_usage_error("unknown format \"%s\": expected table, json, csv, xlsx or ics", fmt);
         goto cleanup;
     }
+    if (as_ics && ctx->format == CLI_FORMAT_XLSX) {
+        rc = cli_usage_error("--format ics and --format xlsx: give one of them");
+        goto cleanup;
+    }
     if (within && stpm_duration_parse(within, &o.within_unit, &o.within_n) < 0) {
         rc = cli_usage_error("invalid --within \"%s\": expected a duration such as 20wd, 30d, "
                              "2mo or 1y",

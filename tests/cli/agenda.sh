@@ -128,6 +128,9 @@ is "$(unzip -p "$TMP/piped.xlsx" xl/worksheets/sheet1.xml | cmp -s - <(unzip -p 
 run st 2026-10-20 agenda --plan NOPE --format xlsx --output "$TMP/none.xlsx"
 expect_rc 6 "an unknown plan as a workbook: exit 6"
 [ -e "$TMP/none.xlsx" ] && fail "a failed agenda writes no workbook" || pass "a failed agenda writes no workbook"
+run st 2026-10-20 --format xlsx agenda --format ics --output "$TMP/both.xlsx"
+expect_rc 2 "xlsx and ics at once: usage"
+[ -e "$TMP/both.xlsx" ] && fail "and no file is written" || pass "and no file is written"
 
 run st 2026-09-11 agenda --as-of 2026-09-04
 contains "$OUT" "agenda as of 2026-09-04" "--as-of"
