@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "connect.h"
 #include "opts.h"
+#include "output.h"
 #include "subcmd.h"
 #include "table.h"
 #include "stpm/agenda.h"
@@ -83,6 +84,27 @@ static void print_table(const cli_ctx *ctx, const stpm_agenda *a)
                stpm_date_format(a->as_of, d1), a->n, a->n == 1 ? "" : "s",
                stpm_date_format(a->until, d2), n_over);
     }
+}
+
+/* The workbook's second row: the day and the window the agenda was made for (the first
+ * names only the options given) and the calendar's warnings. */
+static void xlsx_note(const stpm_agenda *a)
+{
+    char d1[11], d2[11], note[512];
+    size_t n_over = 0;
+    for (size_t i = 0; i < a->n; i++)
+        n_over += a->items[i].overdue;
+    int len = snprintf(note, sizeof(note), "agenda as of %s: %zu deadline%s up to %s, %zu overdue",
+                       stpm_date_format(a->as_of, d1), a->n, a->n == 1 ? "" : "s",
+                       stpm_date_format(a->until, d2), n_over);
+    for (size_t i = 0; i < a->warnings.n && len > 0 && (size_t)len < sizeof(note) - 128; i++)
+        len += snprintf(note + len, sizeof(note) - (size_t)len,
+                        a->warnings.provisional[i]
+                            ? "; warning: the calendar of %d is provisional (statutory holidays "
+                              "only)"
+                            : "; warning: the calendar has no data for %d (weekends only)",
+                        a->warnings.years[i]);
+    cli_xlsx_note(note);
 }
 
 /* DTSTAMP of the export: the time now in UTC, or midnight of --today when given (so that
@@ -179,6 +201,8 @@ int cli_cmd_agenda(cli_ctx *ctx, int argc, char **argv)
         }
         fputs(ics, stdout);
     } else {
+        if (ctx->format == CLI_FORMAT_XLSX)
+            xlsx_note(a);
         print_table(ctx, a);
     }
 cleanup:

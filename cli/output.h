@@ -29,5 +29,8 @@ bool cli_output_bom_due(void);
 
 /* Add t as a sheet of the workbook (--format xlsx). */
 void cli_xlsx_add_table(const cli_table *t);
+/* A line under the command and its filters on the sheets added after (what the command
+ * would print after its table: the day it was made for, a warning); copied. */
+void cli_xlsx_note(const char *text);
 
 #endif

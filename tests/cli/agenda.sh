@@ -110,6 +110,8 @@ PY
 xl=$(cat "$TMP/xlsx.txt")
 contains "$xl" "sheet agenda" "the sheet is named after the command"
 contains "$xl" "A1 text general stpm agenda --within 1d" "the first row: the command and the filters used"
+contains "$xl" "A2 text general agenda as of 2026-10-20: 3 deadlines up to 2026-10-21, 2 overdue" \
+    "the second row: the day and the window it was made for"
 contains "$xl" 'pane ySplit="3" topLeftCell="A4" activePane="bottomLeft" state="frozen"' "the header (row 3) is frozen"
 contains "$xl" "A3 text general status" "the header row"
 contains "$xl" "N3 text general command" "every column of JSON and CSV"
@@ -220,6 +222,9 @@ is "$(grep -c '^UID' "$TMP/a.ics")" "4" "four UIDs"
 is "$(cmp -s "$TMP/a.ics" "$TMP/b.ics" && echo same)" "same" "re-exporting gives the same file (the same UIDs)"
 contains "$(cat "$TMP/a.err")" "working days are counted across 2027, whose calendar is provisional" \
     "a count across 2027 warns on stderr naming the year"
+st 2026-10-20 agenda --within 1y --format xlsx --output "$TMP/y.xlsx" 2>/dev/null
+contains "$(unzip -p "$TMP/y.xlsx" xl/sharedStrings.xml)" "; warning: the calendar of 2027 is provisional (statutory holidays only)" \
+    "the workbook carries the warning in its second row"
 uid_before=$(grep '^UID:2026-RG-0001' "$TMP/a.ics")
 st 2026-10-21 project advance 2026-RG-0001 extend --set requested_due_date=2027-03-31 --reason 设备延迟 >/dev/null
 uid_after=$(st 2026-10-21 agenda --within 1y --format ics 2>/dev/null | grep '^UID:2026-RG-0001')
