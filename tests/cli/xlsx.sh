@@ -145,7 +145,11 @@ run "$STPM" survey import r.xlsx --dry-run --year 2020
 contains "$ERR" "r.xlsx:'reserve list'!3:3: org_name: missing required column 企业名称 (org_name)" "the reader reads the writer's workbook"
 # no workbook when the command fails
 run "$STPM" --db "$DB" --format xlsx reserve list --year 1800 --output none.xlsx
+if [ "$RC" -ne 0 ] && [ -n "$ERR" ]; then pass "reserve list --year 1800 fails (rc $RC)"; else fail "reserve list --year 1800 fails" "rc $RC" "$ERR"; fi
 [ -e none.xlsx ] && fail "a failed command writes no workbook" || pass "a failed command writes no workbook"
+printf 'kept\n' >kept.xlsx
+run "$STPM" --db "$DB" --format xlsx reserve list --year 1800 --output kept.xlsx
+is "$(cat kept.xlsx)" "kept" "a failed command leaves an existing file as it was"
 # standard output that is a file
 "$STPM" --db "$DB" --format xlsx reserve list --year 2020 >piped.xlsx
 is "$(head -c 4 piped.xlsx | od -An -c | tr -d ' ')" 'PK003004' "without --output the workbook goes to standard output"
