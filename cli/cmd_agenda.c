@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "connect.h"
 #include "opts.h"
+#include "output.h"
 #include "subcmd.h"
 #include "table.h"
 #include "stpm/agenda.h"
@@ -88,6 +89,28 @@ static void print_table(const cli_ctx *ctx, const stpm_agenda *a)
     }
 }
 
+/* The workbook's second row: the day and the window the agenda was made for (the first
+ * names only the options given) and the calendar's warnings. */
+static void xlsx_note(const stpm_agenda *a)
+{
+    char d1[11], d2[11], note[512];
+    size_t n_over = 0;
+    for (size_t i = 0; i < a->n; i++)
+        n_over += a->items[i].overdue;
+    int len =
+        snprintf(note, sizeof(note), _("agenda as of %s: %zu deadline%s up to %s, %zu overdue"),
+                 stpm_date_format(a->as_of, d1), a->n, a->n == 1 ? "" : "s",
+                 stpm_date_format(a->until, d2), n_over);
+    for (size_t i = 0; i < a->warnings.n && len > 0 && (size_t)len < sizeof(note) - 128; i++)
+        len += snprintf(note + len, sizeof(note) - (size_t)len,
+                        a->warnings.provisional[i]
+                            ? _("; warning: the calendar of %d is provisional (statutory holidays "
+                                "only)")
+                            : _("; warning: the calendar has no data for %d (weekends only)"),
+                        a->warnings.years[i]);
+    cli_xlsx_note(note);
+}
+
 /* DTSTAMP of the export: the time now in UTC, or midnight of --today when given (so that
  * tests and re-exports with the same date give the same file). */
 static void dtstamp(const cli_ctx *ctx, char out[17])
@@ -107,13 +130,14 @@ static void dtstamp(const cli_ctx *ctx, char out[17])
 int cli_cmd_agenda(cli_ctx *ctx, int argc, char **argv)
 {
     static const char usage[] = "stpm agenda [--within DURATION] [--as-of DATE] [--plan CODE] "
-                                "[--mine] [--format table|json|csv|ics] [--alarm DAYS]";
+                                "[--mine] [--format table|json|csv|xlsx|ics] [--alarm DAYS]";
     cli_opt opts[] = {
         CLI_STRING("within", 0, "DURATION", "the window ahead: 20wd (default), 30d, 2mo, 1y"),
         CLI_STRING("as-of", 0, "DATE", "the agenda as of the end of DATE (default: today)"),
         CLI_STRING("plan", 0, "CODE", "only the projects of this plan"),
         CLI_FLAG("mine", 0, "only projects the connected officer acted on or is assigned to"),
-        CLI_STRING("format", 0, "FORMAT", "table, json, csv, or ics (an iCalendar file)"),
+        CLI_STRING("format", 0, "FORMAT",
+                   "table, json, csv, xlsx (with --output FILE), or ics (an iCalendar file)"),
         CLI_STRING("alarm", 0, "DAYS", "ics: the reminder, days before each deadline (default 3)"),
         CLI_END,
     };
@@ -138,7 +162,11 @@ int cli_cmd_agenda(cli_ctx *ctx, int argc, char **argv)
     if (fmt && strcmp(fmt, "ics") == 0)
         as_ics = true;
     else if (fmt && cli_parse_format(fmt, &ctx->format) < 0) {
-        rc = cli_usage_error("unknown format \"%s\": expected table, json, csv or ics", fmt);
+        rc = cli_usage_error("unknown format \"%s\": expected table, json, csv, xlsx or ics", fmt);
+        goto cleanup;
+    }
+    if (as_ics && ctx->format == CLI_FORMAT_XLSX) {
+        rc = cli_usage_error("--format ics and --format xlsx: give one of them");
         goto cleanup;
     }
     if (within && stpm_duration_parse(within, &o.within_unit, &o.within_n) < 0) {
@@ -177,6 +205,8 @@ int cli_cmd_agenda(cli_ctx *ctx, int argc, char **argv)
         }
         fputs(ics, stdout);
     } else {
+        if (ctx->format == CLI_FORMAT_XLSX)
+            xlsx_note(a);
         print_table(ctx, a);
     }
 cleanup:

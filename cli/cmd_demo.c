@@ -36,6 +36,7 @@
 #include "commands.h"
 #include "connect.h"
 #include "opts.h"
+#include "output.h"
 #include "stpm/db.h"
 #include "stpm/decimal.h"
 #include "stpm/embedded.h"
@@ -338,6 +339,28 @@ static int run_words(demo *d, int expect, const char *today, words *w)
 {
     int rc = run_argv(d, expect, today, w->n, w->v);
     words_clear(w);
+    return rc;
+}
+
+/* A command that writes a workbook (--format xlsx --output FILE among its words, ended by
+ * NULL): the output begins and ends around it as main has it around a command of its own,
+ * and the commands after it write to standard output again. */
+static int run_workbook(demo *d, const char *today, ...)
+{
+    char *argv[48];
+    int argc = 0;
+    va_list ap;
+    va_start(ap, today);
+    const char *a;
+    while ((a = va_arg(ap, const char *)) != NULL && argc < 47)
+        argv[argc++] = (char *)a;
+    va_end(ap);
+    argv[argc] = NULL;
+    cli_output_reset(argc, argv);
+    int rc = cli_output_end(d->ctx, run_argv(d, 0, today, argc, argv));
+    d->ctx->output = NULL;
+    d->ctx->format = CLI_FORMAT_TABLE;
+    cli_output_reset(0, NULL);
     return rc;
 }
 
@@ -718,15 +741,15 @@ static int step_users(demo *d)
 static int step_survey(demo *d)
 {
     heading(d, N_("The October survey (科技项目调研) into the reserve pool (储备库)"),
-            "Every October the bureau surveys the companies' planned projects. The survey file\n"
-            "is CSV as a spreadsheet exports it (Chinese headers, quoted fields); every row is\n"
-            "validated first, organisations are upserted by their 统一社会信用代码, and the\n"
-            "whole import is one transaction (docs/survey.md).");
+            "Every October the bureau surveys the companies' planned projects. The survey comes\n"
+            "back as the bureau's Excel/WPS workbook (a title row above the Chinese headers),\n"
+            "read as it is; every row is validated first, organisations are upserted by their\n"
+            "统一社会信用代码, and the whole import is one transaction (docs/survey.md).");
     d->as = OFFICER;
-    int rc = run(d, 0, "2020-10-31", "survey", "import", "survey-2020.csv", "--year", "2020",
+    int rc = run(d, 0, "2020-10-31", "survey", "import", "survey-2020.xlsx", "--year", "2020",
                  END_OF_ARGS);
     if (rc == 0) {
-        note(d, "Importing the same file again changes nothing, and says so:");
+        note(d, "The same survey saved as CSV holds the same rows: importing it changes nothing:");
         rc = run(d, 0, NULL, "survey", "import", "survey-2020.csv", "--year", "2020", END_OF_ARGS);
     }
     return rc;
@@ -1052,6 +1075,21 @@ static int step_audit(demo *d)
     return rc;
 }
 
+/* The summary as leadership reads it: a workbook with its chart, in the tour's directory. */
+static int step_report_workbook(demo *d)
+{
+    note(d, "The same as a workbook, with a chart of the bars by level, for leadership:");
+    int rc = run_workbook(d, NULL, "report", "summary", "--year", "2021", "--by", "level",
+                          "--format", "xlsx", "--output", "report-2021.xlsx", END_OF_ARGS);
+    if (rc == 0)
+        note(d,
+             "It is in the tour's directory: %s/report-2021.xlsx\n(removed with it at the end: "
+             "with --step, open it before going on; the same command\non the tour's database "
+             "writes one to keep).",
+             d->dir);
+    return rc;
+}
+
 static int step_report(demo *d)
 {
     heading(d, N_("Reports (报表) and the year's targets"),
@@ -1061,6 +1099,8 @@ static int step_report(demo *d)
     d->as = NULL;
     int rc = run(d, 0, "2022-06-30", "report", "summary", "--year", "2021", "--by", "level",
                  END_OF_ARGS);
+    if (rc == 0)
+        rc = step_report_workbook(d);
     if (rc == 0)
         rc = run(d, 0, NULL, "report", "target", "set", "--year", "2021", "--metric",
                  "applications", "--value", "200", END_OF_ARGS);

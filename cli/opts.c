@@ -267,6 +267,10 @@ int cli_parse(cli_ctx *ctx, const char *usage, cli_opt *opts, int argc, char **a
             return rc;
         if (store(o, value) < 0)
             return cli_usage_error("out of memory");
+        /* a command's own --format (agenda's takes ics too) sets the invocation's format
+         * when it is one of the global ones, so that cli_output_begin below knows it */
+        if (o->kind == CLI_OPT_STRING && strcmp(o->name, "format") == 0)
+            (void)cli_parse_format(value, &ctx->format);
     }
     for (int k = 0; k < out->n_operands; k++) {
         const char *v = out->operands[k];

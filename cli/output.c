@@ -20,6 +20,7 @@ static struct {
     bool bom_done;
     char *command;    /* "report summary", the sheets' names */
     char *filters;    /* the options given, for the first row */
+    char *note;       /* what the command adds in the second row (cli_xlsx_note) */
     char tmp[64];     /* the workbook before it is copied to standard output */
     const char *path; /* where the workbook is written */
     lxw_workbook *wb;
@@ -60,6 +61,25 @@ void cli_output_args(int argc, char **argv)
 {
     out.argc = argc;
     out.argv = argv;
+}
+
+void cli_xlsx_note(const char *text)
+{
+    free(out.note);
+    out.note = text ? strdup(text) : NULL;
+}
+
+void cli_output_reset(int argc, char **argv)
+{
+    if (out.wb)
+        workbook_close(out.wb);
+    if (out.tmp[0])
+        unlink(out.tmp);
+    free(out.command);
+    free(out.filters);
+    free(out.note);
+    memset(&out, 0, sizeof(out));
+    cli_output_args(argc, argv);
 }
 
 int cli_output_begin(const cli_ctx *ctx)
@@ -298,7 +318,9 @@ void cli_xlsx_add_table(const cli_table *t)
         worksheet_write_string(ws, row, 0, head, out.title);
         free(head);
     }
-    row = 2; /* a blank row, then the header */
+    if (out.note)
+        worksheet_write_string(ws, 1, 0, out.note, out.title);
+    row = 2; /* a blank row (or the note), then the header */
     size_t *width = calloc(nc ? nc : 1, sizeof(*width));
     bool *point = calloc(nc ? nc : 1, sizeof(*point));
     if (!width || !point) {
@@ -409,6 +431,7 @@ int cli_output_end(const cli_ctx *ctx, int rc)
         rc = 1;
     free(out.command);
     free(out.filters);
-    out.command = out.filters = NULL;
+    free(out.note);
+    out.command = out.filters = out.note = NULL;
     return rc;
 }

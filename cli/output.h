@@ -15,6 +15,10 @@
 int cli_output_begin(const cli_ctx *ctx);
 /* The command's words and options (main, before the command runs). */
 void cli_output_args(int argc, char **argv);
+/* A command run within another (stpm demo's steps): forget where the last one's output
+ * went, so that the next one's options decide again (cli_output_end after it, then reset
+ * once more); argv: the next command's words, as for cli_output_args. */
+void cli_output_reset(int argc, char **argv);
 
 /* After the command: write the workbook (to --output, or to standard output); nothing when
  * the command failed (rc != 0). Returns rc, or 1 when the workbook cannot be written. */
@@ -28,5 +32,8 @@ bool cli_output_bom_due(void);
 
 /* Add t as a sheet of the workbook (--format xlsx). */
 void cli_xlsx_add_table(const cli_table *t);
+/* A line under the command and its filters on the sheets added after (what the command
+ * would print after its table: the day it was made for, a warning); copied. */
+void cli_xlsx_note(const char *text);
 
 #endif

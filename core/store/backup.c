@@ -3,18 +3,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "stpm/embedded.h"
 #include "stpm/migrate.h"
 #include "store/db_internal.h"
 #include "store/query.h"
+#include "util/spawn.h"
 #include "util/strutil.h"
 
 void stpm_backup_info_clear(stpm_backup_info *info)
@@ -31,56 +30,7 @@ void stpm_backup_info_clear(stpm_backup_info *info)
  * *output. Returns the exit status, or -1 when it could not be run or was killed. */
 static int run_capture(char *const argv[], char **output)
 {
-    *output = NULL;
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0)
-        return -1;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0)
-            dup2(devnull, 0);
-        dup2(fds[1], 1);
-        dup2(fds[1], 2);
-        signal(SIGPIPE, SIG_DFL);
-        /* their messages in English, which stpm reads (LC_ALL and LANGUAGE would win) */
-        unsetenv("LC_ALL");
-        unsetenv("LANGUAGE");
-        setenv("LC_MESSAGES", "C", 1);
-        execv(argv[0], argv);
-        perror(argv[0]); /* lint-ok: forked child, exec failed */
-        _exit(127);      /* lint-ok: forked child, exec failed */
-    }
-    close(fds[1]);
-    stpm_strbuf sb = STPM_STRBUF_INIT;
-    char buf[4096];
-    for (;;) {
-        ssize_t got = read(fds[0], buf, sizeof(buf));
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break;
-        stpm_strbuf_putn(&sb, buf, (size_t)got);
-    }
-    close(fds[0]);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            status = -1;
-            break;
-        }
-    }
-    *output = stpm_strbuf_detach(&sb);
-    stpm_strbuf_free(&sb);
-    if (status == -1 || !WIFEXITED(status))
-        return -1;
-    return WEXITSTATUS(status);
+    return stpm_spawn_capture(argv, NULL, NULL, output, NULL);
 }
 
 /* The first lines of a tool's output, for a detail (its "pg_dump: error: " kept). */

@@ -24,6 +24,7 @@
 
 #include "store/digest.h"
 #include "store/db_internal.h"
+#include "util/spawn.h"
 #include "util/strutil.h"
 
 #define ROOT_CLUSTERS "/var/lib/stpm"
@@ -457,91 +458,50 @@ static void child_become_service_user(const stpm_embedded *e)
     }
 }
 
+/* What the child of run_tool_marked does before exec. */
+typedef struct {
+    const stpm_embedded *e;
+    const char *marker;
+    pid_t parent;
+} tool_child;
+
+static void tool_child_setup(void *ctx)
+{
+    const tool_child *t = ctx;
+    if (t->marker) { /* its own process group, named in the marker before it runs */
+        setpgid(0, 0);
+        int mfd = open(t->marker, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+        char line[32];
+        int len = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+        if (mfd < 0 || write(mfd, line, (size_t)len) != len)
+            _exit(126); /* lint-ok: forked child, before exec */
+        close(mfd);
+    }
+    child_become_service_user(t->e);
+    /* dies with stpm (after the switch of user, which clears it), never orphaned */
+    if (t->marker && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != t->parent))
+        _exit(126); /* lint-ok: forked child, before exec */
+    if (chdir(is_dir(t->e->cluster) ? t->e->cluster : "/") != 0 && chdir("/") != 0)
+        _exit(126); /* lint-ok: forked child, before exec */
+    /* The tools must not follow the caller's own connection settings. */
+    unsetenv("PGDATA");
+    unsetenv("PGHOST");
+    unsetenv("PGPORT");
+    unsetenv("PGOPTIONS");
+}
+
 /*
  * Run argv (argv[0] an absolute path) as the service user (when root) with the cluster
- * directory as working directory; its output goes into *output (may be NULL). Returns
- * the exit status, or -1 when it could not be run or was killed.
+ * directory as working directory; its output goes into *output (may be NULL). With a
+ * marker, the tool runs in its own process group whose id it writes there first, and dies
+ * with stpm. Returns the exit status, or -1 when it could not be run or was killed (then
+ * *signo, may be NULL, says by which signal).
  */
 static int run_tool_marked(const stpm_embedded *e, char *const argv[], char **output,
                            const char *marker, int *signo)
 {
-    if (output)
-        *output = NULL;
-    if (signo)
-        *signo = 0;
-    pid_t parent = getpid();
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0)
-        return -1;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0)
-            dup2(devnull, 0);
-        dup2(fds[1], 1);
-        dup2(fds[1], 2);
-        signal(SIGPIPE, SIG_DFL);
-        if (marker) { /* its own process group, named in the marker before it runs */
-            setpgid(0, 0);
-            int mfd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-            char line[32];
-            int len = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
-            if (mfd < 0 || write(mfd, line, (size_t)len) != len)
-                _exit(126); /* lint-ok: forked child, before exec */
-            close(mfd);
-        }
-        child_become_service_user(e);
-        /* dies with stpm (after the switch of user, which clears it), never orphaned */
-        if (marker && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent))
-            _exit(126); /* lint-ok: forked child, before exec */
-        if (chdir(is_dir(e->cluster) ? e->cluster : "/") != 0 && chdir("/") != 0)
-            _exit(126); /* lint-ok: forked child */ /* lint-ok: forked child, before exec */
-        /* The tools must not follow the caller's own connection settings. */
-        unsetenv("PGDATA");
-        unsetenv("PGHOST");
-        unsetenv("PGPORT");
-        unsetenv("PGOPTIONS");
-        /* their messages in English, which stpm reads (LC_ALL and LANGUAGE would win) */
-        unsetenv("LC_ALL");
-        unsetenv("LANGUAGE");
-        setenv("LC_MESSAGES", "C", 1);
-        execv(argv[0], argv);
-        perror(argv[0]); /* lint-ok: forked child, exec failed */
-        _exit(127);      /* lint-ok: forked child, exec failed */
-    }
-    close(fds[1]);
-    stpm_strbuf sb = STPM_STRBUF_INIT;
-    char buf[4096];
-    for (;;) {
-        ssize_t got = read(fds[0], buf, sizeof(buf));
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break;
-        stpm_strbuf_putn(&sb, buf, (size_t)got);
-    }
-    close(fds[0]);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            status = -1;
-            break;
-        }
-    }
-    if (output)
-        *output = stpm_strbuf_detach(&sb);
-    stpm_strbuf_free(&sb);
-    if (status != -1 && WIFSIGNALED(status) && signo)
-        *signo = WTERMSIG(status);
-    if (status == -1 || !WIFEXITED(status))
-        return -1;
-    return WEXITSTATUS(status);
+    tool_child t = {e, marker, getpid()};
+    return stpm_spawn_capture(argv, tool_child_setup, &t, output, signo);
 }
 
 static int run_tool(const stpm_embedded *e, char *const argv[], char **output)

@@ -111,6 +111,7 @@ static const char *const templates[] = {
 static const char *const fragments[] = {
     N_("plan year %s"),         N_("organisation %s"),
     N_("project leader %s"),    N_("the survey imports of year %s"),
+    N_("workflow %s"),
     N_("role %s (%s, pid %s)"), N_("role %s (%s, pid %s, in a transaction since %s)"),
 };
 

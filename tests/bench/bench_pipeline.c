@@ -44,9 +44,45 @@ static int fail(const char *what, stpm_error *err)
     return 1;
 }
 
-/* The shared generator of titles (the peer has the same one in peer_pipeline.py): eight
- * words out of 64 chosen by two hashes of i, then i spelled in letters, so that no two
- * titles are anywhere near the 0.8 trigram similarity of no_duplicate. */
+/* The shared generators of titles (the peer has the same ones in peer_pipeline.py), chosen
+ * by BENCH_TITLES. Neither gives two titles anywhere near the 0.8 trigram similarity of
+ * no_duplicate, so every admission passes.
+ *
+ * bureau (the default): Chinese titles in the bureau's own shape, written without spaces
+ * as in its report ("风力发电偏航变桨轴承用钢材材料研发"): an application, a quality, an
+ * object and the work, in one of three phrasings; i picks a distinct combination of the
+ * 1,728,000 (7919 is prime to their count). pg_trgm reads such a title as one word, so
+ * the trigrams across the joins of its parts are rare, as in real titles.
+ *
+ * stress: eight English words out of 64 chosen by two hashes of i, then i spelled in
+ * letters. Every trigram but those of the last word is shared by an eighth of all titles:
+ * the worst case for the trigram index (every probe merges long posting lists). */
+static const char *const scenes[32] = {
+    "新能源汽车", "海洋工程", "轨道交通", "航空航天", "风力发电", "光伏发电", "智能电网",
+    "高端装备",   "现代农业", "食品加工", "生物医药", "医疗器械", "集成电路", "半导体照明",
+    "船舶制造",   "纺织服装", "精细化工", "节能环保", "建筑工程", "冷链物流", "畜禽养殖",
+    "水产养殖",   "家用电器", "工程机械", "数控机床", "电力电子", "通信网络", "安防监控",
+    "仓储物流",   "污水处理", "固废利用", "氢能储运"};
+static const char *const qualities[20] = {"高性能", "智能化", "低能耗", "高精度", "绿色",
+                                          "大尺寸", "耐高温", "轻量化", "高可靠", "长寿命",
+                                          "低成本", "高效",   "柔性",   "模块化", "超薄",
+                                          "耐腐蚀", "高强度", "微型",   "数字化", "无人化"};
+static const char *const objects[60] = {
+    "轴承钢球",     "绞车系统",   "复合材料",   "燃料电池电堆", "锂电池隔膜",   "伺服电机",
+    "环氧树脂",     "检测装备",   "生物饲料",   "功率器件",     "工业机器人",   "酶制剂",
+    "偏航变桨轴承", "防火玻纤布", "预浸料",     "减速器",       "传感器",       "控制器",
+    "驱动芯片",     "光纤光栅",   "碳纤维",     "石墨烯薄膜",   "陶瓷基板",     "液压泵",
+    "变频器",       "逆变器",     "储能电池",   "电解槽",       "膜电极",       "催化剂",
+    "涂料",         "胶粘剂",     "密封件",     "齿轮箱",       "电缆",         "光模块",
+    "激光器",       "显示面板",   "滤波器",     "天线",         "清洗剂",       "疫苗",
+    "诊断试剂",     "中间体",     "植保无人机", "收获机械",     "温室系统",     "灌溉设备",
+    "饲料添加剂",   "益生菌",     "保鲜包装",   "焊接机器人",   "视觉检测系统", "叶片",
+    "塔筒",         "铸锻件",     "钢丝绳",     "紧固件",       "阀门",         "泵体"};
+static const char *const works[15] = {
+    "关键技术研发", "研制及产业化", "工艺开发",       "集成应用示范", "研制",
+    "研发",         "开发与应用",   "关键技术研究",   "产业化",       "制备技术研究",
+    "设计与制造",   "性能提升",     "国产化替代研究", "智能制造",     "检测方法研究"};
+
 static const char *const words[64] = {
     "adaptive",  "biomass",  "catalytic", "digital",  "electric", "fibre",    "graphene",
     "hydrogen",  "imaging",  "jet",       "kinetic",  "laser",    "marine",   "nano",
@@ -62,6 +98,19 @@ static const char *const words[64] = {
 
 static void make_title(int i, char *buf, size_t len)
 {
+    const char *kind = getenv("BENCH_TITLES");
+    if (!kind || strcmp(kind, "stress") != 0) {
+        long long c = (long long)i * 7919 % 1728000;
+        const char *a = scenes[c % 32], *q = qualities[c / 32 % 20], *o = objects[c / 640 % 60],
+                   *w = works[c / 38400 % 15];
+        if (c / 576000 == 0)
+            snprintf(buf, len, "面向%s的%s%s%s", a, q, o, w);
+        else if (c / 576000 == 1)
+            snprintf(buf, len, "%s用%s%s%s", a, q, o, w);
+        else
+            snprintf(buf, len, "%s%s%s及其在%s中的应用", q, o, w, a);
+        return;
+    }
     unsigned h = (unsigned)i * 2654435761u, g = ((unsigned)i * 40503u + 12345u) * 2246822519u;
     int n = snprintf(buf, len, "%s %s %s %s %s %s %s %s ", words[h >> 26], words[(h >> 20) & 63],
                      words[(h >> 14) & 63], words[(h >> 8) & 63], words[(h >> 2) & 63],

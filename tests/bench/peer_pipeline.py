@@ -17,6 +17,7 @@ Needs the Debian packages python3-psycopg2 and python3-transitions (run by /usr/
 import datetime
 import hashlib
 import json
+import os
 import sys
 import time
 
@@ -48,6 +49,28 @@ REQUIRED_DOC = {"apply": "application_form", "admit": "integrity_commitment",
 LEADER_MAX = 2
 SIMILARITY = 0.8
 
+# The titles, as bench_pipeline.c's make_title has them (BENCH_TITLES: bureau or stress).
+SCENES = ["新能源汽车", "海洋工程", "轨道交通", "航空航天", "风力发电", "光伏发电", "智能电网",
+          "高端装备", "现代农业", "食品加工", "生物医药", "医疗器械", "集成电路", "半导体照明",
+          "船舶制造", "纺织服装", "精细化工", "节能环保", "建筑工程", "冷链物流", "畜禽养殖",
+          "水产养殖", "家用电器", "工程机械", "数控机床", "电力电子", "通信网络", "安防监控",
+          "仓储物流", "污水处理", "固废利用", "氢能储运"]
+QUALITIES = ["高性能", "智能化", "低能耗", "高精度", "绿色", "大尺寸", "耐高温", "轻量化",
+             "高可靠", "长寿命", "低成本", "高效", "柔性", "模块化", "超薄", "耐腐蚀", "高强度",
+             "微型", "数字化", "无人化"]
+OBJECTS = ["轴承钢球", "绞车系统", "复合材料", "燃料电池电堆", "锂电池隔膜", "伺服电机",
+           "环氧树脂", "检测装备", "生物饲料", "功率器件", "工业机器人", "酶制剂",
+           "偏航变桨轴承", "防火玻纤布", "预浸料", "减速器", "传感器", "控制器", "驱动芯片",
+           "光纤光栅", "碳纤维", "石墨烯薄膜", "陶瓷基板", "液压泵", "变频器", "逆变器",
+           "储能电池", "电解槽", "膜电极", "催化剂", "涂料", "胶粘剂", "密封件", "齿轮箱",
+           "电缆", "光模块", "激光器", "显示面板", "滤波器", "天线", "清洗剂", "疫苗",
+           "诊断试剂", "中间体", "植保无人机", "收获机械", "温室系统", "灌溉设备",
+           "饲料添加剂", "益生菌", "保鲜包装", "焊接机器人", "视觉检测系统", "叶片", "塔筒",
+           "铸锻件", "钢丝绳", "紧固件", "阀门", "泵体"]
+WORKS = ["关键技术研发", "研制及产业化", "工艺开发", "集成应用示范", "研制", "研发",
+         "开发与应用", "关键技术研究", "产业化", "制备技术研究", "设计与制造", "性能提升",
+         "国产化替代研究", "智能制造", "检测方法研究"]
+
 WORDS = [
     "adaptive", "biomass", "catalytic", "digital", "electric", "fibre", "graphene",
     "hydrogen", "imaging", "jet", "kinetic", "laser", "marine", "nano",
@@ -62,8 +85,8 @@ WORDS = [
 ]
 
 
-def make_title(i):
-    """The same titles as bench_pipeline.c's make_title."""
+def stress_title(i):
+    """bench_pipeline.c's stress titles."""
     h = (i * 2654435761) & 0xFFFFFFFF
     g = (((i * 40503 + 12345) & 0xFFFFFFFF) * 2246822519) & 0xFFFFFFFF
     t = " ".join(WORDS[x] for x in (h >> 26, (h >> 20) & 63, (h >> 14) & 63,
@@ -76,6 +99,20 @@ def make_title(i):
             break
         k //= 26
     return t
+
+
+def make_title(i):
+    """The same titles as bench_pipeline.c's make_title."""
+    if os.environ.get("BENCH_TITLES") == "stress":
+        return stress_title(i)
+    c = i * 7919 % 1728000
+    a, q = SCENES[c % 32], QUALITIES[c // 32 % 20]
+    o, w = OBJECTS[c // 640 % 60], WORKS[c // 38400 % 15]
+    if c // 576000 == 0:
+        return "面向%s的%s%s%s" % (a, q, o, w)
+    if c // 576000 == 1:
+        return "%s用%s%s%s" % (a, q, o, w)
+    return "%s%s%s及其在%s中的应用" % (q, o, w, a)
 
 
 def add_months(d, n):

@@ -5,6 +5,9 @@
 # as issue 8's "Figures" asks. By hand, not by CI:  tests/bench/pipeline.sh [BUILDDIR]
 #   BENCH_N (2000)       projects per pipeline
 #   BENCH_BIG (10000)    projects of the bulk admit case (0: skip it)
+#   BENCH_TITLES (bureau) the projects' titles: bureau, Chinese titles in the bureau's shape;
+#                        stress, English titles out of 64 words, the trigram index's worst
+#                        case for no_duplicate (bench_pipeline.c's make_title says more)
 # Measured, each in its own database with the same data volume:
 #   peer  tests/bench/peer_pipeline.py: Python + psycopg2 + `transitions`, one transaction
 #         per transition, 3 checks for admit, per-project SHA-256 hash chain
@@ -82,6 +85,7 @@ done
 
 # Setting up is not measured: it runs with synchronous_commit off for its own sessions, in
 # parallel, through libstpm (workflow load, plan add, org add, project create, attach).
+export BENCH_TITLES=${BENCH_TITLES:-bureau}
 echo "setting up: $N projects each for peer, one, bulk, pgb$([ "$BIG" -gt 0 ] && echo "; $BIG each for big, bigvac") ..."
 t0=$(date +%s)
 "$PY" "$here/peer_pipeline.py" setup "$(cs peer)" "$N" >"$tmp/setup-peer.log" 2>&1 &
@@ -172,6 +176,7 @@ if [ "$BIG" -gt 0 ]; then
 fi
 
 "$PY" - "$out" "$N" "$BIG" <<'PY'
+import os
 import sys
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
 n, big = int(sys.argv[2]), int(sys.argv[3])
@@ -181,7 +186,7 @@ def rate(m, t): return r[(m, t)][2]
 def pgb(t): return r[("pgbench", "admit" if t == "admit" else "step")][2]
 def mark(ok): return "ok" if ok else "MISS"
 print()
-print(f"municipal_nantong, {n:,} projects, durable settings (transitions per second)")
+print(f"municipal_nantong, {n:,} projects, {os.environ['BENCH_TITLES']} titles, durable settings (transitions per second)")
 h = f"{'transition':<18} {'peer':>8} {'one':>8} {'bulk':>8} {'pgbench':>8}   {'bulk/peer':>9} {'one/peer':>8} {'one/pgb':>8} {'bulk/one':>8}"
 print(h)
 print("-" * len(h))

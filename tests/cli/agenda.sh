@@ -84,6 +84,56 @@ run st 2026-10-20 --format csv agenda --within 1d
 contains "$OUT" "status,due,days,workdays,code,plan,state,deadline,do,kind,title,what,state_label,command" "CSV header"
 contains "$OUT" "overdue,2026-10-14,-6,-4,2026-RG-0002,RG,approved,任务书签订期限,start,overdue,项目2,task_book_due,已立项（待签任务书）,stpm project advance 2026-RG-0002 start" \
     "CSV row with the command to run"
+# The agenda as a workbook: typed cells (dates as dates, days as numbers, codes as text),
+# the header frozen, the filters used in the first row; refused on a terminal without a file.
+run st 2026-10-20 agenda --within 1d --format xlsx --output "$TMP/agenda.xlsx"
+expect_rc 0 "agenda --format xlsx --output FILE"
+python3 - "$TMP/agenda.xlsx" > "$TMP/xlsx.txt" <<'PY'
+import re, sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+x = lambda n: z.read(n).decode('utf-8')
+strings = [re.sub(r'<[^>]+>', '', si) for si in re.findall(r'<si>(.*?)</si>', x('xl/sharedStrings.xml'), re.S)]
+styles = x('xl/styles.xml')
+fmts = dict(re.findall(r'<numFmt numFmtId="(\d+)" formatCode="([^"]*)"', styles))
+xfs = re.findall(r'<xf [^>]*?numFmtId="(\d+)"', styles.split('<cellXfs')[1])
+sheet = x('xl/worksheets/sheet1.xml')
+print('sheet', re.search(r'<sheet name="([^"]*)"', x('xl/workbook.xml')).group(1))
+print('pane', re.search(r'<pane [^>]*/>', sheet).group(0))
+for ref, attrs, v in re.findall(r'<c r="([A-Z]+[0-9]+)"([^>]*)><v>([^<]*)</v>', sheet):
+    s = re.search(r' s="(\d+)"', attrs)
+    fmt = fmts.get(xfs[int(s.group(1))], 'general') if s else 'general'
+    if ' t="s"' in attrs:
+        print(ref, 'text', fmt, strings[int(v)])
+    else:
+        print(ref, 'number', fmt, v)
+PY
+xl=$(cat "$TMP/xlsx.txt")
+contains "$xl" "sheet agenda" "the sheet is named after the command"
+contains "$xl" "A1 text general stpm agenda --within 1d" "the first row: the command and the filters used"
+contains "$xl" "A2 text general agenda as of 2026-10-20: 3 deadlines up to 2026-10-21, 2 overdue" \
+    "the second row: the day and the window it was made for"
+contains "$xl" 'pane ySplit="3" topLeftCell="A4" activePane="bottomLeft" state="frozen"' "the header (row 3) is frozen"
+contains "$xl" "A3 text general status" "the header row"
+contains "$xl" "N3 text general command" "every column of JSON and CSV"
+contains "$xl" "B4 number yyyy-mm-dd 46309" "the due date is a date (2026-10-14)"
+contains "$xl" "C4 number 0 -6" "the days left are a number"
+contains "$xl" "D4 number 0 -4" "the working days left are a number"
+contains "$xl" "E4 text @ 2026-RG-0002" "the code is text"
+contains "$xl" "A4 text @ overdue" "the overdue come first, marked"
+contains "$xl" "N4 text @ stpm project advance 2026-RG-0002 start" "the command to run"
+is "$(grep -c '^[A-N]6 ' "$TMP/xlsx.txt")" "14" "three deadlines, one row each"
+run script -qec "\"$STPM\" --db \"$OFF\" --today 2026-10-20 agenda --format xlsx" /dev/null
+contains "$OUT" "--format xlsx writes a workbook: give --output FILE.xlsx" "xlsx on a terminal without --output: refused"
+"$STPM" --db "$OFF" --today 2026-10-20 agenda --within 1d --format xlsx > "$TMP/piped.xlsx"
+is "$(unzip -p "$TMP/piped.xlsx" xl/worksheets/sheet1.xml | cmp -s - <(unzip -p "$TMP/agenda.xlsx" xl/worksheets/sheet1.xml) && echo same)" "same" \
+    "without --output, to a file: the same workbook on standard output"
+run st 2026-10-20 agenda --plan NOPE --format xlsx --output "$TMP/none.xlsx"
+expect_rc 6 "an unknown plan as a workbook: exit 6"
+[ -e "$TMP/none.xlsx" ] && fail "a failed agenda writes no workbook" || pass "a failed agenda writes no workbook"
+run st 2026-10-20 --format xlsx agenda --format ics --output "$TMP/both.xlsx"
+expect_rc 2 "xlsx and ics at once: usage"
+[ -e "$TMP/both.xlsx" ] && fail "and no file is written" || pass "and no file is written"
+
 run st 2026-09-11 agenda --as-of 2026-09-04
 contains "$OUT" "agenda as of 2026-09-04" "--as-of"
 contains "$OUT" "ahead   2026-09-10     6   4  2026-RG-0003" "as of a past day: the timers pending then"
@@ -172,6 +222,9 @@ is "$(grep -c '^UID' "$TMP/a.ics")" "4" "four UIDs"
 is "$(cmp -s "$TMP/a.ics" "$TMP/b.ics" && echo same)" "same" "re-exporting gives the same file (the same UIDs)"
 contains "$(cat "$TMP/a.err")" "working days are counted across 2027, whose calendar is provisional" \
     "a count across 2027 warns on stderr naming the year"
+st 2026-10-20 agenda --within 1y --format xlsx --output "$TMP/y.xlsx" 2>/dev/null
+contains "$(unzip -p "$TMP/y.xlsx" xl/sharedStrings.xml)" "; warning: the calendar of 2027 is provisional (statutory holidays only)" \
+    "the workbook carries the warning in its second row"
 uid_before=$(grep '^UID:2026-RG-0001' "$TMP/a.ics")
 st 2026-10-21 project advance 2026-RG-0001 extend --set requested_due_date=2027-03-31 --reason 设备延迟 >/dev/null
 uid_after=$(st 2026-10-21 agenda --within 1y --format ics 2>/dev/null | grep '^UID:2026-RG-0001')

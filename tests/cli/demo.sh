@@ -26,15 +26,16 @@ check_tour() { # OUT LABEL
     else
         fail "$l: user list shows the officer" "no line 'wang_officer  officer  yes' in user list"
     fi
-    contains "$out" "wang_officer\$ stpm --today 2020-10-31 survey import survey-2020.csv" "$l: the officer imports the survey"
+    contains "$out" "wang_officer\$ stpm --today 2020-10-31 survey import survey-2020.xlsx" "$l: the officer imports the survey's workbook"
     contains "$out" "  1  2020-11-16  wang_officer  create" "$l: history names the officer as actor"
     contains "$out" " 12  2022-06-20  wang_officer  transition  accept" "$l: of every transition"
     contains "$out" "\$ stpm org blacklist 91320682887426300L" "$l: the administrator keeps the blacklist"
     contains "$out" "li_auditor\$ stpm project advance 2021-RGSP-0001 submit_acceptance" "$l: the auditor tries to advance"
     contains "$out" "permission denied: the role may not change projects" "$l: and is refused (exit 7)"
     contains "$out" "li_auditor\$ stpm audit verify --checkpoint" "$l: the auditor verifies"
-    contains "$out" "survey-2020.csv: 51 candidates for 2020: 51 new, 0 updated, 0 unchanged" "$l: the survey imports"
-    contains "$out" "nothing changed: the reserve pool already holds this survey" "$l: a second import changes nothing"
+    contains "$out" "survey-2020.xlsx: 51 candidates for 2020: 51 new, 0 updated, 0 unchanged" "$l: the survey imports from the workbook"
+    contains "$out" "survey-2020.csv: 51 candidates for 2020: 0 new, 0 updated, 51 unchanged" "$l: the same survey as CSV holds the same rows"
+    contains "$out" "nothing changed: the reserve pool already holds this survey" "$l: and importing it changes nothing"
     contains "$out" "储备项目好中选优评分" "$l: the ranking with its scheme"
     contains "$out" "into project 2021-PKRD-0001" "$l: the best candidate is promoted"
     contains "$out" "into project 2021-RGSP-0001" "$l: and the best for the county plan"
@@ -57,6 +58,12 @@ check_tour() { # OUT LABEL
     contains "$out" "audit unclosed --as-of 2022-06-30" "$l: the auditor asks what is due but unclosed"
     contains "$out" "verified 74 events in 15 chains" "$l: audit verify passes"
     contains "$out" "15 chain heads checked" "$l: against the signed checkpoint"
+    contains "$out" "\$ stpm report summary --year 2021 --by level --format xlsx --output report-2021.xlsx" "$l: the year's report as a workbook"
+    if grep -Eq "^It is in the tour's directory: .*/stpm-demo\.[A-Za-z0-9]+/report-2021\.xlsx\$" <<<"$out"; then
+        pass "$l: the tour says where the workbook is"
+    else
+        fail "$l: the tour says where the workbook is"
+    fi
     contains "$out" "target 2021 funding (municipal_and_above): 3000" "$l: the year's targets"
     contains "$out" "funding       municipal_and_above   3000.00  1360.00  45.3%" "$l: with their completion"
     contains "$out" "== The end of the tour" "$l: the tour ends"
@@ -87,6 +94,12 @@ is "$(psql "$db1" -qAtX -c "SELECT string_agg(code || ':' || state, ' ' ORDER BY
 is "$(psql "$db1" -qAtX -c "SELECT count(*) FROM stpm.documents WHERE kind = 'integrity_commitment'")" "6" \
     "six integrity commitments are stored"
 first=$(normalise <<<"$OUT")
+# the tour's workbook is removed with its directory: the same command on its database
+run env -C "$TMP" "$STPM" --db "$db1" --today 2022-06-30 report summary --year 2021 --by level --format xlsx --output report-2021.xlsx
+expect_rc 0 "the tour's report command writes the workbook"
+contains "$(unzip -l "$TMP/report-2021.xlsx")" "xl/charts/chart1.xml" "with its chart"
+contains "$(unzip -p "$TMP/report-2021.xlsx" xl/charts/chart1.xml)" "<c:f>'report summary'!\$A\$4:\$A\$7</c:f>" "bars for the four levels"
+contains "$(unzip -p "$TMP/report-2021.xlsx" xl/sharedStrings.xml)" "<t>national</t>" "the levels are in the sheet"
 
 run "$STPM" --db "$db1" demo
 expect_rc 4 "demo on a database that is not empty is refused (exit 4)"

@@ -142,6 +142,14 @@ adv 2022-03-01 "$P5" terminate --reason 长期未启动
 H=level,projects,applied,admitted,approved,funded,accepted,terminated,rejected,overdue,requested,approved_amount,plans,plan_kinds,implemented
 HN=projects,applied,admitted,approved,funded,accepted,terminated,rejected,overdue,requested,approved_amount,plans,plan_kinds,implemented
 csv() { run S --format csv "$@"; OUT=$(printf '%s\n' "$OUT" | tr -d '\r'); }
+# none WHAT: the last csv command succeeded and gave its header and no row
+none() {
+    if [ "$RC" -eq 0 ] && [ -n "$(printf '%s\n' "$OUT" | head -n 1)" ] && [ "$(printf '%s\n' "$OUT" | sed 1d | grep -c .)" = 0 ]; then
+        pass "$1"
+    else
+        fail "$1" "rc $RC" "$OUT" "$ERR"
+    fi
+}
 # row KEY: the CSV line of group KEY of the last output
 row() { printf '%s\n' "$OUT" | grep -m1 "^$1," || echo "(no row $1)"; }
 
@@ -332,7 +340,7 @@ csv audit closed --from 2022-01-01 --as-of 2022-12-31
 is "$(printf '%s\n' "$OUT" | sed 1d | cut -d, -f1,6,7,8,9 | tr '\n' ' ')" "$P5,stopped,2022-03-01,2019-07-01,false " \
     "a late termination: closed_on, the deadline it missed, not on time"
 csv audit closed --from 2022-01-01 --as-of 2021-12-31
-is "$(printf '%s\n' "$OUT" | sed 1d | wc -l | tr -d ' ')" "0" "as of 2021-12-31 the 2022 termination is not there"
+none "as of 2021-12-31 the 2022 termination is not there"
 
 # ==== project list --as-of and --overdue ====
 csv project list --year 2020 --as-of 2020-12-31
@@ -341,7 +349,7 @@ is "$(printf '%s\n' "$OUT" | sed 1d | cut -d, -f1,9 | sort | tr '\n' ' ')" \
 csv project list --as-of 2018-12-31
 is "$(printf '%s\n' "$OUT" | sed 1d | wc -l | tr -d ' ')" "8" "project list --as-of 2018-12-31: the 8 projects that existed then"
 csv project list --overdue --as-of 2019-07-01
-is "$(printf '%s\n' "$OUT" | sed 1d | wc -l | tr -d ' ')" "0" "nothing overdue on P5's due day"
+none "nothing overdue on P5's due day"
 csv project list --overdue --as-of 2019-07-02
 is "$(printf '%s\n' "$OUT" | sed 1d | cut -d, -f1 | tr '\n' ' ')" "$P5 " "P5 overdue the day after"
 csv audit unclosed --as-of 2019-07-02
@@ -438,6 +446,6 @@ is "$(printf '%s\n' "$OUT" | sed -n 2p)" "2,2,0,0,0,0,0,0,0,20.50,0.00,1,1,0" "a
 csv audit closed --as-of 2021-12-31
 is "$(printf '%s\n' "$OUT" | sed 1d | cut -d, -f1,6,7 | tr '\n' ' ')" "$Q1,granted,2021-04-01 " "audit closed lists the final approval (closed), not the rejection"
 csv audit unclosed --as-of 2026-11-30
-is "$(printf '%s\n' "$OUT" | sed 1d | wc -l | tr -d ' ')" "0" "nothing is 应结未结 in a plan whose approval is final"
+none "nothing is 应结未结 in a plan whose approval is final"
 [ -n "${KEEP:-}" ] && echo "# kept $DB" || drop_db "$DB"
 done_testing

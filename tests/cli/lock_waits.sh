@@ -146,4 +146,22 @@ release
 run timeout 60 "$STPM" --db "$DB user=$OFFICER" --today 2020-10-31 survey import pool.csv --year 2020
 expect_rc 0 "once the holder is gone, the import goes through"
 
+# 5. the workflow's name, taken by every loader of that name
+hold "SELECT pg_advisory_lock(hashtext('stpm.workflow'), hashtext('municipal_nantong'))"
+pid=$(apid)
+versions=$(q "SELECT count(*) || ' ' || count(*) FILTER (WHERE kind LIKE 'workflow%') FROM stpm.workflows, stpm.events")
+sed 's/^version: .*/version: 99/' "$SRC/workflows/municipal_nantong.yaml" >nantong-99.yaml
+t0=$(ms)
+run timeout 60 "$STPM" --db "$DB user=$ADMIN" workflow load nantong-99.yaml
+told "workflow load while the auditor holds the workflow's name" "workflow municipal_nantong"
+is "$(q "SELECT count(*) || ' ' || count(*) FILTER (WHERE kind LIKE 'workflow%') FROM stpm.workflows, stpm.events")" "$versions" "the refused load wrote nothing"
+run timeout 60 "$STPM" --db "$DB user=$ADMIN" workflow load "$SRC/workflows/county_rugao.yaml"
+expect_rc 0 "a workflow of another name is not held up"
+release
+run timeout 60 "$STPM" --db "$DB user=$ADMIN" workflow load nantong-99.yaml
+expect_rc 0 "once the holder is gone, the workflow loads"
+is "$(q "SELECT count(*) FROM stpm.workflows WHERE name = 'municipal_nantong' AND version = 99")" "1" "the version is stored"
+run psql "$DB user=$ADMIN" -qAtX -v ON_ERROR_STOP=1 -c "SELECT stpm.workflow_store_body('x', 1, 'x', 'x', 'x', '[]', '{}')"
+if [ "$RC" -ne 0 ] && [[ "$ERR" == *"permission denied"* ]]; then pass "an administrator's psql cannot call the unbounded body"; else fail "an administrator's psql cannot call the unbounded body" "rc $RC" "$ERR"; fi
+
 done_testing

@@ -144,6 +144,7 @@ is "$(sql "SELECT count(*) FROM stpm.checks c JOIN stpm.projects p ON p.id = c.p
 is "$(row "$P3" 2022-03-05 midterm)" "2022-02-28 done fail 2022-03-05 mt_officer" "terminate records fail"
 is "$(row "$P3" 2022-03-05 annual)" "2022-01-31 missed   " "the annual check left open is missed"
 run "$STPM" --db "$AUD" --format csv audit checks --as-of 2022-03-06
+expect_rc 0 "audit checks --as-of 2022-03-06"
 is "$(grep -c "$P3" <<<"$OUT")" "0" "a closed project's checks are not overdue"
 
 # the records are derived from the events

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Workbooks: survey import from .xlsx (tests/data/xlsx, docs/examples/survey-2020.xlsx) with
-# every error as FILE:SHEET!CELL and nothing imported, and --format xlsx / --bom written and
-# read back (the XML of the workbook, and the project's own reader).
+# Workbooks: survey import from .xlsx (tests/data/xlsx, docs/examples/survey-2020.xlsx) and
+# from .xls (tests/data/xls, written by xlwt) with every error as FILE:SHEET!CELL and nothing
+# imported, and --format xlsx / --bom written and read back (the XML of the workbook, and
+# the project's own reader).
 . "$(dirname "$0")/lib.sh"
 need_source
 X=$SRC/tests/data/xlsx
@@ -69,6 +70,32 @@ run "$STPM" survey import fake.xlsx --dry-run
 expect_rc 5 "a file that only starts like a zip: bad input"
 contains "$ERR" "fake.xlsx: not a readable workbook" "it says so"
 
+# ---- .xls (Excel 97-2003) through libfreexl: tests/data/xls, written by xlwt ----
+XL=$SRC/tests/data/xls
+run "$STPM" --format json survey import "$XL/survey.xls" --year 2020 --dry-run
+expect_rc 0 "survey.xls reads"
+contains "$OUT" '"format": "xls", "sheet": "调研表"' "survey.xls: the format and the first sheet"
+contains "$OUT" '"rows": 4, "organisations": 2, "errors": 0' \
+    "survey.xls: the header found in row 4, below the merged title, a subtitle and a blank row"
+run "$STPM" survey import "$XL/survey.xls" --sheet 2021 --year 2020 --dry-run
+contains "$OUT" "1 candidate from 1 organisation, no errors (xls, sheet 2021" "survey.xls: --sheet NAME"
+run "$STPM" survey import "$XL/survey.xls" --sheet 2022 --dry-run
+expect_rc 6 "survey.xls: a sheet that is not there: not found"
+contains "$ERR" 'no sheet "2022" in the workbook (its sheets: 调研表, 2021)' "survey.xls: the sheets there are are named"
+cp "$XL/survey.xls" survey-xls.csv
+run "$STPM" survey import survey-xls.csv --year 2020 --dry-run
+contains "$OUT" "(xls, sheet 调研表" "an .xls named .csv is read as a workbook (by its content)"
+run "$STPM" survey import "$XL/bad.xls" --year 2020 --dry-run
+expect_rc 5 "bad.xls: bad input"
+contains "$ERR" "bad.xls:Sheet1!H7: 预计总投入（万元）: negative amount \"-5\": amounts cannot be below zero" "bad.xls: the negative amount in H7"
+contains "$ERR" "bad.xls:Sheet1!B4: 统一社会信用代码: invalid unified social credit code \"91320682MA1KK5MQ2X\"" "bad.xls: the bad credit code in B4"
+contains "$ERR" "bad.xls:Sheet1!L6: 是否高新技术企业: invalid yes/no value \"也许\"" "bad.xls: the yes/no in L6"
+contains "$ERR" "3 errors in $XL/bad.xls" "bad.xls: three errors"
+head -c 2048 "$XL/survey.xls" >cut.xls
+run "$STPM" survey import cut.xls --dry-run
+expect_rc 5 "a cut .xls: bad input"
+contains "$ERR" "cut.xls: not a readable Excel 97-2003 workbook" "a cut .xls: it says so"
+
 # --format xlsx needs a file: refused on a terminal
 run script -qec "\"$STPM\" --format xlsx survey import \"$X/shared.xlsx\" --dry-run --year 2020" /dev/null
 contains "$OUT" "--format xlsx writes a workbook: give --output FILE.xlsx" "xlsx on a terminal: refused"
@@ -118,7 +145,11 @@ run "$STPM" survey import r.xlsx --dry-run --year 2020
 contains "$ERR" "r.xlsx:'reserve list'!3:3: org_name: missing required column 企业名称 (org_name)" "the reader reads the writer's workbook"
 # no workbook when the command fails
 run "$STPM" --db "$DB" --format xlsx reserve list --year 1800 --output none.xlsx
+if [ "$RC" -ne 0 ] && [ -n "$ERR" ]; then pass "reserve list --year 1800 fails (rc $RC)"; else fail "reserve list --year 1800 fails" "rc $RC" "$ERR"; fi
 [ -e none.xlsx ] && fail "a failed command writes no workbook" || pass "a failed command writes no workbook"
+printf 'kept\n' >kept.xlsx
+run "$STPM" --db "$DB" --format xlsx reserve list --year 1800 --output kept.xlsx
+is "$(cat kept.xlsx)" "kept" "a failed command leaves an existing file as it was"
 # standard output that is a file
 "$STPM" --db "$DB" --format xlsx reserve list --year 2020 >piped.xlsx
 is "$(head -c 4 piped.xlsx | od -An -c | tr -d ' ')" 'PK003004' "without --output the workbook goes to standard output"
@@ -155,5 +186,20 @@ chart=$(unzip -p t.xlsx xl/charts/chart1.xml)
 contains "$chart" "<c:f>'report targets'!\$C\$3</c:f>" "the target series"
 contains "$chart" "<c:f>'report targets'!\$D\$3</c:f>" "against the actual"
 
+drop_db "$DB"
+
+# .xls into the database: the rows as the sheet holds them (booleans, dates, numbers)
+DB=$(fresh_db xls)
+run "$STPM" --db "$DB" survey import "$XL/bad.xls" --year 2020
+expect_rc 5 "importing bad.xls fails"
+is "$(counts)" "0 0" "nothing of bad.xls imported"
+run "$STPM" --db "$DB" --today 2020-10-31 survey import "$XL/survey.xls" --year 2020
+expect_rc 0 "survey.xls imports"
+contains "$OUT" "survey.xls: 4 candidates for 2020: 4 new, 0 updated, 0 unchanged" "4 new candidates"
+is "$(q "SELECT string_agg(left(title, 6) || ' ' || coalesce(high_tech::text, '-') || ' ' || planned_investment::float8 || ' ' || coalesce(left(notes, 10), '-'), '|' ORDER BY title) FROM stpm.reserve_entries")" \
+    "全海深地质绞 true 3200 国家重点研发计划“深|新能源汽车轮 true 4200 -|深海液压绞车 false 1500 -|高端轴承用G true 2600 2020-10-30" \
+    "booleans (TRUE, FALSE over the CSV's 是), amounts as numbers, a date cell as YYYY-MM-DD"
+run "$STPM" --db "$DB" --today 2020-10-31 survey import "$XL/survey.xls" --year 2020
+contains "$OUT" "nothing changed: the reserve pool already holds this survey" "importing survey.xls again changes nothing"
 drop_db "$DB"
 done_testing

@@ -1,8 +1,9 @@
 /*
  * stpm — the example data built into the library: the six shipped workflow definitions
  * (the YAML files of workflows/, one per kind of plan) and the example October 2020 survey
- * (docs/examples/survey-2020.csv), as the guided tour (`stpm demo`) needs them whether it
- * runs from the build tree or installed. The texts are byte for byte the files' contents.
+ * (docs/examples/survey-2020.csv, and the same as the bureau's workbook survey-2020.xlsx),
+ * as the guided tour (`stpm demo`) needs them whether it runs from the build tree or
+ * installed. The texts are byte for byte the files' contents.
  */
 #ifndef STPM_EXAMPLES_H
 #define STPM_EXAMPLES_H
@@ -11,13 +12,13 @@
 
 typedef enum {
     STPM_EXAMPLE_WORKFLOW, /* a workflow definition (YAML) */
-    STPM_EXAMPLE_SURVEY,   /* a survey file (CSV) */
+    STPM_EXAMPLE_SURVEY,   /* a survey file (CSV or .xlsx) */
 } stpm_example_kind;
 
 typedef struct stpm_example {
     stpm_example_kind kind;
     const char *name; /* the file's base name, e.g. "county_rugao.yaml", "survey-2020.csv" */
-    const char *text; /* its content (NUL-terminated too) */
+    const char *text; /* its content (NUL-terminated too; binary for .xlsx) */
     size_t len;       /* its length in bytes */
 } stpm_example;
 
