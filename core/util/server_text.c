@@ -109,10 +109,13 @@ static const char *const templates[] = {
 /* Parts the server puts into a message as one parameter (what a lock wait waited for, who
  * held it): translated in the parameters of a matched template only. */
 static const char *const fragments[] = {
-    N_("plan year %s"),         N_("organisation %s"),
-    N_("project leader %s"),    N_("the survey imports of year %s"),
+    N_("plan year %s"),
+    N_("organisation %s"),
+    N_("project leader %s"),
+    N_("the survey imports of year %s"),
     N_("workflow %s"),
-    N_("role %s (%s, pid %s)"), N_("role %s (%s, pid %s, in a transaction since %s)"),
+    N_("role %s (%s, pid %s)"),
+    N_("role %s (%s, pid %s, in a transaction since %s)"),
 };
 
 #define MAX_PARAMS 8
