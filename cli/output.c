@@ -330,8 +330,10 @@ void cli_xlsx_add_table(const cli_table *t)
         return;
     }
     for (size_t c = 0; c < nc; c++) {
-        worksheet_write_string(ws, row, (lxw_col_t)c, cli_table_name(t, c), out.bold);
-        width[c] = cli_display_width(cli_table_name(t, c));
+        /* the header in the user's language, as the table format shows it */
+        const char *h = _(cli_table_name(t, c));
+        worksheet_write_string(ws, row, (lxw_col_t)c, h, out.bold);
+        width[c] = cli_display_width(h);
         point[c] = cli_table_kind(t, c) == CLI_COL_NUMBER && has_point(t, c);
     }
     lxw_row_t first = row + 1;

@@ -3,8 +3,8 @@
 # status's path (DESIGN §7: 1 error .. 8 database unavailable) is Chinese, the server's
 # common refusals too (a transition refused with its reasons, a business date before the
 # last event, a lock wait); the exit statuses stay the same; help and table headers are
-# Chinese; JSON keys and CSV headers stay English (CSV in Chinese with --headers zh); under
-# LANG=C, or with no locale at all, everything stays English.
+# Chinese (a workbook's too); JSON keys and CSV headers stay English (CSV in Chinese with
+# --headers zh); under LANG=C, or with no locale at all, everything stays English.
 . "$(dirname "$0")/lib.sh"
 need_db
 keep_going
@@ -141,6 +141,10 @@ zh --db "$DB" --format csv plan list
 is "$(head -n 1 <<<"$OUT" | tr -d '\r')" "code,name,level,funded,workflow,version,projects" "CSV headers stay English under zh_CN"
 en --db "$DB" --format csv --headers zh plan list
 is "$(head -n 1 <<<"$OUT" | tr -d '\r')" "编号,名称,级别,资金类,流程,版本,项目数" "--headers zh: CSV headers in Chinese, whatever the locale"
+if command -v unzip >/dev/null; then
+    zh --db "$DB" --format xlsx --output plans.xlsx plan list
+    contains "$(unzip -p plans.xlsx xl/sharedStrings.xml)" "<t>编号</t>" "an xlsx sheet's headers in Chinese under zh_CN"
+fi
 en --headers fr plan list
 expect_rc 2 "--headers fr: exit 2"
 
