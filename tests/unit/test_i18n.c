@@ -1,6 +1,7 @@
 /* Unit tests of the messages' language (core/util/i18n.c, core/util/server_text.c): English
  * under the C locale; under zh_CN.UTF-8 (when the system has it) the catalog's Chinese, and
- * the server's English reworded from its known templates with the parameters kept. */
+ * the server's English reworded from its known templates with the parameters kept, and a
+ * read-only standby's refusal. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 
 #include "stpm/error.h"
 #include "stpm/i18n.h"
+#include "store/db_internal.h"
 #include "util/server_text.h"
 
 static void is_text(const char *in, const char *want)
@@ -45,6 +47,11 @@ static void chinese(void **state)
     stpm_error err = STPM_ERROR_INIT;
     stpm_error_set(&err, STPM_ENOTFOUND, "plan %s does not exist", "NOPE");
     assert_string_equal(err.message, "科技计划 NOPE 不存在");
+    stpm_error_clear(&err);
+    /* a read-only standby (the client's own words for SQLSTATE 25006) */
+    assert_int_equal(stpm_pg_standby_error(&err, "cannot add plan"), STPM_EUNAVAIL);
+    assert_string_equal(err.message, "无法添加科技计划：服务器是只读备库");
+    assert_string_equal(err.detail, "热备库回放主库的更改，不接受任何写入。");
     stpm_error_clear(&err);
     /* a template with its parameters, in another order */
     is_text("project 2021-X-0001 does not exist", "项目 2021-X-0001 不存在");
