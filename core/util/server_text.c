@@ -219,6 +219,10 @@ char *stpm_server_text(const char *text)
 {
     if (!text)
         return NULL;
+    /* a message is short; a long text (the evidence of a check, say) is no template's, and
+     * the matching of several %s would take time over it */
+    if (strlen(text) > 1000)
+        return stpm_strdup(text);
     char *t = translate(text, templates, sizeof(templates) / sizeof(templates[0]), true);
     return t ? t : stpm_strdup(text);
 }
