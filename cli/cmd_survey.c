@@ -223,10 +223,11 @@ static int print_summary(cli_ctx *ctx, const char *file, const stpm_survey_reade
         fputs("}\n", stdout);
         return 0;
     }
-    static const char *const names[] = {N_("by"), N_("name"), N_("candidates")};
+    static const char *const names[] = {NC_("survey", "by"), N_("name"), N_("candidates")};
     cli_table *t = cli_table_new(3, names);
     if (!t)
         return -1;
+    cli_table_set_context(t, "survey");
     cli_table_set_kind(t, 2, CLI_COL_NUMBER);
     const tally *groups[] = {towns, fields};
     const char *group_names[] = {"town", "field"};

@@ -331,7 +331,7 @@ void cli_xlsx_add_table(const cli_table *t)
     }
     for (size_t c = 0; c < nc; c++) {
         /* the header in the user's language, as the table format shows it */
-        const char *h = _(cli_table_name(t, c));
+        const char *h = cli_table_header(t, c);
         worksheet_write_string(ws, row, (lxw_col_t)c, h, out.bold);
         width[c] = cli_display_width(h);
         point[c] = cli_table_kind(t, c) == CLI_COL_NUMBER && has_point(t, c);

@@ -16,7 +16,24 @@ struct cli_table {
     char **cells; /* rows * ncols, NULL = null */
     size_t nrows, caprows;
     const cli_chart *chart; /* not owned */
+    const char *context;    /* the headers' msgctxt, or NULL (static) */
 };
+
+void cli_table_set_context(cli_table *t, const char *context)
+{
+    t->context = context;
+}
+
+const char *cli_table_header(const cli_table *t, size_t col)
+{
+    const char *name = t->names[col] ? t->names[col] : "";
+    if (t->context) {
+        const char *h = stpm_pgettext(t->context, name);
+        if (h != name)
+            return h;
+    }
+    return _(name);
+}
 
 static char *dup_or_null(const char *s)
 {
@@ -280,7 +297,7 @@ static void print_table(const cli_table *t, FILE *out, bool footer)
         if (t->cells[i] && !(shown[i] = cli_escape(t->cells[i], false)))
             goto cleanup;
     for (size_t c = 0; c < t->ncols; c++)
-        w[c] = cli_display_width(t->names[c] ? _(t->names[c]) : "");
+        w[c] = cli_display_width(cli_table_header(t, c));
     for (size_t r = 0; r < t->nrows; r++)
         for (size_t c = 0; c < t->ncols; c++) {
             const char *v = shown[r * t->ncols + c];
@@ -290,7 +307,7 @@ static void print_table(const cli_table *t, FILE *out, bool footer)
         }
     for (size_t c = 0; c < t->ncols; c++) {
         /* the header in the user's language (the JSON and CSV keys stay English) */
-        const char *n = t->names[c] ? _(t->names[c]) : "";
+        const char *n = cli_table_header(t, c);
         fputs(n, out);
         if (c + 1 < t->ncols)
             pad(out, w[c] - cli_display_width(n) + 2);
@@ -363,17 +380,17 @@ static void print_json(const cli_table *t, FILE *out)
 /* A column's header in Chinese whatever the locale (--headers zh): the catalog looked up for
  * zh_CN in this thread only, under the zh_CN.UTF-8 locale when it is there, else under
  * C.UTF-8 (where gettext honours LANGUAGE as well), with LANGUAGE=zh_CN for the lookup. */
-static const char *header_zh(const char *name)
+static const char *header_zh(const cli_table *t, size_t col)
 {
     static locale_t zh;
     if (!zh && !(zh = newlocale(LC_MESSAGES_MASK, "zh_CN.UTF-8", (locale_t)0)) &&
         !(zh = newlocale(LC_MESSAGES_MASK, "C.UTF-8", (locale_t)0)))
-        return name;
+        return t->names[col] ? t->names[col] : "";
     const char *l = getenv("LANGUAGE");
     char *was_language = l ? strdup(l) : NULL;
     setenv("LANGUAGE", "zh_CN", 1);
     locale_t was = uselocale(zh);
-    const char *h = _(name);
+    const char *h = cli_table_header(t, col);
     uselocale(was);
     if (was_language)
         setenv("LANGUAGE", was_language, 1);
@@ -391,7 +408,7 @@ static void print_csv(const cli_table *t, FILE *out)
         if (c)
             fputc(',', out);
         const char *n = t->names[c] ? t->names[c] : "";
-        cli_csv_field(out, cli_output_headers_zh() ? header_zh(n) : n);
+        cli_csv_field(out, cli_output_headers_zh() ? header_zh(t, c) : n);
     }
     fputs("\r\n", out);
     for (size_t r = 0; r < t->nrows; r++) {

@@ -38,6 +38,13 @@ typedef struct cli_chart {
 } cli_chart;
 void cli_table_set_chart(cli_table *t, const cli_chart *chart);
 
+/* The headers' translation context (gettext's msgctxt) where a column name means something
+ * else than in other tables ("by" of the survey's counts); NULL, the default, for none.
+ * context must outlive t. */
+void cli_table_set_context(cli_table *t, const char *context);
+/* Column col's header in the user's language (the table format's and the workbook's). */
+const char *cli_table_header(const cli_table *t, size_t col);
+
 /* What the xlsx writer reads. */
 size_t cli_table_ncols(const cli_table *t);
 const char *cli_table_name(const cli_table *t, size_t col);

@@ -14,6 +14,7 @@
 #include "store/wf_store_internal.h"
 #include "stpm/agenda.h"
 #include "stpm/workflow.h"
+#include "util/server_text.h"
 
 static const char todo_projects_sql[] =
     "SELECT p.code, p.state, p.workflow_id,"
@@ -79,20 +80,30 @@ static stpm_todo_group *group_for(stpm_todo *t, const stpm_wf_transition *tr, co
     return g;
 }
 
+/* Count the server's reason msg in g, kept in the user's language. */
 static int count_reason(stpm_todo_group *g, const char *msg)
 {
+    int rc = -1;
+    char *t = stpm_server_text(msg);
+    if (!t)
+        goto cleanup;
     for (size_t k = 0; k < g->n_reasons; k++)
-        if (strcmp(g->reasons[k].message, msg) == 0) {
+        if (strcmp(g->reasons[k].message, t) == 0) {
             g->reasons[k].n++;
-            return 0;
+            rc = 0;
+            goto cleanup;
         }
     stpm_todo_reason *grown = realloc(g->reasons, (g->n_reasons + 1) * sizeof(*grown));
     if (!grown)
-        return -1;
+        goto cleanup;
     g->reasons = grown;
-    g->reasons[g->n_reasons].message = stpm_strdup(msg);
-    g->reasons[g->n_reasons].n = 1;
-    return g->reasons[g->n_reasons++].message ? 0 : -1;
+    g->reasons[g->n_reasons].message = t;
+    g->reasons[g->n_reasons++].n = 1;
+    t = NULL;
+    rc = 0;
+cleanup:
+    free(t);
+    return rc;
 }
 
 /* Take the reasons of a text[] literal ({"a","b c"}) into g. */
