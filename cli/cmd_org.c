@@ -287,15 +287,6 @@ cleanup:
     return rc;
 }
 
-static int parse_date_opt(cli_opt *opts, const char *name, stpm_date *out, bool *given)
-{
-    const char *v = cli_opt_get(opts, name)->value;
-    *given = v != NULL;
-    if (v && stpm_date_parse(v, out) < 0)
-        return cli_usage_error("invalid --%s \"%s\": expected a date YYYY-MM-DD", name, v);
-    return 0;
-}
-
 static int org_blacklist(cli_ctx *ctx, int argc, char **argv)
 {
     static const char usage[] =
@@ -318,8 +309,8 @@ static int org_blacklist(cli_ctx *ctx, int argc, char **argv)
         rc = cli_usage_error("option --reason is required\nusage: %s", usage);
         goto cleanup;
     }
-    if ((rc = parse_date_opt(opts, "from", &from, &has_from)) != 0 ||
-        (rc = parse_date_opt(opts, "until", &until, &has_until)) != 0)
+    if ((rc = cli_date_opt(opts, "from", &from, &has_from)) != 0 ||
+        (rc = cli_date_opt(opts, "until", &until, &has_until)) != 0)
         goto cleanup;
     if (!has_from)
         from = cli_today(ctx);

@@ -72,26 +72,6 @@ static void print_main_help(FILE *f)
                  "5 bad input data, 6 not found, 7 permission denied, 8 database unavailable\n"));
 }
 
-static int take_value(int argc, char **argv, int *i, const char **out)
-{
-    const char *a = argv[*i];
-    const char *eq = strchr(a, '=');
-    if (eq) {
-        *out = eq + 1;
-        return 0;
-    }
-    if (*i + 1 >= argc)
-        return cli_usage_error("option %s needs a value", a);
-    *out = argv[++*i];
-    return 0;
-}
-
-static int is_opt(const char *a, const char *name)
-{
-    size_t n = strlen(name);
-    return strncmp(a, name, n) == 0 && (a[n] == '\0' || a[n] == '=');
-}
-
 int main(int argc, char **argv)
 {
     /* Messages in the user's language (LC_MESSAGES, LANGUAGE), text in UTF-8 (LC_CTYPE);
@@ -115,60 +95,20 @@ int main(int argc, char **argv)
 
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
-        const char *a = argv[i], *v = NULL;
+        const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             print_main_help(stdout);
             return 0;
         } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
             printf("stpm %s\n", STPM_VERSION);
             return 0;
-        } else if (is_opt(a, "--db")) {
-            if (take_value(argc, argv, &i, &v))
-                return 2;
-            if (cli_check_text("--db", v))
-                return 5;
-            ctx.db = v;
-        } else if (is_opt(a, "--home")) {
-            if (take_value(argc, argv, &i, &v))
-                return 2;
-            if (cli_check_text("--home", v))
-                return 5;
-            ctx.home = v;
-        } else if (is_opt(a, "--user")) {
-            if (take_value(argc, argv, &i, &v))
-                return 2;
-            if (cli_check_text("--user", v))
-                return 5;
-            if (!*v)
-                return cli_usage_error("option --user needs a role name");
-            ctx.user = v;
-        } else if (is_opt(a, "--format")) {
-            if (take_value(argc, argv, &i, &v))
-                return 2;
-            if (cli_parse_format(v, &ctx.format) < 0)
-                return cli_usage_error("unknown format \"%s\": expected table, json, csv or xlsx",
-                                       v);
-        } else if (is_opt(a, "--output")) {
-            if (take_value(argc, argv, &i, &v))
-                return 2;
-            if (cli_check_text("--output", v))
-                return 5;
-            ctx.output = v;
-        } else if (strcmp(a, "--bom") == 0) {
-            ctx.bom = true;
-        } else if (is_opt(a, "--headers")) {
-            if (take_value(argc, argv, &i, &v))
-                return 2;
-            if (cli_parse_headers(v, &ctx.headers_zh) < 0)
-                return cli_usage_error("invalid --headers \"%s\": expected en or zh", v);
-        } else if (is_opt(a, "--today")) {
-            if (take_value(argc, argv, &i, &v))
-                return 2;
-            if (stpm_date_parse(v, &ctx.today) < 0)
-                return cli_usage_error("invalid --today \"%s\": expected a date YYYY-MM-DD", v);
-            ctx.today_set = true;
         } else {
-            return cli_usage_error("unknown option %s\nTry \"stpm --help\".", a);
+            bool matched;
+            int rc = cli_global_option(&ctx, argc, argv, &i, &matched);
+            if (rc != 0)
+                return rc;
+            if (!matched)
+                return cli_usage_error("unknown option %s\nTry \"stpm --help\".", a);
         }
     }
     if (i >= argc) {

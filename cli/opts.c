@@ -128,6 +128,51 @@ static int is_global(const char *name)
     return 0;
 }
 
+/* A global option NAME (without "--") whose value may follow in argv[*i + 1]: checked and
+ * applied to ctx; 0, 2 (usage) or 5 (bad text). eq_value is the value after '=', if any. */
+static int take_global(cli_ctx *ctx, const char *name, const char *eq_value, int argc, char **argv,
+                       int *i)
+{
+    const char *value = eq_value;
+    if (strcmp(name, "bom") == 0) {
+        if (value)
+            return cli_usage_error("option --bom takes no value");
+        ctx->bom = true;
+        return 0;
+    }
+    if (!value) {
+        if (*i + 1 >= argc)
+            return cli_usage_error("option --%s needs a value", name);
+        value = argv[++*i];
+    }
+    /* named as the option only: a conninfo's or a path's text is no NAME=VALUE */
+    char label[24];
+    snprintf(label, sizeof(label), "--%s", name);
+    int rc, handled;
+    if ((rc = cli_check_text(label, value)) != 0)
+        return rc;
+    return apply_global(ctx, name, value, &handled) < 0 ? 2 : 0;
+}
+
+int cli_global_option(cli_ctx *ctx, int argc, char **argv, int *i, bool *matched)
+{
+    const char *a = argv[*i];
+    *matched = false;
+    if (strncmp(a, "--", 2) != 0)
+        return 0;
+    const char *eq = strchr(a + 2, '=');
+    size_t len = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
+    char name[16];
+    if (len >= sizeof(name))
+        return 0;
+    memcpy(name, a + 2, len);
+    name[len] = '\0';
+    if (!is_global(name) && strcmp(name, "bom") != 0)
+        return 0;
+    *matched = true;
+    return take_global(ctx, name, eq ? eq + 1 : NULL, argc, argv, i);
+}
+
 static cli_opt *find_long(cli_opt *opts, const char *name, size_t len)
 {
     for (cli_opt *o = opts; o->kind != CLI_OPT_END; o++)
@@ -222,23 +267,9 @@ int cli_parse(cli_ctx *ctx, const char *usage, cli_opt *opts, int argc, char **a
             o = find_long(opts, a + 2, len);
             if (eq)
                 value = eq + 1;
-            if (!o && strcmp(name, "bom") == 0) {
-                if (value)
-                    return cli_usage_error("option --bom takes no value");
-                ctx->bom = true;
-                continue;
-            }
-            if (!o && is_global(name)) {
-                if (!value) {
-                    if (i + 1 >= argc)
-                        return cli_usage_error("option --%s needs a value", name);
-                    value = argv[++i];
-                }
-                int handled;
-                if ((rc = check_option_text(name, value)) != 0)
+            if (!o && (is_global(name) || strcmp(name, "bom") == 0)) {
+                if ((rc = take_global(ctx, name, value, argc, argv, &i)) != 0)
                     return rc;
-                if (apply_global(ctx, name, value, &handled) < 0)
-                    return 2;
                 continue;
             }
             if (!o)

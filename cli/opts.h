@@ -73,6 +73,14 @@ void cli_opts_free(cli_opt *opts);
  */
 int cli_check_text(const char *name, const char *value);
 
+/*
+ * When argv[*i] is a global option (--db, --home, --user, --format, --output, --today,
+ * --bom; "--name=value" or "--name value", then *i moves past the value), check its value
+ * as cli_parse does, apply it to ctx and set *matched; returns 0, or the exit code of a
+ * usage error (2) or of text that is not UTF-8 (5). Not a global option: *matched false, 0.
+ */
+int cli_global_option(cli_ctx *ctx, int argc, char **argv, int *i, bool *matched);
+
 /* Print "usage: USAGE" and the options table to f. */
 void cli_print_help(FILE *f, const char *usage, const char *summary, const cli_opt *opts);
 

@@ -24,6 +24,7 @@
 
 #include "store/digest.h"
 #include "store/db_internal.h"
+#include "util/readfile.h"
 #include "util/spawn.h"
 #include "util/strutil.h"
 
@@ -72,14 +73,9 @@ static bool has_server_binaries(const char *dir)
  * (a FIFO put there would block). NULL when it cannot be opened so. */
 static FILE *open_read(const char *path)
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-    struct stat st;
-    if (fd < 0)
+    int fd;
+    if (stpm_open_regular(path, "file", O_NOFOLLOW, &fd, NULL) < 0)
         return NULL;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return NULL;
-    }
     FILE *f = fdopen(fd, "r");
     if (!f)
         close(fd);

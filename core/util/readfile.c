@@ -17,8 +17,13 @@ static int open_error(const char *path, const char *what, int e, stpm_error *err
 
 int stpm_open_input(const char *path, const char *what, int *fd, stpm_error *err)
 {
+    return stpm_open_regular(path, what, 0, fd, err);
+}
+
+int stpm_open_regular(const char *path, const char *what, int flags_more, int *fd, stpm_error *err)
+{
     int rc = 0;
-    *fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    *fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | flags_more);
     if (*fd < 0)
         return open_error(path, what, errno, err);
     struct stat st;

@@ -25,4 +25,8 @@ int stpm_read_file(const char *path, const char *what, size_t max, char **out, s
  */
 int stpm_open_input(const char *path, const char *what, int *fd, stpm_error *err);
 
+/* stpm_open_input with more open(2) flags, e.g. O_NOFOLLOW to refuse a symbolic link
+ * (ELOOP: STPM_ERROR, "cannot open ..."). err may be NULL when only success matters. */
+int stpm_open_regular(const char *path, const char *what, int flags_more, int *fd, stpm_error *err);
+
 #endif
