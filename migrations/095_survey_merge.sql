@@ -2,10 +2,9 @@
 --
 -- What stpm.survey_import_apply writes, counts and refuses stays what 072 makes of it;
 -- only the way there is shorter:
---   * the reference checks of 060 collect the distinct ids of a statement's rows with a
---     hash (SELECT DISTINCT) instead of sorting them inside array_agg(DISTINCT ...): for
---     the 100,000 candidates of a survey, one pass over the transition table instead of a
---     sort of 100,000 uuids;
+--   * the reference checks of 060 on INSERT first hash a statement's rows by their
+--     references (GROUP BY), so that array_agg(DISTINCT ...) sorts the distinct ids (about
+--     33,000 organisations for a survey's 100,000 candidates) instead of every row's;
 --   * the check of the staged rows also counts them, so that a fresh year's import record
 --     does not read the staging table once more for its count.
 -- (One sort of the staged rows for both the organisations and their figures, in one
@@ -21,9 +20,11 @@ DECLARE
     import_ids uuid[];
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        SELECT array_agg(d.org_id) INTO org_ids FROM (SELECT DISTINCT n.org_id FROM new_rows n) d;
-        SELECT array_agg(d.import_id) INTO import_ids
-            FROM (SELECT DISTINCT n.import_id FROM new_rows n) d;
+        -- one pass over the rows, hashed by their pair of references (a survey's 100,000
+        -- candidates have about 33,000), then each list made distinct
+        SELECT array_agg(DISTINCT d.org_id), array_agg(DISTINCT d.import_id)
+            INTO org_ids, import_ids
+            FROM (SELECT n.org_id, n.import_id FROM new_rows n GROUP BY n.org_id, n.import_id) d;
     ELSE
         SELECT array_agg(DISTINCT n.org_id) FILTER (WHERE p.org_id IS DISTINCT FROM n.org_id),
                array_agg(DISTINCT n.import_id) FILTER (WHERE p.import_id IS DISTINCT FROM n.import_id)
