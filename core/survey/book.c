@@ -701,8 +701,7 @@ static int read_strings(stpm_book *b, const char *name, stpm_error *err)
         }
         zip_int64_t n = zip_fread(zf, buf, XML_CHUNK);
         if (n < 0) {
-            snprintf(b->xml_error, sizeof(b->xml_error), "cannot read it from the zip: %s",
-                     zip_file_strerror(zf));
+            snprintf(b->xml_error, sizeof(b->xml_error), "%s", zip_file_strerror(zf));
             rc = xml_failed(b, name, err);
             goto cleanup;
         }
@@ -1272,8 +1271,7 @@ static int xlsx_next(stpm_book *b, stpm_book_row **out, stpm_error *err)
             }
             zip_int64_t n = zip_fread(b->sheet_zf, buf, XML_CHUNK);
             if (n < 0) {
-                snprintf(b->xml_error, sizeof(b->xml_error), "cannot read it from the zip: %s",
-                         zip_file_strerror(b->sheet_zf));
+                snprintf(b->xml_error, sizeof(b->xml_error), "%s", zip_file_strerror(b->sheet_zf));
                 b->where_col = b->cell_depth ? b->cell_col : -1;
                 b->rc = xlsx_fail(b, err);
                 break;
@@ -1449,8 +1447,8 @@ static int qitem_fill(qitem *it, stpm_book *b, int rc, const stpm_book_row *r,
     it->message = NULL;
     stpm_strbuf_reset(&it->text);
     it->n_fields = 0;
-    if (rc < 0) {
-        it->message = stpm_strdup(err->message ? err->message : "cannot read the sheet");
+    if (rc < 0) { /* xlsx_next always says why; no message left means no memory */
+        it->message = err->message ? stpm_strdup(err->message) : NULL;
         return it->message ? 0 : -1;
     }
     if (rc == 0)
@@ -1533,7 +1531,8 @@ static int queue_start(stpm_book *b, stpm_error *err)
         pthread_cond_destroy(&q->can_put);
         pthread_mutex_destroy(&q->mu);
         free(q);
-        return stpm_error_set(err, STPM_ERROR, "cannot start a thread to read the sheet");
+        /* pthread_create fails for want of resources (EAGAIN): as good as memory */
+        return stpm_error_set(err, STPM_ERROR, "out of memory");
     }
     return 0;
 }
@@ -1595,8 +1594,10 @@ static int queue_next(stpm_book *b, stpm_book_row **out, stpm_error *err)
     q->where_col = it->where_col;
     if (it->rc <= 0) {
         q->finished = true; /* the thread has ended: nothing comes after this */
-        if (it->rc < 0)
-            stpm_error_set(err, it->rc, "%s", it->message ? it->message : "out of memory");
+        if (it->rc < 0 && it->message)
+            stpm_error_set(err, it->rc, "%s", it->message);
+        else if (it->rc < 0)
+            stpm_error_set(err, STPM_ERROR, "out of memory");
         return it->rc;
     }
     if (it->n_fields > q->cap_fields) {

@@ -278,7 +278,9 @@ static void bin_uuid(stpm_strbuf *sb, const unsigned char u[16])
 
 /* An amount as a numeric: base-10000 digits, most significant first, with their weight
  * (the power of 10000 of the first) and a display scale of 4, what numeric(18,4) keeps. */
-_Static_assert(STPM_DECIMAL_PLACES == 4, "one base-10000 digit holds the decimals");
+#if STPM_DECIMAL_PLACES != 4
+#error one base-10000 digit of a numeric must hold the decimals of an amount
+#endif
 static void bin_amount(stpm_strbuf *sb, const stpm_survey_amount *a)
 {
     if (!a->set) {
