@@ -1,8 +1,9 @@
 /* Internal: the rows of one sheet of a spreadsheet workbook, read as text.
  *
- * .xlsx (Office Open XML) is read with libzip and libxml2's streaming xmlTextReader: the
- * sheet's XML is parsed straight from its zip entry, so memory stays flat whatever the
- * number of rows; the shared strings are loaded once, in memory up to STPM_BOOK_SST_MEMORY
+ * .xlsx (Office Open XML) is read with libzip and expat: the sheet's XML is parsed
+ * straight from its zip entry, one row at a time, so memory stays flat whatever the
+ * number of rows (the small parts are read with libxml2's xmlTextReader); the shared
+ * strings are loaded once, in memory up to STPM_BOOK_SST_MEMORY
  * bytes and in an unlinked temporary file beyond. .xls (Excel 97-2003, BIFF8) is read with
  * libfreexl (which holds the whole sheet; such files have at most 65,536 rows).
  *

@@ -45,7 +45,9 @@ static const char stage_sql[] = "CREATE TEMP TABLE stpm_survey_stage (\n"
                                 "    row_digest char(64) NOT NULL\n"
                                 ") ON COMMIT DROP";
 
-static const char copy_sql[] = "COPY stpm_survey_stage FROM STDIN";
+/* Binary, so that the server does not parse the numbers, ids and escapes of the text
+ * format back (the client has them as values already): see "COPY binary format". */
+static const char copy_sql[] = "COPY stpm_survey_stage FROM STDIN (FORMAT binary)";
 
 /* The caller owns the staging table and lets the owner of the schema's functions read it. */
 static const char grant_sql[] = "GRANT SELECT ON pg_temp.stpm_survey_stage TO stpm_owner";
@@ -92,12 +94,12 @@ static const char *amount_text(const stpm_survey_amount *a, char buf[32])
     return p;
 }
 
-/* A row's values as text, formatted once for both the digest and the COPY line. */
+/* A row's values as text, as the digest takes them. */
 typedef struct {
     char buf[4][32];
     const char *amount[4]; /* planned, requested, R&D, revenue; NULL when not given */
-    char rownum_buf[24], year_buf[24], maturity_buf[24];
-    const char *rownum, *year, *maturity, *high_tech;
+    char year_buf[24], maturity_buf[24];
+    const char *year, *maturity, *high_tech;
 } row_text;
 
 static void row_text_fill(row_text *t, const stpm_survey_row *row)
@@ -108,7 +110,6 @@ static void row_text_fill(row_text *t, const stpm_survey_row *row)
     t->amount[1] = amount_text(&row->requested_funding, t->buf[1]);
     t->amount[2] = amount_text(&row->rd_spend, t->buf[2]);
     t->amount[3] = amount_text(&row->revenue, t->buf[3]);
-    t->rownum = format_long(t->rownum_buf + sizeof(t->rownum_buf) - 1, row->row);
     t->year = format_long(t->year_buf + sizeof(t->year_buf) - 1, row->year);
     t->maturity = row->maturity > 0
                       ? format_long(t->maturity_buf + sizeof(t->maturity_buf) - 1, row->maturity)
@@ -218,60 +219,91 @@ static void id_seq_init(id_seq *q)
     q->next = 0;
 }
 
-static void id_seq_next(id_seq *q, char out[37])
+static void id_seq_next(id_seq *q, unsigned char u[16])
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned char u[16];
     uint32_t n = q->start + q->next++;
-    memcpy(u, q->base, sizeof(u));
+    memcpy(u, q->base, 16);
     for (int i = 0; i < 4; i++)
         u[i] = (unsigned char)(n >> (24 - 8 * i));
-    char *o = out;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            *o++ = '-';
-        *o++ = hex[u[i] >> 4];
-        *o++ = hex[u[i] & 15];
-    }
-    *o = '\0';
 }
 
-/* ---- COPY text format ---- */
+/* ---- COPY binary format ---- */
 
-/* One value of a COPY text line: backslash, tab, newline and carriage return escaped;
- * NULL as \N. */
-static void copy_text(stpm_strbuf *sb, const char *s, bool first)
+/* What the server would otherwise do per row for the text format: find the tabs, undo the
+ * escapes and parse four numerics, two uuids, two integers and a boolean. In binary each
+ * value is a 32-bit length and the bytes of its type's binary form (network byte order). */
+
+static const char copy_header[] = "PGCOPY\n\377\r\n"; /* and its NUL: 11 bytes */
+#define COPY_FIELDS 20                                /* the columns of stpm_survey_stage */
+
+static void put_u16(stpm_strbuf *sb, unsigned v)
 {
-    if (!first)
-        stpm_strbuf_putc(sb, '\t');
+    char b[2] = {(char)(v >> 8 & 0xFF), (char)(v & 0xFF)};
+    stpm_strbuf_putn(sb, b, 2);
+}
+
+static void put_u32(stpm_strbuf *sb, uint32_t v)
+{
+    char b[4] = {(char)(v >> 24), (char)(v >> 16 & 0xFF), (char)(v >> 8 & 0xFF), (char)(v & 0xFF)};
+    stpm_strbuf_putn(sb, b, 4);
+}
+
+static void bin_null(stpm_strbuf *sb)
+{
+    put_u32(sb, UINT32_MAX); /* length -1 */
+}
+
+static void bin_text(stpm_strbuf *sb, const char *s)
+{
     if (!s) {
-        stpm_strbuf_putn(sb, "\\N", 2);
+        bin_null(sb);
         return;
     }
-    const char *run = s;
-    for (const char *p = s; *p; p++) {
-        const char *esc = NULL;
-        switch (*p) {
-        case '\\':
-            esc = "\\\\";
-            break;
-        case '\t':
-            esc = "\\t";
-            break;
-        case '\n':
-            esc = "\\n";
-            break;
-        case '\r':
-            esc = "\\r";
-            break;
-        default:
-            continue;
-        }
-        stpm_strbuf_putn(sb, run, (size_t)(p - run));
-        stpm_strbuf_putn(sb, esc, 2);
-        run = p + 1;
+    size_t n = strlen(s);
+    put_u32(sb, (uint32_t)n);
+    stpm_strbuf_putn(sb, s, n);
+}
+
+static void bin_int4(stpm_strbuf *sb, long v)
+{
+    put_u32(sb, 4);
+    put_u32(sb, (uint32_t)(int32_t)v);
+}
+
+static void bin_uuid(stpm_strbuf *sb, const unsigned char u[16])
+{
+    put_u32(sb, 16);
+    stpm_strbuf_putn(sb, (const char *)u, 16);
+}
+
+/* An amount as a numeric: base-10000 digits, most significant first, with their weight
+ * (the power of 10000 of the first) and a display scale of 4, what numeric(18,4) keeps. */
+#if STPM_DECIMAL_PLACES != 4
+#error one base-10000 digit of a numeric must hold the decimals of an amount
+#endif
+static void bin_amount(stpm_strbuf *sb, const stpm_survey_amount *a)
+{
+    if (!a->set) {
+        bin_null(sb);
+        return;
     }
-    stpm_strbuf_puts(sb, run);
+    uint64_t u = a->value < 0 ? 0 - (uint64_t)a->value : (uint64_t)a->value;
+    unsigned digits[8], n = 0, whole[6], n_whole = 0;
+    for (uint64_t w = u / 10000; w; w /= 10000)
+        whole[n_whole++] = (unsigned)(w % 10000);
+    while (n_whole > 0)
+        digits[n++] = whole[--n_whole];
+    int weight = (int)n - 1;
+    digits[n++] = (unsigned)(u % 10000);
+    while (n > 0 && digits[n - 1] == 0) /* trailing zero digits are not stored */
+        n--;
+    put_u32(sb, 8 + 2 * n);
+    put_u16(sb, n);
+    put_u16(sb, n ? (unsigned)(weight & 0xFFFF) : 0);
+    put_u16(sb, a->value < 0 ? 0x4000 : 0);
+    put_u16(sb, STPM_DECIMAL_PLACES);
+    for (unsigned i = 0; i < n; i++)
+        put_u16(sb, digits[i]);
 }
 
 /* What streaming the rows needs besides the rows. */
@@ -280,35 +312,46 @@ typedef struct {
     id_seq entry_ids, org_ids;
 } stager;
 
-/* Append one staging line for row; false when the digest cannot be computed. */
+/* Append one staging tuple for row; false when the digest cannot be computed. */
 static bool stage_line(stager *st, stpm_strbuf *sb, const stpm_survey_row *row)
 {
-    char digest[STPM_SHA256_HEX_LEN], id[37], org_id[37];
+    char digest[STPM_SHA256_HEX_LEN];
+    unsigned char id[16], org_id[16];
     row_text t; /* filled by row_text_fill: its buffers are outputs */
     row_text_fill(&t, row);
     if (!digest_row(&st->dig, row, &t, digest))
         return false;
     id_seq_next(&st->entry_ids, id);
     id_seq_next(&st->org_ids, org_id);
-    copy_text(sb, t.rownum, true);
-    copy_text(sb, id, false);
-    copy_text(sb, org_id, false);
-    copy_text(sb, row->uscc, false);
-    copy_text(sb, row->org_name, false);
-    copy_text(sb, row->town, false);
-    copy_text(sb, row->title, false);
-    copy_text(sb, row->title_key, false);
-    copy_text(sb, row->field, false);
-    copy_text(sb, row->target_plan, false);
-    copy_text(sb, row->leader, false);
-    for (int i = 0; i < 4; i++)
-        copy_text(sb, t.amount[i], false);
-    copy_text(sb, row->high_tech < 0 ? NULL : row->high_tech ? "t" : "f", false);
-    copy_text(sb, row->partner, false);
-    copy_text(sb, t.maturity, false);
-    copy_text(sb, row->notes, false);
-    copy_text(sb, digest, false);
-    stpm_strbuf_putc(sb, '\n');
+    put_u16(sb, COPY_FIELDS);
+    bin_int4(sb, row->row);
+    bin_uuid(sb, id);
+    bin_uuid(sb, org_id);
+    bin_text(sb, row->uscc);
+    bin_text(sb, row->org_name);
+    bin_text(sb, row->town);
+    bin_text(sb, row->title);
+    bin_text(sb, row->title_key);
+    bin_text(sb, row->field);
+    bin_text(sb, row->target_plan);
+    bin_text(sb, row->leader);
+    bin_amount(sb, &row->planned_investment);
+    bin_amount(sb, &row->requested_funding);
+    bin_amount(sb, &row->rd_spend);
+    bin_amount(sb, &row->revenue);
+    if (row->high_tech < 0) {
+        bin_null(sb);
+    } else {
+        put_u32(sb, 1);
+        stpm_strbuf_putc(sb, row->high_tech ? 1 : 0);
+    }
+    bin_text(sb, row->partner);
+    if (row->maturity > 0)
+        bin_int4(sb, row->maturity);
+    else
+        bin_null(sb);
+    bin_text(sb, row->notes);
+    bin_text(sb, digest);
     return true;
 }
 
@@ -412,6 +455,9 @@ static int stream_rows(PGconn *c, stpm_survey_reader *r, const stpm_survey_impor
         rc = stpm_error_set(err, STPM_ERROR, "cannot compute row digests");
         goto fail;
     }
+    stpm_strbuf_putn(&sb, copy_header, sizeof(copy_header)); /* with its NUL */
+    put_u32(&sb, 0);                                         /* flags */
+    put_u32(&sb, 0);                                         /* no header extension */
     while ((next = stpm_survey_reader_next(r, &row, &rerr)) > 0) {
         if (!stage_line(&st, &sb, row)) {
             rc = stpm_error_set(err, STPM_ERROR, "cannot compute a row digest");
@@ -435,6 +481,7 @@ static int stream_rows(PGconn *c, stpm_survey_reader *r, const stpm_survey_impor
         copy_end(c, "the survey file has errors", NULL, NULL);
         goto out;
     }
+    put_u16(&sb, 0xFFFF); /* the trailer: a field count of -1 */
     if ((rc = flush_chunk(c, &sb, err)) < 0)
         goto fail;
     rc = copy_end(c, NULL, staged, err);

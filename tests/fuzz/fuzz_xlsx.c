@@ -1,5 +1,5 @@
 /* libFuzzer harness for the workbook reader under the survey import (survey/book.c): the
- * bytes as a file, read as .xlsx (libzip, libxml2's streaming reader) or, when they start
+ * bytes as a file, read as .xlsx (libzip, expat in the sheet's thread) or, when they start
  * like an OLE2 file, as .xls (libfreexl), on the first sheet or the sheet "Sheet2" (first
  * byte odd). Never a crash, a hang or a leak; rows come out in order, each cell
  * NUL-terminated UTF-8 of the length given, and a reader that stops says why. */
