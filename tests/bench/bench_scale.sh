@@ -179,7 +179,7 @@ mode_audit() {
     nu=$("$STPM" --db "$DB" --format csv audit unclosed --as-of 2022-06-30 | tail -n +2 | wc -l)
     line "audit unclosed --as-of 2022-06-30" "best $b ms, median $m ms ($nu rows)"
     read -r b m < <(timed "$STPM" --db "$DB" report summary --by level)
-    line "report summary --by level (now: report_counts)" "best $b ms, median $m ms"
+    line "report summary --by level (now)" "best $b ms, median $m ms"
     read -r b m < <(timed "$STPM" --db "$DB" report summary --by level --as-of 2021-12-31)
     line "report summary --by level --as-of 2021-12-31" "best $b ms, median $m ms"
     local s
