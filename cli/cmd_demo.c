@@ -292,17 +292,24 @@ static int run_argv(demo *d, int expect, const char *today, int argc, char **arg
 /* The end of run()'s arguments: a null pointer of the type va_arg reads. */
 #define END_OF_ARGS ((const char *)NULL)
 
-static int run(demo *d, int expect, const char *today, ...)
+/* The words of ap up to END_OF_ARGS (47 at most) into argv, ended by NULL; their count. */
+static int collect_args(va_list ap, char *argv[48])
 {
-    char *argv[48];
     int argc = 0;
-    va_list ap;
-    va_start(ap, today);
     const char *a;
     while ((a = va_arg(ap, const char *)) != NULL && argc < 47)
         argv[argc++] = (char *)a;
-    va_end(ap);
     argv[argc] = NULL;
+    return argc;
+}
+
+static int run(demo *d, int expect, const char *today, ...)
+{
+    char *argv[48];
+    va_list ap;
+    va_start(ap, today);
+    int argc = collect_args(ap, argv);
+    va_end(ap);
     return run_argv(d, expect, today, argc, argv);
 }
 
@@ -348,14 +355,10 @@ static int run_words(demo *d, int expect, const char *today, words *w)
 static int run_workbook(demo *d, const char *today, ...)
 {
     char *argv[48];
-    int argc = 0;
     va_list ap;
     va_start(ap, today);
-    const char *a;
-    while ((a = va_arg(ap, const char *)) != NULL && argc < 47)
-        argv[argc++] = (char *)a;
+    int argc = collect_args(ap, argv);
     va_end(ap);
-    argv[argc] = NULL;
     cli_output_reset(argc, argv);
     int rc = cli_output_end(d->ctx, run_argv(d, 0, today, argc, argv));
     d->ctx->output = NULL;
