@@ -40,25 +40,31 @@ const char *stpm_deadline_kind_name(stpm_deadline_kind k)
  * query joins each candidate to its project once, and there to the state of its version
  * for the due field (a due date counts only for a state its version has). --plan and
  * --mine restrict every branch, before the projects are read (the events are asked one
- * project at a time: OFFSET 0 keeps the planner from hashing all of them). */
+ * project at a time: OFFSET 0 keeps the planner from hashing all of them). Each candidate
+ * looks its project up by its key (OFFSET 0 again: else the planner reads all of projects
+ * for a few thousand candidates). */
 static const char agenda_sql[] =
     "WITH cand AS ("
     /* the due date of the state the project is in at the end of $1, still in time */
+    " SELECT d.* FROM ("
     " SELECT s.project_id, 'due'::text AS kind, s.state, NULL::text AS what, s.due,"
     "        false AS overdue, s.from_date AS since"
     "   FROM stpm.project_states s"
     "  WHERE s.due IS NOT NULL AND NOT s.final AND s.due >= $1::date AND s.due <= $2::date"
     "    AND s.from_date <= $1::date AND coalesce(s.to_date, 'infinity') > $1::date"
-    "    AND (NOT $4::boolean"
+    "  OFFSET 0) d"
+    " WHERE (NOT $4::boolean"
     "         OR EXISTS (SELECT 1 FROM stpm.project_assignments a"
-    "                     WHERE a.project_id = s.project_id AND a.officer = session_user OFFSET 0)"
+    "                     WHERE a.project_id = d.project_id AND a.officer = session_user OFFSET 0)"
     "         OR EXISTS (SELECT 1 FROM stpm.events e"
-    "                     WHERE e.project_id = s.project_id AND e.actor = session_user OFFSET 0))"
+    "                     WHERE e.project_id = d.project_id AND e.actor = session_user OFFSET 0))"
     " UNION ALL"
     /* 应结未结 as of $1 */
+    " SELECT o.* FROM ("
     " SELECT o.project_id, 'overdue', o.state, NULL, o.due, true, o.since"
     "   FROM stpm.overdue_as_of($1::date) o"
-    "  WHERE (NOT $4::boolean"
+    "  OFFSET 0) o"
+    " WHERE (NOT $4::boolean"
     "         OR EXISTS (SELECT 1 FROM stpm.project_assignments a"
     "                     WHERE a.project_id = o.project_id AND a.officer = session_user OFFSET 0)"
     "         OR EXISTS (SELECT 1 FROM stpm.events e"
@@ -110,7 +116,9 @@ static const char agenda_sql[] =
     " SELECT c.kind, p.code, p.title, pl.code, c.state,"
     "        CASE WHEN c.kind IN ('due', 'overdue') THEN ws.due_field ELSE c.what END,"
     "        c.due::text, c.overdue, p.workflow_id, c.since::text"
-    "   FROM cand c JOIN stpm.projects p ON p.id = c.project_id"
+    "   FROM cand c CROSS JOIN LATERAL"
+    "        (SELECT p.code, p.title, p.plan_id, p.workflow_id FROM stpm.projects p"
+    "          WHERE p.id = c.project_id OFFSET 0) p"
     "   JOIN stpm.plans pl ON pl.id = p.plan_id"
     "   LEFT JOIN stpm.workflow_states ws ON c.kind IN ('due', 'overdue')"
     "    AND ws.workflow_id = p.workflow_id AND ws.name = c.state"
