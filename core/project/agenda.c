@@ -34,21 +34,41 @@ const char *stpm_deadline_kind_name(stpm_deadline_kind k)
     return "due";
 }
 
-/* $1 as of, $2 the last day of the window, $3 plan code or NULL, $4 mine. */
+/* $1 as of, $2 the last day of the window, $3 plan code or NULL, $4 mine.
+ *
+ * The due and overdue branches read the periods alone (through their indexes); the outer
+ * query joins each candidate to its project once, and there to the state of its version
+ * for the due field (a due date counts only for a state its version has). --plan and
+ * --mine restrict every branch, before the projects are read (the events are asked one
+ * project at a time: OFFSET 0 keeps the planner from hashing all of them). Each candidate
+ * looks its project up by its key (OFFSET 0 again: else the planner reads all of projects
+ * for a few thousand candidates). */
 static const char agenda_sql[] =
     "WITH cand AS ("
     /* the due date of the state the project is in at the end of $1, still in time */
-    " SELECT s.project_id, 'due'::text AS kind, s.state, ws.due_field AS what, s.due,"
+    " SELECT d.* FROM ("
+    " SELECT s.project_id, 'due'::text AS kind, s.state, NULL::text AS what, s.due,"
     "        false AS overdue, s.from_date AS since"
-    "   FROM stpm.project_states s JOIN stpm.projects p ON p.id = s.project_id"
-    "   JOIN stpm.workflow_states ws ON ws.workflow_id = p.workflow_id AND ws.name = s.state"
+    "   FROM stpm.project_states s"
     "  WHERE s.due IS NOT NULL AND NOT s.final AND s.due >= $1::date AND s.due <= $2::date"
     "    AND s.from_date <= $1::date AND coalesce(s.to_date, 'infinity') > $1::date"
+    "  OFFSET 0) d"
+    " WHERE (NOT $4::boolean"
+    "         OR EXISTS (SELECT 1 FROM stpm.project_assignments a"
+    "                     WHERE a.project_id = d.project_id AND a.officer = session_user OFFSET 0)"
+    "         OR EXISTS (SELECT 1 FROM stpm.events e"
+    "                     WHERE e.project_id = d.project_id AND e.actor = session_user OFFSET 0))"
     " UNION ALL"
     /* 应结未结 as of $1 */
-    " SELECT o.project_id, 'overdue', o.state, ws.due_field, o.due, true, o.since"
-    "   FROM stpm.overdue_as_of($1::date) o JOIN stpm.projects p ON p.id = o.project_id"
-    "   LEFT JOIN stpm.workflow_states ws ON ws.workflow_id = p.workflow_id AND ws.name = o.state"
+    " SELECT o.* FROM ("
+    " SELECT o.project_id, 'overdue', o.state, NULL, o.due, true, o.since"
+    "   FROM stpm.overdue_as_of($1::date) o"
+    "  OFFSET 0) o"
+    " WHERE (NOT $4::boolean"
+    "         OR EXISTS (SELECT 1 FROM stpm.project_assignments a"
+    "                     WHERE a.project_id = o.project_id AND a.officer = session_user OFFSET 0)"
+    "         OR EXISTS (SELECT 1 FROM stpm.events e"
+    "                     WHERE e.project_id = o.project_id AND e.actor = session_user OFFSET 0))"
     " UNION ALL"
     /* timers of the state at the end of $1: n working days are at least n days */
     " SELECT s.project_id, 'timer', s.state, ws.timeout_transition, NULL::date, false,"
@@ -61,9 +81,19 @@ static const char agenda_sql[] =
     "      WHEN 'mo' THEN make_interval(months => ws.timeout_n)"
     "      WHEN 'y' THEN make_interval(years => ws.timeout_n)"
     "      ELSE make_interval(days => ws.timeout_n) END <= $2::date"
+    "    AND ($3::text IS NULL"
+    "         OR p.plan_id = (SELECT pl.id FROM stpm.plans pl WHERE pl.code = $3::text))"
+    "    AND (NOT $4::boolean"
+    "         OR EXISTS (SELECT 1 FROM stpm.project_assignments a"
+    "                     WHERE a.project_id = s.project_id AND a.officer = session_user OFFSET 0)"
+    "         OR EXISTS (SELECT 1 FROM stpm.events e"
+    "                     WHERE e.project_id = s.project_id AND e.actor = session_user OFFSET 0))"
     " UNION ALL"
-    /* open scheduled checks falling due by $2 */
-    " SELECT p.id, 'check', p.state, c.name, c.due, c.status = 'overdue', p.state_since"
+    /* open scheduled checks falling due by $2 (the projects of a version with checks
+     * first: --mine asks the events only of those; OFFSET 0 keeps it there) */
+    " SELECT k.* FROM ("
+    " SELECT p.id AS project_id, 'check', p.state, c.name, c.due, c.status = 'overdue',"
+    "        p.state_since"
     "   FROM stpm.projects p JOIN stpm.workflow_states ws"
     "     ON ws.workflow_id = p.workflow_id AND ws.name = p.state AND NOT ws.final"
     "  CROSS JOIN LATERAL stpm.project_checks(p.id, $1::date) c"
@@ -73,17 +103,27 @@ static const char agenda_sql[] =
     "                     WHEN 'mo' THEN make_interval(months => wc.after_n)"
     "                     WHEN 'y' THEN make_interval(years => wc.after_n)"
     "                     ELSE make_interval(days => wc.after_n) END <= $2::date)"
-    "    AND c.status IN ('scheduled', 'overdue') AND c.due <= $2::date)"
-    " SELECT c.kind, p.code, p.title, pl.code, c.state, c.what, c.due::text, c.overdue,"
-    "        p.workflow_id, c.since::text"
-    "   FROM cand c JOIN stpm.projects p ON p.id = c.project_id"
-    "   JOIN stpm.plans pl ON pl.id = p.plan_id"
-    "  WHERE ($3::text IS NULL OR pl.code = $3::text)"
-    "    AND (NOT $4::boolean"
+    "    AND c.status IN ('scheduled', 'overdue') AND c.due <= $2::date"
+    "    AND ($3::text IS NULL"
+    "         OR p.plan_id = (SELECT pl.id FROM stpm.plans pl WHERE pl.code = $3::text))"
+    "  OFFSET 0) k"
+    " WHERE (NOT $4::boolean"
     "         OR EXISTS (SELECT 1 FROM stpm.project_assignments a"
-    "                     WHERE a.project_id = p.id AND a.officer = session_user)"
+    "                     WHERE a.project_id = k.project_id AND a.officer = session_user OFFSET 0)"
     "         OR EXISTS (SELECT 1 FROM stpm.events e"
-    "                     WHERE e.project_id = p.id AND e.actor = session_user))";
+    "                     WHERE e.project_id = k.project_id AND e.actor = session_user OFFSET 0))"
+    ")"
+    " SELECT c.kind, p.code, p.title, pl.code, c.state,"
+    "        CASE WHEN c.kind IN ('due', 'overdue') THEN ws.due_field ELSE c.what END,"
+    "        c.due::text, c.overdue, p.workflow_id, c.since::text"
+    "   FROM cand c CROSS JOIN LATERAL"
+    "        (SELECT p.code, p.title, p.plan_id, p.workflow_id FROM stpm.projects p"
+    "          WHERE p.id = c.project_id OFFSET 0) p"
+    "   JOIN stpm.plans pl ON pl.id = p.plan_id"
+    "   LEFT JOIN stpm.workflow_states ws ON c.kind IN ('due', 'overdue')"
+    "    AND ws.workflow_id = p.workflow_id AND ws.name = c.state"
+    "  WHERE (c.kind <> 'due' OR ws.name IS NOT NULL)"
+    "    AND ($3::text IS NULL OR pl.code = $3::text)";
 
 void stpm_agenda_free(stpm_agenda *a)
 {
