@@ -58,7 +58,8 @@ out=$tmp/results
 # promote
 # (the entries' ids are each database's own; both lists are in the same order)
 for d in one bulk; do
-    s $d --format csv reserve list --year 2025 | sed 1d | cut -d, -f2 | head -n "$NP" >"$tmp/entries-$d"
+    s $d --format csv --output "$tmp/list-$d.csv" reserve list --year 2025
+    awk -F, -v n="$NP" 'NR > 1 && NR <= n + 1 { print $2 }' "$tmp/list-$d.csv" >"$tmp/entries-$d"
 done
 t0=$(now)
 while read -r e; do s one reserve promote "$e" --plan RGSP --year 2026 >/dev/null; done <"$tmp/entries-one"
