@@ -28,28 +28,6 @@
 #define ATTACH_CHUNK_BYTES (48u * 1024u * 1024u)
 #define ATTACH_TRIES 4
 
-char *proj_item_message(const char *message, const char *detail)
-{
-    if (!message)
-        return stpm_strdup(_("unknown error"));
-    return detail && *detail ? stpm_asprintf("%s. %s", message, detail) : stpm_strdup(message);
-}
-
-int proj_item_outcome(int code)
-{
-    switch (code) {
-    case STPM_EREFUSED:
-    case STPM_EINPUT:
-    case STPM_ENOTFOUND:
-    case STPM_EUSAGE:
-        return STPM_OUTCOME_REFUSED;
-    case STPM_ECONFLICT:
-        return STPM_OUTCOME_CONFLICT;
-    default:
-        return STPM_OUTCOME_ERROR;
-    }
-}
-
 void stpm_attach_report_clear(stpm_attach_report *r)
 {
     if (!r)
@@ -89,14 +67,7 @@ static void set_outcome(stpm_attach_report *r, stpm_attach_item *it, int outcome
     it->outcome = outcome;
     free(it->message);
     it->message = message;
-    if (outcome == STPM_OUTCOME_OK)
-        r->n_ok++;
-    else if (outcome == STPM_OUTCOME_REFUSED)
-        r->n_refused++;
-    else if (outcome == STPM_OUTCOME_CONFLICT)
-        r->n_conflict++;
-    else
-        r->n_error++;
+    proj_outcome_tally(outcome, &r->n_ok, &r->n_refused, &r->n_conflict, &r->n_error);
 }
 
 static void set_error(stpm_attach_report *r, stpm_attach_item *it, const stpm_error *e)

@@ -66,14 +66,7 @@ static void set_outcome(stpm_bulk_report *r, stpm_bulk_item *it, stpm_outcome o,
     it->outcome = o;
     free(it->message);
     it->message = msg ? stpm_strdup(msg) : NULL;
-    if (o == STPM_OUTCOME_OK)
-        r->n_ok++;
-    else if (o == STPM_OUTCOME_REFUSED)
-        r->n_refused++;
-    else if (o == STPM_OUTCOME_CONFLICT)
-        r->n_conflict++;
-    else
-        r->n_error++;
+    proj_outcome_tally(o, &r->n_ok, &r->n_refused, &r->n_conflict, &r->n_error);
 }
 
 /* Many transitions through the server: each project in its own subtransaction of one

@@ -113,4 +113,8 @@ char *proj_item_message(const char *message, const char *detail);
  * about the item (refused, bad input, not found, usage), conflict, else error. */
 int proj_item_outcome(int code);
 
+/* Count an item's outcome in its report's counters (ok, refused, conflict, error). */
+void proj_outcome_tally(int outcome, size_t *n_ok, size_t *n_refused, size_t *n_conflict,
+                        size_t *n_error);
+
 #endif

@@ -151,14 +151,7 @@ static void set_outcome(stpm_promote_report *r, stpm_promote_item *it, int outco
     it->outcome = outcome;
     free(it->message);
     it->message = message;
-    if (outcome == STPM_OUTCOME_OK)
-        r->n_ok++;
-    else if (outcome == STPM_OUTCOME_REFUSED)
-        r->n_refused++;
-    else if (outcome == STPM_OUTCOME_CONFLICT)
-        r->n_conflict++;
-    else
-        r->n_error++;
+    proj_outcome_tally(outcome, &r->n_ok, &r->n_refused, &r->n_conflict, &r->n_error);
 }
 
 /* The plan to apply under: its code, its workflow's newest stored version, that version's
