@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Migration 096: a bulk advance (stpm.project_advance_many) decides and writes its plainly
+# Migrations 096-097: a bulk advance (stpm.project_advance_many) decides and writes its plainly
 # allowed projects as one set, and takes every other one through stpm.transition_take one
 # by one as before. Both ways must give the same answers and write the same history:
 # twin databases run the same bulk calls, one with the set path off (stpm.bulk_sets=off),
@@ -195,6 +195,37 @@ for mode in off on; do
     run "$STPM" --db "${DB[$mode]}" audit verify
     expect_rc 0 "set path $mode: audit verify passes"
 done
+
+# stpm.checks_run_set (096) gives every project the outcomes stpm.checks_run gives it, on
+# days when each of the seven checks fails for some of them: a declared conflict and an
+# invalid USCC are added (after the twins were compared), the later days find projects
+# past their deadlines.
+"$STPM" --db "${DB[on]}" --today 2026-07-02 org conflict $ORG2 --officer "$(psql "${DB[on]}" -qAtX \
+    -c 'SELECT session_user')" --reason 亲属关系 >/dev/null
+psql "${DB[on]}" -qAtX -v ON_ERROR_STOP=1 -c "
+    INSERT INTO stpm.orgs (uscc, name, town) VALUES ('91320682MA1MXXXX9Q', '校验码错误样例', '如城街道');
+    UPDATE stpm.projects SET org_id = (SELECT id FROM stpm.orgs WHERE uscc = '91320682MA1MXXXX9Q')
+     WHERE code = '${NT[9]}'" >/dev/null
+checks_vs() { # DATE: projects, how many differ, the failed checks' names
+    psql "${DB[on]}" -qAtX -v ON_ERROR_STOP=1 -c "
+        WITH c AS (SELECT tr.rule -> 'checks' AS l FROM stpm.workflow_transition_rules tr
+                     JOIN stpm.workflows w ON w.id = tr.workflow_id
+                    WHERE w.name = 'municipal_nantong' AND tr.name = 'admit'),
+             s AS (SELECT x.* FROM c, stpm.checks_run_set(c.l, (SELECT array_agg(id)
+                                                                  FROM stpm.projects), DATE '$1') x)
+        SELECT count(*) || ' ' || count(*) FILTER (WHERE s.outcomes IS DISTINCT FROM
+                                                 stpm.checks_run(c.l, s.project_id, DATE '$1'))
+               || ' ' || (SELECT string_agg(DISTINCT o ->> 'name', ',' ORDER BY o ->> 'name')
+                            FROM s s2, jsonb_array_elements(s2.outcomes) o
+                           WHERE NOT (o ->> 'passed')::boolean)
+          FROM s, c"
+}
+is "$(checks_vs 2026-01-06)" \
+    "14 0 credit_clean,integrity_commitment,leader_limit,no_conflict,no_duplicate,uscc_valid" \
+    "checks_run_set gives every project checks_run's outcomes, six checks failing"
+is "$(checks_vs 2029-06-01)" \
+    "14 0 credit_clean,integrity_commitment,leader_limit,no_conflict,no_duplicate,org_no_overdue,uscc_valid" \
+    "checks_run_set equals checks_run years later, org_no_overdue failing too"
 
 for mode in off on; do drop_db "${DB[$mode]}"; done
 done_testing

@@ -1,4 +1,4 @@
--- 096: a bulk advance decides and writes its projects as one set (issue 8, "Figures").
+-- 097: a bulk advance decides and writes its projects as one set (issue 8, "Figures").
 --
 -- stpm.project_advance_many (085) took each project through stpm.transition_take in a
 -- subtransaction of its own: about twenty statements per project, each planned, started,
@@ -69,8 +69,9 @@ $$;
 -- yes: {changes, checks, outcomes}; NULL when it is anything else (then the caller takes
 -- the project through stpm.transition_take, which gives every reason). The same order and
 -- the same expressions as 085's transition_take; an error is raised as it would be there.
+-- p_outcomes: the checks' outcomes when the caller has them (stpm.checks_run_set, 096).
 CREATE FUNCTION stpm.transition_decide(t jsonb, p stpm.projects, p_sets jsonb, p_today date,
-                                       p_reason text, p_role_ok boolean)
+                                       p_reason text, p_role_ok boolean, p_outcomes jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, stpm, pg_temp AS $$
 DECLARE
@@ -121,7 +122,7 @@ BEGIN
         RETURN NULL;
     END IF;
     IF jsonb_array_length(t -> 'checks') > 0 THEN
-        outcomes := stpm.checks_run(t -> 'checks', p.id, p_today);
+        outcomes := coalesce(p_outcomes, stpm.checks_run(t -> 'checks', p.id, p_today));
         IF EXISTS (SELECT 1 FROM jsonb_array_elements(outcomes) x
                     WHERE NOT (x ->> 'passed')::boolean) THEN
             RETURN NULL;
@@ -154,7 +155,7 @@ BEGIN
     END IF;
     RETURN jsonb_build_object('changes', changes, 'checks', checks, 'outcomes', outcomes);
 END $$;
-ALTER FUNCTION stpm.transition_decide(jsonb, stpm.projects, jsonb, date, text, boolean)
+ALTER FUNCTION stpm.transition_decide(jsonb, stpm.projects, jsonb, date, text, boolean, jsonb)
     SET plan_cache_mode = force_generic_plan;
 
 -- ---------------------------------------------------------------------------------------
@@ -179,6 +180,8 @@ DECLARE
     res jsonb[] := array_fill(NULL::jsonb, ARRAY[n]);
     ids uuid[];
     decs stpm.bulk_decision[];
+    lists jsonb[];
+    checked jsonb;
     k1 integer;
     k2 integer;
     sh boolean;
@@ -219,8 +222,18 @@ BEGIN
         RAISE EXCEPTION 'a project of the chunk is locked' USING ERRCODE = 'SR090';
     END IF;
 
-    -- 2. The decisions, each project as it is now that it is locked; a code seen again
+    -- 2. The checks of all at once when the chunk's rules have one list of them (096),
+    -- then the decisions, each project as it is now that it is locked; a code seen again
     -- later in the chunk is the old path's. Only the allowed ones are kept.
+    SELECT array_agg(DISTINCT tr.rule -> 'checks') INTO lists
+      FROM stpm.projects p
+      JOIN stpm.workflow_transition_rules tr
+        ON tr.workflow_id = p.workflow_id AND tr.name = p_transition
+     WHERE p.id = ANY (ids) AND jsonb_array_length(tr.rule -> 'checks') > 0;
+    IF cardinality(lists) = 1 THEN
+        SELECT jsonb_object_agg(c.project_id, c.outcomes) INTO checked
+          FROM stpm.checks_run_set(lists[1], ids, today) c;
+    END IF;
     SELECT array_agg(x.dec ORDER BY (x.dec).idx) INTO decs
       FROM (SELECT ROW(c.idx, p.id, p.code, p.state, p.row_version, tr.rule ->> 'to', w.name,
                        w.version,
@@ -234,7 +247,8 @@ BEGIN
                                           THEN coalesce(p_sets -> (c.idx - 1)::integer, '{}')
                                           ELSE p_sets END,
                                      today, p_reason,
-                                     stpm.may_take(coalesce(tr.rule -> 'roles', '[]'))) END
+                                     stpm.may_take(coalesce(tr.rule -> 'roles', '[]')),
+                                     checked -> p.id::text) END
                    )::stpm.bulk_decision AS dec
               FROM (SELECT min(u.i) AS idx, u.code FROM unnest(p_codes) WITH ORDINALITY u(code, i)
                      GROUP BY u.code) c
