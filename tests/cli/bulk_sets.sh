@@ -196,6 +196,22 @@ for mode in off on; do
     expect_rc 0 "set path $mode: audit verify passes"
 done
 
+# Migration 098: one statement that inserts two state changes of one project (as a
+# migration might) is tracked event by event; the periods and facts equal their rebuild.
+psql "${DB[on]}" -qAtX -v ON_ERROR_STOP=1 -c "
+    INSERT INTO stpm.events (chain, project_id, on_date, kind, transition, from_state, to_state, data)
+    SELECT 'project:' || p.id, p.id, DATE '2026-07-03', 'transition', t.tr, t.f, t.t,
+           jsonb_build_object('workflow', 'bulk_sets_test', 'version', 1, 'set', '{}'::jsonb)
+      FROM stpm.projects p,
+           (VALUES (1, 'close', 'approved', 'rejected'), (2, 'close', 'rejected', 'rejected')) t(n, tr, f, t)
+     WHERE p.code = '${BS[0]}' ORDER BY t.n" >/dev/null
+is "$(psql "${DB[on]}" -qAtX -c "SELECT count(*) FROM stpm.project_states s
+                                 JOIN stpm.projects p ON p.id = s.project_id
+                                 WHERE p.code = '${BS[0]}' AND s.state = 'rejected'")" "2" \
+    "two events of one project in one statement: two periods"
+is "$(psql "${DB[on]}" -qAtX -c "SELECT count(*) FROM stpm.derived_problems()")" "0" \
+    "two events of one project in one statement: the derived tables equal their rebuild"
+
 # stpm.checks_run_set (096) gives every project the outcomes stpm.checks_run gives it, on
 # days when each of the seven checks fails for some of them: a declared conflict and an
 # invalid USCC are added (after the twins were compared), the later days find projects
