@@ -4,7 +4,8 @@
 -- 097's set path would call stpm.checks_run for each project: about fifteen statements each
 -- started and ended per project (measured: 1.05 ms of a bulk admit's 1.6 ms per project,
 -- most of it executor start-up of small aggregates). stpm.checks_run_set gives, for many
--- projects at once, the very outcomes stpm.checks_run (081) gives each of them — the same
+-- projects at once, the very outcomes stpm.checks_run (081) gives each of them (with
+-- whether all passed and their evidence in order, what a transition records) — the same
 -- queries, formats and evidence, each check a LATERAL subquery of one statement, run only
 -- when the transition has that check. tests/cli/bulk_sets.sh compares the two ways.
 --
@@ -13,7 +14,7 @@
 -- path, where checks_run answers as before.
 
 CREATE FUNCTION stpm.checks_run_set(p_checks jsonb, p_ids uuid[], p_today date)
-RETURNS TABLE (project_id uuid, outcomes jsonb)
+RETURNS TABLE (project_id uuid, outcomes jsonb, passed boolean, evidence jsonb)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, stpm, pg_temp AS $$
 DECLARE
     names constant text[] := ARRAY(SELECT c ->> 'name' FROM jsonb_array_elements(p_checks) c);
@@ -21,6 +22,7 @@ DECLARE
     max_text text;
     thr real;
     mx integer;
+    org_why jsonb;
 BEGIN
     IF cardinality(names) <> (SELECT count(DISTINCT x) FROM unnest(names) x)
        OR EXISTS (SELECT 1 FROM unnest(names) x
@@ -41,17 +43,25 @@ BEGIN
     IF 'leader_limit' = ANY (names) THEN
         mx := coalesce(max_text, '3')::integer;
     END IF;
+    -- Each organisation's code checked once (a plpgsql loop over its characters).
+    IF 'uscc_valid' = ANY (names) THEN
+        SELECT jsonb_object_agg(o.id, stpm.uscc_problem(o.uscc)) INTO org_why
+          FROM stpm.orgs o
+         WHERE o.id IN (SELECT b.org_id FROM stpm.projects b WHERE b.id = ANY (p_ids));
+    END IF;
     RETURN QUERY
-    -- Per organisation, once: its overdue projects (org_no_overdue) and its code's problem.
+    -- Per organisation, once: its overdue projects (org_no_overdue).
     WITH org_overdue AS MATERIALIZED (
         SELECT q.org_id, q.id, q.code, q.title, x.state, x.due
           FROM stpm.projects q CROSS JOIN LATERAL stpm.project_overdue(q.id, p_today) x
          WHERE 'org_no_overdue' = ANY (names)
-           AND q.org_id IN (SELECT b.org_id FROM stpm.projects b WHERE b.id = ANY (p_ids))),
-    org_uscc AS MATERIALIZED (
-        SELECT o.id AS org_id, stpm.uscc_problem(o.uscc) AS why FROM stpm.orgs o
-         WHERE 'uscc_valid' = ANY (names)
-           AND o.id IN (SELECT b.org_id FROM stpm.projects b WHERE b.id = ANY (p_ids)))
+           AND q.org_id IN (SELECT b.org_id FROM stpm.projects b WHERE b.id = ANY (p_ids)))
+    SELECT r.id, r.outcomes,
+           NOT EXISTS (SELECT 1 FROM jsonb_array_elements(r.outcomes) x
+                        WHERE NOT (x ->> 'passed')::boolean),
+           (SELECT jsonb_agg(x -> 'evidence' ORDER BY n)
+              FROM jsonb_array_elements(r.outcomes) WITH ORDINALITY e(x, n))
+    FROM (
     SELECT p.id,
            (SELECT jsonb_agg(jsonb_build_object('name', k.name, 'passed', k.passed,
                                                 'summary', k.summary, 'evidence', k.evidence)
@@ -82,7 +92,7 @@ BEGIN
                              WHEN 'no_duplicate' THEN nd.evidence
                              WHEN 'leader_limit' THEN ll.evidence
                              WHEN 'org_no_overdue' THEN oo.evidence
-                             WHEN 'uscc_valid' THEN uv.evidence END AS evidence) k)
+                             WHEN 'uscc_valid' THEN uv.evidence END AS evidence) k) AS outcomes
       FROM stpm.projects p
       JOIN stpm.orgs o ON o.id = p.org_id
       -- integrity_commitment
@@ -239,9 +249,10 @@ BEGIN
                                  o.name, u.why) END AS summary,
                  jsonb_build_object('check', 'uscc_valid', 'project', p.code, 'as_of', p_today,
                      'passed', u.why IS NULL, 'org', o.uscc, 'reason', u.why) AS evidence
-            FROM org_uscc u
-           WHERE u.org_id = o.id AND 'uscc_valid' = ANY (names)) uv ON true
-     WHERE p.id = ANY (p_ids);
+            FROM (SELECT org_why ->> o.id::text AS why) u
+           WHERE 'uscc_valid' = ANY (names)) uv ON true
+     WHERE p.id = ANY (p_ids)
+    OFFSET 0) r; -- (each project's outcomes made once, then read twice)
 END $$;
 -- The same plan settings as checks_run (090): lookups on the indexes, no JIT.
 ALTER FUNCTION stpm.checks_run_set(jsonb, uuid[], date) SET enable_seqscan = off;

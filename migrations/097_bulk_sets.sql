@@ -69,9 +69,11 @@ $$;
 -- yes: {changes, checks, outcomes}; NULL when it is anything else (then the caller takes
 -- the project through stpm.transition_take, which gives every reason). The same order and
 -- the same expressions as 085's transition_take; an error is raised as it would be there.
--- p_outcomes: the checks' outcomes when the caller has them (stpm.checks_run_set, 096).
+-- p_outcomes, p_passed, p_evidence: the checks' outcomes, whether all passed and their
+-- evidence, when the caller has them (stpm.checks_run_set, 096).
 CREATE FUNCTION stpm.transition_decide(t jsonb, p stpm.projects, p_sets jsonb, p_today date,
-                                       p_reason text, p_role_ok boolean, p_outcomes jsonb)
+                                       p_reason text, p_role_ok boolean, p_outcomes jsonb,
+                                       p_passed boolean, p_evidence jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, stpm, pg_temp AS $$
 DECLARE
@@ -121,8 +123,14 @@ BEGIN
     IF (t -> 'require' ->> 'reason')::boolean AND stpm.is_blank(p_reason) THEN
         RETURN NULL;
     END IF;
-    IF jsonb_array_length(t -> 'checks') > 0 THEN
-        outcomes := coalesce(p_outcomes, stpm.checks_run(t -> 'checks', p.id, p_today));
+    IF jsonb_array_length(t -> 'checks') > 0 AND p_outcomes IS NOT NULL THEN
+        IF NOT p_passed THEN
+            RETURN NULL;
+        END IF;
+        outcomes := p_outcomes;
+        checks := p_evidence;
+    ELSIF jsonb_array_length(t -> 'checks') > 0 THEN
+        outcomes := stpm.checks_run(t -> 'checks', p.id, p_today);
         IF EXISTS (SELECT 1 FROM jsonb_array_elements(outcomes) x
                     WHERE NOT (x ->> 'passed')::boolean) THEN
             RETURN NULL;
@@ -155,7 +163,8 @@ BEGIN
     END IF;
     RETURN jsonb_build_object('changes', changes, 'checks', checks, 'outcomes', outcomes);
 END $$;
-ALTER FUNCTION stpm.transition_decide(jsonb, stpm.projects, jsonb, date, text, boolean, jsonb)
+ALTER FUNCTION stpm.transition_decide(jsonb, stpm.projects, jsonb, date, text, boolean, jsonb,
+                                      boolean, jsonb)
     SET plan_cache_mode = force_generic_plan;
 
 -- ---------------------------------------------------------------------------------------
@@ -181,7 +190,6 @@ DECLARE
     ids uuid[];
     decs stpm.bulk_decision[];
     lists jsonb[];
-    checked jsonb;
     k1 integer;
     k2 integer;
     sh boolean;
@@ -230,10 +238,6 @@ BEGIN
       JOIN stpm.workflow_transition_rules tr
         ON tr.workflow_id = p.workflow_id AND tr.name = p_transition
      WHERE p.id = ANY (ids) AND jsonb_array_length(tr.rule -> 'checks') > 0;
-    IF cardinality(lists) = 1 THEN
-        SELECT jsonb_object_agg(c.project_id, c.outcomes) INTO checked
-          FROM stpm.checks_run_set(lists[1], ids, today) c;
-    END IF;
     SELECT array_agg(x.dec ORDER BY (x.dec).idx) INTO decs
       FROM (SELECT ROW(c.idx, p.id, p.code, p.state, p.row_version, tr.rule ->> 'to', w.name,
                        w.version,
@@ -248,7 +252,7 @@ BEGIN
                                           ELSE p_sets END,
                                      today, p_reason,
                                      stpm.may_take(coalesce(tr.rule -> 'roles', '[]')),
-                                     checked -> p.id::text) END
+                                     cr.outcomes, cr.passed, cr.evidence) END
                    )::stpm.bulk_decision AS dec
               FROM (SELECT min(u.i) AS idx, u.code FROM unnest(p_codes) WITH ORDINALITY u(code, i)
                      GROUP BY u.code) c
@@ -256,6 +260,10 @@ BEGIN
               JOIN stpm.workflows w ON w.id = p.workflow_id
               LEFT JOIN stpm.workflow_transition_rules tr
                      ON tr.workflow_id = p.workflow_id AND tr.name = p_transition
+              -- (no rows when the chunk's rules have no list or more than one)
+              LEFT JOIN stpm.checks_run_set(CASE WHEN cardinality(lists) = 1 THEN lists[1] END,
+                                            CASE WHEN cardinality(lists) = 1 THEN ids END,
+                                            today) cr ON cr.project_id = p.id
             OFFSET 0) x -- (each decision made once, not once more for the filter)
      WHERE (x.dec).d IS NOT NULL;
     IF decs IS NULL THEN

@@ -69,10 +69,12 @@ static void set_outcome(stpm_bulk_report *r, stpm_bulk_item *it, stpm_outcome o,
     proj_outcome_tally(o, &r->n_ok, &r->n_refused, &r->n_conflict, &r->n_error);
 }
 
-/* Many transitions through the server: each project in its own subtransaction of one
- * call (stpm.project_advance_many, migrations/070_rules.sql), so each is atomic on its
- * own, the later ones see the earlier ones (a leader's limit counts the projects admitted
- * a moment before in the same run), and a chunk costs one round trip and one commit.
+/* Many transitions through the server in one call per chunk (stpm.project_advance_many,
+ * migrations/070_rules.sql and 097_bulk_sets.sql): each project is atomic on its own, the
+ * later ones see the earlier ones (a leader's limit counts the projects admitted a moment
+ * before in the same run), and a chunk costs one round trip and one commit. The server
+ * writes the plainly allowed projects of a chunk as one set and takes the others one by
+ * one; the answers are the same either way.
  * Rows: code, allowed, to, the error's SQLSTATE, message and detail, the blocks as
  * "kind: message" lines. */
 static const char many_sql[] =
