@@ -199,5 +199,7 @@ DROP TRIGGER events_project_track ON stpm.events;
 CREATE TRIGGER events_project_track AFTER INSERT ON stpm.events
     REFERENCING NEW TABLE AS new_events
     FOR EACH STATEMENT EXECUTE FUNCTION stpm.project_track_set();
+-- 085's row trigger function: its body is project_track_one's now.
+DROP FUNCTION stpm.project_track();
 
 SELECT stpm.door_close();
