@@ -315,29 +315,32 @@ ALTER FUNCTION stpm.transition_take_set(text[], text, date, jsonb, text)
 REVOKE ALL ON FUNCTION stpm.transition_take_set(text[], text, date, jsonb, text) FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------------------
--- 085's project_advance_many: the set path first (for two projects or more, not by a
--- timer), then the old path for every project the set path did not take.
-CREATE OR REPLACE FUNCTION stpm.project_advance_many(p_codes text[], p_transition text,
+-- 085's project_advance_many keeps its body under the name project_advance_each (the old
+-- path: each project through transition_take in its own subtransaction, the refusal
+-- records, the errors as answers) and is called by the new project_advance_many below for
+-- every project the set path did not take. No login role calls it directly.
+ALTER FUNCTION stpm.project_advance_many(text[], text, date, jsonb, text, boolean)
+    RENAME TO project_advance_each;
+REVOKE ALL ON FUNCTION stpm.project_advance_each(text[], text, date, jsonb, text, boolean)
+    FROM PUBLIC, stpm_admin, stpm_officer, stpm_expert, stpm_auditor;
+
+-- The set path first (for two projects or more, not by a timer), then the old path for
+-- every project the set path did not take, in the order given.
+CREATE FUNCTION stpm.project_advance_many(p_codes text[], p_transition text,
         p_on_date date DEFAULT NULL, p_sets jsonb DEFAULT '{}', p_reason text DEFAULT NULL,
         p_by_timer boolean DEFAULT false)
 RETURNS SETOF jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, stpm, pg_temp AS $$
 DECLARE
-    code text;
-    res jsonb;
     done jsonb[];
     st text;
-    msg text;
-    det text;
-    hnt text;
-    h text;
-    may_write constant boolean := pg_has_role(session_user, 'stpm_officer', 'MEMBER')
-                                  OR pg_has_role(session_user, 'stpm_admin', 'MEMBER')
-                                  OR pg_has_role(session_user, 'stpm_expert', 'MEMBER');
     each_sets constant boolean := jsonb_typeof(p_sets) = 'array';
 BEGIN
-    IF may_write AND NOT coalesce(p_by_timer, false) AND coalesce(array_length(p_codes, 1), 0) > 1
-       AND coalesce(current_setting('stpm.bulk_sets', true), '') <> 'off' THEN
+    IF coalesce(array_length(p_codes, 1), 0) > 1 AND NOT coalesce(p_by_timer, false)
+       AND coalesce(current_setting('stpm.bulk_sets', true), '') <> 'off'
+       AND (pg_has_role(session_user, 'stpm_officer', 'MEMBER')
+            OR pg_has_role(session_user, 'stpm_admin', 'MEMBER')
+            OR pg_has_role(session_user, 'stpm_expert', 'MEMBER')) THEN
         BEGIN
             done := stpm.transition_take_set(p_codes, p_transition, p_on_date, p_sets, p_reason);
         EXCEPTION WHEN OTHERS THEN
@@ -349,57 +352,21 @@ BEGIN
         END;
     END IF;
     FOR i IN 1..coalesce(array_length(p_codes, 1), 0) LOOP
-        code := p_codes[i];
         IF done[i] IS NOT NULL THEN
             RETURN NEXT done[i];
-            CONTINUE;
+        ELSE
+            RETURN QUERY SELECT * FROM stpm.project_advance_each(ARRAY[p_codes[i]], p_transition,
+                p_on_date,
+                CASE WHEN each_sets THEN jsonb_build_array(coalesce(p_sets -> (i - 1), '{}'))
+                     ELSE p_sets END,
+                p_reason, p_by_timer);
         END IF;
-        IF NOT may_write THEN
-            -- stpm.project_advance's refusal, for every project as before
-            RETURN NEXT jsonb_build_object('code', code, 'error', jsonb_build_object(
-                'sqlstate', '42501',
-                'message', format('permission denied: the role %s may not change projects',
-                                  session_user),
-                'detail', 'Transitions are taken by members of stpm_officer, stpm_admin or '
-                          'stpm_expert; auditors only read.',
-                'hint', NULL));
-            CONTINUE;
-        END IF;
-        BEGIN
-            res := stpm.transition_take(code, p_transition, p_on_date,
-                                        CASE WHEN each_sets
-                                             THEN coalesce(p_sets -> (i - 1), '{}')
-                                             ELSE p_sets END,
-                                        p_reason, p_by_timer, '{}', NULL);
-            IF (res ->> 'failed')::boolean AND NOT (res ->> 'allowed')::boolean THEN
-                INSERT INTO stpm.events (chain, project_id, on_date, kind, transition,
-                                         from_state, reason, data)
-                VALUES ('project:' || (res ->> 'project_id'), (res ->> 'project_id')::uuid,
-                        coalesce(p_on_date, current_date), 'refused', p_transition,
-                        res ->> 'from', CASE WHEN NOT stpm.is_blank(p_reason) THEN p_reason END,
-                        jsonb_build_object('workflow', res ->> 'workflow',
-                                           'version', (res ->> 'version')::int,
-                                           'checks', res -> 'checks', 'blocks', res -> 'blocks'))
-                RETURNING hash INTO h;
-                res := (res - 'failed' - 'project_id' - 'workflow' - 'version')
-                       || jsonb_build_object('refused', h);
-            ELSE
-                res := res - 'failed' - 'project_id' - 'workflow' - 'version';
-            END IF;
-        EXCEPTION WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
-                                    det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
-            IF st IN ('40P01', '40001', '55P03') OR st LIKE '08%' OR st LIKE '57%'
-               OR st LIKE '53%' THEN
-                RAISE; -- the whole batch is retried or fails: not one project's problem
-            END IF;
-            res := jsonb_build_object('code', code, 'error', jsonb_build_object(
-                'sqlstate', st, 'message', msg, 'detail', nullif(det, ''),
-                'hint', nullif(hnt, '')));
-        END;
-        RETURN NEXT res;
     END LOOP;
 END $$;
+REVOKE ALL ON FUNCTION stpm.project_advance_many(text[], text, date, jsonb, text, boolean)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION stpm.project_advance_many(text[], text, date, jsonb, text, boolean)
+    TO stpm_admin, stpm_officer, stpm_expert;
 
 -- ---------------------------------------------------------------------------------------
 -- 081's report_counts_track with the trigger's WHEN clause in its body.
