@@ -10,7 +10,8 @@
 # false, set: expressions, a required reason, a date before a project's last event, and a
 # leader_limit that the later projects of a bulk must see (bulk_sets.yaml: the set path
 # must not be taken there). The set path leaves its mark: its events of one call are
-# written by one subtransaction (one xmin), the old path's by one each.
+# written by one subtransaction (one xmin), the old path's by one each. Then a race: two
+# bulk admits and four single admits of the same projects at once.
 . "$(dirname "$0")/lib.sh"
 need_db
 need_source
@@ -196,6 +197,68 @@ for mode in off on; do
     expect_rc 0 "set path $mode: audit verify passes"
 done
 
+# Under contention: two bulk admits of the same projects and single admits of some of
+# them, all at once (the set path tries its locks without waiting and leaves a chunk whose
+# locks are held to the old path, which waits for them). Every project is admitted once,
+# the losers exit 3 or 4 with a sentence, and the history verifies.
+words=(风电 轴承 纺织 电池 印花 仓储 电网 冷链 机器人 传感器 激光 涂层 芯片 光伏 氢能 船舶)
+RACE_ORG=91320682053181941N # (an organisation of its own: ORG2 has an overdue project by now)
+"$STPM" --db "${DB[on]}" --today 2026-08-01 org add --uscc $RACE_ORG --name 如皋并发样例有限公司 \
+    --town 如城街道 >/dev/null
+for i in $(seq 0 15); do
+    c=$("$STPM" --db "${DB[on]}" --today 2026-08-01 project create --plan NTKJ --org $RACE_ORG \
+        --title "${words[$i]}${words[$(((i * 7 + 3) % 16))]}并发测试项目第${i}号关键技术研究" \
+        --leader "并发负责人$i" --year 2026 --set amount_requested=20)
+    "$STPM" --db "${DB[on]}" --today 2026-08-01 project attach "$c" application_form \
+        "$TMPD/application_form.txt" >/dev/null
+    "$STPM" --db "${DB[on]}" --today 2026-08-01 project attach "$c" integrity_commitment \
+        "$TMPD/integrity_commitment.txt" >/dev/null
+done
+"$STPM" --db "${DB[on]}" --today 2026-08-02 project advance --where "plan=NTKJ state=reserve" apply \
+    >/dev/null 2>&1 || true
+racers=$(psql "${DB[on]}" -qAtX -c "SELECT string_agg(code, ' ' ORDER BY code) FROM stpm.projects
+                                   WHERE state = 'applied' AND title LIKE '%并发测试项目%'")
+read -r -a RC_CODES <<<"$racers"
+is "${#RC_CODES[@]}" "16" "16 projects applied for the race"
+rm -f "$TMPD/go"
+pids=()
+for k in 1 2 3 4 5 6; do
+    (
+        set +e # (an exit 3 or 4 is an answer here)
+        while [ ! -e "$TMPD/go" ]; do sleep 0.01; done
+        if [ "$k" -le 2 ]; then
+            "$STPM" --db "${DB[on]}" --today 2026-08-03 project advance --where "plan=NTKJ state=applied" admit
+        else
+            "$STPM" --db "${DB[on]}" --today 2026-08-03 project advance "${RC_CODES[$(((k - 3) * 4 + 1))]}" admit
+        fi >"$TMPD/race.$k.out" 2>"$TMPD/race.$k.err"
+        echo $? >"$TMPD/race.$k.rc"
+    ) &
+    pids+=($!)
+done
+sleep 0.5
+touch "$TMPD/go"
+wait "${pids[@]}" || true
+is "$(psql "${DB[on]}" -qAtX -c "SELECT count(*) FILTER (WHERE state = 'admitted'), count(*)
+                                 FROM stpm.projects WHERE title LIKE '%并发测试项目%'")" "16|16" \
+    "the race: every project admitted"
+is "$(psql "${DB[on]}" -qAtX -c "SELECT count(*) FROM stpm.events e JOIN stpm.projects p ON p.id = e.project_id
+                                 WHERE p.title LIKE '%并发测试项目%' AND e.transition = 'admit'
+                                   AND e.kind = 'transition'")" "16" "the race: each admitted once"
+bad=
+for k in 1 2 3 4 5 6; do
+    rc=$(cat "$TMPD/race.$k.rc")
+    case "$rc" in 0 | 3 | 4) ;; *) bad="$bad $k:rc=$rc" ;; esac
+    if grep -qiE 'duplicate key|violates|constraint|_pkey|sqlstate|deadlock' "$TMPD/race.$k.out" \
+        "$TMPD/race.$k.err"; then
+        bad="$bad $k:$(tr '\n' ' ' <"$TMPD/race.$k.err")"
+    fi
+done
+is "${bad# }" "" "the race: the losers exit 3 or 4 with a sentence"
+is "$(psql "${DB[on]}" -qAtX -c "SELECT count(*) FROM stpm.derived_problems()")" "0" \
+    "the race: the derived tables equal their rebuild"
+run "$STPM" --db "${DB[on]}" audit verify
+expect_rc 0 "the race: audit verify passes"
+
 # Migration 098: one statement that inserts two state changes of one project (as a
 # migration might) is tracked event by event; the periods and facts equal their rebuild.
 psql "${DB[on]}" -qAtX -v ON_ERROR_STOP=1 -c "
@@ -237,10 +300,10 @@ checks_vs() { # DATE: projects, how many differ, the failed checks' names
           FROM s, c"
 }
 is "$(checks_vs 2026-01-06)" \
-    "14 0 credit_clean,integrity_commitment,leader_limit,no_conflict,no_duplicate,uscc_valid" \
+    "30 0 credit_clean,integrity_commitment,leader_limit,no_conflict,no_duplicate,uscc_valid" \
     "checks_run_set gives every project checks_run's outcomes, six checks failing"
 is "$(checks_vs 2029-06-01)" \
-    "14 0 credit_clean,integrity_commitment,leader_limit,no_conflict,no_duplicate,org_no_overdue,uscc_valid" \
+    "30 0 credit_clean,integrity_commitment,leader_limit,no_conflict,no_duplicate,org_no_overdue,uscc_valid" \
     "checks_run_set equals checks_run years later, org_no_overdue failing too"
 
 for mode in off on; do drop_db "${DB[$mode]}"; done
