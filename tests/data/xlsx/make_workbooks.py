@@ -11,19 +11,18 @@ Excel's 1900-02-29), numbers with binary noise, a formula's cached text.
 
 The output is deterministic (fixed zip timestamps): run it again and git shows no change.
 """
-import csv
 import os
 import sys
 import zipfile
 from xml.sax.saxutils import escape
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from survey_example import HEADER, example_rows  # noqa: E402 (the shared rows, tests/data)
+
 NS = 'http://schemas.openxmlformats.org/spreadsheetml/2006/main'
 RNS = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships'
 PKG = 'http://schemas.openxmlformats.org/package/2006/relationships'
 
-HEADER = ['企业名称', '统一社会信用代码', '所属板块', '项目名称', '技术领域', '拟申报计划',
-          '项目负责人', '预计总投入（万元）', '申请资助（万元）', '研发投入（万元）',
-          '营业收入（万元）', '是否高新技术企业', '产学研合作单位', '技术成熟度', '备注']
 
 
 def col_name(i):
@@ -160,31 +159,6 @@ class Book:
                 info = zipfile.ZipInfo(name, date_time=(2020, 10, 31, 0, 0, 0))
                 info.compress_type = zipfile.ZIP_DEFLATED
                 z.writestr(info, text.encode('utf-8'))
-
-
-def amount(v):
-    """A CSV amount as a number where it is one (the workbook stores numbers)."""
-    t = v.replace(',', '')
-    try:
-        return int(t)
-    except ValueError:
-        try:
-            return float(t)
-        except ValueError:
-            return v or None
-
-
-def example_rows(root):
-    with open(os.path.join(root, 'docs/examples/survey-2020.csv'), encoding='utf-8-sig') as f:
-        rows = list(csv.reader(f))
-    assert rows[0] == HEADER, rows[0]
-    out = []
-    for r in rows[1:]:
-        cells = [c if c != '' else None for c in r]
-        for i in (7, 8, 9, 10, 13):
-            cells[i] = amount(r[i]) if r[i] else None
-        out.append(cells)
-    return out
 
 
 def main():
