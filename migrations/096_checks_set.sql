@@ -67,32 +67,16 @@ BEGIN
                                                 'summary', k.summary, 'evidence', k.evidence)
                              ORDER BY ck.n)
               FROM jsonb_array_elements(p_checks) WITH ORDINALITY ck(c, n)
-              CROSS JOIN LATERAL (
-                  SELECT ck.c ->> 'name' AS name,
-                         CASE ck.c ->> 'name'
-                             WHEN 'integrity_commitment' THEN ic.passed
-                             WHEN 'credit_clean' THEN cc.passed
-                             WHEN 'no_conflict' THEN nc.passed
-                             WHEN 'no_duplicate' THEN nd.passed
-                             WHEN 'leader_limit' THEN ll.passed
-                             WHEN 'org_no_overdue' THEN oo.passed
-                             WHEN 'uscc_valid' THEN uv.passed END AS passed,
-                         CASE ck.c ->> 'name'
-                             WHEN 'integrity_commitment' THEN ic.summary
-                             WHEN 'credit_clean' THEN cc.summary
-                             WHEN 'no_conflict' THEN nc.summary
-                             WHEN 'no_duplicate' THEN nd.summary
-                             WHEN 'leader_limit' THEN ll.summary
-                             WHEN 'org_no_overdue' THEN oo.summary
-                             WHEN 'uscc_valid' THEN uv.summary END AS summary,
-                         CASE ck.c ->> 'name'
-                             WHEN 'integrity_commitment' THEN ic.evidence
-                             WHEN 'credit_clean' THEN cc.evidence
-                             WHEN 'no_conflict' THEN nc.evidence
-                             WHEN 'no_duplicate' THEN nd.evidence
-                             WHEN 'leader_limit' THEN ll.evidence
-                             WHEN 'org_no_overdue' THEN oo.evidence
-                             WHEN 'uscc_valid' THEN uv.evidence END AS evidence) k) AS outcomes
+              -- (each check's answer, under its name; a name is there once, checked above)
+              JOIN (VALUES ('integrity_commitment', ic.passed, ic.summary, ic.evidence),
+                           ('credit_clean', cc.passed, cc.summary, cc.evidence),
+                           ('no_conflict', nc.passed, nc.summary, nc.evidence),
+                           ('no_duplicate', nd.passed, nd.summary, nd.evidence),
+                           ('leader_limit', ll.passed, ll.summary, ll.evidence),
+                           ('org_no_overdue', oo.passed, oo.summary, oo.evidence),
+                           ('uscc_valid', uv.passed, uv.summary, uv.evidence))
+                   AS k(name, passed, summary, evidence) ON k.name = ck.c ->> 'name'
+              ) AS outcomes
       FROM stpm.projects p
       JOIN stpm.orgs o ON o.id = p.org_id
       -- integrity_commitment

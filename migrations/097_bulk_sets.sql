@@ -193,6 +193,7 @@ DECLARE
     k1 integer;
     k2 integer;
     sh boolean;
+    k_order integer;
     ok boolean;
     got integer;
     r record;
@@ -203,17 +204,15 @@ BEGIN
         RETURN res;
     END IF;
     -- 1. The locks, in 070's order, none waited for.
-    FOR k1, k2, sh IN
-        SELECT l.k1, l.k2, l.sh FROM (
-            SELECT hashtext('stpm.year') AS k1, p.year AS k2, true AS sh, 1 AS o
-              FROM stpm.projects p WHERE p.id = ANY (ids)
-            UNION
-            SELECT hashtext('stpm.org'), hashtext(p.org_id::text), false, 2
-              FROM stpm.projects p WHERE p.id = ANY (ids)
-            UNION
-            SELECT hashtext('stpm.leader'), hashtext(p.leader_id::text), false, 3
-              FROM stpm.projects p WHERE p.id = ANY (ids)) l
-        ORDER BY l.o, l.k2
+    FOR k1, k2, sh, k_order IN
+        SELECT DISTINCT l.k1, l.k2, l.sh, l.o
+          FROM stpm.projects p
+         CROSS JOIN LATERAL (VALUES (hashtext('stpm.year'), p.year, true, 1),
+                                    (hashtext('stpm.org'), hashtext(p.org_id::text), false, 2),
+                                    (hashtext('stpm.leader'), hashtext(p.leader_id::text), false, 3))
+               AS l(k1, k2, sh, o)
+         WHERE p.id = ANY (ids)
+         ORDER BY l.o, l.k2
     LOOP
         IF sh THEN
             ok := pg_try_advisory_xact_lock_shared(k1, k2);
