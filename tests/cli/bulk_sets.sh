@@ -24,13 +24,7 @@ for k in application_form integrity_commitment task_book acceptance_report; do
     echo "bulk sets $k" >"$TMPD/$k.txt"
 done
 
-psql "$STPM_TEST_DB" -qAtX >/dev/null 2>&1 <<'SQL' || true
-DO $$ DECLARE r text; BEGIN
-  FOREACH r IN ARRAY ARRAY['stpm_admin','stpm_officer','stpm_expert','stpm_auditor'] LOOP
-    BEGIN EXECUTE format('CREATE ROLE %I NOLOGIN', r); EXCEPTION WHEN OTHERS THEN NULL; END;
-  END LOOP;
-END $$;
-SQL
+need_groups
 
 titles=(海上风电智能运维平台关键技术研发 "海上风电智能运维平台关键技术研发（二期）"
         高效永磁电机控制系统研发 纺织机械智能化改造 新能源汽车电池回收利用

@@ -88,6 +88,19 @@ drop_db() {
     psql "$STPM_TEST_DB" -qAtX -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null 2>&1 || true
 }
 
+# need_groups: the cluster-wide group roles stpm_admin, _officer, _expert and _auditor
+# exist before a test's databases are migrated (the suite's scripts run side by side, and
+# two migrations creating the same role at once would race).
+need_groups() {
+    psql "$STPM_TEST_DB" -qAtX >/dev/null 2>&1 <<'SQL' || true
+DO $$ DECLARE r text; BEGIN
+  FOREACH r IN ARRAY ARRAY['stpm_admin','stpm_officer','stpm_expert','stpm_auditor'] LOOP
+    BEGIN EXECUTE format('CREATE ROLE %I NOLOGIN', r); EXCEPTION WHEN OTHERS THEN NULL; END;
+  END LOOP;
+END $$;
+SQL
+}
+
 need_db() {
     if [ -z "${STPM_TEST_DB:-}" ]; then
         echo "1..0 # SKIP no test cluster (run the suite through tests/run)"

@@ -13,13 +13,7 @@ need_source
 ORG=91320682MA1MXXXX9P
 BAD=91320682MA1N0Q3BXD
 
-psql "$STPM_TEST_DB" -qAtX >/dev/null 2>&1 <<'SQL' || true
-DO $$ DECLARE r text; BEGIN
-  FOREACH r IN ARRAY ARRAY['stpm_admin','stpm_officer','stpm_expert','stpm_auditor'] LOOP
-    BEGIN EXECUTE format('CREATE ROLE %I NOLOGIN', r); EXCEPTION WHEN OTHERS THEN NULL; END;
-  END LOOP;
-END $$;
-SQL
+need_groups
 
 DB=$(fresh_db tspeed)
 sql() { psql "$DB" -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
