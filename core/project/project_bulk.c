@@ -1,8 +1,8 @@
 /* Many projects at once: project advance --where, and stpm tick (see stpm/project.h).
  *
  * The projects are selected in one query; the server decides and writes them, a chunk of
- * projects per call (stpm.project_advance_many), so that 10,000 projects cost a few dozen
- * round trips and commits, not 10,000. A dry run is decided in C and writes nothing. */
+ * projects per call (bulk_chunks.c), so that 10,000 projects cost a few dozen round trips
+ * and commits, not 10,000. A dry run is decided in C and writes nothing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,101 +61,12 @@ static stpm_bulk_item *add_item(stpm_bulk_report *r, const char *code, const cha
     return it;
 }
 
-static void set_outcome(stpm_bulk_report *r, stpm_bulk_item *it, stpm_outcome o, const char *msg)
+void proj_bulk_outcome(stpm_bulk_report *r, stpm_bulk_item *it, stpm_outcome o, const char *msg)
 {
     it->outcome = o;
     free(it->message);
     it->message = msg ? stpm_strdup(msg) : NULL;
     proj_outcome_tally(o, &r->n_ok, &r->n_refused, &r->n_conflict, &r->n_error);
-}
-
-/* Many transitions through the server in one call per chunk (stpm.project_advance_many,
- * migrations/070_rules.sql and 097_bulk_sets.sql): each project is atomic on its own, the
- * later ones see the earlier ones (a leader's limit counts the projects admitted a moment
- * before in the same run), and a chunk costs one round trip and one commit. The server
- * writes the plainly allowed projects of a chunk as one set and takes the others one by
- * one; the answers are the same either way.
- * Rows: code, allowed, to, the error's SQLSTATE, message and detail, the blocks as
- * "kind: message" lines. */
-static const char many_sql[] =
-    "SELECT j->>'code', j->>'allowed', j->>'to', j#>>'{error,sqlstate}', j#>>'{error,message}',"
-    " j#>>'{error,detail}',"
-    " (SELECT string_agg((b->>'kind') || ': ' || (b->>'message'), E'\\n' ORDER BY n)"
-    "   FROM jsonb_array_elements(j->'blocks') WITH ORDINALITY x(b, n)), j->>'from'"
-    " FROM stpm.project_advance_many($1::text[], $2, $3::date, coalesce($6::jsonb, '{}'), $4,"
-    "   $5::boolean) WITH ORDINALITY m(j, n) ORDER BY m.n";
-
-/* Projects per call: a chunk holds its leaders' locks until it commits, so it stays short. */
-#define MANY_CHUNK 500
-/* How often a chunk is retried after a serialisation failure or deadlock. */
-#define MANY_TRIES 4
-
-/* The outcome of one project from a row of many_sql. */
-static void take_row(stpm_bulk_report *rep, stpm_bulk_item *it, PGresult *r, int row)
-{
-    free(it->to);
-    it->to = NULL;
-    if (!it->from && !PQgetisnull(r, row, 7))
-        it->from = stpm_strdup(PQgetvalue(r, row, 7));
-    if (!PQgetisnull(r, row, 3)) {
-        int code = stpm_pg_sqlstate_code(PQgetvalue(r, row, 3));
-        set_outcome(rep, it,
-                    code == STPM_ECONFLICT  ? STPM_OUTCOME_CONFLICT
-                    : code == STPM_EREFUSED ? STPM_OUTCOME_REFUSED
-                                            : STPM_OUTCOME_ERROR,
-                    PQgetisnull(r, row, 5) ? PQgetvalue(r, row, 4) : PQgetvalue(r, row, 5));
-        return;
-    }
-    if (strcmp(PQgetvalue(r, row, 1), "true") == 0) {
-        it->to = stpm_strdup(PQgetvalue(r, row, 2));
-        set_outcome(rep, it, STPM_OUTCOME_OK, NULL);
-    } else {
-        set_outcome(rep, it, STPM_OUTCOME_REFUSED,
-                    PQgetisnull(r, row, 6) ? "refused" : PQgetvalue(r, row, 6));
-    }
-}
-
-/* Send items idx[from..to) of rep (all of one transition) in one call; sets, when not NULL,
- * holds each one's own sets as a JSON object (sets[i] for idx[i]). */
-static int many_chunk(stpm_db *db, stpm_bulk_report *rep, const size_t *idx, size_t from, size_t to,
-                      char *const *sets, const stpm_advance_options *o, stpm_error *err)
-{
-    stpm_strbuf codes = STPM_STRBUF_INIT, each = STPM_STRBUF_INIT;
-    PGresult *r = NULL;
-    char today[11];
-    int rc = 0;
-    for (size_t i = from; i < to; i++) {
-        stpm_strbuf_array_item(&codes, rep->items[idx[i]].code);
-        if (sets)
-            stpm_strbuf_printf(&each, "%s%s", i == from ? "[" : ",", sets[i] ? sets[i] : "{}");
-    }
-    stpm_strbuf_array_end(&codes);
-    if (sets)
-        stpm_strbuf_putc(&each, ']');
-    if (codes.oom || each.oom) {
-        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
-        goto cleanup;
-    }
-    const char *p[] = {stpm_strbuf_str(&codes),           rep->items[idx[from]].transition,
-                       stpm_date_format(o->today, today), o->reason,
-                       o->by_timer ? "true" : "false",    sets ? stpm_strbuf_str(&each) : NULL};
-    for (int attempt = 1; attempt <= MANY_TRIES; attempt++) {
-        stpm_error_clear(err);
-        PQclear(r);
-        r = NULL;
-        rc = stpm_query(db, many_sql, 6, p, &r, "cannot advance projects", err);
-        if (!(rc == STPM_ECONFLICT && stpm_query_retryable(err)))
-            break;
-    }
-    if (rc < 0)
-        goto cleanup;
-    for (int row = 0; row < PQntuples(r) && from + (size_t)row < to; row++)
-        take_row(rep, &rep->items[idx[from + (size_t)row]], r, row);
-cleanup:
-    PQclear(r);
-    stpm_strbuf_free(&codes);
-    stpm_strbuf_free(&each);
-    return rc;
 }
 
 /* Decide (dry run: in C, nothing written) or take transitions[i] for each snapshot. */
@@ -185,14 +96,14 @@ static int run_many(stpm_db *db, proj_snap *snaps, const char *const *transition
             char *to = NULL, *changes = NULL;
             int r = proj_decide(db, &snaps[i], transitions[i], o, NULL, &tr, &to, &changes, &e);
             if (r == STPM_EREFUSED)
-                set_outcome(rep, it, STPM_OUTCOME_REFUSED, e.detail ? e.detail : e.message);
+                proj_bulk_outcome(rep, it, STPM_OUTCOME_REFUSED, e.detail ? e.detail : e.message);
             else if (r < 0)
-                set_outcome(rep, it,
-                            r == STPM_ECONFLICT ? STPM_OUTCOME_CONFLICT : STPM_OUTCOME_ERROR,
-                            e.message);
+                proj_bulk_outcome(rep, it,
+                                  r == STPM_ECONFLICT ? STPM_OUTCOME_CONFLICT : STPM_OUTCOME_ERROR,
+                                  e.message);
             else {
                 it->to = stpm_strdup(to);
-                set_outcome(rep, it, STPM_OUTCOME_OK, _("dry run: allowed, nothing written"));
+                proj_bulk_outcome(rep, it, STPM_OUTCOME_OK, _("dry run: allowed, nothing written"));
             }
             free(to);
             free(changes);
@@ -216,8 +127,7 @@ static int run_many(stpm_db *db, proj_snap *snaps, const char *const *transition
                 sent[j] = true;
             }
         }
-        for (size_t k = 0; k < m && rc == 0; k += MANY_CHUNK)
-            rc = many_chunk(db, rep, idx, k, k + MANY_CHUNK < m ? k + MANY_CHUNK : m, NULL, o, err);
+        rc = proj_bulk_many(db, rep, idx, m, NULL, o, err);
     }
 cleanup:
     free(idx);
@@ -429,8 +339,7 @@ int stpm_project_advance_each(stpm_db *db, const stpm_advance_item *items, size_
         }
         idx[i] = base + i;
     }
-    for (size_t k = 0; k < n && rc == 0; k += MANY_CHUNK)
-        rc = many_chunk(db, report, idx, k, k + MANY_CHUNK < n ? k + MANY_CHUNK : n, sets, o, err);
+    rc = proj_bulk_many(db, report, idx, n, sets, o, err);
 cleanup:
     for (size_t i = 0; sets && i < n; i++)
         free(sets[i]);

@@ -33,6 +33,23 @@ typedef struct proj_snap {
     "pg_has_role(session_user, 'stpm_admin', 'MEMBER'), "                                          \
     "pg_has_role(session_user, 'stpm_expert', 'MEMBER')"
 
+/* Set an item's outcome (and message, copied) and count it in r. */
+void proj_bulk_outcome(stpm_bulk_report *r, stpm_bulk_item *it, stpm_outcome o, const char *msg);
+
+/*
+ * Take rep->items[idx[i]] for i in [0, n) (all of one transition) through the server, a
+ * chunk of 500 per call of stpm.project_advance_many; sets, when not NULL, holds each one's
+ * own sets as a JSON object (sets[i] for idx[i]). Each project is atomic on its own, and
+ * the projects of one organisation are taken in the order given. A bulk of more than one
+ * chunk runs on two connections at once (stpm_db_twin), the projects split between them by
+ * organisation, so that the server's second core works too; its locks (070, 097) keep
+ * every rule across the two as across two officers. STPM_BULK_LANES=1 in the environment,
+ * or no second connection to be had, keeps the bulk on db alone, in the order given.
+ * Returns 0, or the first error (the outcomes taken until then stay in rep).
+ */
+int proj_bulk_many(stpm_db *db, stpm_bulk_report *rep, const size_t *idx, size_t n,
+                   char *const *sets, const stpm_advance_options *o, stpm_error *err);
+
 /* Fill a snapshot from row `row` of a result selecting PROJ_SNAP_COLUMNS. */
 int proj_snap_from_row(stpm_db *db, PGresult *r, int row, proj_snap *out, stpm_error *err);
 /* Load the project `code`; STPM_ENOTFOUND when unknown. */

@@ -23,6 +23,11 @@ struct stpm_db {
 /* Whether a parsed conninfo names a server (host, hostaddr, port or service). */
 bool stpm_conninfo_names_server(const PQconninfoOption *parsed);
 
+/* A second connection to the same database as the same role, with the options db was
+ * opened with (no migration: db's schema is current). Freed with stpm_db_free. For work
+ * that runs beside db's own (a bulk's lanes, core/project/project_bulk.c). */
+int stpm_db_twin(stpm_db *db, stpm_db **out, stpm_error *err);
+
 /* The libpq connection of an open handle. */
 PGconn *stpm_db_pg(stpm_db *db);
 

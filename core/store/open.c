@@ -328,3 +328,47 @@ int stpm_db_open(stpm_db **out, const stpm_db_options *opts, stpm_error *err)
         *out = db;
     return rc;
 }
+
+int stpm_db_twin(stpm_db *db, stpm_db **out, stpm_error *err)
+{
+    PQconninfoOption *info = PQconninfo(db->conn);
+    const char **keys = NULL, **vals = NULL;
+    stpm_db *twin = calloc(1, sizeof(*twin));
+    int rc = 0;
+    *out = NULL;
+    size_t n = 0;
+    for (const PQconninfoOption *o = info; o && o->keyword; o++)
+        n++;
+    keys = calloc(n + 1, sizeof(*keys));
+    vals = calloc(n + 1, sizeof(*vals));
+    if (!info || !keys || !vals || !twin) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto cleanup;
+    }
+    /* The options the first connection was made with, ours (jit=off) included. */
+    size_t k = 0;
+    for (const PQconninfoOption *o = info; o->keyword; o++)
+        if (o->val && *o->val)
+            keys[k] = o->keyword, vals[k++] = o->val;
+    twin->source = db->source;
+    twin->conn = connect_untranslated(keys, vals, 0);
+    if (!twin->conn) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto cleanup;
+    }
+    if ((rc = finish_open(twin, err)) < 0)
+        goto cleanup;
+    twin->describe = stpm_strdup(stpm_db_describe(db));
+    if (!twin->describe) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto cleanup;
+    }
+    *out = twin;
+    twin = NULL;
+cleanup:
+    stpm_db_free(twin);
+    PQconninfoFree(info);
+    free(keys);
+    free(vals);
+    return rc;
+}
