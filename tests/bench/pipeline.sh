@@ -133,31 +133,33 @@ out=$tmp/results
 run() { # label command...: one line "mode transition n seconds rate" appended to $out
     "$@" | tee -a "$out" | sed 's/^/  /' || { echo "pipeline.sh: $* failed" >&2; exit 1; }
 }
-echo "peer (Python transitions + psycopg2) ..."
-for s in "${steps[@]}"; do run "$PY" "$here/peer_pipeline.py" run "$(cs peer)" $s; done
-q postgres "CHECKPOINT"
-echo "stpm one at a time (libstpm, one stpm_project_advance each) ..."
-for s in "${steps[@]}"; do
-    set -- $s
-    run "$B" one "$(cs one)" "$YEAR" "$1" "$2" "$3"
-done
-q postgres "CHECKPOINT"
-echo "stpm bulk (stpm_project_advance_where, one call per transition) ..."
-for s in "${steps[@]}"; do
-    set -- $s
-    run "$B" bulk "$(cs bulk)" "$YEAR" "$1" "$2" "$3"
-done
-q postgres "CHECKPOINT"
-# pgbench runs in a database of its own in the state the one-at-a-time admit met: just
-# after `apply` one at a time (the trigram index's pending list holds those updates).
-echo "pgbench, the one-at-a-time SQL by hand (-M prepared), right after apply one at a time ..."
-"$B" one "$(cs pgb)" "$YEAR" reserve apply 2026-01-05 >/dev/null
-for f in admit step; do
+pgb() { # SCRIPT: pipeline_SCRIPT.pgbench N times, its rate appended to $out
     # pipeline_*.pgbench pick among plan NTKJ's projects, every k-th of the N
-    r=$(pgbench -n -M prepared -c 1 -t "$N" -D projects="$((N / ($(plans "$N" | tr -cd , | wc -c) + 1)))" -f "$here/pipeline_$f.pgbench" \
+    local r tps
+    r=$(pgbench -n -M prepared -c 1 -t "$N" -D projects="$((N / ($(plans "$N" | tr -cd , | wc -c) + 1)))" -f "$here/pipeline_$1.pgbench" \
         "$(cs pgb)" 2>&1) || { printf '%s\n' "$r" >&2; exit 1; }
     tps=$(printf '%s\n' "$r" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -n 1)
-    echo "pgbench $f $N 0 $tps" | tee -a "$out" | sed 's/^/  /'
+    echo "pgbench $1 $N 0 $tps" | tee -a "$out" | sed 's/^/  /'
+}
+# Step by step, the ways side by side: the peer (Python transitions + psycopg2), stpm one at
+# a time (libstpm, one stpm_project_advance each), stpm bulk (stpm_project_advance_where,
+# one call per transition), and pgbench doing the one-at-a-time SQL by hand (-M prepared)
+# in its own database: its admit right after `apply` one at a time there (in the state the
+# one-at-a-time admit met, the trigram index's pending list holding those updates), its
+# plain transition after that. The disk's fsync latency drifts over minutes; taking the
+# ways in turn for each step makes them meet the same.
+for s in "${steps[@]}"; do
+    set -- $s
+    q postgres "CHECKPOINT"
+    echo "$2:"
+    run "$PY" "$here/peer_pipeline.py" run "$(cs peer)" $s
+    run "$B" one "$(cs one)" "$YEAR" "$1" "$2" "$3"
+    run "$B" bulk "$(cs bulk)" "$YEAR" "$1" "$2" "$3"
+    case "$2" in
+    apply) "$B" one "$(cs pgb)" "$YEAR" reserve apply 2026-01-05 >/dev/null ;;
+    admit) pgb admit ;;
+    publicize) pgb step ;;
+    esac
 done
 if [ "$BIG" -gt 0 ]; then
     q postgres "CHECKPOINT"
