@@ -131,13 +131,69 @@ static void *lane_run(void *arg)
     return NULL;
 }
 
-/* FNV-1a: the lane of an organisation. */
-static size_t lane_of(const char *org)
+/* One item's organisation and position, for grouping the items by organisation. */
+typedef struct org_item {
+    const char *org;
+    size_t i;
+} org_item;
+
+static int by_org(const void *x, const void *y)
 {
-    uint32_t h = 2166136261u;
-    for (const unsigned char *c = (const unsigned char *)org; *c; c++)
-        h = (h ^ *c) * 16777619u;
-    return h % MANY_LANES;
+    const org_item *a = x, *b = y;
+    int c = strcmp(a->org, b->org);
+    return c ? c : (a->i > b->i) - (a->i < b->i);
+}
+
+/* The organisations' groups, largest first (then by organisation: the split is the same
+ * for the same projects). */
+typedef struct org_group {
+    const char *org;
+    size_t from, n; /* in the sorted items */
+} org_group;
+
+static int by_size(const void *x, const void *y)
+{
+    const org_group *a = x, *b = y;
+    if (a->n != b->n)
+        return a->n < b->n ? 1 : -1;
+    return strcmp(a->org, b->org);
+}
+
+/* lane_of[i] for each item: the organisations' groups dealt out largest first, each to the
+ * lane with the fewest items so far, so that the lanes end together. -1 when out of
+ * memory. */
+static int deal(PGresult *r, size_t n, unsigned char *lane_of)
+{
+    org_item *items = calloc(n + 1, sizeof(*items));
+    org_group *groups = calloc(n + 1, sizeof(*groups));
+    size_t ng = 0, load[MANY_LANES] = {0};
+    int rc = 0;
+    if (!items || !groups) {
+        rc = -1;
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++)
+        items[i] = (org_item){PQgetvalue(r, (int)i, 0), i};
+    qsort(items, n, sizeof(*items), by_org);
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || strcmp(items[i].org, items[i - 1].org) != 0)
+            groups[ng++] = (org_group){items[i].org, i, 0};
+        groups[ng - 1].n++;
+    }
+    qsort(groups, ng, sizeof(*groups), by_size);
+    for (size_t g = 0; g < ng; g++) {
+        size_t best = 0;
+        for (size_t l = 1; l < MANY_LANES; l++)
+            if (load[l] < load[best])
+                best = l;
+        load[best] += groups[g].n;
+        for (size_t k = groups[g].from; k < groups[g].from + groups[g].n; k++)
+            lane_of[items[k].i] = (unsigned char)best;
+    }
+cleanup:
+    free(items);
+    free(groups);
+    return rc;
 }
 
 /* Split idx[0..n) by organisation into lanes[0..MANY_LANES) (idx and sets of each
@@ -147,6 +203,7 @@ static int lanes_split(stpm_db *db, const stpm_bulk_report *rep, const size_t *i
 {
     stpm_strbuf codes = STPM_STRBUF_INIT;
     PGresult *r = NULL;
+    unsigned char *lane_of = NULL;
     int rc = 0;
     for (size_t i = 0; i < n; i++)
         stpm_strbuf_array_item(&codes, rep->items[idx[i]].code);
@@ -170,14 +227,19 @@ static int lanes_split(stpm_db *db, const stpm_bulk_report *rep, const size_t *i
             goto cleanup;
         }
     }
+    if (!(lane_of = calloc(n + 1, 1)) || deal(r, n, lane_of) < 0) {
+        rc = stpm_error_set(err, STPM_ERROR, "out of memory");
+        goto cleanup;
+    }
     for (size_t i = 0; i < n; i++) {
-        lane *l = &lanes[lane_of(PQgetvalue(r, (int)i, 0))];
+        lane *l = &lanes[lane_of[i]];
         if (sets)
             l->sets[l->n] = sets[i];
         l->idx[l->n++] = idx[i];
     }
     rc = lanes[0].n == n || lanes[1].n == n ? 1 : 0;
 cleanup:
+    free(lane_of);
     PQclear(r);
     stpm_strbuf_free(&codes);
     return rc;

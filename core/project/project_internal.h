@@ -42,7 +42,8 @@ void proj_bulk_outcome(stpm_bulk_report *r, stpm_bulk_item *it, stpm_outcome o, 
  * own sets as a JSON object (sets[i] for idx[i]). Each project is atomic on its own, and
  * the projects of one organisation are taken in the order given. A bulk of more than one
  * chunk runs on two connections at once (stpm_db_twin), the projects split between them by
- * organisation, so that the server's second core works too; its locks (070, 097) keep
+ * organisation (the largest organisations first, each to the connection with fewer
+ * projects so far), so that the server's second core works too; its locks (070, 097) keep
  * every rule across the two as across two officers. STPM_BULK_LANES=1 in the environment,
  * or no second connection to be had, keeps the bulk on db alone, in the order given.
  * Returns 0, or the first error (the outcomes taken until then stay in rep).
