@@ -9,18 +9,7 @@ need_source
 keep_going
 ORG=91320682MA1MXXXX9P
 
-psql "$STPM_TEST_DB" -qAtX -v ON_ERROR_STOP=1 >/dev/null 2>&1 <<'SQL' || true
-DO $$ DECLARE r text; BEGIN
-  FOREACH r IN ARRAY ARRAY['stpm_admin','stpm_officer','stpm_expert','stpm_auditor'] LOOP
-    BEGIN EXECUTE format('CREATE ROLE %I NOLOGIN', r); EXCEPTION WHEN OTHERS THEN NULL; END;
-  END LOOP;
-  FOREACH r IN ARRAY ARRAY['ag_officer','ag_officer2','ag_auditor'] LOOP
-    BEGIN EXECUTE format('CREATE ROLE %I LOGIN', r); EXCEPTION WHEN OTHERS THEN NULL; END;
-  END LOOP;
-  BEGIN GRANT stpm_officer TO ag_officer, ag_officer2; EXCEPTION WHEN OTHERS THEN NULL; END;
-  BEGIN GRANT stpm_auditor TO ag_auditor; EXCEPTION WHEN OTHERS THEN NULL; END;
-END $$;
-SQL
+need_logins ag_officer:officer ag_officer2:officer ag_auditor:auditor
 
 DB=$(fresh_db agenda)
 OFF="$DB user=ag_officer"

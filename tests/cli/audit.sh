@@ -9,15 +9,7 @@ SRC=$STPM_SOURCE_ROOT
 WF=$SRC/tests/data/audit_test.yaml
 ORG=91320682MA1MXXXX9P
 
-psql "$STPM_TEST_DB" -qAtX >/dev/null 2>&1 <<'SQL' || true
-DO $$ DECLARE r text; BEGIN
-  FOREACH r IN ARRAY ARRAY['stpm_admin','stpm_officer','stpm_expert','stpm_auditor'] LOOP
-    BEGIN EXECUTE format('CREATE ROLE %I NOLOGIN', r); EXCEPTION WHEN OTHERS THEN NULL; END;
-  END LOOP;
-  BEGIN CREATE ROLE au_auditor LOGIN; EXCEPTION WHEN OTHERS THEN NULL; END;
-  BEGIN GRANT stpm_auditor TO au_auditor; EXCEPTION WHEN OTHERS THEN NULL; END;
-END $$;
-SQL
+need_logins au_auditor:auditor
 
 DB=$(fresh_db audit)
 sql() { psql "$DB" -qAtX -c "$1"; }

@@ -8,17 +8,7 @@ SRC=$STPM_SOURCE_ROOT
 WF=$SRC/tests/data/lifecycle_test.yaml
 export STPM_TODAY=2021-03-01
 
-psql "$STPM_TEST_DB" -qAtX -v ON_ERROR_STOP=1 >/dev/null 2>&1 <<'SQL' || true
-DO $$ DECLARE r text; BEGIN
-  FOREACH r IN ARRAY ARRAY['stpm_admin','stpm_officer','stpm_expert','stpm_auditor'] LOOP
-    BEGIN EXECUTE format('CREATE ROLE %I NOLOGIN', r); EXCEPTION WHEN OTHERS THEN NULL; END;
-  END LOOP;
-  BEGIN CREATE ROLE cal_officer LOGIN; EXCEPTION WHEN OTHERS THEN NULL; END;
-  BEGIN CREATE ROLE cal_admin LOGIN; EXCEPTION WHEN OTHERS THEN NULL; END;
-  BEGIN GRANT stpm_officer TO cal_officer; EXCEPTION WHEN OTHERS THEN NULL; END;
-  BEGIN GRANT stpm_admin TO cal_admin; EXCEPTION WHEN OTHERS THEN NULL; END;
-END $$;
-SQL
+need_logins cal_officer:officer cal_admin:admin
 set +e
 
 DB=$(fresh_db calendar)

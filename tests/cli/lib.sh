@@ -101,6 +101,23 @@ END $$;
 SQL
 }
 
+# need_logins ROLE[:GROUP] ...: the group roles (need_groups), then each login ROLE, made a
+# member of stpm_GROUP when GROUP is given (admin, officer, expert, auditor). Roles are
+# cluster-wide and the scripts run side by side: an existing role or grant is no error.
+need_logins() {
+    need_groups
+    local a sql=""
+    for a in "$@"; do
+        sql+="BEGIN CREATE ROLE ${a%%:*} LOGIN; EXCEPTION WHEN OTHERS THEN NULL; END; "
+        if [ "$a" != "${a#*:}" ]; then
+            sql+="BEGIN GRANT stpm_${a#*:} TO ${a%%:*}; EXCEPTION WHEN OTHERS THEN NULL; END; "
+        fi
+    done
+    psql "$STPM_TEST_DB" -qAtX >/dev/null 2>&1 <<SQL || true
+DO \$\$ BEGIN $sql END \$\$;
+SQL
+}
+
 need_db() {
     if [ -z "${STPM_TEST_DB:-}" ]; then
         echo "1..0 # SKIP no test cluster (run the suite through tests/run)"

@@ -10,19 +10,7 @@ WF=$SRC/tests/data/lifecycle_test.yaml
 export STPM_TODAY=2021-03-01
 
 # Login roles shared by the cluster (roles are cluster-wide; creation tolerates a race).
-psql "$STPM_TEST_DB" -qAtX -v ON_ERROR_STOP=1 >/dev/null 2>&1 <<'SQL' || true
-DO $$ DECLARE r text; BEGIN
-  FOREACH r IN ARRAY ARRAY['stpm_admin','stpm_officer','stpm_expert','stpm_auditor'] LOOP
-    BEGIN EXECUTE format('CREATE ROLE %I NOLOGIN', r); EXCEPTION WHEN OTHERS THEN NULL; END;
-  END LOOP;
-  FOREACH r IN ARRAY ARRAY['lc_officer','lc_officer2','lc_auditor','lc_expert'] LOOP
-    BEGIN EXECUTE format('CREATE ROLE %I LOGIN', r); EXCEPTION WHEN OTHERS THEN NULL; END;
-  END LOOP;
-  BEGIN GRANT stpm_officer TO lc_officer, lc_officer2; EXCEPTION WHEN OTHERS THEN NULL; END;
-  BEGIN GRANT stpm_auditor TO lc_auditor; EXCEPTION WHEN OTHERS THEN NULL; END;
-  BEGIN GRANT stpm_expert TO lc_expert; EXCEPTION WHEN OTHERS THEN NULL; END;
-END $$;
-SQL
+need_logins lc_officer:officer lc_officer2:officer lc_auditor:auditor lc_expert:expert
 set +e
 
 ORG=91320682MA1MXXXX9P

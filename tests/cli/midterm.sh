@@ -10,19 +10,7 @@ keep_going
 WF=$SRC/tests/data/midterm_test.yaml
 ORG=91320682MA1MXXXX9P
 
-psql "$STPM_TEST_DB" -qAtX -v ON_ERROR_STOP=1 >/dev/null 2>&1 <<'SQL' || true
-DO $$ DECLARE r text; BEGIN
-  FOREACH r IN ARRAY ARRAY['stpm_admin','stpm_officer','stpm_expert','stpm_auditor'] LOOP
-    BEGIN EXECUTE format('CREATE ROLE %I NOLOGIN', r); EXCEPTION WHEN OTHERS THEN NULL; END;
-  END LOOP;
-  FOREACH r IN ARRAY ARRAY['mt_officer','mt_expert','mt_auditor'] LOOP
-    BEGIN EXECUTE format('CREATE ROLE %I LOGIN', r); EXCEPTION WHEN OTHERS THEN NULL; END;
-  END LOOP;
-  BEGIN GRANT stpm_officer TO mt_officer; EXCEPTION WHEN OTHERS THEN NULL; END;
-  BEGIN GRANT stpm_expert TO mt_expert; EXCEPTION WHEN OTHERS THEN NULL; END;
-  BEGIN GRANT stpm_auditor TO mt_auditor; EXCEPTION WHEN OTHERS THEN NULL; END;
-END $$;
-SQL
+need_logins mt_officer:officer mt_expert:expert mt_auditor:auditor
 
 # ---- the checks block is validated ----------------------------------------------------
 run "$STPM" workflow check "$WF"

@@ -6,15 +6,7 @@ need_db
 WF=$STPM_SOURCE_ROOT/tests/data/audit_test.yaml
 O1=91320682MA1MXXXX9P
 O2=91320682MA1N0Q3BXD
-psql "$STPM_TEST_DB" -qAtX >/dev/null 2>&1 <<'SQL' || true
-DO $$ DECLARE r text; BEGIN
-  FOREACH r IN ARRAY ARRAY['stpm_admin','stpm_officer','stpm_expert','stpm_auditor'] LOOP
-    BEGIN EXECUTE format('CREATE ROLE %I NOLOGIN', r); EXCEPTION WHEN OTHERS THEN NULL; END;
-  END LOOP;
-  BEGIN CREATE ROLE au_auditor LOGIN; EXCEPTION WHEN OTHERS THEN NULL; END;
-  BEGIN GRANT stpm_auditor TO au_auditor; EXCEPTION WHEN OTHERS THEN NULL; END;
-END $$;
-SQL
+need_logins au_auditor:auditor
 DB=$(fresh_db report)
 sql() { psql "$DB" -qAtX -c "$1"; }
 st() { "$STPM" --db "$DB" --today "$1" "${@:2}" >/dev/null || echo "# failed: ${*:2}" >&2; }

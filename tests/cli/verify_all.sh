@@ -12,15 +12,7 @@ need_source
 ORG=91320682MA1MXXXX9P
 US=$'\x1f'
 
-psql "$STPM_TEST_DB" -qAtX >/dev/null 2>&1 <<'SQL' || true
-DO $$ DECLARE r text; BEGIN
-  FOREACH r IN ARRAY ARRAY['stpm_admin','stpm_officer','stpm_expert','stpm_auditor'] LOOP
-    BEGIN EXECUTE format('CREATE ROLE %I NOLOGIN', r); EXCEPTION WHEN OTHERS THEN NULL; END;
-  END LOOP;
-  BEGIN CREATE ROLE va_auditor LOGIN; EXCEPTION WHEN OTHERS THEN NULL; END;
-  BEGIN GRANT stpm_auditor TO va_auditor; EXCEPTION WHEN OTHERS THEN NULL; END;
-END $$;
-SQL
+need_logins va_auditor:auditor
 
 # The audit test workflow with documents, as verify_test versions 1 and 2.
 WF=$TMP/verify_test.yaml

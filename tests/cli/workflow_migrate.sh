@@ -10,18 +10,7 @@ V2=$SRC/tests/data/workflows/migrate_v2.yaml
 export STPM_TODAY=2021-03-01
 
 # Login roles shared by the cluster (roles are cluster-wide; creation tolerates a race).
-psql "$STPM_TEST_DB" -qAtX -v ON_ERROR_STOP=1 >/dev/null 2>&1 <<'SQL' || true
-DO $$ DECLARE r text; BEGIN
-  FOREACH r IN ARRAY ARRAY['stpm_admin','stpm_officer','stpm_expert','stpm_auditor'] LOOP
-    BEGIN EXECUTE format('CREATE ROLE %I NOLOGIN', r); EXCEPTION WHEN OTHERS THEN NULL; END;
-  END LOOP;
-  FOREACH r IN ARRAY ARRAY['mig_officer','mig_admin'] LOOP
-    BEGIN EXECUTE format('CREATE ROLE %I LOGIN', r); EXCEPTION WHEN OTHERS THEN NULL; END;
-  END LOOP;
-  BEGIN GRANT stpm_officer TO mig_officer; EXCEPTION WHEN OTHERS THEN NULL; END;
-  BEGIN GRANT stpm_admin TO mig_admin; EXCEPTION WHEN OTHERS THEN NULL; END;
-END $$;
-SQL
+need_logins mig_officer:officer mig_admin:admin
 
 ORG=91320682MA1MXXXX9P
 DB=$(fresh_db migrate)

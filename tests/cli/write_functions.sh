@@ -11,20 +11,7 @@ need_db
 SRC=$STPM_SOURCE_ROOT
 export STPM_TODAY=2020-11-20
 
-psql "$STPM_TEST_DB" -qAtX -v ON_ERROR_STOP=1 >/dev/null 2>&1 <<'SQL' || true
-DO $$ DECLARE r text; BEGIN
-  FOREACH r IN ARRAY ARRAY['stpm_admin','stpm_officer','stpm_expert','stpm_auditor'] LOOP
-    BEGIN EXECUTE format('CREATE ROLE %I NOLOGIN', r); EXCEPTION WHEN OTHERS THEN NULL; END;
-  END LOOP;
-  FOREACH r IN ARRAY ARRAY['door_admin','door_officer','door_expert','door_auditor','door_nobody'] LOOP
-    BEGIN EXECUTE format('CREATE ROLE %I LOGIN', r); EXCEPTION WHEN OTHERS THEN NULL; END;
-  END LOOP;
-  BEGIN GRANT stpm_admin TO door_admin; EXCEPTION WHEN OTHERS THEN NULL; END;
-  BEGIN GRANT stpm_officer TO door_officer; EXCEPTION WHEN OTHERS THEN NULL; END;
-  BEGIN GRANT stpm_expert TO door_expert; EXCEPTION WHEN OTHERS THEN NULL; END;
-  BEGIN GRANT stpm_auditor TO door_auditor; EXCEPTION WHEN OTHERS THEN NULL; END;
-END $$;
-SQL
+need_logins door_admin:admin door_officer:officer door_expert:expert door_auditor:auditor door_nobody
 
 DB=$(fresh_db door)
 ADM="$DB user=door_admin"
