@@ -120,12 +120,22 @@ typedef struct lane {
     int rc;
 } lane;
 
+/* Items idx[0..n) a chunk at a time, in order, until one fails or *stop (when not NULL)
+ * is set. */
+static int chunks(stpm_db *db, stpm_bulk_report *rep, const size_t *idx, size_t n,
+                  char *const *sets, const stpm_advance_options *o, atomic_bool *stop,
+                  stpm_error *err)
+{
+    int rc = 0;
+    for (size_t k = 0; k < n && rc == 0 && !(stop && atomic_load(stop)); k += MANY_CHUNK)
+        rc = many_chunk(db, rep, idx, k, k + MANY_CHUNK < n ? k + MANY_CHUNK : n, sets, o, err);
+    return rc;
+}
+
 static void *lane_run(void *arg)
 {
     lane *l = arg;
-    for (size_t k = 0; k < l->n && l->rc == 0 && !atomic_load(l->stop); k += MANY_CHUNK)
-        l->rc = many_chunk(l->db, &l->rep, l->idx, k, k + MANY_CHUNK < l->n ? k + MANY_CHUNK : l->n,
-                           l->sets, l->o, &l->err);
+    l->rc = chunks(l->db, &l->rep, l->idx, l->n, l->sets, l->o, l->stop, &l->err);
     if (l->rc < 0)
         atomic_store(l->stop, true);
     return NULL;
@@ -273,8 +283,7 @@ int proj_bulk_many(stpm_db *db, stpm_bulk_report *rep, const size_t *idx, size_t
         stpm_error_clear(&e);
     }
     if (one) {
-        for (size_t k = 0; k < n && rc == 0; k += MANY_CHUNK)
-            rc = many_chunk(db, rep, idx, k, k + MANY_CHUNK < n ? k + MANY_CHUNK : n, sets, o, err);
+        rc = chunks(db, rep, idx, n, sets, o, NULL, err);
         goto cleanup;
     }
     for (size_t l = 0; l < MANY_LANES; l++) {
