@@ -88,9 +88,10 @@ overlaps="WITH c AS (SELECT p.xmin::text AS x, min(p.updated_at) AS t0, max(e.at
                     WHERE p.state = 'admitted' GROUP BY p.xmin::text)
           SELECT count(*) FILTER (WHERE a.t0 < b.t1 AND b.t0 < a.t1), count(*)
             FROM c a JOIN c b ON a.x < b.x"
-read -r ov_one _ <<<"$(q one "$overlaps" | tr '|' ' ')"
+read -r ov_one pairs_one <<<"$(q one "$overlaps" | tr '|' ' ')"
 read -r ov_two pairs_two <<<"$(q two "$overlaps" | tr '|' ' ')"
-is "$ov_one" 0 "STPM_BULK_LANES=1: the chunks ran one after the other"
+is "$ov_one $pairs_one" "0 3" \
+    "STPM_BULK_LANES=1: the 3 chunks (500, 500, 203) ran one after the other"
 if [ "${ov_two:-0}" -ge 1 ]; then
     pass "by default: chunks of the bulk ran side by side ($ov_two overlapping of $pairs_two)"
 else
