@@ -17,6 +17,12 @@
  * the server ingests: 256 KiB messages made the two take turns (COPY 0.70 s of wall for
  * 100,000 rows), 64 KiB ones let them overlap (0.37 s). */
 #define COPY_CHUNK (64 * 1024)
+/* The server merges the staged rows every this many rows (stpm.survey_import_chunk,
+ * migrations/102) while the client reads the next ones into memory (about 300 bytes a row):
+ * a workbook's parsing then overlaps the merge instead of preceding it. STPM_SURVEY_MERGE_EVERY
+ * in the environment sets another number; 0 merges once, after the last row. */
+#define MERGE_EVERY 16384
+#define MERGE_EVERY_MAX 10000000
 /* The progress callback is called every this many rows. */
 #define PROGRESS_EVERY 2000
 
@@ -52,7 +58,10 @@ static const char copy_sql[] = "COPY stpm_survey_stage FROM STDIN (FORMAT binary
 /* The caller owns the staging table and lets the owner of the schema's functions read it. */
 static const char grant_sql[] = "GRANT SELECT ON pg_temp.stpm_survey_stage TO stpm_owner";
 
-/* The set-based merge (migrations/072): organisations, their figures of the year, the
+/* The merge of the rows staged since the last one (migrations/102). */
+static const char chunk_sql[] = "SELECT stpm.survey_import_chunk($1::integer, $2)";
+
+/* The set-based merge (migrations/072, 102): organisations, their figures of the year, the
  * reserve pool, the record of the run and its event, from the staged rows. */
 static const char apply_sql[] =
     "SELECT import_id, rows, new, updated, unchanged, orgs_new, orgs_updated, figures_changed\n"
@@ -437,16 +446,145 @@ static int flush_chunk(PGconn *c, stpm_strbuf *sb, stpm_error *err)
     return 0;
 }
 
-/* Read every row of r into the COPY that is open on c. On a bad file, ends the COPY with
- * a failure and returns the reader's error (every diagnostic). */
+/* ---- staging and merging, side by side ---- */
+
+/* A COPY of the staging table: its header, then rows, then its trailer (COPY binary
+ * format); each COPY of a run is one of these. */
+static int copy_open(PGconn *c, stpm_error *err)
+{
+    PGresult *cp = PQexec(c, copy_sql);
+    int rc = 0;
+    if (PQresultStatus(cp) != PGRES_COPY_IN)
+        rc = stpm_pg_error(err, c, cp, "cannot start the import");
+    PQclear(cp);
+    if (rc < 0)
+        return rc;
+    stpm_strbuf h = STPM_STRBUF_INIT;
+    stpm_strbuf_putn(&h, copy_header, sizeof(copy_header)); /* with its NUL */
+    put_u32(&h, 0);                                         /* flags */
+    put_u32(&h, 0);                                         /* no header extension */
+    rc = flush_chunk(c, &h, err);
+    stpm_strbuf_free(&h);
+    return rc;
+}
+
+/* Send sb (rows staged while the server merged) in messages of COPY_CHUNK bytes. */
+static int flush_all(PGconn *c, stpm_strbuf *sb, stpm_error *err)
+{
+    if (sb->oom)
+        return stpm_error_set(err, STPM_ERROR, "out of memory");
+    for (size_t off = 0; off < sb->len; off += COPY_CHUNK) {
+        size_t n = sb->len - off < COPY_CHUNK ? sb->len - off : COPY_CHUNK;
+        if (PQputCopyData(c, sb->buf + off, (int)n) != 1) {
+            stpm_error_set(err, STPM_EUNAVAIL, "cannot send the survey rows to the database");
+            stpm_error_detail(err, "%.*s", (int)strcspn(PQerrorMessage(c), "\n"),
+                              PQerrorMessage(c));
+            return STPM_EUNAVAIL;
+        }
+    }
+    stpm_strbuf_reset(sb);
+    return 0;
+}
+
+/* The end of a COPY: its trailer (a field count of -1), then the end itself. */
+static int copy_close(PGconn *c, stpm_strbuf *sb, size_t *rows, stpm_error *err)
+{
+    int rc;
+    put_u16(sb, 0xFFFF);
+    if ((rc = flush_all(c, sb, err)) < 0) {
+        copy_end(c, "the import failed", NULL, NULL);
+        return rc;
+    }
+    return copy_end(c, NULL, rows, err);
+}
+
+/* The answer to the merge of a chunk (stpm.survey_import_chunk), sent before. */
+static int merge_wait(PGconn *c, stpm_error *err)
+{
+    PGresult *q;
+    int rc = 0;
+    while ((q = PQgetResult(c)) != NULL) {
+        if (rc == 0 && PQresultStatus(q) != PGRES_TUPLES_OK)
+            rc = stpm_pg_error_call(err, c, q, "cannot import the survey");
+        PQclear(q);
+    }
+    return rc;
+}
+
+/* A run of staging and merging: while the server merges the rows of one chunk, the client
+ * reads the next chunk's into memory (a chunk's rows at most), then sends them at once. */
+typedef struct {
+    PGconn *c;
+    const char *params[2]; /* the year and the file's name, as stpm.survey_import_apply gets them */
+    bool copying;          /* a COPY is open: rows go to the server as they come */
+    bool merging;          /* a chunk's merge was sent and its answer is due */
+    size_t in_chunk;       /* rows staged since the last merge began */
+    size_t staged;         /* rows the COPYs took in */
+} run_state;
+
+/* The rows per merge: MERGE_EVERY, or STPM_SURVEY_MERGE_EVERY when it is a number. */
+static size_t merge_every(void)
+{
+    const char *env = getenv("STPM_SURVEY_MERGE_EVERY");
+    if (!env || !*env || strspn(env, "0123456789") != strlen(env) || strlen(env) > 8)
+        return MERGE_EVERY;
+    size_t n = (size_t)strtoul(env, NULL, 10);
+    return n > MERGE_EVERY_MAX ? MERGE_EVERY_MAX : n;
+}
+
+/* The chunk is complete: end its COPY and have the server merge it, without waiting. If a
+ * merge is under way, the chunk was held: wait for that merge, then send the chunk. */
+static int chunk_done(run_state *rs, stpm_strbuf *sb, stpm_error *err)
+{
+    int rc;
+    size_t n = 0;
+    if (rs->merging) {
+        rs->merging = false;
+        if ((rc = merge_wait(rs->c, err)) < 0 || (rc = copy_open(rs->c, err)) < 0)
+            return rc;
+    }
+    rs->copying = false; /* copy_close ends the COPY, on failure too */
+    if ((rc = copy_close(rs->c, sb, &n, err)) < 0)
+        return rc;
+    rs->staged += n;
+    if (PQsendQueryParams(rs->c, chunk_sql, 2, NULL, rs->params, NULL, NULL, 0) != 1) {
+        stpm_error_set(err, STPM_EUNAVAIL, "cannot send the survey rows to the database");
+        stpm_error_detail(err, "%.*s", (int)strcspn(PQerrorMessage(rs->c), "\n"),
+                          PQerrorMessage(rs->c));
+        return STPM_EUNAVAIL;
+    }
+    rs->merging = true;
+    rs->in_chunk = 0;
+    return 0;
+}
+
+/* Leave the connection with no COPY open and no answer due (the caller rolls back). */
+static void run_abandon(run_state *rs, const char *why)
+{
+    if (rs->copying)
+        copy_end(rs->c, why, NULL, NULL);
+    if (rs->merging) {
+        stpm_error ignored = STPM_ERROR_INIT;
+        merge_wait(rs->c, &ignored);
+        stpm_error_clear(&ignored);
+    }
+    rs->copying = rs->merging = false;
+}
+
+/* Read every row of r into the staging table through the COPY open on c (copy_open), having
+ * the server merge every merge_every() rows while the next ones are read; the rows of the last
+ * chunk stay for stpm.survey_import_apply. On a bad file, no COPY is left open and the reader's
+ * error (every diagnostic) is returned. */
 static int stream_rows(PGconn *c, stpm_survey_reader *r, const stpm_survey_import_options *o,
-                       size_t *staged, stpm_error *err)
+                       const char *year, const char *file_name, size_t *staged, stpm_error *err)
 {
     stpm_strbuf sb = STPM_STRBUF_INIT;
     stager st;
     bool st_ok = digester_init(&st.dig);
     id_seq_init(&st.entry_ids);
     id_seq_init(&st.org_ids);
+    run_state rs = {c, {year, file_name}, true, false, 0, 0};
+    const size_t every = merge_every();
     const stpm_survey_row *row = NULL;
     int rc = 0, next;
     size_t n = 0;
@@ -455,21 +593,23 @@ static int stream_rows(PGconn *c, stpm_survey_reader *r, const stpm_survey_impor
         rc = stpm_error_set(err, STPM_ERROR, "cannot compute row digests");
         goto fail;
     }
-    stpm_strbuf_putn(&sb, copy_header, sizeof(copy_header)); /* with its NUL */
-    put_u32(&sb, 0);                                         /* flags */
-    put_u32(&sb, 0);                                         /* no header extension */
     while ((next = stpm_survey_reader_next(r, &row, &rerr)) > 0) {
-        if (!stage_line(&st, &sb, row)) {
-            rc = stpm_error_set(err, STPM_ERROR, "cannot compute a row digest");
-            goto fail;
-        }
-        if (sb.len >= COPY_CHUNK && (rc = flush_chunk(c, &sb, err)) < 0)
-            goto fail;
         if (o->progress && ++n % PROGRESS_EVERY == 0) {
             uint64_t done, total;
             stpm_survey_reader_progress(r, &done, &total);
             o->progress(o->progress_arg, "reading", done, total, stpm_survey_reader_rows(r));
         }
+        /* a file with errors is not imported: its rows need not reach the server */
+        if (stpm_survey_reader_error_count(r) > 0)
+            continue;
+        if (!stage_line(&st, &sb, row)) {
+            rc = stpm_error_set(err, STPM_ERROR, "cannot compute a row digest");
+            goto fail;
+        }
+        if (rs.copying && sb.len >= COPY_CHUNK && (rc = flush_chunk(c, &sb, err)) < 0)
+            goto fail;
+        if (every && ++rs.in_chunk == every && (rc = chunk_done(&rs, &sb, err)) < 0)
+            goto fail;
     }
     /* Whether the file stopped early or ran to its end, finish() collects every error. */
     stpm_error_clear(&rerr);
@@ -478,16 +618,23 @@ static int stream_rows(PGconn *c, stpm_survey_reader *r, const stpm_survey_impor
             stpm_error_set(&rerr, STPM_EINPUT, "cannot read the survey file");
         stpm_error_move(err, &rerr);
         rc = err->code;
-        copy_end(c, "the survey file has errors", NULL, NULL);
+        run_abandon(&rs, "the survey file has errors");
         goto out;
     }
-    put_u16(&sb, 0xFFFF); /* the trailer: a field count of -1 */
-    if ((rc = flush_chunk(c, &sb, err)) < 0)
+    /* the last chunk: after the merge under way, if any, in a COPY of its own */
+    if (rs.merging) {
+        rs.merging = false;
+        if ((rc = merge_wait(c, err)) < 0 || (rc = copy_open(c, err)) < 0)
+            goto fail;
+    }
+    rs.copying = false; /* copy_close ends the COPY, on failure too */
+    n = 0;
+    if ((rc = copy_close(c, &sb, &n, err)) < 0)
         goto fail;
-    rc = copy_end(c, NULL, staged, err);
+    *staged = rs.staged + n;
     goto out;
 fail:
-    copy_end(c, "the import failed", NULL, NULL);
+    run_abandon(&rs, "the import failed");
 out:
     digester_free(&st.dig);
     stpm_error_clear(&rerr);
@@ -582,15 +729,12 @@ int stpm_survey_import(stpm_db *db, const char *path, const stpm_survey_import_o
     if ((rc = exec_ok(c, stage_sql, "cannot start the import", err)) < 0 ||
         (rc = exec_ok(c, grant_sql, "cannot start the import", err)) < 0)
         goto out;
-    PGresult *cp = PQexec(c, copy_sql);
-    if (PQresultStatus(cp) != PGRES_COPY_IN) {
-        rc = stpm_pg_error(err, c, cp, "cannot start the import");
-        PQclear(cp);
+    if ((rc = copy_open(c, err)) < 0)
         goto out;
-    }
-    PQclear(cp);
     size_t staged = 0;
-    if ((rc = stream_rows(c, r, opts, &staged, err)) < 0)
+    char year[16];
+    snprintf(year, sizeof(year), "%d", opts->read.year);
+    if ((rc = stream_rows(c, r, opts, year, shown, &staged, err)) < 0)
         goto out;
     /* the whole file has been read (and hashed) by now */
     if ((rc = survey_reader_drain(r, err)) < 0 ||
