@@ -165,7 +165,8 @@ BEGIN
     )
     INSERT INTO pg_temp.stpm_survey_run_orgs (uscc, created, name0, town0)
         SELECT up.uscc, up.created, b.name, b.town
-        FROM up LEFT JOIN stpm.orgs b ON NOT up.created AND b.uscc = up.uscc
+        FROM up LEFT JOIN LATERAL (SELECT b.name, b.town FROM stpm.orgs b
+                                    WHERE NOT up.created AND b.uscc = up.uscc) b ON true
         WHERE NOT EXISTS (SELECT FROM pg_temp.stpm_survey_run_orgs r WHERE r.uscc = up.uscc);
 
     IF run.fresh THEN
@@ -309,22 +310,36 @@ BEGIN
         FROM pg_temp.stpm_survey_run_orgs r JOIN stpm.orgs o ON o.uscc = r.uscc;
 
     -- The organisation's figures of the year: from its last row that gives any of them.
-    WITH src AS (
-        SELECT DISTINCT ON (s.uscc COLLATE "C") s.uscc, s.rd_spend, s.revenue, s.high_tech
-        FROM pg_temp.stpm_survey_stage s
-        WHERE s.rd_spend IS NOT NULL OR s.revenue IS NOT NULL OR s.high_tech IS NOT NULL
-        ORDER BY s.uscc COLLATE "C", s.rownum DESC
-    ), up AS (
-        INSERT INTO stpm.org_figures AS f (org_id, survey_year, rd_spend, revenue, high_tech)
-        SELECT o.id, p_year, src.rd_spend, src.revenue, src.high_tech
-        FROM src JOIN stpm.orgs o ON o.uscc = src.uscc
-        ON CONFLICT (org_id, survey_year) DO UPDATE SET rd_spend = EXCLUDED.rd_spend,
-            revenue = EXCLUDED.revenue, high_tech = EXCLUDED.high_tech
-        WHERE (f.rd_spend, f.revenue, f.high_tech)
-            IS DISTINCT FROM (EXCLUDED.rd_spend, EXCLUDED.revenue, EXCLUDED.high_tech)
-        RETURNING 1
-    )
-    SELECT count(*) INTO figures_changed FROM up;
+    -- Only an import writes figures, each with candidates of its year: when the year's
+    -- pool was empty as the run began, so are its figures, and a plain INSERT will do.
+    IF run.fresh THEN
+        INSERT INTO stpm.org_figures (org_id, survey_year, rd_spend, revenue, high_tech)
+            SELECT o.id, p_year, src.rd_spend, src.revenue, src.high_tech
+            FROM (SELECT DISTINCT ON (s.uscc COLLATE "C") s.uscc, s.rd_spend, s.revenue,
+                         s.high_tech
+                  FROM pg_temp.stpm_survey_stage s
+                  WHERE s.rd_spend IS NOT NULL OR s.revenue IS NOT NULL OR s.high_tech IS NOT NULL
+                  ORDER BY s.uscc COLLATE "C", s.rownum DESC) src
+            JOIN stpm.orgs o ON o.uscc = src.uscc;
+        GET DIAGNOSTICS figures_changed = ROW_COUNT;
+    ELSE
+        WITH src AS (
+            SELECT DISTINCT ON (s.uscc COLLATE "C") s.uscc, s.rd_spend, s.revenue, s.high_tech
+            FROM pg_temp.stpm_survey_stage s
+            WHERE s.rd_spend IS NOT NULL OR s.revenue IS NOT NULL OR s.high_tech IS NOT NULL
+            ORDER BY s.uscc COLLATE "C", s.rownum DESC
+        ), up AS (
+            INSERT INTO stpm.org_figures AS f (org_id, survey_year, rd_spend, revenue, high_tech)
+            SELECT o.id, p_year, src.rd_spend, src.revenue, src.high_tech
+            FROM src JOIN stpm.orgs o ON o.uscc = src.uscc
+            ON CONFLICT (org_id, survey_year) DO UPDATE SET rd_spend = EXCLUDED.rd_spend,
+                revenue = EXCLUDED.revenue, high_tech = EXCLUDED.high_tech
+            WHERE (f.rd_spend, f.revenue, f.high_tech)
+                IS DISTINCT FROM (EXCLUDED.rd_spend, EXCLUDED.revenue, EXCLUDED.high_tech)
+            RETURNING 1
+        )
+        SELECT count(*) INTO figures_changed FROM up;
+    END IF;
 
     UPDATE stpm.survey_imports i SET file_digest = p_file_digest, rows = run.rows,
             new = run.new, updated = run.updated, unchanged = run.unchanged
