@@ -591,7 +591,7 @@ static int stream_rows(PGconn *c, stpm_survey_reader *r, const stpm_survey_impor
     stpm_error rerr = STPM_ERROR_INIT;
     if (!st_ok) {
         rc = stpm_error_set(err, STPM_ERROR, "cannot compute row digests");
-        goto fail;
+        goto cleanup;
     }
     while ((next = stpm_survey_reader_next(r, &row, &rerr)) > 0) {
         if (o->progress && ++n % PROGRESS_EVERY == 0) {
@@ -604,12 +604,12 @@ static int stream_rows(PGconn *c, stpm_survey_reader *r, const stpm_survey_impor
             continue;
         if (!stage_line(&st, &sb, row)) {
             rc = stpm_error_set(err, STPM_ERROR, "cannot compute a row digest");
-            goto fail;
+            goto cleanup;
         }
         if (rs.copying && sb.len >= COPY_CHUNK && (rc = flush_chunk(c, &sb, err)) < 0)
-            goto fail;
+            goto cleanup;
         if (every && ++rs.in_chunk == every && (rc = chunk_done(&rs, &sb, err)) < 0)
-            goto fail;
+            goto cleanup;
     }
     /* Whether the file stopped early or ran to its end, finish() collects every error. */
     stpm_error_clear(&rerr);
@@ -619,23 +619,22 @@ static int stream_rows(PGconn *c, stpm_survey_reader *r, const stpm_survey_impor
         stpm_error_move(err, &rerr);
         rc = err->code;
         run_abandon(&rs, "the survey file has errors");
-        goto out;
+        goto cleanup;
     }
     /* the last chunk: after the merge under way, if any, in a COPY of its own */
     if (rs.merging) {
         rs.merging = false;
         if ((rc = merge_wait(c, err)) < 0 || (rc = copy_open(c, err)) < 0)
-            goto fail;
+            goto cleanup;
     }
     rs.copying = false; /* copy_close ends the COPY, on failure too */
     n = 0;
     if ((rc = copy_close(c, &sb, &n, err)) < 0)
-        goto fail;
+        goto cleanup;
     *staged = rs.staged + n;
-    goto out;
-fail:
-    run_abandon(&rs, "the import failed");
-out:
+cleanup:
+    if (rc < 0) /* no COPY left open, no answer left due (the file's errors did it above) */
+        run_abandon(&rs, "the import failed");
     digester_free(&st.dig);
     stpm_error_clear(&rerr);
     stpm_strbuf_free(&sb);
@@ -693,12 +692,12 @@ int stpm_survey_import(stpm_db *db, const char *path, const stpm_survey_import_o
         rc = stpm_error_set(err, STPM_EUSAGE, "cannot import a survey from standard input");
         stpm_error_hint(err, "Save it to a file and import the file; --dry-run reads "
                              "standard input.");
-        goto out;
+        goto cleanup;
     }
     if (opts->read.year < 1990 || opts->read.year > 2100) {
         rc = stpm_error_set(err, STPM_EUSAGE, "invalid survey year %d", opts->read.year);
         stpm_error_hint(err, "Give the year of the survey, e.g. --year 2020.");
-        goto out;
+        goto cleanup;
     }
     res.year = opts->read.year;
     res.dry_run = opts->dry_run;
@@ -706,13 +705,13 @@ int stpm_survey_import(stpm_db *db, const char *path, const stpm_survey_import_o
     fh.ok = fh.ctx && EVP_DigestInit_ex(fh.ctx, EVP_sha256(), NULL);
     if (!fh.ok) {
         rc = stpm_error_set(err, STPM_ERROR, "out of memory");
-        goto out;
+        goto cleanup;
     }
     if ((rc = survey_reader_open_raw(&r, path, &opts->read, file_hash_update, &fh, err)) < 0)
-        goto out;
+        goto cleanup;
 
     if ((rc = exec_ok(c, "BEGIN", "cannot start the import", err)) < 0)
-        goto out;
+        goto cleanup;
     char lock[96];
     /* the advisory lock that queues one year's imports, (0x73757276 "surv", year), waited
      * for a bounded time and naming its holder (migrations/083) */
@@ -722,35 +721,35 @@ int stpm_survey_import(stpm_db *db, const char *path, const stpm_survey_import_o
         rc = stpm_pg_error(err, c, l, "cannot start the import");
     PQclear(l);
     if (rc < 0)
-        goto out;
+        goto cleanup;
     /* sorts and hashes of the merge in memory, not in temporary files */
     if ((rc = exec_ok(c, "SET LOCAL work_mem = '64MB'", "cannot start the import", err)) < 0)
-        goto out;
+        goto cleanup;
     if ((rc = exec_ok(c, stage_sql, "cannot start the import", err)) < 0 ||
         (rc = exec_ok(c, grant_sql, "cannot start the import", err)) < 0)
-        goto out;
+        goto cleanup;
     if ((rc = copy_open(c, err)) < 0)
-        goto out;
+        goto cleanup;
     size_t staged = 0;
     char year[16];
     snprintf(year, sizeof(year), "%d", opts->read.year);
     if ((rc = stream_rows(c, r, opts, year, shown, &staged, err)) < 0)
-        goto out;
+        goto cleanup;
     /* the whole file has been read (and hashed) by now */
     if ((rc = survey_reader_drain(r, err)) < 0 ||
         (rc = file_hash_final(&fh, shown, res.file_digest, err)) < 0)
-        goto out;
+        goto cleanup;
     res.encoding = stpm_survey_reader_encoding(r);
     progress(opts, r, "merging");
     if ((rc = merge(c, opts, shown, &res, err)) < 0)
-        goto out;
+        goto cleanup;
     if (opts->dry_run) {
         res.import_id[0] = '\0';
         rc = exec_ok(c, "ROLLBACK", "cannot end the dry run", err);
     } else {
         rc = exec_ok(c, "COMMIT", "cannot commit the import", err);
     }
-out:
+cleanup:
     if (rc < 0)
         rollback(c);
     stpm_survey_reader_free(r);

@@ -3,6 +3,8 @@
 #   - the same files imported with a merge after every row, every 5 rows, by default and
 #     once at the end (STPM_SURVEY_MERGE_EVERY=0) write the same rows and print the same
 #     counts, an organisation renamed in one chunk and named back in a later one included;
+#   - a bad row after the first merge, and a caller the server refuses at the first merge,
+#     leave nothing behind (exit 5, exit 7);
 #   - with psql, as an officer: a run that is not ended cannot commit; the run's own tables
 #     are not the caller's to read, change or drop; a table of the caller's in their way, a
 #     chunk of another year and rows staged where the merge does not look are refused.
@@ -101,6 +103,19 @@ for w in 1 5 default 3000; do
     run "$STPM" --db "${db[$w]}" audit verify
     expect_rc 0 "merged every $w rows: audit verify passes"
 done
+# A bad row after the first chunk was merged: nothing stays, every error is named.
+awk -F, -v OFS=, 'NR == 20001 { $2 = "91320682XXXXXXXXXX" } { print }' "$TMP/big.csv" >"$TMP/big-bad.csv"
+before=$(dump "${db[default]}")
+run env -u STPM_SURVEY_MERGE_EVERY "$STPM" --db "${db[default]}" --today 2023-10-31 survey import "$TMP/big-bad.csv" --year 2023
+expect_rc 5 "a bad row after the first merge: exit 5"
+contains "$ERR" "big-bad.csv:20001:" "the bad row is named by its file, row and column"
+is "$(dump "${db[default]}")" "$before" "and nothing of the file stayed: the merged chunk was rolled back"
+# Refused by the server at the first chunk: exit 7, nothing written.
+need_logins sc_auditor:auditor
+run env -u STPM_SURVEY_MERGE_EVERY "$STPM" --db "${db[default]} user=sc_auditor" --today 2023-10-31 survey import "$TMP/big.csv" --year 2023
+expect_rc 7 "an auditor importing a survey of 20,000 rows is refused at the first merge: exit 7"
+contains "$ERR" "permission denied" "and told why"
+is "$(dump "${db[default]}")" "$before" "and nothing was written"
 for w in "${ways[@]}"; do drop_db "${db[$w]}"; done
 
 # ---- with psql, as an officer ----
