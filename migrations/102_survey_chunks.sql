@@ -11,13 +11,21 @@
 -- the event. A survey imported in one call or in many chunks writes the same rows and the
 -- same counts (tests/cli/survey_chunks.sh compares).
 --
--- The run's state — the last row merged, the counts so far, the organisations the run
--- touched and what they were before — is kept in two temporary tables that the first chunk
--- creates as the owner of these functions: the caller can neither read nor change them,
--- and they go with the transaction. The first chunk also writes the import's record, which
--- its candidates name; a deferred constraint trigger refuses to commit a run that
--- stpm.survey_import_apply did not end, so no record and no candidate stays without its
--- event.
+-- The run's state — the last row merged, the counts so far, and for each organisation
+-- its last row merged (name, town) and its last row merged that gives figures — is kept in
+-- temporary tables that the first chunk creates as the owner of these functions: the
+-- caller can neither read nor change them (dropping them, DISCARD TEMP, only makes the
+-- import fail), and they go with the transaction. The end of the run reads them, not the
+-- staging table, so that what it writes comes from the rows merged and nothing else. The
+-- first chunk also writes the import's record, which its candidates name; a deferred
+-- constraint trigger refuses to commit a record without its event, so no record and no
+-- candidate stays from a run that stpm.survey_import_apply did not end.
+--
+-- A run takes, besides its year's lock, one lock for the imports of every year: the chunks
+-- of two runs could otherwise create or lock the same organisations in two orders and
+-- deadlock (one merge did it in one statement, in the order of their codes). Imports are
+-- a few a year; those of two years now queue like those of one (a bounded wait that names
+-- the holder, 083).
 
 -- The staged rows' form (072, 095): a plain temporary table of the caller's, of the columns
 -- stpm survey import makes, with nothing that the planner or the executor would run as the
@@ -74,7 +82,8 @@ BEGIN
     END IF;
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles r ON r.oid = c.relowner
                     WHERE c.oid = t AND r.rolname = 'stpm_owner')
-       OR to_regclass('pg_temp.stpm_survey_run_orgs') IS NULL THEN
+       OR to_regclass('pg_temp.stpm_survey_run_orgs') IS NULL
+       OR to_regclass('pg_temp.stpm_survey_run_figures') IS NULL THEN
         RAISE EXCEPTION 'a temporary table of yours named stpm_survey_run is in the way of the survey import'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Drop it, or import in a session of its own.';
@@ -83,16 +92,18 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION stpm.survey_run_open() FROM PUBLIC;
 
--- Begin a run: the year's lock, whether the year's pool is empty, the record (its digest
--- and counts come at the end), the run's tables.
+-- Begin a run: the locks, whether the year's pool is empty, the record (its digest and
+-- counts come at the end), the run's tables.
 CREATE FUNCTION stpm.survey_run_begin(p_year integer, p_file_name text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, stpm, pg_temp AS $$
 DECLARE
     v_id uuid;
 BEGIN
     PERFORM pg_advisory_xact_lock(1937076854, p_year); -- "surv", as core/survey/import.c
+    PERFORM stpm.lock_wait(1937076854, 0, false, 'the survey imports of every year');
     IF to_regclass('pg_temp.stpm_survey_run') IS NOT NULL
-       OR to_regclass('pg_temp.stpm_survey_run_orgs') IS NOT NULL THEN
+       OR to_regclass('pg_temp.stpm_survey_run_orgs') IS NOT NULL
+       OR to_regclass('pg_temp.stpm_survey_run_figures') IS NOT NULL THEN
         RAISE EXCEPTION 'a temporary table of yours named stpm_survey_run is in the way of the survey import'
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Drop it, or import in a session of its own.';
@@ -102,8 +113,16 @@ BEGIN
         fresh boolean NOT NULL, last_tid tid NOT NULL, rows integer NOT NULL,
         new integer NOT NULL, updated integer NOT NULL, unchanged integer NOT NULL
     ) ON COMMIT DROP;
+    -- each organisation of the rows merged: its last row's name and town, and whether
+    -- the run created it
     CREATE TEMP TABLE stpm_survey_run_orgs (
-        uscc char(18) NOT NULL, created boolean NOT NULL, name0 text, town0 text
+        uscc char(18) PRIMARY KEY, rownum integer NOT NULL, org_name text NOT NULL,
+        town text, created boolean NOT NULL
+    ) ON COMMIT DROP;
+    -- each organisation's last row merged that gives any of its figures
+    CREATE TEMP TABLE stpm_survey_run_figures (
+        uscc char(18) PRIMARY KEY, rownum integer NOT NULL,
+        rd_spend numeric(18,4), revenue numeric(18,4), high_tech boolean
     ) ON COMMIT DROP;
     INSERT INTO stpm.survey_imports AS i
             (survey_year, file_name, file_digest, rows, new, updated, unchanged, imported_by)
@@ -146,28 +165,37 @@ BEGIN
         RETURN 0;
     END IF;
 
-    -- Organisations, as the chunk's last row of each names them (the chunks come in the
-    -- file's order, so the last chunk to name one has the last word, as the file's last
-    -- row had in one merge). The first time the run touches one, its name and town before
-    -- are kept, so that the end of the run counts it updated only if they differ at last.
-    -- (The statement's snapshot still shows the rows as they were before its upsert.)
+    -- The organisations the register lacks, named as the chunk's last row of each names
+    -- them (no lock on those that are there: the end of the run renames what it must, in
+    -- one statement). The run keeps each organisation's last row merged, and its last row
+    -- merged that gives figures.
     WITH src AS (
-        SELECT DISTINCT ON (s.uscc COLLATE "C") s.uscc, s.org_new_id, s.org_name, s.town
+        SELECT DISTINCT ON (s.uscc COLLATE "C") s.uscc, s.rownum, s.org_new_id, s.org_name,
+               s.town
         FROM pg_temp.stpm_survey_stage s WHERE s.ctid > run.last_tid
         ORDER BY s.uscc COLLATE "C", s.rownum DESC
-    ), up AS (
+    ), ins AS (
         INSERT INTO stpm.orgs AS o (id, uscc, name, town)
         SELECT src.org_new_id, src.uscc, src.org_name, src.town FROM src
-        ON CONFLICT (uscc) DO UPDATE SET name = EXCLUDED.name, town = EXCLUDED.town,
-            updated_at = now()
-        WHERE (o.name, o.town) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.town)
-        RETURNING o.uscc, (o.xmax = 0) AS created
+        ON CONFLICT (uscc) DO NOTHING
+        RETURNING o.uscc
     )
-    INSERT INTO pg_temp.stpm_survey_run_orgs (uscc, created, name0, town0)
-        SELECT up.uscc, up.created, b.name, b.town
-        FROM up LEFT JOIN LATERAL (SELECT b.name, b.town FROM stpm.orgs b
-                                    WHERE NOT up.created AND b.uscc = up.uscc) b ON true
-        WHERE NOT EXISTS (SELECT FROM pg_temp.stpm_survey_run_orgs r WHERE r.uscc = up.uscc);
+    INSERT INTO pg_temp.stpm_survey_run_orgs AS t (uscc, rownum, org_name, town, created)
+        SELECT src.uscc, src.rownum, src.org_name, src.town, ins.uscc IS NOT NULL
+        FROM src LEFT JOIN ins ON ins.uscc = src.uscc
+    ON CONFLICT (uscc) DO UPDATE SET rownum = EXCLUDED.rownum, org_name = EXCLUDED.org_name,
+        town = EXCLUDED.town
+    WHERE EXCLUDED.rownum > t.rownum;
+    INSERT INTO pg_temp.stpm_survey_run_figures AS t (uscc, rownum, rd_spend, revenue, high_tech)
+        SELECT DISTINCT ON (s.uscc COLLATE "C") s.uscc, s.rownum, s.rd_spend, s.revenue,
+               s.high_tech
+        FROM pg_temp.stpm_survey_stage s
+        WHERE s.ctid > run.last_tid
+          AND (s.rd_spend IS NOT NULL OR s.revenue IS NOT NULL OR s.high_tech IS NOT NULL)
+        ORDER BY s.uscc COLLATE "C", s.rownum DESC
+    ON CONFLICT (uscc) DO UPDATE SET rownum = EXCLUDED.rownum, rd_spend = EXCLUDED.rd_spend,
+        revenue = EXCLUDED.revenue, high_tech = EXCLUDED.high_tech
+    WHERE EXCLUDED.rownum > t.rownum;
 
     IF run.fresh THEN
         -- The year's pool was empty when the run began and the year's lock keeps others
@@ -185,14 +213,22 @@ BEGIN
     ELSE
         SELECT count(*) FILTER (WHERE r.id IS NULL),
                count(*) FILTER (WHERE r.row_digest <> s.row_digest),
-               count(*) FILTER (WHERE r.row_digest = s.row_digest)
-            INTO c_new, c_updated, c_unchanged
+               count(*) FILTER (WHERE r.row_digest = s.row_digest),
+               min(s.rownum) FILTER (WHERE r.import_id = run.import_id)
+            INTO c_new, c_updated, c_unchanged, bad
             FROM pg_temp.stpm_survey_stage s
             JOIN stpm.orgs o ON o.uscc = s.uscc
             LEFT JOIN stpm.reserve_entries r
                 ON r.survey_year = run.survey_year AND r.org_id = o.id
                AND r.title_norm = s.title_norm
             WHERE s.ctid > run.last_tid;
+        -- a key that an earlier chunk of the run merged: twice in the file (one merge
+        -- refuses it by the table's unique key)
+        IF bad IS NOT NULL THEN
+            RAISE EXCEPTION 'staged survey row % repeats the key of a row merged before', bad
+                USING ERRCODE = 'unique_violation',
+                      HINT = 'Import the file with stpm survey import, which checks every row.';
+        END IF;
         IF c_new > 0 THEN
             INSERT INTO stpm.reserve_entries (id, survey_year, org_id, title, title_norm, field,
                     target_plan, leader, planned_investment, requested_funding, rd_spend,
@@ -302,36 +338,35 @@ BEGIN
                   HINT = 'Stage the rows with COPY into a temporary table made in the same transaction (stpm survey import does).';
     END IF;
 
-    -- Organisations: new or, of those that were there, changed at last.
-    SELECT count(*) FILTER (WHERE r.created),
-           count(*) FILTER (WHERE NOT r.created
-                              AND (o.name, o.town) IS DISTINCT FROM (r.name0, r.town0))
-        INTO orgs_new, orgs_updated
-        FROM pg_temp.stpm_survey_run_orgs r JOIN stpm.orgs o ON o.uscc = r.uscc;
+    -- Organisations: named as their last row merged names them, locked in the order of
+    -- their codes; those the run created are new, the others that change are updated.
+    WITH ch AS (
+        SELECT o.id, r.org_name, r.town, r.created
+        FROM pg_temp.stpm_survey_run_orgs r JOIN stpm.orgs o ON o.uscc = r.uscc
+        WHERE (o.name, o.town) IS DISTINCT FROM (r.org_name, r.town)
+        ORDER BY o.uscc FOR NO KEY UPDATE OF o
+    ), up AS (
+        UPDATE stpm.orgs o SET name = ch.org_name, town = ch.town, updated_at = now()
+        FROM ch WHERE o.id = ch.id
+        RETURNING ch.created
+    )
+    SELECT count(*) FILTER (WHERE NOT up.created) INTO orgs_updated FROM up;
+    SELECT count(*) FILTER (WHERE r.created) INTO orgs_new FROM pg_temp.stpm_survey_run_orgs r;
 
-    -- The organisation's figures of the year: from its last row that gives any of them.
+    -- The organisation's figures of the year: from its last row merged that gives any.
     -- Only an import writes figures, each with candidates of its year: when the year's
-    -- pool was empty as the run began, so are its figures, and a plain INSERT will do.
-    IF run.fresh THEN
+    -- pool was empty as the run began and no figures of the year are there (a database
+    -- of the first version let officers write them), a plain INSERT will do.
+    IF run.fresh AND NOT EXISTS (SELECT FROM stpm.org_figures f WHERE f.survey_year = p_year) THEN
         INSERT INTO stpm.org_figures (org_id, survey_year, rd_spend, revenue, high_tech)
-            SELECT o.id, p_year, src.rd_spend, src.revenue, src.high_tech
-            FROM (SELECT DISTINCT ON (s.uscc COLLATE "C") s.uscc, s.rd_spend, s.revenue,
-                         s.high_tech
-                  FROM pg_temp.stpm_survey_stage s
-                  WHERE s.rd_spend IS NOT NULL OR s.revenue IS NOT NULL OR s.high_tech IS NOT NULL
-                  ORDER BY s.uscc COLLATE "C", s.rownum DESC) src
-            JOIN stpm.orgs o ON o.uscc = src.uscc;
+            SELECT o.id, p_year, f.rd_spend, f.revenue, f.high_tech
+            FROM pg_temp.stpm_survey_run_figures f JOIN stpm.orgs o ON o.uscc = f.uscc;
         GET DIAGNOSTICS figures_changed = ROW_COUNT;
     ELSE
-        WITH src AS (
-            SELECT DISTINCT ON (s.uscc COLLATE "C") s.uscc, s.rd_spend, s.revenue, s.high_tech
-            FROM pg_temp.stpm_survey_stage s
-            WHERE s.rd_spend IS NOT NULL OR s.revenue IS NOT NULL OR s.high_tech IS NOT NULL
-            ORDER BY s.uscc COLLATE "C", s.rownum DESC
-        ), up AS (
+        WITH up AS (
             INSERT INTO stpm.org_figures AS f (org_id, survey_year, rd_spend, revenue, high_tech)
-            SELECT o.id, p_year, src.rd_spend, src.revenue, src.high_tech
-            FROM src JOIN stpm.orgs o ON o.uscc = src.uscc
+            SELECT o.id, p_year, x.rd_spend, x.revenue, x.high_tech
+            FROM pg_temp.stpm_survey_run_figures x JOIN stpm.orgs o ON o.uscc = x.uscc
             ON CONFLICT (org_id, survey_year) DO UPDATE SET rd_spend = EXCLUDED.rd_spend,
                 revenue = EXCLUDED.revenue, high_tech = EXCLUDED.high_tech
             WHERE (f.rd_spend, f.revenue, f.high_tech)
@@ -357,15 +392,17 @@ BEGIN
                     'orgs_new', orgs_new, 'orgs_updated', orgs_updated,
                     'figures_changed', figures_changed));
     -- the run has ended: its tables go now (another import may follow in this transaction)
-    DROP TABLE pg_temp.stpm_survey_run, pg_temp.stpm_survey_run_orgs;
+    DROP TABLE pg_temp.stpm_survey_run, pg_temp.stpm_survey_run_orgs,
+        pg_temp.stpm_survey_run_figures;
 END $$;
 
--- An import's record commits only with the run ended: the run's table is gone by then.
--- (Deferred triggers fire before ON COMMIT DROP takes the temporary tables.)
+-- An import's record commits only with its event, which only the end of the run writes.
 CREATE FUNCTION stpm.survey_import_ended() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, stpm, pg_temp AS $$
 BEGIN
-    IF stpm.survey_run_open() THEN
+    IF NOT EXISTS (SELECT FROM stpm.events e
+                    WHERE e.chain = 'survey:' || NEW.survey_year AND e.kind = 'import'
+                      AND e.data ->> 'import_id' = NEW.id::text) THEN
         RAISE EXCEPTION 'the survey import of % for % was not ended', NEW.file_name,
                         NEW.survey_year
             USING ERRCODE = 'object_not_in_prerequisite_state',

@@ -22,7 +22,7 @@
  * a workbook's parsing then overlaps the merge instead of preceding it. STPM_SURVEY_MERGE_EVERY
  * in the environment sets another number; 0 merges once, after the last row. */
 #define MERGE_EVERY 16384
-#define MERGE_EVERY_MAX 10000000
+#define MERGE_EVERY_MAX 65536 /* rows held in memory: about 25 MiB */
 /* The progress callback is called every this many rows. */
 #define PROGRESS_EVERY 2000
 
@@ -463,7 +463,8 @@ static int copy_open(PGconn *c, stpm_error *err)
     stpm_strbuf_putn(&h, copy_header, sizeof(copy_header)); /* with its NUL */
     put_u32(&h, 0);                                         /* flags */
     put_u32(&h, 0);                                         /* no header extension */
-    rc = flush_chunk(c, &h, err);
+    if ((rc = flush_chunk(c, &h, err)) < 0)
+        copy_end(c, "the import failed", NULL, NULL); /* no COPY stays open */
     stpm_strbuf_free(&h);
     return rc;
 }
@@ -522,14 +523,27 @@ typedef struct {
     size_t staged;         /* rows the COPYs took in */
 } run_state;
 
-/* The rows per merge: MERGE_EVERY, or STPM_SURVEY_MERGE_EVERY when it is a number. */
-static size_t merge_every(void)
+/* The rows per merge: MERGE_EVERY, or STPM_SURVEY_MERGE_EVERY (0 to MERGE_EVERY_MAX). */
+static int merge_every(size_t *out, stpm_error *err)
 {
     const char *env = getenv("STPM_SURVEY_MERGE_EVERY");
-    if (!env || !*env || strspn(env, "0123456789") != strlen(env) || strlen(env) > 8)
-        return MERGE_EVERY;
-    size_t n = (size_t)strtoul(env, NULL, 10);
-    return n > MERGE_EVERY_MAX ? MERGE_EVERY_MAX : n;
+    *out = MERGE_EVERY;
+    if (!env)
+        return 0;
+    char *end = NULL;
+    unsigned long n = strtoul(env, &end, 10);
+    if (!*env || *end || strspn(env, "0123456789") != strlen(env) || n > MERGE_EVERY_MAX) {
+        int rc = stpm_error_set(err, STPM_EUSAGE,
+                                "STPM_SURVEY_MERGE_EVERY must be a number of rows from 0 to %d",
+                                MERGE_EVERY_MAX);
+        stpm_error_hint(err,
+                        "Unset it for the default (%d rows); 0 merges once, after the last "
+                        "row.",
+                        MERGE_EVERY);
+        return rc;
+    }
+    *out = (size_t)n;
+    return 0;
 }
 
 /* The chunk is complete: end its COPY and have the server merge it, without waiting. If a
@@ -572,11 +586,12 @@ static void run_abandon(run_state *rs, const char *why)
 }
 
 /* Read every row of r into the staging table through the COPY open on c (copy_open), having
- * the server merge every merge_every() rows while the next ones are read; the rows of the last
+ * the server merge every `every` rows (0: never) while the next ones are read; the rows of the last
  * chunk stay for stpm.survey_import_apply. On a bad file, no COPY is left open and the reader's
  * error (every diagnostic) is returned. */
 static int stream_rows(PGconn *c, stpm_survey_reader *r, const stpm_survey_import_options *o,
-                       const char *year, const char *file_name, size_t *staged, stpm_error *err)
+                       size_t every, const char *year, const char *file_name, size_t *staged,
+                       stpm_error *err)
 {
     stpm_strbuf sb = STPM_STRBUF_INIT;
     stager st;
@@ -584,7 +599,6 @@ static int stream_rows(PGconn *c, stpm_survey_reader *r, const stpm_survey_impor
     id_seq_init(&st.entry_ids);
     id_seq_init(&st.org_ids);
     run_state rs = {c, {year, file_name}, true, false, 0, 0};
-    const size_t every = merge_every();
     const stpm_survey_row *row = NULL;
     int rc = 0, next;
     size_t n = 0;
@@ -699,6 +713,9 @@ int stpm_survey_import(stpm_db *db, const char *path, const stpm_survey_import_o
         stpm_error_hint(err, "Give the year of the survey, e.g. --year 2020.");
         goto cleanup;
     }
+    size_t every;
+    if ((rc = merge_every(&every, err)) < 0)
+        goto cleanup;
     res.year = opts->read.year;
     res.dry_run = opts->dry_run;
     fh.ctx = EVP_MD_CTX_new();
@@ -733,7 +750,7 @@ int stpm_survey_import(stpm_db *db, const char *path, const stpm_survey_import_o
     size_t staged = 0;
     char year[16];
     snprintf(year, sizeof(year), "%d", opts->read.year);
-    if ((rc = stream_rows(c, r, opts, year, shown, &staged, err)) < 0)
+    if ((rc = stream_rows(c, r, opts, every, year, shown, &staged, err)) < 0)
         goto cleanup;
     /* the whole file has been read (and hashed) by now */
     if ((rc = survey_reader_drain(r, err)) < 0 ||

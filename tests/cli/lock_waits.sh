@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Issue 10, locks that other roles can hold (migrations/083): an auditor holds, through
 # psql, each advisory lock stpm takes — the plan year, the organisation and the leader of a
-# transition, the year's survey imports; `project advance`, `project create` and
-# `survey import` then answer within lock_wait_seconds with exit 4 and a message naming
+# transition, the survey imports of a year and those of every year; `project advance`,
+# `project create` and `survey import` then answer within lock_wait_seconds with exit 4 and a message naming
 # what was waited for and who holds it (role, application name, pid), and write nothing.
 # Once the holder is gone, the same commands go through.
 . "$(dirname "$0")/lib.sh"
@@ -145,6 +145,19 @@ expect_rc 0 "an import of another year is not held up"
 release
 run timeout 60 "$STPM" --db "$DB user=$OFFICER" --today 2020-10-31 survey import pool.csv --year 2020
 expect_rc 0 "once the holder is gone, the import goes through"
+
+# 4b. the lock of every year's imports (migrations/102: two runs' chunks must not create
+# the same organisations in two orders)
+hold "SELECT pg_advisory_lock(1937076854, 0)"
+pid=$(apid)
+entries=$(q "SELECT count(*) FROM stpm.reserve_entries")
+t0=$(ms)
+run timeout 60 "$STPM" --db "$DB user=$OFFICER" --today 2022-10-31 survey import pool.csv --year 2022
+told "survey import while the auditor holds the lock of every year's imports" "the survey imports of every year"
+is "$(q "SELECT count(*) FROM stpm.reserve_entries")" "$entries" "the refused import wrote nothing"
+release
+run timeout 60 "$STPM" --db "$DB user=$OFFICER" --today 2022-10-31 survey import pool.csv --year 2022
+expect_rc 0 "once the holder is gone, that import goes through"
 
 # 5. the workflow's name, taken by every loader of that name
 hold "SELECT pg_advisory_lock(hashtext('stpm.workflow'), hashtext('municipal_nantong'))"

@@ -4,10 +4,12 @@
 #     once at the end (STPM_SURVEY_MERGE_EVERY=0) write the same rows and print the same
 #     counts, an organisation renamed in one chunk and named back in a later one included;
 #   - a bad row after the first merge, and a caller the server refuses at the first merge,
-#     leave nothing behind (exit 5, exit 7);
-#   - with psql, as an officer: a run that is not ended cannot commit; the run's own tables
-#     are not the caller's to read, change or drop; a table of the caller's in their way, a
-#     chunk of another year and rows staged where the merge does not look are refused.
+#     leave nothing behind (exit 5, exit 7); two years imported at once do not deadlock;
+#     STPM_SURVEY_MERGE_EVERY that is not a number of rows is exit 2;
+#   - with psql, as an officer: a run that is not ended cannot commit (DISCARD TEMP
+#     included); the run's own tables are not the caller's to read, change or drop; a table
+#     of the caller's in their way, a chunk of another year, rows staged where the merge
+#     does not look and a key repeated in a later chunk are refused.
 . "$(dirname "$0")/lib.sh"
 need_db
 need_source
@@ -118,6 +120,29 @@ contains "$ERR" "permission denied" "and told why"
 is "$(dump "${db[default]}")" "$before" "and nothing was written"
 for w in "${ways[@]}"; do drop_db "${db[$w]}"; done
 
+# Two years imported at the same moment, their organisations (new to both) in opposite
+# orders, merged every 2,000 rows: the runs queue (the lock of every year's imports) and
+# neither deadlocks.
+DB=$(fresh_db schpair)
+"$STPM" --db "$DB" db migrate >/dev/null
+(head -n 1 "$TMP/big.csv"; tail -n +2 "$TMP/big.csv" | tac) >"$TMP/big-rev.csv"
+STPM_SURVEY_MERGE_EVERY=2000 "$STPM" --db "$DB" --today 2024-10-31 survey import "$TMP/big.csv" --year 2024 >"$TMP/p1.out" 2>&1 &
+p1=$!
+STPM_SURVEY_MERGE_EVERY=2000 "$STPM" --db "$DB" --today 2025-10-31 survey import "$TMP/big-rev.csv" --year 2025 >"$TMP/p2.out" 2>&1 &
+p2=$!
+rc1=0 rc2=0
+wait "$p1" || rc1=$?
+wait "$p2" || rc2=$?
+is "$rc1 $rc2" "0 0" "two years imported at once, organisations in opposite orders: both exit 0"
+case "$(cat "$TMP/p1.out" "$TMP/p2.out")" in
+*deadlock*) fail "no deadlock" "$(cat "$TMP/p1.out" "$TMP/p2.out")" ;;
+*) pass "no deadlock" ;;
+esac
+is "$(psql "$DB" -qAtX -c "SELECT count(*) FROM stpm.reserve_entries") $(psql "$DB" -qAtX -c "SELECT count(DISTINCT uscc) FROM stpm.orgs")" \
+    "40000 $(tail -n +2 "$TMP/big.csv" | cut -d, -f2 | sort -u | wc -l)" \
+    "every candidate of both years is in the pool, every organisation once"
+drop_db "$DB"
+
 # ---- with psql, as an officer ----
 DB=$(fresh_db schdoor)
 "$STPM" --db "$DB" db migrate >/dev/null
@@ -142,6 +167,14 @@ is "$RC" "1" "a run begun with survey_import_chunk and not ended cannot commit (
 contains "$ERR" "the survey import of x.csv for 2021 was not ended" "and says why"
 is "$(count "SELECT count(*) FROM stpm.survey_imports") $(count "SELECT count(*) FROM stpm.reserve_entries")" \
     "0 0" "no record and no candidate stayed"
+
+# DISCARD TEMP drops the run's tables with the caller's: the record still has no event.
+as_off "BEGIN; $STAGE ON COMMIT DROP; GRANT SELECT ON pg_temp.stpm_survey_stage TO stpm_owner;
+        $(rows 1 3) SELECT stpm.survey_import_chunk(2021, 'x.csv'); DISCARD TEMP; COMMIT;"
+contains "$ERR" "the survey import of x.csv for 2021 was not ended" \
+    "a run whose tables DISCARD TEMP dropped cannot commit either"
+is "$(count "SELECT count(*) FROM stpm.survey_imports") $(count "SELECT count(*) FROM stpm.reserve_entries") $(count "SELECT count(*) FROM stpm.orgs")" \
+    "0 0 0" "no record, no candidate and no organisation stayed"
 
 for s in "SELECT count(*) FROM pg_temp.stpm_survey_run" \
          "UPDATE pg_temp.stpm_survey_run SET rows = 0" \
@@ -194,7 +227,20 @@ as_off "BEGIN; $STAGE ON COMMIT DROP; GRANT SELECT ON pg_temp.stpm_survey_stage 
 expect_rc 0 "two chunks and the end, by hand, commit"
 is "$OUT" $'3\n2\n5|5' "each chunk says how many rows it merged; the end counts them all"
 is "$(count "SELECT count(*) FROM stpm.reserve_entries WHERE survey_year = 2021")" "5" "the five candidates are in the pool"
+# A key twice in the rows of a year that has candidates, in two chunks: refused, as one
+# merge refuses it.
+as_off "BEGIN; $STAGE ON COMMIT DROP; GRANT SELECT ON pg_temp.stpm_survey_stage TO stpm_owner;
+        $(rows 6 7) SELECT stpm.survey_import_chunk(2021, 'y.csv'); $(rows 7 7)
+        SELECT * FROM stpm.survey_import_apply(2021, 'y.csv', repeat('0', 64), 'utf-8', '2021-11-01')"
+contains "$ERR" "staged survey row 7 repeats the key of a row merged before" \
+    "a key of an earlier chunk again in a later one is refused"
 run "$STPM" --db "$DB" audit verify
 expect_rc 0 "audit verify passes"
 drop_db "$DB"
+
+run env STPM_SURVEY_MERGE_EVERY=lots "$STPM" --db "$STPM_TEST_DB" survey import "$EX" --year 2020
+expect_rc 2 "STPM_SURVEY_MERGE_EVERY that is not a number: exit 2"
+contains "$ERR" "STPM_SURVEY_MERGE_EVERY must be a number of rows from 0 to 65536" "and says what it must be"
+run env STPM_SURVEY_MERGE_EVERY=100000 "$STPM" --db "$STPM_TEST_DB" survey import "$EX" --year 2020
+expect_rc 2 "STPM_SURVEY_MERGE_EVERY above 65,536 rows (held in memory): exit 2"
 done_testing
