@@ -12,10 +12,10 @@
 -- same counts (tests/cli/survey_chunks.sh compares).
 --
 -- The run's state — the last row merged, the counts so far, and for each organisation
--- its last row merged (name, town) and its last row merged that gives figures — is kept in
--- temporary tables that the first chunk creates as the owner of these functions: the
--- caller can neither read nor change them (dropping them, DISCARD TEMP, only makes the
--- import fail), and they go with the transaction. The end of the run reads them, not the
+-- its last row of each chunk (name, town) and its last row of each chunk that gives
+-- figures — is kept in temporary tables that the first chunk creates as the owner of these
+-- functions: the caller can neither read nor change them (dropping them, DISCARD TEMP,
+-- only makes the import fail), and they go with the transaction. The end of the run reads them, not the
 -- staging table, so that what it writes comes from the rows merged and nothing else. The
 -- first chunk also writes the import's record, which its candidates name; a deferred
 -- constraint trigger refuses to commit a record without its event, so no record and no
@@ -113,16 +113,16 @@ BEGIN
         fresh boolean NOT NULL, last_tid tid NOT NULL, rows integer NOT NULL,
         new integer NOT NULL, updated integer NOT NULL, unchanged integer NOT NULL
     ) ON COMMIT DROP;
-    -- each organisation of the rows merged: its last row's name and town, and whether
-    -- the run created it
+    -- each organisation's last row in each chunk: its name and town, and whether that
+    -- chunk created it (the end of the run takes the last of these rows)
     CREATE TEMP TABLE stpm_survey_run_orgs (
-        uscc char(18) PRIMARY KEY, rownum integer NOT NULL, org_name text NOT NULL,
-        town text, created boolean NOT NULL
+        uscc char(18) NOT NULL, rownum integer NOT NULL, org_name text NOT NULL, town text,
+        created boolean NOT NULL
     ) ON COMMIT DROP;
-    -- each organisation's last row merged that gives any of its figures
+    -- each organisation's last row in each chunk that gives any of its figures
     CREATE TEMP TABLE stpm_survey_run_figures (
-        uscc char(18) PRIMARY KEY, rownum integer NOT NULL,
-        rd_spend numeric(18,4), revenue numeric(18,4), high_tech boolean
+        uscc char(18) NOT NULL, rownum integer NOT NULL, rd_spend numeric(18,4),
+        revenue numeric(18,4), high_tech boolean
     ) ON COMMIT DROP;
     INSERT INTO stpm.survey_imports AS i
             (survey_year, file_name, file_digest, rows, new, updated, unchanged, imported_by)
@@ -180,22 +180,16 @@ BEGIN
         ON CONFLICT (uscc) DO NOTHING
         RETURNING o.uscc
     )
-    INSERT INTO pg_temp.stpm_survey_run_orgs AS t (uscc, rownum, org_name, town, created)
+    INSERT INTO pg_temp.stpm_survey_run_orgs (uscc, rownum, org_name, town, created)
         SELECT src.uscc, src.rownum, src.org_name, src.town, ins.uscc IS NOT NULL
-        FROM src LEFT JOIN ins ON ins.uscc = src.uscc
-    ON CONFLICT (uscc) DO UPDATE SET rownum = EXCLUDED.rownum, org_name = EXCLUDED.org_name,
-        town = EXCLUDED.town
-    WHERE EXCLUDED.rownum > t.rownum;
-    INSERT INTO pg_temp.stpm_survey_run_figures AS t (uscc, rownum, rd_spend, revenue, high_tech)
+        FROM src LEFT JOIN ins ON ins.uscc = src.uscc;
+    INSERT INTO pg_temp.stpm_survey_run_figures (uscc, rownum, rd_spend, revenue, high_tech)
         SELECT DISTINCT ON (s.uscc COLLATE "C") s.uscc, s.rownum, s.rd_spend, s.revenue,
                s.high_tech
         FROM pg_temp.stpm_survey_stage s
         WHERE s.ctid > run.last_tid
           AND (s.rd_spend IS NOT NULL OR s.revenue IS NOT NULL OR s.high_tech IS NOT NULL)
-        ORDER BY s.uscc COLLATE "C", s.rownum DESC
-    ON CONFLICT (uscc) DO UPDATE SET rownum = EXCLUDED.rownum, rd_spend = EXCLUDED.rd_spend,
-        revenue = EXCLUDED.revenue, high_tech = EXCLUDED.high_tech
-    WHERE EXCLUDED.rownum > t.rownum;
+        ORDER BY s.uscc COLLATE "C", s.rownum DESC;
 
     IF run.fresh THEN
         -- The year's pool was empty when the run began and the year's lock keeps others
@@ -340,10 +334,15 @@ BEGIN
 
     -- Organisations: named as their last row merged names them, locked in the order of
     -- their codes; those the run created are new, the others that change are updated.
-    WITH ch AS (
-        SELECT o.id, r.org_name, r.town, r.created
-        FROM pg_temp.stpm_survey_run_orgs r JOIN stpm.orgs o ON o.uscc = r.uscc
-        WHERE (o.name, o.town) IS DISTINCT FROM (r.org_name, r.town)
+    WITH last AS (
+        SELECT DISTINCT ON (r.uscc COLLATE "C") r.uscc, r.org_name, r.town
+        FROM pg_temp.stpm_survey_run_orgs r ORDER BY r.uscc COLLATE "C", r.rownum DESC
+    ), ch AS (
+        SELECT o.id, l.org_name, l.town,
+               o.uscc IN (SELECT r.uscc FROM pg_temp.stpm_survey_run_orgs r WHERE r.created)
+                   AS created
+        FROM last l JOIN stpm.orgs o ON o.uscc = l.uscc
+        WHERE (o.name, o.town) IS DISTINCT FROM (l.org_name, l.town)
         ORDER BY o.uscc FOR NO KEY UPDATE OF o
     ), up AS (
         UPDATE stpm.orgs o SET name = ch.org_name, town = ch.town, updated_at = now()
@@ -359,14 +358,22 @@ BEGIN
     -- of the first version let officers write them), a plain INSERT will do.
     IF run.fresh AND NOT EXISTS (SELECT FROM stpm.org_figures f WHERE f.survey_year = p_year) THEN
         INSERT INTO stpm.org_figures (org_id, survey_year, rd_spend, revenue, high_tech)
-            SELECT o.id, p_year, f.rd_spend, f.revenue, f.high_tech
-            FROM pg_temp.stpm_survey_run_figures f JOIN stpm.orgs o ON o.uscc = f.uscc;
+            SELECT o.id, p_year, x.rd_spend, x.revenue, x.high_tech
+            FROM (SELECT DISTINCT ON (f.uscc COLLATE "C") f.uscc, f.rd_spend, f.revenue,
+                         f.high_tech
+                  FROM pg_temp.stpm_survey_run_figures f
+                  ORDER BY f.uscc COLLATE "C", f.rownum DESC) x
+            JOIN stpm.orgs o ON o.uscc = x.uscc;
         GET DIAGNOSTICS figures_changed = ROW_COUNT;
     ELSE
         WITH up AS (
             INSERT INTO stpm.org_figures AS f (org_id, survey_year, rd_spend, revenue, high_tech)
             SELECT o.id, p_year, x.rd_spend, x.revenue, x.high_tech
-            FROM pg_temp.stpm_survey_run_figures x JOIN stpm.orgs o ON o.uscc = x.uscc
+            FROM (SELECT DISTINCT ON (f.uscc COLLATE "C") f.uscc, f.rd_spend, f.revenue,
+                         f.high_tech
+                  FROM pg_temp.stpm_survey_run_figures f
+                  ORDER BY f.uscc COLLATE "C", f.rownum DESC) x
+            JOIN stpm.orgs o ON o.uscc = x.uscc
             ON CONFLICT (org_id, survey_year) DO UPDATE SET rd_spend = EXCLUDED.rd_spend,
                 revenue = EXCLUDED.revenue, high_tech = EXCLUDED.high_tech
             WHERE (f.rd_spend, f.revenue, f.high_tech)
