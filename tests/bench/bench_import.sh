@@ -9,7 +9,8 @@
 # on, as a real server has them), it generates ROWS candidates with gen_survey and the
 # same rows as an .xlsx (csv2xlsx.py), then, side by side in this one run, each into a
 # fresh database and best of 3 (the rounds interleave the four, so that a busy minute on
-# a shared machine hurts all of them alike):
+# a shared machine hurts all of them alike; each database is dropped once measured, so
+# that its autovacuum does not run during the next measures):
 #   - `stpm survey import` of the CSV and of the .xlsx;
 #   - a bare COPY of the CSV into one plain table of text columns (psql \copy ... csv);
 #   - the Python importer a contractor would write (peer_import.py: csv + psycopg2
@@ -147,18 +148,22 @@ fi
 
 make_data
 declare -A best_wall best_cpu
-keep() { # keep the best wall and CPU time of measure $1
+keep() { # keep the best wall and CPU time of measure $1, then drop database $2: its
+    # autovacuum (100,000 rows inserted call for a VACUUM and an ANALYZE) would otherwise
+    # run during the next measures, on the same two cores, and slow whichever it meets
     best_wall[$1]=$(min "${best_wall[$1]:-}" "$wall")
     best_cpu[$1]=$(min "${best_cpu[$1]:-}" "$cpu")
+    [ -z "${2:-}" ] ||
+        PGOPTIONS="-c client_min_messages=warning" psql "$cluster" -qAtX -c "DROP DATABASE $2" >/dev/null
 }
 for i in 1 2 3; do
     db=$(stpm_db csv$i)
     timed "$stpm" --db "$db" survey import "$data" --year 2020
-    keep csv
+    keep csv csv$i
     printf -v line 'run %d: stpm CSV %.3f s (CPU %.3f s)' "$i" "$wall" "$cpu"
     db=$(stpm_db xlsx$i)
     timed "$stpm" --db "$db" survey import "$book" --year 2020
-    keep xlsx
+    keep xlsx xlsx$i
     printf -v line '%s, stpm .xlsx %.3f s (%.3f s)' "$line" "$wall" "$cpu"
     db=$(mkdb cp$i)
     psql "$db" -qAtX -c "CREATE TABLE plain (org_name text, uscc text, town text, title text,
@@ -166,12 +171,12 @@ for i in 1 2 3; do
         requested_funding text, rd_spend text, revenue text, high_tech text, partner text,
         maturity text, notes text)"
     timed psql "$db" -qAtX -c "\\copy plain FROM '$data' csv header"
-    keep copy
+    keep copy cp$i
     printf -v line '%s, bare COPY %.3f s (%.3f s)' "$line" "$wall" "$cpu"
     db=$(mkdb peer$i)
     /usr/bin/python3 "$here/peer_import.py" setup "$db"
     timed /usr/bin/python3 "$here/peer_import.py" import "$db" "$data" 2020
-    keep peer
+    keep peer peer$i
     printf '%s, Python peer %.3f s (%.3f s)\n' "$line" "$wall" "$cpu"
 done
 db=$(stpm_db again)
