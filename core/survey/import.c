@@ -23,14 +23,6 @@
  * in the environment sets another number; 0 merges once, after the last row. */
 #define MERGE_EVERY 16384
 #define MERGE_EVERY_MAX 65536 /* rows held in memory: about 25 MiB */
-/* By default the first merge comes sooner, so that the server starts merging while the
- * client is still reading the start of the file (a workbook's first 16,384 rows take about
- * 0.14 s to parse, the server idle meanwhile). */
-#define MERGE_FIRST 4096
-/* While a merge is under way, the client looks whether it has ended every this many rows it
- * reads, and then sends the rows it holds at once instead of at the end of the chunk: the
- * server's COPY of them overlaps the reading of the rest. */
-#define POLL_EVERY 256
 /* The progress callback is called every this many rows. */
 #define PROGRESS_EVERY 2000
 
@@ -521,8 +513,7 @@ static int merge_wait(PGconn *c, stpm_error *err)
 }
 
 /* A run of staging and merging: while the server merges the rows of one chunk, the client
- * reads the next chunk's into memory (a chunk's rows at most), and sends them as soon as it
- * sees that merge end (merge_ended), the rest of the chunk then as they come. */
+ * reads the next chunk's into memory (a chunk's rows at most), then sends them at once. */
 typedef struct {
     PGconn *c;
     const char *params[2]; /* the year and the file's name, as stpm.survey_import_apply gets them */
@@ -530,17 +521,13 @@ typedef struct {
     bool merging;          /* a chunk's merge was sent and its answer is due */
     size_t in_chunk;       /* rows staged since the last merge began */
     size_t staged;         /* rows the COPYs took in */
-    size_t chunk; /* the rows of the chunk being staged (0: one chunk, merged at the end) */
-    size_t every; /* the rows of the chunks after the first */
 } run_state;
 
-/* The rows per merge: MERGE_EVERY (the first merge after MERGE_FIRST), or
- * STPM_SURVEY_MERGE_EVERY (0 to MERGE_EVERY_MAX, the first merge too). */
-static int merge_every(size_t *out, size_t *first, stpm_error *err)
+/* The rows per merge: MERGE_EVERY, or STPM_SURVEY_MERGE_EVERY (0 to MERGE_EVERY_MAX). */
+static int merge_every(size_t *out, stpm_error *err)
 {
     const char *env = getenv("STPM_SURVEY_MERGE_EVERY");
     *out = MERGE_EVERY;
-    *first = MERGE_FIRST;
     if (!env)
         return 0;
     char *end = NULL;
@@ -550,36 +537,13 @@ static int merge_every(size_t *out, size_t *first, stpm_error *err)
                                 "STPM_SURVEY_MERGE_EVERY must be a number of rows from 0 to %d",
                                 MERGE_EVERY_MAX);
         stpm_error_hint(err,
-                        "Unset it for the default (the first merge after %d rows, then every "
-                        "%d); 0 merges once, after the last row.",
-                        MERGE_FIRST, MERGE_EVERY);
+                        "Unset it for the default (%d rows); 0 merges once, after the last "
+                        "row.",
+                        MERGE_EVERY);
         return rc;
     }
-    *out = *first = (size_t)n;
+    *out = (size_t)n;
     return 0;
-}
-
-/* Whether the merge under way has ended (or the connection failed: merge_wait then says
- * so), without waiting. */
-static bool merge_ended(PGconn *c)
-{
-    return PQconsumeInput(c) != 1 || PQisBusy(c) == 0;
-}
-
-/* The merge under way has ended: take its answer, open the next COPY and send the rows held
- * meanwhile; the rows that follow go to the server as they come. */
-static int merge_then_copy(run_state *rs, stpm_strbuf *sb, stpm_error *err)
-{
-    int rc;
-    rs->merging = false;
-    if ((rc = merge_wait(rs->c, err)) < 0 || (rc = copy_open(rs->c, err)) < 0)
-        return rc;
-    rs->copying = true;
-    if ((rc = flush_all(rs->c, sb, err)) < 0) {
-        rs->copying = false;
-        copy_end(rs->c, "the import failed", NULL, NULL); /* no COPY stays open */
-    }
-    return rc;
 }
 
 /* The chunk is complete: end its COPY and have the server merge it, without waiting. If a
@@ -588,8 +552,11 @@ static int chunk_done(run_state *rs, stpm_strbuf *sb, stpm_error *err)
 {
     int rc;
     size_t n = 0;
-    if (rs->merging && (rc = merge_then_copy(rs, sb, err)) < 0)
-        return rc;
+    if (rs->merging) {
+        rs->merging = false;
+        if ((rc = merge_wait(rs->c, err)) < 0 || (rc = copy_open(rs->c, err)) < 0)
+            return rc;
+    }
     rs->copying = false; /* copy_close ends the COPY, on failure too */
     if ((rc = copy_close(rs->c, sb, &n, err)) < 0)
         return rc;
@@ -602,7 +569,6 @@ static int chunk_done(run_state *rs, stpm_strbuf *sb, stpm_error *err)
     }
     rs->merging = true;
     rs->in_chunk = 0;
-    rs->chunk = rs->every;
     return 0;
 }
 
@@ -620,19 +586,19 @@ static void run_abandon(run_state *rs, const char *why)
 }
 
 /* Read every row of r into the staging table through the COPY open on c (copy_open), having
- * the server merge the first `first` rows, then every `every` rows (0: never), while the next
- * ones are read; the rows of the last chunk stay for stpm.survey_import_apply. On a bad file,
- * no COPY is left open and the reader's error (every diagnostic) is returned. */
+ * the server merge every `every` rows (0: never) while the next ones are read; the rows of the last
+ * chunk stay for stpm.survey_import_apply. On a bad file, no COPY is left open and the reader's
+ * error (every diagnostic) is returned. */
 static int stream_rows(PGconn *c, stpm_survey_reader *r, const stpm_survey_import_options *o,
-                       size_t first, size_t every, const char *year, const char *file_name,
-                       size_t *staged, stpm_error *err)
+                       size_t every, const char *year, const char *file_name, size_t *staged,
+                       stpm_error *err)
 {
     stpm_strbuf sb = STPM_STRBUF_INIT;
     stager st;
     bool st_ok = digester_init(&st.dig);
     id_seq_init(&st.entry_ids);
     id_seq_init(&st.org_ids);
-    run_state rs = {c, {year, file_name}, true, false, 0, 0, first, every};
+    run_state rs = {c, {year, file_name}, true, false, 0, 0};
     const stpm_survey_row *row = NULL;
     int rc = 0, next;
     size_t n = 0;
@@ -656,11 +622,7 @@ static int stream_rows(PGconn *c, stpm_survey_reader *r, const stpm_survey_impor
         }
         if (rs.copying && sb.len >= COPY_CHUNK && (rc = flush_chunk(c, &sb, err)) < 0)
             goto cleanup;
-        ++rs.in_chunk;
-        if (rs.merging && rs.in_chunk % POLL_EVERY == 0 && merge_ended(c) &&
-            (rc = merge_then_copy(&rs, &sb, err)) < 0)
-            goto cleanup;
-        if (rs.chunk && rs.in_chunk == rs.chunk && (rc = chunk_done(&rs, &sb, err)) < 0)
+        if (every && ++rs.in_chunk == every && (rc = chunk_done(&rs, &sb, err)) < 0)
             goto cleanup;
     }
     /* Whether the file stopped early or ran to its end, finish() collects every error. */
@@ -674,8 +636,11 @@ static int stream_rows(PGconn *c, stpm_survey_reader *r, const stpm_survey_impor
         goto cleanup;
     }
     /* the last chunk: after the merge under way, if any, in a COPY of its own */
-    if (rs.merging && (rc = merge_then_copy(&rs, &sb, err)) < 0)
-        goto cleanup;
+    if (rs.merging) {
+        rs.merging = false;
+        if ((rc = merge_wait(c, err)) < 0 || (rc = copy_open(c, err)) < 0)
+            goto cleanup;
+    }
     rs.copying = false; /* copy_close ends the COPY, on failure too */
     n = 0;
     if ((rc = copy_close(c, &sb, &n, err)) < 0)
@@ -748,8 +713,8 @@ int stpm_survey_import(stpm_db *db, const char *path, const stpm_survey_import_o
         stpm_error_hint(err, "Give the year of the survey, e.g. --year 2020.");
         goto cleanup;
     }
-    size_t every, first;
-    if ((rc = merge_every(&every, &first, err)) < 0)
+    size_t every;
+    if ((rc = merge_every(&every, err)) < 0)
         goto cleanup;
     res.year = opts->read.year;
     res.dry_run = opts->dry_run;
@@ -785,7 +750,7 @@ int stpm_survey_import(stpm_db *db, const char *path, const stpm_survey_import_o
     size_t staged = 0;
     char year[16];
     snprintf(year, sizeof(year), "%d", opts->read.year);
-    if ((rc = stream_rows(c, r, opts, first, every, year, shown, &staged, err)) < 0)
+    if ((rc = stream_rows(c, r, opts, every, year, shown, &staged, err)) < 0)
         goto cleanup;
     /* the whole file has been read (and hashed) by now */
     if ((rc = survey_reader_drain(r, err)) < 0 ||
