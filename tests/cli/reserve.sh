@@ -140,5 +140,41 @@ expect_rc 6 "an unknown plan exits 6"
 is "$(q "$db" "SELECT count(*) FROM stpm.reserve_entries WHERE project_id IS NOT NULL")" "1" \
     "a failed promotion links nothing"
 
+# -- the candidate's project (migration 103: checked once per statement, as a foreign key
+# would; the test's connection is the cluster's superuser, which may write the tables)
+err_of() { psql "$1" -qAtX -v VERBOSITY=verbose -c "$2" 2>&1 >/dev/null | head -n 2 | tr '\n' ' '; }
+e=$(err_of "$db" "UPDATE stpm.reserve_entries SET project_id = gen_random_uuid() WHERE id::text LIKE '$other%'")
+contains "$e" "ERROR:  23503: insert or update on table \"reserve_entries\" violates foreign key constraint \"reserve_entries_project_id_fkey\"" \
+    "linking a candidate to a missing project is refused (23503)"
+contains "$e" "is not present in table \"projects\"" "and the detail names the missing key"
+e=$(err_of "$db" "INSERT INTO stpm.reserve_entries (survey_year, org_id, title, title_norm, row_digest, import_id, project_id)
+    SELECT 2031, org_id, 't', 't', row_digest, import_id, gen_random_uuid() FROM stpm.reserve_entries LIMIT 1")
+contains "$e" "ERROR:  23503: insert or update on table \"reserve_entries\" violates foreign key constraint \"reserve_entries_project_id_fkey\"" \
+    "a new candidate of a missing project is refused"
+is "$(err_of "$db" "BEGIN; UPDATE stpm.reserve_entries SET project_id = (SELECT id FROM stpm.projects)
+    WHERE id::text LIKE '$other%'; ROLLBACK")" "" "linking a candidate to an existing project is not refused"
+# (the other tables that refer to projects keep their foreign keys: the transactions below
+# drop those first, to reach the candidates' check, and roll back)
+others="DO \$\$ DECLARE c record; BEGIN
+    FOR c IN SELECT conrelid::regclass AS t, conname FROM pg_constraint
+              WHERE confrelid = 'stpm.projects'::regclass AND contype = 'f' LOOP
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', c.t, c.conname);
+    END LOOP; END \$\$;"
+e=$(err_of "$db" "BEGIN; $others DELETE FROM stpm.projects; ROLLBACK")
+contains "$e" "ERROR:  23503: update or delete on table \"projects\" violates foreign key constraint \"reserve_entries_project_id_fkey\" on table \"reserve_entries\"" \
+    "deleting a project that a candidate points at is refused"
+contains "$e" "is still referenced from table \"reserve_entries\"" "and the detail says so"
+e=$(err_of "$db" "BEGIN; $others UPDATE stpm.projects SET id = gen_random_uuid(); ROLLBACK")
+contains "$e" "ERROR:  23503: update or delete on table \"projects\" violates foreign key constraint \"reserve_entries_project_id_fkey\"" \
+    "changing the id of a project that a candidate points at is refused"
+e=$(err_of "$db" "BEGIN; $others TRUNCATE stpm.projects; ROLLBACK")
+contains "$e" "ERROR:  0A000:" "truncating the projects under a promoted candidate is refused"
+is "$(err_of "$db" "BEGIN; $others UPDATE stpm.reserve_entries SET project_id = NULL;
+    DELETE FROM stpm.projects; ROLLBACK")" "" "a project no candidate points at can be deleted"
+e=$(err_of "$db" "BEGIN ISOLATION LEVEL REPEATABLE READ; DELETE FROM stpm.projects WHERE false; COMMIT")
+contains "$e" "ERROR:  40001:" "deleting projects under a transaction snapshot is refused"
+is "$(q "$db" "SELECT count(*) FROM stpm.projects p JOIN stpm.reserve_entries r ON r.project_id = p.id")" "1" \
+    "and the candidate still points at its project"
+
 drop_db "$db"
 done_testing
