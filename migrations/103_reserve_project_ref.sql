@@ -7,11 +7,11 @@
 --   - an INSERT or UPDATE naming a project that does not exist fails with 23503, the old
 --     constraint's name, and PostgreSQL's message and detail; the project is locked FOR KEY
 --     SHARE unless this transaction wrote it (stpm.refs_require);
---   - a DELETE, an UPDATE of id or a TRUNCATE of stpm.projects that would leave a candidate
---     pointing nowhere fails (23503; 0A000 for TRUNCATE). The deleting side first takes a
---     SHARE lock on stpm.reserve_entries, and refuses a transaction snapshot (40001), as
---     060's refs_guard does. An UPDATE of a project's id is checked by a row trigger on
---     that column alone: a statement trigger with transition tables on every UPDATE of
+--   - a DELETE or an UPDATE of id of stpm.projects that would leave a candidate pointing
+--     nowhere fails (23503); 060's refs_guard first takes a SHARE lock on
+--     stpm.reserve_entries, refuses a transaction snapshot (40001) and a TRUNCATE under
+--     candidates (0A000). An UPDATE of a project's id is checked by a row trigger on that
+--     column alone: a statement trigger with transition tables on every UPDATE of
 --     stpm.projects would cost each transition.
 
 ALTER TABLE stpm.reserve_entries DROP CONSTRAINT reserve_entries_project_id_fkey;
@@ -50,72 +50,41 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- The error of a project still referenced, as the foreign key gave it.
-CREATE FUNCTION stpm.projects_ref_still(p_id uuid) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
-        MESSAGE = 'update or delete on table "projects" violates foreign key constraint '
-                  '"reserve_entries_project_id_fkey" on table "reserve_entries"',
-        DETAIL = format('Key (id)=(%s) is still referenced from table "reserve_entries".', p_id),
-        SCHEMA = 'stpm', TABLE = 'reserve_entries', COLUMN = 'project_id',
-        CONSTRAINT = 'reserve_entries_project_id_fkey';
-END $$;
-REVOKE ALL ON FUNCTION stpm.projects_ref_still(uuid) FROM PUBLIC;
-
--- Deleting side, before the statement: wait for open writers of the pool and keep new ones
--- out; refuse under a transaction snapshot; a TRUNCATE under promoted candidates.
-CREATE FUNCTION stpm.projects_refs_guard() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    IF current_setting('transaction_isolation') <> 'read committed' THEN
-        RAISE EXCEPTION USING ERRCODE = 'serialization_failure',
-            MESSAGE = format('cannot %s rows of stpm.projects in a %s transaction', lower(TG_OP),
-                             upper(current_setting('transaction_isolation'))),
-            DETAIL = 'Candidates of the reserve pool may refer to them.',
-            HINT = 'Do it in a READ COMMITTED transaction.';
-    END IF;
-    LOCK TABLE stpm.reserve_entries IN SHARE MODE;
-    IF TG_OP = 'TRUNCATE' AND EXISTS (SELECT FROM stpm.reserve_entries r
-                                      WHERE r.project_id IS NOT NULL) THEN
-        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
-            MESSAGE = 'cannot truncate a table referenced in a foreign key constraint',
-            DETAIL = 'Table "reserve_entries" references "projects".';
-    END IF;
-    RETURN NULL;
-END $$;
-
--- Deleting side, after the statement: no candidate refers to a project that went away.
+-- Deleting side, after the statement (a DELETE) or the row (an UPDATE of id): no candidate
+-- refers to a project that went away. (060's refs_check_gone reads the UPDATE's new rows
+-- from a transition table, which every transition of stpm.projects would then fill.)
 CREATE FUNCTION stpm.projects_refs_gone() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     gone uuid;
 BEGIN
-    SELECT p.id INTO gone FROM old_rows p
-        WHERE EXISTS (SELECT FROM stpm.reserve_entries r WHERE r.project_id = p.id) LIMIT 1;
+    IF TG_LEVEL = 'ROW' THEN
+        SELECT OLD.id INTO gone
+            WHERE EXISTS (SELECT FROM stpm.reserve_entries r WHERE r.project_id = OLD.id);
+    ELSE
+        SELECT p.id INTO gone FROM old_rows p
+            WHERE EXISTS (SELECT FROM stpm.reserve_entries r WHERE r.project_id = p.id) LIMIT 1;
+    END IF;
     IF gone IS NOT NULL THEN
-        PERFORM stpm.projects_ref_still(gone);
+        RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
+            MESSAGE = 'update or delete on table "projects" violates foreign key constraint '
+                      '"reserve_entries_project_id_fkey" on table "reserve_entries"',
+            DETAIL = format('Key (id)=(%s) is still referenced from table "reserve_entries".', gone),
+            SCHEMA = 'stpm', TABLE = 'reserve_entries', COLUMN = 'project_id',
+            CONSTRAINT = 'reserve_entries_project_id_fkey';
     END IF;
     RETURN NULL;
 END $$;
 
--- A project's id changed: no candidate may still refer to the old one.
-CREATE FUNCTION stpm.projects_ref_moved() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    IF EXISTS (SELECT FROM stpm.reserve_entries r WHERE r.project_id = OLD.id) THEN
-        PERFORM stpm.projects_ref_still(OLD.id);
-    END IF;
-    RETURN NULL;
-END $$;
-
+-- Before the statement, 060's guard: a SHARE lock on the pool, no transaction snapshot, no
+-- TRUNCATE under candidates.
 CREATE TRIGGER projects_refs_guard BEFORE DELETE OR UPDATE OF id OR TRUNCATE ON stpm.projects
-    FOR EACH STATEMENT EXECUTE FUNCTION stpm.projects_refs_guard();
+    FOR EACH STATEMENT EXECUTE FUNCTION stpm.refs_guard();
 CREATE TRIGGER projects_refs_delete AFTER DELETE ON stpm.projects
     REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION stpm.projects_refs_gone();
 CREATE TRIGGER projects_refs_update AFTER UPDATE OF id ON stpm.projects
     FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id)
-    EXECUTE FUNCTION stpm.projects_ref_moved();
+    EXECUTE FUNCTION stpm.projects_refs_gone();
 
 SELECT stpm.door_close();
